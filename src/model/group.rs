@@ -1,0 +1,219 @@
+//! Groups, dimensions and variables: the structure of a dataset.
+
+use serde::Serialize;
+
+use super::{Attribute, AttributeList, DataType};
+
+/// A named dimension; `path` is its full name (`/forecast/time`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dimension {
+    pub name: String,
+    pub path: String,
+    pub len: usize,
+    pub unlimited: bool,
+}
+
+/// A variable's use of a dimension (which may live in an ancestor group).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DimRef {
+    pub name: String,
+    pub path: String,
+    pub len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variable {
+    pub name: String,
+    /// Full path, `/var` at the root, `/group/var` inside a group.
+    pub path: String,
+    pub dims: Vec<DimRef>,
+    pub dtype: DataType,
+    pub attributes: Vec<Attribute>,
+    /// Stored chunk shape, if the variable is chunked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<Vec<usize>>,
+}
+
+impl Variable {
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.iter().map(|d| d.len).collect()
+    }
+
+    pub fn num_elements(&self) -> usize {
+        self.dims.iter().map(|d| d.len).product()
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&super::AttrValue> {
+        self.attributes.attr(name)
+    }
+
+    /// A coordinate variable in the netCDF sense: 1-D, named like its dimension.
+    pub fn is_coordinate_variable(&self) -> bool {
+        self.dims.len() == 1 && self.dims[0].name == self.name
+    }
+
+    /// Full path of the group holding this variable (`/` for the root).
+    pub fn group_path(&self) -> &str {
+        match self.path.rfind('/') {
+            Some(0) | None => "/",
+            Some(i) => &self.path[..i],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Group {
+    pub name: String,
+    /// Full path, `/` for the root group.
+    pub path: String,
+    pub dimensions: Vec<Dimension>,
+    pub variables: Vec<Variable>,
+    pub attributes: Vec<Attribute>,
+    pub groups: Vec<Group>,
+}
+
+impl Group {
+    /// Every variable of this group and its descendants: a group's own variables
+    /// before its subgroups' (the order DAP4 requires).
+    pub fn all_variables(&self) -> Vec<&Variable> {
+        let mut out: Vec<&Variable> = self.variables.iter().collect();
+        for g in &self.groups {
+            out.extend(g.all_variables());
+        }
+        out
+    }
+
+    pub fn all_groups(&self) -> Vec<&Group> {
+        let mut out = vec![self];
+        for g in &self.groups {
+            out.extend(g.all_groups());
+        }
+        out
+    }
+
+    pub fn group(&self, path: &str) -> Option<&Group> {
+        let path = path.trim_matches('/');
+        if path.is_empty() {
+            return Some(self);
+        }
+        let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        self.groups
+            .iter()
+            .find(|g| g.name == head)
+            .and_then(|g| g.group(rest))
+    }
+}
+
+/// The metadata of a whole dataset: its root group.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct DatasetMeta {
+    pub root: Group,
+}
+
+impl DatasetMeta {
+    /// Finds a variable by full path (`/g/v`) or, at the root, by bare name (`v`).
+    pub fn variable(&self, path: &str) -> Option<&Variable> {
+        let full = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let (group, name) = match full.rfind('/') {
+            Some(0) => ("/", &full[1..]),
+            Some(i) => (&full[..i], &full[i + 1..]),
+            None => return None,
+        };
+        self.root
+            .group(group)?
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+    }
+
+    pub fn variables(&self) -> Vec<&Variable> {
+        self.root.all_variables()
+    }
+
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.root.attributes
+    }
+
+    /// A dimension by full path.
+    pub fn dimension(&self, path: &str) -> Option<&Dimension> {
+        let (group, _) = path.rsplit_once('/')?;
+        self.root
+            .group(group)?
+            .dimensions
+            .iter()
+            .find(|d| d.path == path)
+    }
+
+    /// The variable that gives coordinates along `dim`: the 1-D variable named like
+    /// the dimension, in the dimension's group.
+    pub fn coordinate_variable(&self, dim: &DimRef) -> Option<&Variable> {
+        self.variable(&dim.path).filter(|v| v.is_coordinate_variable())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::AttrValue;
+
+    pub fn sample() -> DatasetMeta {
+        let time = DimRef {
+            name: "time".into(),
+            path: "/time".into(),
+            len: 2,
+        };
+        let inner = Group {
+            name: "fc".into(),
+            path: "/fc".into(),
+            variables: vec![Variable {
+                name: "t".into(),
+                path: "/fc/t".into(),
+                dims: vec![time.clone()],
+                dtype: DataType::F32,
+                attributes: vec![],
+                chunks: None,
+            }],
+            ..Default::default()
+        };
+        DatasetMeta {
+            root: Group {
+                name: String::new(),
+                path: "/".into(),
+                dimensions: vec![Dimension {
+                    name: "time".into(),
+                    path: "/time".into(),
+                    len: 2,
+                    unlimited: true,
+                }],
+                variables: vec![Variable {
+                    name: "time".into(),
+                    path: "/time".into(),
+                    dims: vec![time],
+                    dtype: DataType::F64,
+                    attributes: vec![Attribute::new("units", AttrValue::Text("days since 2000-01-01".into()))],
+                    chunks: None,
+                }],
+                attributes: vec![],
+                groups: vec![inner],
+            },
+        }
+    }
+
+    #[test]
+    fn find_by_path() {
+        let m = sample();
+        assert_eq!(m.variable("time").unwrap().path, "/time");
+        assert_eq!(m.variable("/fc/t").unwrap().name, "t");
+        assert!(m.variable("/fc/none").is_none());
+        assert!(m.variable("/nogroup/t").is_none());
+        assert_eq!(m.variables().len(), 2);
+        assert_eq!(m.variable("/fc/t").unwrap().group_path(), "/fc");
+        assert!(m.dimension("/time").unwrap().unlimited);
+        let t = m.variable("/fc/t").unwrap();
+        assert_eq!(m.coordinate_variable(&t.dims[0]).unwrap().path, "/time");
+    }
+}

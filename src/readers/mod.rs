@@ -1,0 +1,67 @@
+//! File-format readers. Each knows one format and none of the protocols; the `Reader`
+//! trait is all the rest of datagate sees.
+
+mod chunk_index;
+mod format;
+mod netcdf;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::model::{Array, DatasetMeta};
+use crate::storage::{Location, StorageError};
+use crate::subset::{Hyperslab, SubsetError};
+
+pub use chunk_index::{ChunkEntry, ChunkIndex, Filter};
+pub use format::FileFormat;
+pub use netcdf::NetcdfReader;
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("no variable {0:?}")]
+    NoSuchVariable(String),
+    #[error(transparent)]
+    Subset(#[from] SubsetError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot read {location}: {message}")]
+    Format { location: String, message: String },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("reader task failed: {0}")]
+    Internal(String),
+}
+
+/// One opened dataset file.
+#[async_trait]
+pub trait Reader: Send + Sync {
+    /// A short name of the format (`netcdf3`, `netcdf4`).
+    fn format(&self) -> FileFormat;
+
+    /// The dataset's structure and attributes, read once at open.
+    fn metadata(&self) -> Arc<DatasetMeta>;
+
+    /// Reads `slab` of the variable at `path` (`/var` or `/group/var`).
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError>;
+
+    /// Where each stored chunk of a variable lies in the file, if the format and the
+    /// reader can tell.
+    async fn chunk_index(&self, _path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        Ok(None)
+    }
+}
+
+/// Opens the reader for a location, choosing by the file's magic bytes.
+pub async fn open(
+    location: &Location,
+    storage: &crate::storage::Storage,
+) -> Result<Arc<dyn Reader>, ReadError> {
+    let format = FileFormat::sniff(location, storage).await?;
+    match format {
+        FileFormat::NetCdf3 { .. } | FileFormat::Hdf5 => {
+            Ok(Arc::new(NetcdfReader::open(location, format).await?))
+        }
+    }
+}

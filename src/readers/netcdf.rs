@@ -1,0 +1,432 @@
+//! NetCDF-3 and NetCDF-4/HDF5 through netCDF-C (the `netcdf` crate).
+//!
+//! netCDF-C and HDF5 are not thread-safe: every call goes through `NETCDF_GATE`, one
+//! permit, on tokio's blocking pool, never on the async workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use netcdf::types::{FloatType, IntType, NcVariableType};
+use netcdf::{AttributeValue, Extent};
+use tokio::sync::Semaphore;
+
+use super::{FileFormat, ReadError, Reader};
+use crate::model::{
+    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
+    Variable,
+};
+use crate::storage::Location;
+use crate::subset::Hyperslab;
+
+/// The one serialisation point for every netCDF-C/HDF5 call in the process.
+static NETCDF_GATE: Semaphore = Semaphore::const_new(1);
+
+/// Runs `f` on the blocking pool, alone among netCDF-C users.
+pub async fn with_netcdf<T, F>(f: F) -> Result<T, ReadError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let _permit = NETCDF_GATE
+        .acquire()
+        .await
+        .map_err(|e| ReadError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ReadError::Internal(e.to_string()))
+}
+
+pub struct NetcdfReader {
+    path: PathBuf,
+    format: FileFormat,
+    meta: Arc<DatasetMeta>,
+    /// The open file, kept between reads (opening HDF5 costs milliseconds).
+    file: Arc<Mutex<Option<netcdf::File>>>,
+}
+
+fn format_err(path: &Path, e: impl std::fmt::Display) -> ReadError {
+    ReadError::Format {
+        location: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl NetcdfReader {
+    pub async fn open(location: &Location, format: FileFormat) -> Result<NetcdfReader, ReadError> {
+        let path = location
+            .local_path()
+            .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?
+            .to_path_buf();
+        let p = path.clone();
+        let (meta, file) = with_netcdf(move || -> Result<_, ReadError> {
+            let file = netcdf::open(&p).map_err(|e| format_err(&p, e))?;
+            // Classic files have no root `Group` in the crate: read through `File`.
+            let subgroups: Vec<netcdf::Group<'_>> =
+                file.groups().map(|g| g.collect()).unwrap_or_default();
+            let meta = DatasetMeta {
+                root: build_group(
+                    "/",
+                    String::new(),
+                    file.dimensions(),
+                    file.variables(),
+                    file.attributes(),
+                    subgroups,
+                    &[],
+                ),
+            };
+            Ok((meta, file))
+        })
+        .await??;
+        Ok(NetcdfReader {
+            path,
+            format,
+            meta: Arc::new(meta),
+            file: Arc::new(Mutex::new(Some(file))),
+        })
+    }
+}
+
+#[async_trait]
+impl Reader for NetcdfReader {
+    fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    fn metadata(&self) -> Arc<DatasetMeta> {
+        self.meta.clone()
+    }
+
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        slab.validate(&var.shape())?;
+        let (vpath, dtype, slab) = (var.path.clone(), var.dtype, slab.clone());
+        let (file, fpath) = (self.file.clone(), self.path.clone());
+        with_netcdf(move || {
+            let mut guard = file.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                *guard = Some(netcdf::open(&fpath).map_err(|e| format_err(&fpath, e))?);
+            }
+            let f = guard.as_ref().expect("opened above");
+            read_values(f, &vpath, dtype, &slab).map_err(|e| format_err(&fpath, e))
+        })
+        .await?
+    }
+}
+
+fn read_values(
+    file: &netcdf::File,
+    path: &str,
+    dtype: DataType,
+    slab: &Hyperslab,
+) -> Result<Array, String> {
+    // `File::variable` resolves `group/sub/var` paths.
+    let var = file
+        .variable(path.trim_start_matches('/'))
+        .ok_or_else(|| format!("no variable {path}"))?;
+    let shape = slab.shape();
+    if slab.num_elements() == 0 {
+        let values = match ArrayValues::from_ne_bytes(dtype, &[]) {
+            Some(v) => v,
+            None => ArrayValues::Str(Vec::new()),
+        };
+        return Ok(Array::new(shape, values));
+    }
+    let extents: Vec<Extent> = slab
+        .dims
+        .iter()
+        .map(|d| Extent::SliceCount {
+            start: d.start,
+            count: d.count,
+            stride: d.stride as isize,
+        })
+        .collect();
+    let extents: netcdf::Extents = if extents.is_empty() {
+        netcdf::Extents::All
+    } else {
+        extents.into()
+    };
+    let raw = var.get_raw_values(extents).map_err(|e| e.to_string())?;
+    let values = match dtype {
+        DataType::String => ArrayValues::Str(take_strings(raw)),
+        other => ArrayValues::from_ne_bytes(other, &raw).ok_or("unreadable type")?,
+    };
+    Ok(Array::new(shape, values))
+}
+
+/// Turns the `char*` pointers netCDF-C returned for a string variable into Strings and
+/// frees them.
+fn take_strings(raw: Vec<u8>) -> Vec<String> {
+    let ptr_size = std::mem::size_of::<*mut std::ffi::c_char>();
+    let mut ptrs: Vec<*mut std::ffi::c_char> = raw
+        .chunks_exact(ptr_size)
+        .map(|c| usize::from_ne_bytes(c.try_into().expect("pointer size")) as *mut _)
+        .collect();
+    let out = ptrs
+        .iter()
+        .map(|p| {
+            if p.is_null() {
+                String::new()
+            } else {
+                // SAFETY: netCDF-C returned NUL-terminated strings it allocated.
+                unsafe { std::ffi::CStr::from_ptr(*p) }
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        })
+        .collect();
+    let _lock = netcdf_sys::libnetcdf_lock.lock();
+    // SAFETY: the pointers came from nc_get_vars on a string variable and are freed once.
+    unsafe { netcdf_sys::nc_free_string(ptrs.len(), ptrs.as_mut_ptr()) };
+    out
+}
+
+fn data_type(t: &NcVariableType) -> Option<DataType> {
+    Some(match t {
+        NcVariableType::Int(IntType::I8) => DataType::I8,
+        NcVariableType::Int(IntType::U8) => DataType::U8,
+        NcVariableType::Int(IntType::I16) => DataType::I16,
+        NcVariableType::Int(IntType::U16) => DataType::U16,
+        NcVariableType::Int(IntType::I32) => DataType::I32,
+        NcVariableType::Int(IntType::U32) => DataType::U32,
+        NcVariableType::Int(IntType::I64) => DataType::I64,
+        NcVariableType::Int(IntType::U64) => DataType::U64,
+        NcVariableType::Float(FloatType::F32) => DataType::F32,
+        NcVariableType::Float(FloatType::F64) => DataType::F64,
+        NcVariableType::Char => DataType::Char,
+        NcVariableType::String => DataType::String,
+        _ => return None,
+    })
+}
+
+fn attr_value(v: AttributeValue) -> AttrValue {
+    match v {
+        AttributeValue::Uchar(x) => AttrValue::U8(vec![x]),
+        AttributeValue::Uchars(x) => AttrValue::U8(x),
+        AttributeValue::Schar(x) => AttrValue::I8(vec![x]),
+        AttributeValue::Schars(x) => AttrValue::I8(x),
+        AttributeValue::Ushort(x) => AttrValue::U16(vec![x]),
+        AttributeValue::Ushorts(x) => AttrValue::U16(x),
+        AttributeValue::Short(x) => AttrValue::I16(vec![x]),
+        AttributeValue::Shorts(x) => AttrValue::I16(x),
+        AttributeValue::Uint(x) => AttrValue::U32(vec![x]),
+        AttributeValue::Uints(x) => AttrValue::U32(x),
+        AttributeValue::Int(x) => AttrValue::I32(vec![x]),
+        AttributeValue::Ints(x) => AttrValue::I32(x),
+        AttributeValue::Ulonglong(x) => AttrValue::U64(vec![x]),
+        AttributeValue::Ulonglongs(x) => AttrValue::U64(x),
+        AttributeValue::Longlong(x) => AttrValue::I64(vec![x]),
+        AttributeValue::Longlongs(x) => AttrValue::I64(x),
+        AttributeValue::Float(x) => AttrValue::F32(vec![x]),
+        AttributeValue::Floats(x) => AttrValue::F32(x),
+        AttributeValue::Double(x) => AttrValue::F64(vec![x]),
+        AttributeValue::Doubles(x) => AttrValue::F64(x),
+        AttributeValue::Str(x) => AttrValue::Text(x),
+        AttributeValue::Strs(x) => AttrValue::Strings(x),
+    }
+}
+
+fn read_attributes<'a>(attrs: impl Iterator<Item = netcdf::Attribute<'a>>, owner: &str) -> Vec<Attribute> {
+    attrs
+        .filter_map(|a| match a.value() {
+            Ok(v) => Some(Attribute::new(a.name(), attr_value(v))),
+            Err(e) => {
+                tracing::warn!("{owner}: skipping attribute {}: {e}", a.name());
+                None
+            }
+        })
+        .collect()
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// Reads a group and its descendants.
+fn read_group(g: &netcdf::Group<'_>, path: &str, visible: &[Dimension]) -> Group {
+    build_group(
+        path,
+        g.name(),
+        g.dimensions(),
+        g.variables(),
+        g.attributes(),
+        g.groups().collect(),
+        visible,
+    )
+}
+
+/// Builds a model group. `visible` holds the dimensions of the ancestors, innermost
+/// last, for netCDF's scoping rule (a dimension name resolves to the nearest).
+fn build_group<'f>(
+    path: &str,
+    name: String,
+    dims: impl Iterator<Item = netcdf::Dimension<'f>>,
+    vars: impl Iterator<Item = netcdf::Variable<'f>>,
+    attrs: impl Iterator<Item = netcdf::Attribute<'f>>,
+    subgroups: Vec<netcdf::Group<'f>>,
+    visible: &[Dimension],
+) -> Group {
+    let dimensions: Vec<Dimension> = dims
+        .map(|d| Dimension {
+            name: d.name(),
+            path: join(path, &d.name()),
+            len: d.len(),
+            unlimited: d.is_unlimited(),
+        })
+        .collect();
+    let mut scope: Vec<Dimension> = visible.to_vec();
+    scope.extend(dimensions.iter().cloned());
+    let mut variables = Vec::new();
+    for v in vars {
+        let vname = v.name();
+        let vpath = join(path, &vname);
+        let Some(dtype) = data_type(&v.vartype()) else {
+            tracing::warn!("{vpath}: user-defined types are not served yet; skipped");
+            continue;
+        };
+        let dims = v
+            .dimensions()
+            .iter()
+            .map(|d| {
+                let dname = d.name();
+                let dpath = scope
+                    .iter()
+                    .rev()
+                    .find(|s| s.name == dname)
+                    .map(|s| s.path.clone())
+                    .unwrap_or_else(|| join(path, &dname));
+                DimRef {
+                    name: dname,
+                    path: dpath,
+                    len: d.len(),
+                }
+            })
+            .collect();
+        variables.push(Variable {
+            name: vname,
+            path: vpath.clone(),
+            dims,
+            dtype,
+            attributes: read_attributes(v.attributes(), &vpath),
+            chunks: v.chunking().ok().flatten(),
+        });
+    }
+    let groups = subgroups
+        .iter()
+        .map(|sub| read_group(sub, &join(path, &sub.name()), &scope))
+        .collect();
+    Group {
+        name,
+        path: path.to_string(),
+        dimensions,
+        variables,
+        attributes: read_attributes(attrs, path),
+        groups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AttributeList;
+    use crate::readers::open;
+    use crate::storage::Storage;
+    use crate::subset::DimSlice;
+
+    async fn reader(dir: &Path, name: &str) -> Arc<dyn Reader> {
+        open(&Location::Local(dir.join(name)), &Storage::default())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn reads_every_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::write_all(dir.path()).unwrap();
+
+        let r = reader(dir.path(), "sst_classic.nc").await;
+        assert_eq!(r.format(), FileFormat::NetCdf3 { version: 1 });
+        let meta = r.metadata();
+        assert!(meta.dimension("/time").unwrap().unlimited);
+        let sst = meta.variable("sst").unwrap();
+        assert_eq!(sst.shape(), vec![3, 10, 18]);
+        // [1][2:2:6][0:3:9] as DAP writes it.
+        let slab = Hyperslab::new(vec![
+            DimSlice::index(1),
+            DimSlice::from_inclusive(1, 2, 2, 6, 10).unwrap(),
+            DimSlice::from_inclusive(2, 0, 3, 9, 18).unwrap(),
+        ]);
+        let a = r.read("/sst", &slab).await.unwrap();
+        assert_eq!(a.shape, vec![1, 3, 4]);
+        let ArrayValues::F32(v) = &a.values else { panic!() };
+        assert_eq!(v[0], crate::fixtures::sst_value(1, 2, 0).unwrap());
+        assert_eq!(v[1], crate::fixtures::sst_value(1, 2, 3).unwrap_or(-999.0));
+        let platform = r.read("/platform", &Hyperslab::full(&[8])).await.unwrap();
+        assert_eq!(platform.values, ArrayValues::Char(b"ARGO-123".to_vec()));
+        let inst = meta.attributes().attr_text("institution").unwrap();
+        assert!(inst.contains("Météo"));
+        assert!(r.read("/nope", &slab).await.is_err());
+        let bad = Hyperslab::new(vec![DimSlice::index(3), DimSlice::index(0), DimSlice::index(0)]);
+        assert!(matches!(r.read("/sst", &bad).await, Err(ReadError::Subset(_))));
+
+        let r = reader(dir.path(), "types_cdf5.nc").await;
+        assert_eq!(r.format(), FileFormat::NetCdf3 { version: 5 });
+        let u64s = r.read("v_u64", &Hyperslab::full(&[4])).await.unwrap();
+        assert_eq!(u64s.values, ArrayValues::U64(vec![0, 1, 1 << 63, u64::MAX]));
+
+        let r = reader(dir.path(), "types_nc4.nc").await;
+        let meta = r.metadata();
+        let temp = meta.variable("/forecast/temp").unwrap();
+        assert_eq!(temp.dims[1].path, "/x");
+        assert_eq!(temp.dims[0].path, "/forecast/member");
+        assert!(meta.variable("/forecast/deep/salinity").is_some());
+        let s = r.read("/v_string", &Hyperslab::full(&[4])).await.unwrap();
+        let ArrayValues::Str(s) = s.values else { panic!() };
+        assert_eq!(s[2], "ünïcödé ✓");
+        assert_eq!(s[0], "");
+        let scalar = r.read("/scalar_f64", &Hyperslab::full(&[])).await.unwrap();
+        assert_eq!(scalar.values, ArrayValues::F64(vec![42.5]));
+        let v = meta.variable("v_i8").unwrap();
+        assert_eq!(v.attr("a_u64"), Some(&AttrValue::U64(vec![u64::MAX])));
+        assert_eq!(v.attr("a_strings"), Some(&AttrValue::Strings(vec!["one".into(), "twö".into()])));
+        assert_eq!(meta.variable("counter").unwrap().shape(), vec![3]);
+
+        let r = reader(dir.path(), "gridded_nc4.nc").await;
+        let temp = r.metadata().variable("temp").unwrap().clone();
+        assert_eq!(temp.chunks, Some(vec![1, 1, 10, 18]));
+        let cs = crate::model::cf::coordinates(&r.metadata(), &temp);
+        assert_eq!(cs.z.unwrap().path, "/depth");
+        let sparse = r.read("/sparse", &Hyperslab::full(&[20, 36])).await.unwrap();
+        let ArrayValues::I32(sp) = sparse.values else { panic!() };
+        assert_eq!(sp[13], -1); // row 0, column 13: in a chunk never written
+        assert_eq!(sp[36 + 1], 13);
+
+        let r = reader(dir.path(), "curvilinear.nc").await;
+        let meta = r.metadata();
+        let cs = crate::model::cf::coordinates(&meta, meta.variable("temp").unwrap());
+        assert!(cs.is_curvilinear());
+    }
+
+    #[tokio::test]
+    async fn concurrent_reads_are_serialised_not_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::gridded_nc4(&dir.path().join("g.nc")).unwrap();
+        let r = reader(dir.path(), "g.nc").await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let r = r.clone();
+                tokio::spawn(async move { r.read("/temp", &Hyperslab::full(&[4, 3, 20, 36])).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().len(), 4 * 3 * 20 * 36);
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `Hyperslab`: start, stride and count along each dimension of a variable.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SubsetError {
+    #[error("expected {expected} dimension ranges, got {got}")]
+    Rank { expected: usize, got: usize },
+    #[error("dimension {dim}: stride must be at least 1")]
+    ZeroStride { dim: usize },
+    #[error("dimension {dim}: start {start} is past the last index {last}")]
+    StartOutOfRange { dim: usize, start: usize, last: i64 },
+    #[error("dimension {dim}: stop {stop} is past the last index {last}")]
+    StopOutOfRange { dim: usize, stop: usize, last: i64 },
+    #[error("dimension {dim}: start {start} is after stop {stop}")]
+    StartAfterStop { dim: usize, start: usize, stop: usize },
+    #[error("{0}")]
+    Coordinate(String),
+}
+
+/// The selection along one dimension: `count` indices from `start`, `stride` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DimSlice {
+    pub start: usize,
+    pub stride: usize,
+    pub count: usize,
+}
+
+impl DimSlice {
+    pub fn full(len: usize) -> DimSlice {
+        DimSlice {
+            start: 0,
+            stride: 1,
+            count: len,
+        }
+    }
+
+    pub fn index(i: usize) -> DimSlice {
+        DimSlice {
+            start: i,
+            stride: 1,
+            count: 1,
+        }
+    }
+
+    /// The DAP form `[start:stride:stop]`, `stop` included, checked against `len`.
+    pub fn from_inclusive(
+        dim: usize,
+        start: usize,
+        stride: usize,
+        stop: usize,
+        len: usize,
+    ) -> Result<DimSlice, SubsetError> {
+        let last = len as i64 - 1;
+        if stride == 0 {
+            return Err(SubsetError::ZeroStride { dim });
+        }
+        if start as i64 > last {
+            return Err(SubsetError::StartOutOfRange { dim, start, last });
+        }
+        if stop as i64 > last {
+            return Err(SubsetError::StopOutOfRange { dim, stop, last });
+        }
+        if start > stop {
+            return Err(SubsetError::StartAfterStop { dim, start, stop });
+        }
+        Ok(DimSlice {
+            start,
+            stride,
+            count: (stop - start) / stride + 1,
+        })
+    }
+
+    /// The last index selected (start when count is 0).
+    pub fn last(&self) -> usize {
+        self.start + self.count.saturating_sub(1) * self.stride
+    }
+
+    /// The indices selected, in order.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.count).map(move |k| self.start + k * self.stride)
+    }
+}
+
+/// A rectangular, possibly strided, selection of a variable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Hyperslab {
+    pub dims: Vec<DimSlice>,
+}
+
+impl Hyperslab {
+    pub fn new(dims: Vec<DimSlice>) -> Self {
+        Hyperslab { dims }
+    }
+
+    /// The whole of a variable of this shape.
+    pub fn full(shape: &[usize]) -> Self {
+        Hyperslab {
+            dims: shape.iter().map(|&n| DimSlice::full(n)).collect(),
+        }
+    }
+
+    pub fn rank(&self) -> usize {
+        self.dims.len()
+    }
+
+    /// Shape of the selected array.
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.iter().map(|d| d.count).collect()
+    }
+
+    pub fn num_elements(&self) -> usize {
+        self.dims.iter().map(|d| d.count).product()
+    }
+
+    /// Checks that the selection fits a variable of `shape`.
+    pub fn validate(&self, shape: &[usize]) -> Result<(), SubsetError> {
+        if self.dims.len() != shape.len() {
+            return Err(SubsetError::Rank {
+                expected: shape.len(),
+                got: self.dims.len(),
+            });
+        }
+        for (dim, (s, &len)) in self.dims.iter().zip(shape).enumerate() {
+            if s.stride == 0 {
+                return Err(SubsetError::ZeroStride { dim });
+            }
+            if s.count == 0 {
+                continue;
+            }
+            let last = len as i64 - 1;
+            if s.start as i64 > last {
+                return Err(SubsetError::StartOutOfRange {
+                    dim,
+                    start: s.start,
+                    last,
+                });
+            }
+            if s.last() as i64 > last {
+                return Err(SubsetError::StopOutOfRange {
+                    dim,
+                    stop: s.last(),
+                    last,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The selection of `inner` taken within this one: index `i` of `inner` along a
+    /// dimension is index `start + i * stride` of the variable.
+    pub fn compose(&self, inner: &Hyperslab) -> Hyperslab {
+        Hyperslab {
+            dims: self
+                .dims
+                .iter()
+                .zip(&inner.dims)
+                .map(|(o, i)| DimSlice {
+                    start: o.start + i.start * o.stride,
+                    stride: o.stride * i.stride,
+                    count: i.count,
+                })
+                .collect(),
+        }
+    }
+
+    /// Splits the selection into consecutive pieces of at most `max_elements` each
+    /// (at least one row of the innermost dimension), whose results concatenated in
+    /// order are the row-major result of the whole. Lets encoders stream with bounded
+    /// memory.
+    pub fn split(&self, max_elements: usize) -> Vec<Hyperslab> {
+        let mut out = Vec::new();
+        if self.num_elements() == 0 {
+            out.push(self.clone());
+            return out;
+        }
+        self.split_into(0, max_elements.max(1), &mut out);
+        out
+    }
+
+    fn split_into(&self, dim: usize, max: usize, out: &mut Vec<Hyperslab>) {
+        if self.num_elements() <= max || dim + 1 >= self.dims.len() {
+            out.push(self.clone());
+            return;
+        }
+        let inner: usize = self.dims[dim + 1..].iter().map(|d| d.count).product();
+        let d = self.dims[dim];
+        if inner <= max {
+            let rows = (max / inner).max(1);
+            let mut k = 0;
+            while k < d.count {
+                let n = rows.min(d.count - k);
+                let mut piece = self.clone();
+                piece.dims[dim] = DimSlice {
+                    start: d.start + k * d.stride,
+                    stride: d.stride,
+                    count: n,
+                };
+                out.push(piece);
+                k += n;
+            }
+        } else {
+            for k in 0..d.count {
+                let mut piece = self.clone();
+                piece.dims[dim] = DimSlice::index(d.start + k * d.stride);
+                piece.split_into(dim + 1, max, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusive_stop() {
+        let s = DimSlice::from_inclusive(0, 10, 5, 30, 40).unwrap();
+        assert_eq!(s.count, 5); // 10, 15, 20, 25, 30
+        assert_eq!(s.indices().collect::<Vec<_>>(), vec![10, 15, 20, 25, 30]);
+        assert_eq!(DimSlice::from_inclusive(0, 3, 1, 3, 4).unwrap().count, 1);
+        assert_eq!(
+            DimSlice::from_inclusive(1, 0, 1, 4, 4),
+            Err(SubsetError::StopOutOfRange { dim: 1, stop: 4, last: 3 })
+        );
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 3, 1, 2, 4),
+            Err(SubsetError::StartAfterStop { .. })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 0, 0, 2, 4),
+            Err(SubsetError::ZeroStride { .. })
+        ));
+    }
+
+    #[test]
+    fn validation() {
+        let h = Hyperslab::full(&[3, 4]);
+        assert!(h.validate(&[3, 4]).is_ok());
+        assert!(matches!(h.validate(&[3]), Err(SubsetError::Rank { .. })));
+        assert!(h.validate(&[2, 4]).is_err());
+        assert_eq!(h.num_elements(), 12);
+    }
+
+    #[test]
+    fn split_preserves_order_and_bounds() {
+        let h = Hyperslab::new(vec![
+            DimSlice { start: 1, stride: 2, count: 3 },
+            DimSlice { start: 0, stride: 1, count: 5 },
+            DimSlice { start: 2, stride: 3, count: 4 },
+        ]);
+        for max in [1, 3, 4, 7, 20, 21, 1000] {
+            let pieces = h.split(max);
+            let mut seen = Vec::new();
+            for p in &pieces {
+                assert!(p.num_elements() <= max.max(4), "{max}: {p:?}");
+                for a in p.dims[0].indices() {
+                    for b in p.dims[1].indices() {
+                        for c in p.dims[2].indices() {
+                            seen.push((a, b, c));
+                        }
+                    }
+                }
+            }
+            let mut all = Vec::new();
+            for a in h.dims[0].indices() {
+                for b in h.dims[1].indices() {
+                    for c in h.dims[2].indices() {
+                        all.push((a, b, c));
+                    }
+                }
+            }
+            assert_eq!(seen, all, "max {max}");
+        }
+    }
+
+    #[test]
+    fn compose_nested() {
+        let outer = Hyperslab::new(vec![DimSlice { start: 10, stride: 2, count: 5 }]);
+        let inner = Hyperslab::new(vec![DimSlice { start: 1, stride: 2, count: 2 }]);
+        assert_eq!(outer.compose(&inner).dims[0].indices().collect::<Vec<_>>(), vec![12, 16]);
+    }
+}
