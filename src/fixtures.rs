@@ -66,6 +66,7 @@ pub fn sst_value(t: usize, j: usize, i: usize) -> Option<f32> {
 
 /// NetCDF-3: time (unlimited, noleap), descending latitude, 0..360 longitudes, float
 /// field with fill, the same field packed in int16, a signed byte field, a char array.
+#[allow(clippy::single_range_in_vec_init)]
 pub fn sst_classic(path: &Path, options: Options) -> FixtureResult {
     let (nt, ny, nx) = (3usize, 10usize, 18usize);
     let mut f = create(path, options)?;
@@ -147,6 +148,7 @@ pub fn sst_classic(path: &Path, options: Options) -> FixtureResult {
     Ok(())
 }
 
+#[allow(clippy::single_range_in_vec_init)]
 fn put<T: NcTypeDescriptor>(
     f: &mut FileMut,
     name: &str,
@@ -160,6 +162,7 @@ fn put<T: NcTypeDescriptor>(
 }
 
 /// CDF-5: the unsigned and 64-bit integer types NetCDF-3 gained in version 5.
+#[allow(clippy::single_range_in_vec_init)]
 pub fn types_cdf5(path: &Path) -> FixtureResult {
     let mut f = create(path, Options::_64BIT_DATA)?;
     f.add_attribute("title", "CDF-5 types")?;
@@ -223,7 +226,12 @@ pub fn types_nc4(path: &Path) -> FixtureResult {
         .put_values(&[-1.5f32, 0.0, 3.25e10, f32::NAN], ..)?;
     f.add_variable::<f64>("v_f64", &["x"])?
         .put_values(&[-1.5f64, 0.1, 1e-300, f64::INFINITY], ..)?;
-    text_var(&mut f, "v_char", &["x", "strlen"], b"abcdeAB\0\0\0hello12345")?;
+    text_var(
+        &mut f,
+        "v_char",
+        &["x", "strlen"],
+        b"abcdeAB\0\0\0hello12345",
+    )?;
     {
         let mut v = f.add_string_variable("v_string", &["x"])?;
         for (i, s) in ["", "plain", "ünïcödé ✓", "with \"quotes\" and\nnewline"]
@@ -240,7 +248,7 @@ pub fn types_nc4(path: &Path) -> FixtureResult {
     }
     {
         let mut v = f.add_variable::<i32>("counter", &["rec"])?;
-        v.put_values(&[10i32, 20, 30], [0..3])?;
+        v.put_values(&[10i32, 20, 30], &[Extent::from(0..3)][..])?;
     }
     {
         let mut g = f.add_group("forecast")?;
@@ -327,7 +335,9 @@ pub fn gridded_nc4(path: &Path) -> FixtureResult {
     {
         let mut v = f.add_variable::<u8>("mask", &["lat", "lon"])?;
         v.put_attribute("long_name", "land mask")?;
-        let vals: Vec<u8> = (0..ny * nx).map(|k| u8::from(k % nx < 3 && k < nx)).collect();
+        let vals: Vec<u8> = (0..ny * nx)
+            .map(|k| u8::from(k % nx < 3 && k < nx))
+            .collect();
         v.put_values(&vals, ..)?;
     }
     {
@@ -339,8 +349,16 @@ pub fn gridded_nc4(path: &Path) -> FixtureResult {
         v.put_values(
             &vals,
             [
-                Extent::SliceCount { start: 0, count: 10, stride: 1 },
-                Extent::SliceCount { start: 0, count: 12, stride: 1 },
+                Extent::SliceCount {
+                    start: 0,
+                    count: 10,
+                    stride: 1,
+                },
+                Extent::SliceCount {
+                    start: 0,
+                    count: 12,
+                    stride: 1,
+                },
             ]
             .as_slice(),
         )?;
@@ -407,8 +425,10 @@ pub fn large_nc4(path: &Path, nt: usize) -> FixtureResult {
     f.add_dimension("lon", nx)?;
     let lat: Vec<f32> = (0..ny).map(|j| -89.875 + 0.25 * j as f32).collect();
     let lon: Vec<f32> = (0..nx).map(|i| -179.875 + 0.25 * i as f32).collect();
-    f.add_variable::<f32>("lat", &["lat"])?.put_values(&lat, ..)?;
-    f.add_variable::<f32>("lon", &["lon"])?.put_values(&lon, ..)?;
+    f.add_variable::<f32>("lat", &["lat"])?
+        .put_values(&lat, ..)?;
+    f.add_variable::<f32>("lon", &["lon"])?
+        .put_values(&lon, ..)?;
     let t: Vec<f64> = (0..nt).map(|k| k as f64).collect();
     {
         let mut v = f.add_variable::<f64>("time", &["time"])?;
@@ -421,7 +441,9 @@ pub fn large_nc4(path: &Path, nt: usize) -> FixtureResult {
     v.put_attribute("units", "K")?;
     for k in 0..nt {
         let vals: Vec<f32> = (0..ny * nx)
-            .map(|p| 280.0 + ((p / nx) as f32 * 0.01).sin() * 10.0 + (p % nx) as f32 * 1e-3 + k as f32)
+            .map(|p| {
+                280.0 + ((p / nx) as f32 * 0.01).sin() * 10.0 + (p % nx) as f32 * 1e-3 + k as f32
+            })
             .collect();
         v.put_values(&vals, [k..k + 1, 0..ny, 0..nx])?;
     }

@@ -1,7 +1,13 @@
 //! datagate: archive datasets behind OPeNDAP, OGC API EDR, OGC WMS and virtual Zarr.
 
+pub mod catalog;
+pub mod config;
+pub mod dap2;
+pub mod dap4;
 pub mod fixtures;
+pub mod metrics;
 pub mod model;
 pub mod readers;
+pub mod server;
 pub mod storage;
 pub mod subset;

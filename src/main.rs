@@ -1,1 +1,195 @@
-fn main() {}
+//! The `datagate` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use datagate::config::Config;
+use datagate::server::{self, AppState};
+
+#[derive(Parser)]
+#[command(
+    name = "datagate",
+    version,
+    about = "Archive datasets over OPeNDAP, EDR, WMS and Zarr"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve directories of files, a catalog file, or (with neither) the demo catalog.
+    Serve {
+        /// Directories (or files) whose readable datasets are all served.
+        paths: Vec<PathBuf>,
+        /// A TOML configuration naming datasets and settings.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Address to listen on (overrides the configuration), e.g. 0.0.0.0:8080.
+        #[arg(long, short)]
+        bind: Option<String>,
+    },
+    /// Validate a configuration and report every problem.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Write the deterministic test datasets into a directory.
+    MakeFixtures { dir: PathBuf },
+}
+
+/// The bundled demo catalog: next to the sources when run with cargo, else `./catalogs`.
+fn demo_catalog() -> PathBuf {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogs/demo/catalog.toml");
+    if built.exists() {
+        built
+    } else {
+        PathBuf::from("catalogs/demo/catalog.toml")
+    }
+}
+
+fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, String> {
+    let mut cfg = match config {
+        Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+        None if paths.is_empty() => Config::load(&demo_catalog()).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    for p in paths {
+        if p.is_dir() {
+            cfg.roots.push(datagate::config::RootConfig {
+                path: std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+                    .to_string(),
+                prefix: String::new(),
+            });
+        } else if p.is_file() {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            cfg.datasets.push(datagate::config::DatasetConfig {
+                id: Some(name),
+                title: None,
+                location: Some(
+                    std::path::absolute(p)
+                        .unwrap_or_else(|_| p.clone())
+                        .display()
+                        .to_string(),
+                ),
+                glob: None,
+            });
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(cfg)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    match cli.command {
+        Command::Serve {
+            paths,
+            config,
+            bind,
+        } => {
+            let mut cfg = match load_config(&paths, config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Some(b) = bind {
+                cfg.server.bind = b;
+            }
+            let problems = cfg.problems();
+            if !problems.is_empty() {
+                for p in problems {
+                    eprintln!("error: {p}");
+                }
+                return ExitCode::from(2);
+            }
+            let addr = cfg.bind_addr().expect("checked above");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(async move {
+                let state = AppState::new(cfg);
+                let listener = match tokio::net::TcpListener::bind(addr).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("error: cannot listen on {addr}: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let local = listener.local_addr().map_or(addr, |a| a);
+                tracing::info!("datagate listening on http://{local}/");
+                // Tests and scripts read this line to find the port.
+                println!("listening on http://{local}/");
+                match server::serve(state, listener).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            })
+        }
+        Command::Check { config } => {
+            let cfg = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut problems = cfg.problems();
+            let (catalog, catalog_problems) = datagate::catalog::Catalog::from_config(
+                &cfg,
+                std::sync::Arc::new(datagate::metrics::Metrics::new()),
+            );
+            problems.extend(catalog_problems);
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            runtime.block_on(async {
+                for id in catalog.entries().keys() {
+                    if let Err(e) = catalog.open(id).await {
+                        problems.push(e.to_string());
+                    }
+                }
+            });
+            if problems.is_empty() {
+                println!("{}: ok, {} datasets", config.display(), catalog.len());
+                ExitCode::SUCCESS
+            } else {
+                for p in &problems {
+                    println!("problem: {p}");
+                }
+                println!("{}: {} problems", config.display(), problems.len());
+                ExitCode::from(1)
+            }
+        }
+        Command::MakeFixtures { dir } => match datagate::fixtures::write_all(&dir) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}

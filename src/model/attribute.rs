@@ -186,7 +186,10 @@ mod tests {
         assert_eq!(AttrValue::I16(vec![-1, 2]).to_strings(), vec!["-1", "2"]);
         assert_eq!(AttrValue::F32(vec![0.1]).to_strings(), vec!["0.1"]);
         assert_eq!(AttrValue::F64(vec![f64::NAN]).to_strings(), vec!["NaN"]);
-        assert_eq!(AttrValue::U64(vec![u64::MAX]).to_strings(), vec![u64::MAX.to_string()]);
+        assert_eq!(
+            AttrValue::U64(vec![u64::MAX]).to_strings(),
+            vec![u64::MAX.to_string()]
+        );
     }
 
     #[test]

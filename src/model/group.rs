@@ -151,7 +151,8 @@ impl DatasetMeta {
     /// The variable that gives coordinates along `dim`: the 1-D variable named like
     /// the dimension, in the dimension's group.
     pub fn coordinate_variable(&self, dim: &DimRef) -> Option<&Variable> {
-        self.variable(&dim.path).filter(|v| v.is_coordinate_variable())
+        self.variable(&dim.path)
+            .filter(|v| v.is_coordinate_variable())
     }
 }
 
@@ -194,7 +195,10 @@ pub(crate) mod tests {
                     path: "/time".into(),
                     dims: vec![time],
                     dtype: DataType::F64,
-                    attributes: vec![Attribute::new("units", AttrValue::Text("days since 2000-01-01".into()))],
+                    attributes: vec![Attribute::new(
+                        "units",
+                        AttrValue::Text("days since 2000-01-01".into()),
+                    )],
                     chunks: None,
                 }],
                 attributes: vec![],

@@ -4,11 +4,9 @@
 mod attribute;
 pub mod cf;
 mod group;
+#[allow(clippy::unnecessary_cast)] // the numeric macro casts f64 to f64 too
 mod types;
 
 pub use attribute::{AttrValue, Attribute, AttributeList, format_float};
 pub use group::{DatasetMeta, DimRef, Dimension, Group, Variable};
 pub use types::{Array, ArrayValues, DataType};
-
-#[cfg(test)]
-pub(crate) use group::tests::sample as sample_meta;

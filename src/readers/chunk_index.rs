@@ -5,11 +5,18 @@ use serde::Serialize;
 /// A filter of a chunked variable's pipeline, in the order applied when writing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Filter {
-    Shuffle { element_size: usize },
-    Deflate { level: u32 },
+    Shuffle {
+        element_size: usize,
+    },
+    Deflate {
+        level: u32,
+    },
     Fletcher32,
     /// Any other HDF5 filter, by id, with its parameters.
-    Other { id: u32, params: Vec<u32> },
+    Other {
+        id: u32,
+        params: Vec<u32>,
+    },
 }
 
 /// One stored chunk.

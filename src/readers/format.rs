@@ -59,8 +59,14 @@ mod tests {
 
     #[test]
     fn magic() {
-        assert_eq!(FileFormat::from_magic(b"CDF\x01...."), Some(FileFormat::NetCdf3 { version: 1 }));
-        assert_eq!(FileFormat::from_magic(b"CDF\x05"), Some(FileFormat::NetCdf3 { version: 5 }));
+        assert_eq!(
+            FileFormat::from_magic(b"CDF\x01...."),
+            Some(FileFormat::NetCdf3 { version: 1 })
+        );
+        assert_eq!(
+            FileFormat::from_magic(b"CDF\x05"),
+            Some(FileFormat::NetCdf3 { version: 5 })
+        );
         assert_eq!(FileFormat::from_magic(HDF5_MAGIC), Some(FileFormat::Hdf5));
         assert_eq!(FileFormat::from_magic(b"CDF\x03"), None);
         assert_eq!(FileFormat::from_magic(b"GRIB"), None);

@@ -32,9 +32,32 @@ where
         .acquire()
         .await
         .map_err(|e| ReadError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ReadError::Internal(e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        silence_hdf5_errors();
+        f()
+    })
+    .await
+    .map_err(|e| ReadError::Internal(e.to_string()))
+}
+
+/// Stops HDF5 printing its error stack (`HDF5-DIAG ...`) for errors netCDF-C handles
+/// itself; the setting is per thread.
+fn silence_hdf5_errors() {
+    thread_local!(static SILENCED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    SILENCED.with(|s| {
+        if !s.get() {
+            let _lock = netcdf_sys::libnetcdf_lock.lock();
+            // SAFETY: disables the automatic error printer of the default error stack.
+            unsafe {
+                hdf5_metno_sys::h5e::H5Eset_auto2(
+                    hdf5_metno_sys::h5e::H5E_DEFAULT,
+                    None,
+                    std::ptr::null_mut(),
+                )
+            };
+            s.set(true);
+        }
+    });
 }
 
 pub struct NetcdfReader {
@@ -229,7 +252,10 @@ fn attr_value(v: AttributeValue) -> AttrValue {
     }
 }
 
-fn read_attributes<'a>(attrs: impl Iterator<Item = netcdf::Attribute<'a>>, owner: &str) -> Vec<Attribute> {
+fn read_attributes<'a>(
+    attrs: impl Iterator<Item = netcdf::Attribute<'a>>,
+    owner: &str,
+) -> Vec<Attribute> {
     attrs
         .filter_map(|a| match a.value() {
             Ok(v) => Some(Attribute::new(a.name(), attr_value(v))),
@@ -365,7 +391,9 @@ mod tests {
         ]);
         let a = r.read("/sst", &slab).await.unwrap();
         assert_eq!(a.shape, vec![1, 3, 4]);
-        let ArrayValues::F32(v) = &a.values else { panic!() };
+        let ArrayValues::F32(v) = &a.values else {
+            panic!()
+        };
         assert_eq!(v[0], crate::fixtures::sst_value(1, 2, 0).unwrap());
         assert_eq!(v[1], crate::fixtures::sst_value(1, 2, 3).unwrap_or(-999.0));
         let platform = r.read("/platform", &Hyperslab::full(&[8])).await.unwrap();
@@ -373,8 +401,15 @@ mod tests {
         let inst = meta.attributes().attr_text("institution").unwrap();
         assert!(inst.contains("Météo"));
         assert!(r.read("/nope", &slab).await.is_err());
-        let bad = Hyperslab::new(vec![DimSlice::index(3), DimSlice::index(0), DimSlice::index(0)]);
-        assert!(matches!(r.read("/sst", &bad).await, Err(ReadError::Subset(_))));
+        let bad = Hyperslab::new(vec![
+            DimSlice::index(3),
+            DimSlice::index(0),
+            DimSlice::index(0),
+        ]);
+        assert!(matches!(
+            r.read("/sst", &bad).await,
+            Err(ReadError::Subset(_))
+        ));
 
         let r = reader(dir.path(), "types_cdf5.nc").await;
         assert_eq!(r.format(), FileFormat::NetCdf3 { version: 5 });
@@ -388,14 +423,19 @@ mod tests {
         assert_eq!(temp.dims[0].path, "/forecast/member");
         assert!(meta.variable("/forecast/deep/salinity").is_some());
         let s = r.read("/v_string", &Hyperslab::full(&[4])).await.unwrap();
-        let ArrayValues::Str(s) = s.values else { panic!() };
+        let ArrayValues::Str(s) = s.values else {
+            panic!()
+        };
         assert_eq!(s[2], "ünïcödé ✓");
         assert_eq!(s[0], "");
         let scalar = r.read("/scalar_f64", &Hyperslab::full(&[])).await.unwrap();
         assert_eq!(scalar.values, ArrayValues::F64(vec![42.5]));
         let v = meta.variable("v_i8").unwrap();
         assert_eq!(v.attr("a_u64"), Some(&AttrValue::U64(vec![u64::MAX])));
-        assert_eq!(v.attr("a_strings"), Some(&AttrValue::Strings(vec!["one".into(), "twö".into()])));
+        assert_eq!(
+            v.attr("a_strings"),
+            Some(&AttrValue::Strings(vec!["one".into(), "twö".into()]))
+        );
         assert_eq!(meta.variable("counter").unwrap().shape(), vec![3]);
 
         let r = reader(dir.path(), "gridded_nc4.nc").await;
@@ -403,8 +443,13 @@ mod tests {
         assert_eq!(temp.chunks, Some(vec![1, 1, 10, 18]));
         let cs = crate::model::cf::coordinates(&r.metadata(), &temp);
         assert_eq!(cs.z.unwrap().path, "/depth");
-        let sparse = r.read("/sparse", &Hyperslab::full(&[20, 36])).await.unwrap();
-        let ArrayValues::I32(sp) = sparse.values else { panic!() };
+        let sparse = r
+            .read("/sparse", &Hyperslab::full(&[20, 36]))
+            .await
+            .unwrap();
+        let ArrayValues::I32(sp) = sparse.values else {
+            panic!()
+        };
         assert_eq!(sp[13], -1); // row 0, column 13: in a chunk never written
         assert_eq!(sp[36 + 1], 13);
 
@@ -422,7 +467,9 @@ mod tests {
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let r = r.clone();
-                tokio::spawn(async move { r.read("/temp", &Hyperslab::full(&[4, 3, 20, 36])).await })
+                tokio::spawn(
+                    async move { r.read("/temp", &Hyperslab::full(&[4, 3, 20, 36])).await },
+                )
             })
             .collect();
         for t in tasks {

@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(s.head(&loc).await.unwrap().size, 11);
         assert_eq!(&s.get_range(&loc, 6..11).await.unwrap()[..], b"world");
         let missing = Location::parse("nope.bin", dir.path()).unwrap();
-        assert!(matches!(s.head(&missing).await, Err(StorageError::NotFound(_))));
+        assert!(matches!(
+            s.head(&missing).await,
+            Err(StorageError::NotFound(_))
+        ));
         assert!(Location::parse("s3://b/k", dir.path()).is_err());
     }
 }

@@ -13,14 +13,18 @@ impl CoordAxis {
     /// Fails if the values are not strictly monotonic or contain NaN.
     pub fn new(values: Vec<f64>) -> Result<CoordAxis, SubsetError> {
         if values.iter().any(|v| !v.is_finite()) {
-            return Err(SubsetError::Coordinate("coordinate has missing values".into()));
+            return Err(SubsetError::Coordinate(
+                "coordinate has missing values".into(),
+            ));
         }
         let ascending = values.len() < 2 || values[1] > values[0];
         let monotonic = values
             .windows(2)
             .all(|w| if ascending { w[1] > w[0] } else { w[1] < w[0] });
         if !monotonic {
-            return Err(SubsetError::Coordinate("coordinate is not monotonic".into()));
+            return Err(SubsetError::Coordinate(
+                "coordinate is not monotonic".into(),
+            ));
         }
         Ok(CoordAxis { values, ascending })
     }
@@ -73,15 +77,12 @@ impl CoordAxis {
             self.values.partition_point(|v| *v > x)
         };
         let candidates = [p.checked_sub(1), Some(p).filter(|&i| i < self.values.len())];
-        candidates
-            .into_iter()
-            .flatten()
-            .min_by(|&a, &b| {
-                (self.values[a] - x)
-                    .abs()
-                    .partial_cmp(&(self.values[b] - x).abs())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
+        candidates.into_iter().flatten().min_by(|&a, &b| {
+            (self.values[a] - x)
+                .abs()
+                .partial_cmp(&(self.values[b] - x).abs())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
     }
 
     /// Index of the value nearest `x`, only if `x` lies within the axis' extent
@@ -193,9 +194,15 @@ mod tests {
         assert_eq!(lon_index_ranges(&pos, -20.0, 20.0), vec![(34, 35), (0, 2)]);
         let signed = CoordAxis::new((0..36).map(|i| -180.0 + i as f64 * 10.0).collect()).unwrap();
         // 170..190 on a -180..180 axis: 170 and -180, -170.
-        assert_eq!(lon_index_ranges(&signed, 170.0, 190.0), vec![(35, 35), (0, 1)]);
+        assert_eq!(
+            lon_index_ranges(&signed, 170.0, 190.0),
+            vec![(35, 35), (0, 1)]
+        );
         assert_eq!(lon_index_ranges(&signed, 350.0, 355.0), vec![(17, 17)]); // -10
-        assert_eq!(lon_index_ranges(&signed, 351.0, 355.0), Vec::<(usize, usize)>::new());
+        assert_eq!(
+            lon_index_ranges(&signed, 351.0, 355.0),
+            Vec::<(usize, usize)>::new()
+        );
         assert_eq!(lon_index_ranges(&signed, -180.0, 180.0), vec![(0, 35)]);
     }
 }

@@ -13,7 +13,11 @@ pub enum SubsetError {
     #[error("dimension {dim}: stop {stop} is past the last index {last}")]
     StopOutOfRange { dim: usize, stop: usize, last: i64 },
     #[error("dimension {dim}: start {start} is after stop {stop}")]
-    StartAfterStop { dim: usize, start: usize, stop: usize },
+    StartAfterStop {
+        dim: usize,
+        start: usize,
+        stop: usize,
+    },
     #[error("{0}")]
     Coordinate(String),
 }
@@ -221,7 +225,11 @@ mod tests {
         assert_eq!(DimSlice::from_inclusive(0, 3, 1, 3, 4).unwrap().count, 1);
         assert_eq!(
             DimSlice::from_inclusive(1, 0, 1, 4, 4),
-            Err(SubsetError::StopOutOfRange { dim: 1, stop: 4, last: 3 })
+            Err(SubsetError::StopOutOfRange {
+                dim: 1,
+                stop: 4,
+                last: 3
+            })
         );
         assert!(matches!(
             DimSlice::from_inclusive(0, 3, 1, 2, 4),
@@ -245,9 +253,21 @@ mod tests {
     #[test]
     fn split_preserves_order_and_bounds() {
         let h = Hyperslab::new(vec![
-            DimSlice { start: 1, stride: 2, count: 3 },
-            DimSlice { start: 0, stride: 1, count: 5 },
-            DimSlice { start: 2, stride: 3, count: 4 },
+            DimSlice {
+                start: 1,
+                stride: 2,
+                count: 3,
+            },
+            DimSlice {
+                start: 0,
+                stride: 1,
+                count: 5,
+            },
+            DimSlice {
+                start: 2,
+                stride: 3,
+                count: 4,
+            },
         ]);
         for max in [1, 3, 4, 7, 20, 21, 1000] {
             let pieces = h.split(max);
@@ -276,8 +296,19 @@ mod tests {
 
     #[test]
     fn compose_nested() {
-        let outer = Hyperslab::new(vec![DimSlice { start: 10, stride: 2, count: 5 }]);
-        let inner = Hyperslab::new(vec![DimSlice { start: 1, stride: 2, count: 2 }]);
-        assert_eq!(outer.compose(&inner).dims[0].indices().collect::<Vec<_>>(), vec![12, 16]);
+        let outer = Hyperslab::new(vec![DimSlice {
+            start: 10,
+            stride: 2,
+            count: 5,
+        }]);
+        let inner = Hyperslab::new(vec![DimSlice {
+            start: 1,
+            stride: 2,
+            count: 2,
+        }]);
+        assert_eq!(
+            outer.compose(&inner).dims[0].indices().collect::<Vec<_>>(),
+            vec![12, 16]
+        );
     }
 }

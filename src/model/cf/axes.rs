@@ -33,24 +33,39 @@ pub fn axis_of(var: &Variable) -> Option<Axis> {
             "longitude" | "grid_longitude" | "projection_x_coordinate" => return Some(Axis::X),
             "latitude" | "grid_latitude" | "projection_y_coordinate" => return Some(Axis::Y),
             "time" => return Some(Axis::T),
-            "depth" | "height" | "altitude" | "air_pressure" | "model_level_number"
-            | "atmosphere_sigma_coordinate" | "ocean_sigma_coordinate"
-            | "ocean_s_coordinate" | "height_above_geopotential_datum" => return Some(Axis::Z),
+            "depth"
+            | "height"
+            | "altitude"
+            | "air_pressure"
+            | "model_level_number"
+            | "atmosphere_sigma_coordinate"
+            | "ocean_sigma_coordinate"
+            | "ocean_s_coordinate"
+            | "height_above_geopotential_datum" => return Some(Axis::Z),
             _ => {}
         }
     }
     if let Some(u) = text(var, "units") {
         let u = u.trim().to_ascii_lowercase();
-        if matches!(u.as_str(), "degrees_east" | "degree_east" | "degree_e" | "degrees_e") {
+        if matches!(
+            u.as_str(),
+            "degrees_east" | "degree_east" | "degree_e" | "degrees_e"
+        ) {
             return Some(Axis::X);
         }
-        if matches!(u.as_str(), "degrees_north" | "degree_north" | "degree_n" | "degrees_n") {
+        if matches!(
+            u.as_str(),
+            "degrees_north" | "degree_north" | "degree_n" | "degrees_n"
+        ) {
             return Some(Axis::Y);
         }
         if u.contains(" since ") {
             return Some(Axis::T);
         }
-        if matches!(u.as_str(), "pa" | "hpa" | "mbar" | "millibar" | "bar" | "decibar" | "dbar") {
+        if matches!(
+            u.as_str(),
+            "pa" | "hpa" | "mbar" | "millibar" | "bar" | "decibar" | "dbar"
+        ) {
             return Some(Axis::Z);
         }
     }
@@ -141,7 +156,11 @@ pub fn coordinates(meta: &DatasetMeta, var: &Variable) -> CoordinateSystem {
     };
     for name in names.split_whitespace() {
         let candidate = meta
-            .variable(&format!("{}/{}", var.group_path().trim_end_matches('/'), name))
+            .variable(&format!(
+                "{}/{}",
+                var.group_path().trim_end_matches('/'),
+                name
+            ))
             .or_else(|| meta.variable(name));
         let Some(c) = candidate else { continue };
         let Some(axis) = axis_of(c) else { continue };
@@ -170,7 +189,11 @@ mod tests {
     use crate::model::{Attribute, DataType, DimRef, Group};
 
     fn dim(n: &str, len: usize) -> DimRef {
-        DimRef { name: n.into(), path: format!("/{n}"), len }
+        DimRef {
+            name: n.into(),
+            path: format!("/{n}"),
+            len,
+        }
     }
 
     fn v(name: &str, dims: Vec<DimRef>, attrs: Vec<(&str, &str)>) -> Variable {
@@ -190,10 +213,22 @@ mod tests {
     #[test]
     fn axes_from_attributes() {
         assert_eq!(axis_of(&v("x", vec![], vec![("axis", "X")])), Some(Axis::X));
-        assert_eq!(axis_of(&v("a", vec![], vec![("units", "degrees_north")])), Some(Axis::Y));
-        assert_eq!(axis_of(&v("a", vec![], vec![("units", "hours since 2000-01-01")])), Some(Axis::T));
-        assert_eq!(axis_of(&v("a", vec![], vec![("positive", "down")])), Some(Axis::Z));
-        assert_eq!(axis_of(&v("a", vec![], vec![("standard_name", "longitude")])), Some(Axis::X));
+        assert_eq!(
+            axis_of(&v("a", vec![], vec![("units", "degrees_north")])),
+            Some(Axis::Y)
+        );
+        assert_eq!(
+            axis_of(&v("a", vec![], vec![("units", "hours since 2000-01-01")])),
+            Some(Axis::T)
+        );
+        assert_eq!(
+            axis_of(&v("a", vec![], vec![("positive", "down")])),
+            Some(Axis::Z)
+        );
+        assert_eq!(
+            axis_of(&v("a", vec![], vec![("standard_name", "longitude")])),
+            Some(Axis::X)
+        );
         assert_eq!(axis_of(&v("a", vec![], vec![])), None);
     }
 
@@ -204,9 +239,21 @@ mod tests {
             root: Group {
                 path: "/".into(),
                 variables: vec![
-                    v("time", vec![t.clone()], vec![("units", "days since 2000-01-01")]),
-                    v("lat", vec![y.clone(), x.clone()], vec![("units", "degrees_north")]),
-                    v("lon", vec![y.clone(), x.clone()], vec![("units", "degrees_east")]),
+                    v(
+                        "time",
+                        vec![t.clone()],
+                        vec![("units", "days since 2000-01-01")],
+                    ),
+                    v(
+                        "lat",
+                        vec![y.clone(), x.clone()],
+                        vec![("units", "degrees_north")],
+                    ),
+                    v(
+                        "lon",
+                        vec![y.clone(), x.clone()],
+                        vec![("units", "degrees_east")],
+                    ),
                     v("temp", vec![t, y, x], vec![("coordinates", "lat lon")]),
                 ],
                 ..Default::default()

@@ -24,7 +24,10 @@ impl Packing {
             .attr("_Unsigned")
             .and_then(|a| a.as_text())
             .is_some_and(|t| t.eq_ignore_ascii_case("true"));
-        let range = var.attr("valid_range").map(|a| a.as_f64s()).unwrap_or_default();
+        let range = var
+            .attr("valid_range")
+            .map(|a| a.as_f64s())
+            .unwrap_or_default();
         let (mut valid_min, mut valid_max) = (num("valid_min"), num("valid_max"));
         if range.len() == 2 {
             valid_min = Some(range[0]);
@@ -143,7 +146,7 @@ mod tests {
             vec![
                 Attribute::new("_Unsigned", AttrValue::Text("true".into())),
                 Attribute::new("valid_range", AttrValue::I8(vec![0, -6])), // 0..250
-                Attribute::new("missing_value", AttrValue::I8(vec![-1])), // 255
+                Attribute::new("missing_value", AttrValue::I8(vec![-1])),  // 255
             ],
         );
         let p = Packing::of(&v);

@@ -83,7 +83,9 @@ impl Calendar {
             Calendar::Day360 => y * 360 + (m - 1) * 30 + d - 1,
             Calendar::NoLeap | Calendar::AllLeap => {
                 let year_len = if self == Calendar::NoLeap { 365 } else { 366 };
-                let before: i64 = (1..m as u32).map(|mm| self.days_in_month(y, mm) as i64).sum();
+                let before: i64 = (1..m as u32)
+                    .map(|mm| self.days_in_month(y, mm) as i64)
+                    .sum();
                 y * year_len + before + d - 1
             }
             Calendar::ProlepticGregorian => gregorian_jdn(y, m, d),
@@ -98,7 +100,7 @@ impl Calendar {
         }
     }
 
-    fn from_day_number(self, n: i64) -> (i64, u32, u32) {
+    fn date_of_day_number(self, n: i64) -> (i64, u32, u32) {
         match self {
             Calendar::Day360 => {
                 let y = n.div_euclid(360);
@@ -194,8 +196,14 @@ impl CfDateTime {
         };
         let mut parts = date.split('-');
         let year: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let month: u32 = parts.next().map_or(Ok(1), |p| p.parse()).map_err(|_| bad())?;
-        let day: u32 = parts.next().map_or(Ok(1), |p| p.parse()).map_err(|_| bad())?;
+        let month: u32 = parts
+            .next()
+            .map_or(Ok(1), |p| p.parse())
+            .map_err(|_| bad())?;
+        let day: u32 = parts
+            .next()
+            .map_or(Ok(1), |p| p.parse())
+            .map_err(|_| bad())?;
         if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
             return Err(bad());
         }
@@ -206,7 +214,11 @@ impl CfDateTime {
             None => time,
         };
         let time = time.trim();
-        let mut hms = if time.is_empty() { Vec::new() } else { time.split(':').collect() };
+        let mut hms = if time.is_empty() {
+            Vec::new()
+        } else {
+            time.split(':').collect()
+        };
         hms.resize(3, "0");
         let hour: u32 = hms[0].parse().map_err(|_| bad())?;
         let minute: u32 = hms[1].parse().map_err(|_| bad())?;
@@ -301,7 +313,7 @@ impl TimeUnits {
         let total = (total * 1000.0).round() / 1000.0;
         let day = (total / 86400.0).floor();
         let secs = total - day * 86400.0;
-        let (year, month, d) = self.calendar.from_day_number(day as i64);
+        let (year, month, d) = self.calendar.date_of_day_number(day as i64);
         let hour = (secs / 3600.0).floor();
         let minute = ((secs - hour * 3600.0) / 60.0).floor();
         let second = secs - hour * 3600.0 - minute * 60.0;
@@ -343,31 +355,83 @@ mod tests {
 
     #[test]
     fn standard_and_proleptic() {
-        assert_eq!(iso("days since 2000-01-01", "standard", 0.0), "2000-01-01T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "gregorian", 60.0), "2000-03-01T00:00:00Z");
-        assert_eq!(iso("hours since 1970-01-01 00:00:00", "standard", 36.0), "1970-01-02T12:00:00Z");
-        assert_eq!(iso("seconds since 1970-01-01T00:00:00Z", "standard", 1e9), "2001-09-09T01:46:40Z");
+        assert_eq!(
+            iso("days since 2000-01-01", "standard", 0.0),
+            "2000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "gregorian", 60.0),
+            "2000-03-01T00:00:00Z"
+        );
+        assert_eq!(
+            iso("hours since 1970-01-01 00:00:00", "standard", 36.0),
+            "1970-01-02T12:00:00Z"
+        );
+        assert_eq!(
+            iso("seconds since 1970-01-01T00:00:00Z", "standard", 1e9),
+            "2001-09-09T01:46:40Z"
+        );
         // The Julian→Gregorian switch: 1582-10-04 is followed by 1582-10-15.
-        assert_eq!(iso("days since 1582-10-04", "standard", 1.0), "1582-10-15T00:00:00Z");
-        assert_eq!(iso("days since 1582-10-04", "proleptic_gregorian", 1.0), "1582-10-05T00:00:00Z");
-        assert_eq!(iso("days since 1500-02-28", "julian", 1.0), "1500-02-29T00:00:00Z");
-        assert_eq!(iso("days since 1500-02-28", "proleptic_gregorian", 1.0), "1500-03-01T00:00:00Z");
+        assert_eq!(
+            iso("days since 1582-10-04", "standard", 1.0),
+            "1582-10-15T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 1582-10-04", "proleptic_gregorian", 1.0),
+            "1582-10-05T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 1500-02-28", "julian", 1.0),
+            "1500-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 1500-02-28", "proleptic_gregorian", 1.0),
+            "1500-03-01T00:00:00Z"
+        );
     }
 
     #[test]
     fn model_calendars() {
-        assert_eq!(iso("days since 2000-02-28", "noleap", 1.0), "2000-03-01T00:00:00Z");
-        assert_eq!(iso("days since 2001-02-28", "all_leap", 1.0), "2001-02-29T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "360_day", 59.0), "2000-02-30T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "365_day", 365.0), "2001-01-01T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "366_day", 365.0), "2000-12-31T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "noleap", -1.0), "1999-12-31T00:00:00Z");
-        assert_eq!(iso("days since 2000-01-01", "360_day", -1.0), "1999-12-30T00:00:00Z");
+        assert_eq!(
+            iso("days since 2000-02-28", "noleap", 1.0),
+            "2000-03-01T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2001-02-28", "all_leap", 1.0),
+            "2001-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "360_day", 59.0),
+            "2000-02-30T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "365_day", 365.0),
+            "2001-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "366_day", 365.0),
+            "2000-12-31T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "noleap", -1.0),
+            "1999-12-31T00:00:00Z"
+        );
+        assert_eq!(
+            iso("days since 2000-01-01", "360_day", -1.0),
+            "1999-12-30T00:00:00Z"
+        );
     }
 
     #[test]
     fn encode_is_inverse() {
-        for cal in ["standard", "noleap", "360_day", "julian", "all_leap", "proleptic_gregorian"] {
+        for cal in [
+            "standard",
+            "noleap",
+            "360_day",
+            "julian",
+            "all_leap",
+            "proleptic_gregorian",
+        ] {
             let u = TimeUnits::parse("hours since 1990-06-15 06:00", Some(cal)).unwrap();
             for v in [-1000.5, 0.0, 12.25, 100000.0] {
                 let t = u.decode(v).unwrap();
@@ -375,7 +439,11 @@ mod tests {
             }
         }
         let noleap = TimeUnits::parse("days since 2000-01-01", Some("noleap")).unwrap();
-        assert!(noleap.encode(&CfDateTime::parse("2004-02-29").unwrap()).is_err());
+        assert!(
+            noleap
+                .encode(&CfDateTime::parse("2004-02-29").unwrap())
+                .is_err()
+        );
     }
 
     #[test]
@@ -384,7 +452,13 @@ mod tests {
         assert!(TimeUnits::parse("days since yesterday", None).is_err());
         assert!(TimeUnits::parse("days since 2000-01-01", Some("martian")).is_err());
         assert!(CfDateTime::parse("2000-13-01").is_err());
-        assert_eq!(iso("days since 2000-01-01", "standard", 0.25), "2000-01-01T06:00:00Z");
-        assert_eq!(iso("seconds since 2000-01-01", "standard", 1.5), "2000-01-01T00:00:01.5Z");
+        assert_eq!(
+            iso("days since 2000-01-01", "standard", 0.25),
+            "2000-01-01T06:00:00Z"
+        );
+        assert_eq!(
+            iso("seconds since 2000-01-01", "standard", 1.5),
+            "2000-01-01T00:00:01.5Z"
+        );
     }
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages datagate needs to build (libnetcdf-dev) and, with
+# --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk).
+set -euo pipefail
+pkgs=(libnetcdf-dev pkg-config)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(netcdf-bin gdal-bin wrk)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing Debian packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

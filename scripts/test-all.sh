@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, Rust unit and integration tests, then the
+# conformance suites where real clients (ncdump, xarray, pydap, zarr, OWSLib, GDAL)
+# judge a running server. Installs what it needs (Debian packages, a Python venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-system.sh --test
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --all-targets --quiet
+echo "== conformance"
+conformance/run.sh "$@"

@@ -1,0 +1,237 @@
+//! The server configuration file (TOML): server settings, limits, caches, datasets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub limits: LimitsConfig,
+    pub cache: CacheConfig,
+    /// Datasets named one by one, or by a glob.
+    pub datasets: Vec<DatasetConfig>,
+    /// Directories served whole: every readable file, id = path relative to the root.
+    pub roots: Vec<RootConfig>,
+    /// Directory relative paths are resolved against (the config file's directory).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+    /// The URL clients reach the server at, for absolute links (behind a proxy).
+    pub public_url: Option<String>,
+    pub request_timeout_secs: u64,
+    pub max_request_body_bytes: usize,
+    pub cors: bool,
+    pub compression: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            request_timeout_secs: 300,
+            max_request_body_bytes: 1 << 20,
+            cors: true,
+            compression: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest data response, in bytes, before encoding (TDS's default is 500 MB).
+    pub max_response_bytes: u64,
+    /// Largest piece read from a file at once while streaming, in bytes.
+    pub read_block_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_response_bytes: 500_000_000,
+            read_block_bytes: 4 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Open datasets (metadata + reader) kept in memory.
+    pub metadata_entries: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            metadata_entries: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// The id in URLs. With `glob`, a prefix put before each file's relative path.
+    pub id: Option<String>,
+    pub title: Option<String>,
+    /// One file: a path (relative to the config file) or a `file://` URL.
+    pub location: Option<String>,
+    /// Many files: a glob (relative to the config file); ids are paths relative to the
+    /// glob's fixed leading directory.
+    pub glob: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootConfig {
+    pub path: String,
+    /// Put before each id found under this root (`archive/` → `archive/sst.nc`).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        config.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(config)
+    }
+
+    /// A configuration serving directories with no file.
+    pub fn for_roots(paths: &[PathBuf]) -> Config {
+        Config {
+            roots: paths
+                .iter()
+                .map(|p| RootConfig {
+                    path: p.display().to_string(),
+                    prefix: String::new(),
+                })
+                .collect(),
+            base_dir: PathBuf::from("."),
+            ..Config::default()
+        }
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .bind
+            .parse()
+            .map_err(|e| ConfigError::Invalid(format!("server.bind {:?}: {e}", self.server.bind)))
+    }
+
+    /// Problems in the settings themselves (datasets are checked by the catalog).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Err(e) = self.bind_addr() {
+            out.push(e.to_string());
+        }
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            out.push(format!(
+                "server.public_url {url:?} must start with http:// or https://"
+            ));
+        }
+        if self.limits.read_block_bytes == 0 {
+            out.push("limits.read_block_bytes must be positive".into());
+        }
+        for (i, d) in self.datasets.iter().enumerate() {
+            match (&d.location, &d.glob) {
+                (Some(_), Some(_)) => {
+                    out.push(format!("datasets[{i}]: give location or glob, not both"))
+                }
+                (None, None) => out.push(format!("datasets[{i}]: needs location or glob")),
+                (Some(_), None) if d.id.is_none() => {
+                    out.push(format!("datasets[{i}]: needs an id"))
+                }
+                _ => {}
+            }
+            if let Some(id) = &d.id
+                && !valid_id(id)
+            {
+                out.push(format!("datasets[{i}]: invalid id {id:?}"));
+            }
+        }
+        out
+    }
+}
+
+/// Ids are URL path segments joined by `/`: no empty, `.` or `..` segments.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('/')
+        && id
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_reports() {
+        let c: Config = toml::from_str(
+            r#"
+            [server]
+            bind = "0.0.0.0:9000"
+            [limits]
+            max_response_bytes = 1000
+            [[datasets]]
+            id = "sst"
+            location = "a.nc"
+            [[datasets]]
+            glob = "daily/*.nc"
+            [[datasets]]
+            title = "nothing"
+            [[roots]]
+            path = "/data"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_response_bytes, 1000);
+        assert_eq!(c.bind_addr().unwrap().port(), 9000);
+        let problems = c.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(toml::from_str::<Config>("[server]\nbnd = 1").is_err());
+    }
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("sst/2023/a.nc"));
+        assert!(!valid_id("../etc"));
+        assert!(!valid_id("a//b"));
+        assert!(!valid_id("/abs"));
+    }
+}

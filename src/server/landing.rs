@@ -1,0 +1,181 @@
+//! The landing page, `/datasets`, `/healthz` and `/metrics`.
+
+use std::fmt::Write;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::http::{base_url, html_escape, wants_json};
+use crate::catalog::Dataset;
+
+#[derive(Serialize)]
+struct VariableInfo {
+    name: String,
+    path: String,
+    dims: Vec<String>,
+    shape: Vec<usize>,
+    dtype: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    long_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    units: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DatasetInfo {
+    id: String,
+    title: String,
+    format: &'static str,
+    variables: Vec<VariableInfo>,
+    links: Vec<Link>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    rel: &'static str,
+    href: String,
+    title: &'static str,
+}
+
+/// The endpoints of a dataset in every protocol.
+fn links(base: &str, id: &str) -> Vec<Link> {
+    vec![
+        Link {
+            rel: "opendap-dap2",
+            href: format!("{base}/opendap/{id}.html"),
+            title: "OPeNDAP DAP2 request form",
+        },
+        Link {
+            rel: "opendap-dap4",
+            href: format!("{base}/opendap/{id}.dmr.xml"),
+            title: "OPeNDAP DAP4 DMR",
+        },
+        Link {
+            rel: "zarr",
+            href: format!("{base}/zarr/{id}"),
+            title: "Virtual Zarr store",
+        },
+        Link {
+            rel: "edr",
+            href: format!("{base}/edr/collections/{id}"),
+            title: "OGC API EDR collection",
+        },
+        Link {
+            rel: "wms",
+            href: format!("{base}/wms/{id}?SERVICE=WMS&REQUEST=GetCapabilities"),
+            title: "OGC WMS capabilities",
+        },
+    ]
+}
+
+fn info(base: &str, ds: &Dataset) -> DatasetInfo {
+    DatasetInfo {
+        id: ds.id.clone(),
+        title: ds.title.clone(),
+        format: ds.format().name(),
+        variables: ds
+            .meta
+            .variables()
+            .into_iter()
+            .map(|v| VariableInfo {
+                name: v.name.clone(),
+                path: v.path.clone(),
+                dims: v.dims.iter().map(|d| d.name.clone()).collect(),
+                shape: v.shape(),
+                dtype: v.dtype.name(),
+                long_name: v.attr("long_name").and_then(|a| a.as_text()),
+                units: v.attr("units").and_then(|a| a.as_text()),
+            })
+            .collect(),
+        links: links(base, &ds.id),
+    }
+}
+
+/// Opens every catalogued dataset (from the cache when warm); unreadable ones are
+/// logged and left out.
+async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
+    let ids: Vec<String> = state.catalog.entries().keys().cloned().collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match state.catalog.open(&id).await {
+            Ok(ds) => out.push(ds),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+    out
+}
+
+pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = base_url(&state, &headers);
+    let all = open_all(&state).await;
+    let list: Vec<DatasetInfo> = all.iter().map(|ds| info(&base, ds)).collect();
+    Json(serde_json::json!({ "datasets": list })).into_response()
+}
+
+pub async fn landing(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_url(&state, &headers);
+    let entries = state.catalog.entries();
+    if wants_json(query.as_deref(), &headers) {
+        let list: Vec<_> = entries
+            .values()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id,
+                    "title": e.title.clone().unwrap_or_else(|| e.id.clone()),
+                    "links": links(&base, &e.id),
+                })
+            })
+            .collect();
+        return Json(serde_json::json!({
+            "title": "datagate",
+            "version": env!("CARGO_PKG_VERSION"),
+            "links": [
+                {"rel": "data", "href": format!("{base}/datasets"), "title": "Datasets with variables"},
+                {"rel": "service-desc", "href": format!("{base}/edr"), "title": "OGC API EDR"},
+                {"rel": "wms", "href": format!("{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"), "title": "OGC WMS"},
+            ],
+            "datasets": list,
+        }))
+        .into_response();
+    }
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>datagate</title></head><body>\
+         <h1>datagate</h1><p>Datasets served over OPeNDAP (DAP2, DAP4), virtual Zarr, OGC API EDR \
+         and OGC WMS. <a href=\"/datasets\">JSON listing</a>.</p><table><tr><th>id</th><th>title</th><th>endpoints</th></tr>",
+    );
+    for e in entries.values() {
+        let title = e.title.clone().unwrap_or_else(|| e.id.clone());
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>",
+            html_escape(&e.id),
+            html_escape(&title)
+        );
+        for l in links(&base, &e.id) {
+            let _ = write!(html, "<a href=\"{}\">{}</a> ", html_escape(&l.href), l.rel);
+        }
+        html.push_str("</td></tr>");
+    }
+    html.push_str("</table></body></html>");
+    Html(html).into_response()
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
