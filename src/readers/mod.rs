@@ -16,7 +16,7 @@ use crate::subset::{Hyperslab, SubsetError};
 
 pub use chunk_index::{ChunkEntry, ChunkIndex, Filter};
 pub use format::FileFormat;
-pub use netcdf::NetcdfReader;
+pub use netcdf::{NetcdfReader, with_netcdf};
 
 #[derive(Debug, Error)]
 pub enum ReadError {
