@@ -128,7 +128,7 @@ fn main() -> ExitCode {
                 .build()
                 .expect("tokio runtime");
             runtime.block_on(async move {
-                let state = AppState::new(cfg);
+                let state = AppState::load(cfg).await;
                 let listener = match tokio::net::TcpListener::bind(addr).await {
                     Ok(l) => l,
                     Err(e) => {
@@ -165,6 +165,7 @@ fn main() -> ExitCode {
             problems.extend(catalog_problems);
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
+                problems.extend(catalog.scan_remote(&cfg).await);
                 for id in catalog.entries().keys() {
                     if let Err(e) = catalog.open(id).await {
                         problems.push(e.to_string());

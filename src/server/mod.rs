@@ -52,6 +52,21 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Like `new`, then lists object-store roots and globs (which needs the network).
+    pub async fn load(config: Config) -> AppState {
+        let state = AppState::new(config);
+        for p in state.catalog.scan_remote(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        tracing::info!(
+            "catalog after remote scans: {} datasets",
+            state.catalog.len()
+        );
+        state
+    }
+}
+
 /// The whole application: routes and middleware.
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
