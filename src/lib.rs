@@ -9,5 +9,7 @@ pub mod metrics;
 pub mod model;
 pub mod readers;
 pub mod server;
+pub mod stac;
 pub mod storage;
 pub mod subset;
+pub mod thredds;

@@ -110,6 +110,8 @@ pub fn router(state: AppState) -> Router {
             "/opendap/{*path}",
             get(opendap::dispatch).head(opendap::dispatch),
         )
+        .merge(crate::stac::router())
+        .merge(crate::thredds::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
