@@ -59,7 +59,7 @@ pub fn parse<'l>(version: Version, rest: &str, layout: &'l StoreLayout) -> Optio
                 } else {
                     numbers(after.strip_prefix('/')?.split('/'))?
                 };
-                (coords.len() == a.shape.len()).then(|| Key::Chunk(a, coords))
+                (coords.len() == a.shape.len()).then_some(Key::Chunk(a, coords))
             })
         }
     }
