@@ -156,7 +156,7 @@ async fn passthrough_chunks_are_the_stored_bytes() {
     assert_eq!(v3["codecs"][0]["configuration"]["endian"], "big");
 
     // netCDF-C puts Fletcher-32 first: its checksum is shuffled and deflated with the
-    // data, so no Zarr codec list reads the stored chunks. Served decoded instead.
+    // data, so it is declared as the first filter and the chunks still pass through.
     let reader = datagate::readers::open(
         &datagate::storage::Location::Local(dir.path().join("checked.nc")),
         &datagate::storage::Storage::default(),
@@ -170,18 +170,36 @@ async fn passthrough_chunks_are_the_stored_bytes() {
         .json()
         .await
         .unwrap();
-    assert_eq!(zarray["dtype"], "<f4");
-    assert_eq!(zarray["chunks"], serde_json::json!([6, 8]));
-    let body = get(format!("{base}/zarr/checked.nc/v/0.0"))
+    assert_eq!(
+        zarray["filters"],
+        serde_json::json!([{"id": "fletcher32"}, {"id": "shuffle", "elementsize": 4}])
+    );
+    assert_eq!(
+        zarray["compressor"],
+        serde_json::json!({"id": "zlib", "level": 5})
+    );
+    let r = &refs["refs"]["v/1.0"];
+    let (offset, size) = (
+        r[1].as_u64().unwrap() as usize,
+        r[2].as_u64().unwrap() as usize,
+    );
+    let body = get(format!("{base}/zarr/checked.nc/v/1.0"))
         .await
         .bytes()
         .await
         .unwrap();
-    let got: Vec<f32> = inflate(&body)
+    assert_eq!(&body[..], &file[offset..offset + size]);
+    let raw = unshuffle(&inflate(&body), 4);
+    assert_eq!(raw.len(), 3 * 4 * 4 + 4);
+    let got: Vec<f32> = raw[..48]
         .chunks(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .map(|b| f32::from_be_bytes(b.try_into().unwrap()))
         .collect();
-    assert_eq!(got, values);
+    let want: Vec<f32> = (3..6)
+        .flat_map(|j| (0..4).map(move |i| (j, i)))
+        .map(|(j, i)| values[j * 8 + i])
+        .collect();
+    assert_eq!(got, want);
 
     for url in [
         "zarr/gridded_nc4.nc/sparse/1.2",

@@ -11,7 +11,7 @@ use crate::subset::{DimSlice, Hyperslab};
 
 use super::codec;
 use super::error::ZarrError;
-use super::layout::{ArrayLayout, DECODED_ZLIB_LEVEL, Encoding, NativeCodecs};
+use super::layout::{ArrayLayout, Codec, DECODED_ZLIB_LEVEL, Encoding, NativeCodecs};
 
 /// What a chunk key holds.
 #[derive(Debug, PartialEq)]
@@ -96,13 +96,7 @@ pub fn encode_values(a: &ArrayLayout, values: Option<ArrayValues>, region: &[usi
             codecs,
             ..
         } => (*little_endian, codecs.clone()),
-        Encoding::Decoded => (
-            true,
-            NativeCodecs {
-                shuffle: None,
-                zlib: Some(DECODED_ZLIB_LEVEL),
-            },
-        ),
+        Encoding::Decoded => (true, NativeCodecs::decoded()),
     };
     let fill = a.effective_fill().bytes(a.dtype, little);
     let raw = match values {
@@ -115,12 +109,9 @@ pub fn encode_values(a: &ArrayLayout, values: Option<ArrayValues>, region: &[usi
         }
         None => fill.repeat(n),
     };
-    let shuffled = match codecs.shuffle {
-        Some(e) => codec::shuffle(&raw, e),
-        None => raw,
-    };
-    match codecs.zlib {
-        Some(level) => codec::zlib(&shuffled, level),
-        None => shuffled,
-    }
+    codecs.chain.iter().fold(raw, |bytes, c| match c {
+        Codec::Fletcher32 => codec::with_fletcher32(bytes),
+        Codec::Shuffle(e) => codec::shuffle(&bytes, *e),
+        Codec::Zlib(level) => codec::zlib(&bytes, *level),
+    })
 }

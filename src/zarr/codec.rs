@@ -186,6 +186,35 @@ pub fn zlib(data: &[u8], level: u32) -> Vec<u8> {
     e.finish().expect("writing to memory")
 }
 
+/// HDF5's Fletcher-32 checksum (16-bit big-endian words, as `H5_checksum_fletcher32`).
+pub fn fletcher32(data: &[u8]) -> u32 {
+    let (mut sum1, mut sum2) = (0u32, 0u32);
+    for block in data[..data.len() / 2 * 2].chunks(720) {
+        for w in block.chunks_exact(2) {
+            sum1 += u32::from(w[0]) << 8 | u32::from(w[1]);
+            sum2 += sum1;
+        }
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    }
+    if data.len() % 2 == 1 {
+        sum1 += u32::from(data[data.len() - 1]) << 8;
+        sum2 += sum1;
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    (sum2 << 16) | sum1
+}
+
+/// The bytes with their Fletcher-32 checksum appended (little-endian), as HDF5 stores.
+pub fn with_fletcher32(mut data: Vec<u8>) -> Vec<u8> {
+    let sum = fletcher32(&data);
+    data.extend_from_slice(&sum.to_le_bytes());
+    data
+}
+
 /// numcodecs' `vlen-utf8`: element count, then each string's length and bytes (u32 LE).
 pub fn vlen_utf8(strings: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + strings.iter().map(|s| s.len() + 4).sum::<usize>());
@@ -231,6 +260,19 @@ mod tests {
         assert_eq!(
             Fill::netcdf_default(DataType::U64).to_json(DataType::U64),
             serde_json::json!(18446744073709551614u64)
+        );
+    }
+
+    #[test]
+    fn fletcher32_like_numcodecs() {
+        // numcodecs.Fletcher32().encode(np.arange(3, dtype="<u2")) and (4, ...)
+        assert_eq!(
+            with_fletcher32(vec![0, 0, 1, 0, 2, 0])[6..],
+            [0x00, 0x03, 0x00, 0x04]
+        );
+        assert_eq!(
+            with_fletcher32(vec![0, 0, 1, 0, 2, 0, 3, 0])[8..],
+            [0x00, 0x06, 0x00, 0x0a]
         );
     }
 

@@ -32,11 +32,28 @@ const HIDDEN_ATTRIBUTES: &[&str] = &[
     "_FillValue",
 ];
 
-/// The codecs of a natively served array, in write order: shuffle then zlib.
+/// A bytes-to-bytes codec of numcodecs matching an HDF5 filter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Codec {
+    /// HDF5's Fletcher-32 (numcodecs `fletcher32`): a 4-byte checksum appended.
+    Fletcher32,
+    Shuffle(usize),
+    Zlib(u32),
+}
+
+/// The codecs of a natively served array, in write order (HDF5's pipeline order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NativeCodecs {
-    pub shuffle: Option<usize>,
-    pub zlib: Option<u32>,
+    pub chain: Vec<Codec>,
+}
+
+impl NativeCodecs {
+    /// What decoded chunks are written with.
+    pub fn decoded() -> NativeCodecs {
+        NativeCodecs {
+            chain: vec![Codec::Zlib(DECODED_ZLIB_LEVEL)],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -175,26 +192,36 @@ fn visible(attrs: &[Attribute]) -> Vec<Attribute> {
         .collect()
 }
 
-/// The codecs a Zarr client needs to read stored chunks of this pipeline, if it can.
+/// The codecs a Zarr client needs to read stored chunks of this pipeline, if it can,
+/// and the bytes to drop from the end of each stored chunk.
 fn native_codecs(filters: &[Filter], elem: usize) -> Option<(NativeCodecs, u64)> {
-    let mut codecs = NativeCodecs {
-        shuffle: None,
-        zlib: None,
-    };
+    let mut chain = Vec::new();
     let mut trailer = 0;
+    // Bytes per chunk are a multiple of the element size until a checksum is appended
+    // (+4) or the data is compressed (unknown): numcodecs' shuffle needs whole elements.
+    let mut extra: Option<usize> = Some(0);
     for (i, f) in filters.iter().enumerate() {
         match f {
-            // Shuffle must come first, with the element size of the type.
-            Filter::Shuffle { element_size } if i == 0 && *element_size == elem => {
-                codecs.shuffle = Some(elem)
+            Filter::Shuffle { element_size }
+                if *element_size == elem && extra.is_some_and(|x| x % elem == 0) =>
+            {
+                chain.push(Codec::Shuffle(elem))
             }
-            Filter::Deflate { level } if codecs.zlib.is_none() => codecs.zlib = Some(*level),
-            // The checksum is appended last; dropping it leaves the other filters' output.
+            Filter::Deflate { level } => {
+                chain.push(Codec::Zlib(*level));
+                extra = None;
+            }
+            // Last (h5py's order): the checksum trails the stored bytes; drop it.
             Filter::Fletcher32 if i == filters.len() - 1 => trailer = 4,
+            // Elsewhere (netCDF-C puts it first) later filters process it: declare it.
+            Filter::Fletcher32 => {
+                chain.push(Codec::Fletcher32);
+                extra = extra.map(|x| x + 4);
+            }
             _ => return None,
         }
     }
-    Some((codecs, trailer))
+    Some((NativeCodecs { chain }, trailer))
 }
 
 fn array_layout(
@@ -317,29 +344,29 @@ mod tests {
 
     #[test]
     fn which_pipelines_pass_through() {
+        use Codec::*;
         let s = |e| Filter::Shuffle { element_size: e };
         let d = Filter::Deflate { level: 4 };
+        let chain = |c: Vec<Codec>, t| Some((NativeCodecs { chain: c }, t));
         assert_eq!(
             native_codecs(&[s(4), d.clone()], 4),
-            Some((
-                NativeCodecs {
-                    shuffle: Some(4),
-                    zlib: Some(4)
-                },
-                0
-            ))
+            chain(vec![Shuffle(4), Zlib(4)], 0)
         );
         assert_eq!(native_codecs(&[s(2), d.clone()], 4), None);
+        // Shuffling compressed bytes of unknown length: numcodecs may refuse.
         assert_eq!(native_codecs(&[d.clone(), s(4)], 4), None);
         assert_eq!(
             native_codecs(&[d.clone(), Filter::Fletcher32], 4),
-            Some((
-                NativeCodecs {
-                    shuffle: None,
-                    zlib: Some(4)
-                },
-                4
-            ))
+            chain(vec![Zlib(4)], 4)
+        );
+        assert_eq!(
+            native_codecs(&[Filter::Fletcher32, s(4), d.clone()], 4),
+            chain(vec![Fletcher32, Shuffle(4), Zlib(4)], 0)
+        );
+        // 8-byte elements plus a 4-byte checksum do not shuffle in numcodecs.
+        assert_eq!(
+            native_codecs(&[Filter::Fletcher32, s(8), d.clone()], 8),
+            None
         );
         assert_eq!(
             native_codecs(
@@ -351,15 +378,6 @@ mod tests {
             ),
             None
         );
-        assert_eq!(
-            native_codecs(&[], 4),
-            Some((
-                NativeCodecs {
-                    shuffle: None,
-                    zlib: None
-                },
-                0
-            ))
-        );
+        assert_eq!(native_codecs(&[], 4), chain(vec![], 0));
     }
 }

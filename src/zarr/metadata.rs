@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::model::{AttrValue, Attribute, DataType};
 
 use super::codec::{Fill, float_json};
-use super::layout::{ArrayLayout, DECODED_ZLIB_LEVEL, Encoding, GroupLayout, StoreLayout};
+use super::layout::{ArrayLayout, Codec, DECODED_ZLIB_LEVEL, Encoding, GroupLayout, StoreLayout};
 
 /// An attribute value as JSON: one value as a scalar, several as a list.
 pub fn attr_json(v: &AttrValue) -> Value {
@@ -92,15 +92,43 @@ fn dtype_v3(dtype: DataType) -> Value {
     }
 }
 
+/// A codec in v2 (numcodecs) form.
+fn codec_v2(c: Codec) -> Value {
+    match c {
+        Codec::Fletcher32 => json!({"id": "fletcher32"}),
+        Codec::Shuffle(e) => json!({"id": "shuffle", "elementsize": e}),
+        Codec::Zlib(l) => json!({"id": "zlib", "level": l}),
+    }
+}
+
+/// A codec in v3 form: numcodecs' codecs under their `numcodecs.` names.
+fn codec_v3(c: Codec) -> Value {
+    let Value::Object(mut v2) = codec_v2(c) else {
+        unreachable!("codec_v2 writes objects")
+    };
+    let id = v2
+        .remove("id")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    json!({"name": format!("numcodecs.{id}"), "configuration": v2})
+}
+
 /// `.zarray` (v2).
 pub fn zarray(a: &ArrayLayout) -> Value {
     let (filters, compressor) = match &a.encoding {
-        Encoding::Native { codecs, .. } => (
-            codecs
-                .shuffle
-                .map(|e| json!([{"id": "shuffle", "elementsize": e}])),
-            codecs.zlib.map(|l| json!({"id": "zlib", "level": l})),
-        ),
+        Encoding::Native { codecs, .. } => {
+            // The last zlib is the compressor; everything before it, in write order, are
+            // filters (null, never [], when none).
+            let mut chain: Vec<Value> = codecs.chain.iter().map(|c| codec_v2(*c)).collect();
+            let compressor = match codecs.chain.last() {
+                Some(Codec::Zlib(_)) => chain.pop(),
+                _ => None,
+            };
+            (
+                (!chain.is_empty()).then_some(Value::Array(chain)),
+                compressor,
+            )
+        }
         Encoding::Decoded => (
             (a.dtype == DataType::String).then(|| json!([{"id": "vlen-utf8"}])),
             Some(json!({"id": "zlib", "level": DECODED_ZLIB_LEVEL})),
@@ -171,7 +199,7 @@ pub fn zmetadata(layout: &StoreLayout, group: &GroupLayout) -> Value {
 
 /// `zarr.json` of an array (v3).
 pub fn array_v3(a: &ArrayLayout) -> Value {
-    let zlib = |level: u32| json!({"name": "numcodecs.zlib", "configuration": {"level": level}});
+    let zlib = |level: u32| codec_v3(Codec::Zlib(level));
     let bytes = || {
         if a.dtype.size().unwrap_or(1) > 1 {
             let endian = if little_endian(a) { "little" } else { "big" };
@@ -183,10 +211,7 @@ pub fn array_v3(a: &ArrayLayout) -> Value {
     let codecs: Vec<Value> = match (&a.encoding, a.dtype) {
         (Encoding::Native { codecs, .. }, _) => {
             let mut c = vec![bytes()];
-            if let Some(e) = codecs.shuffle {
-                c.push(json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": e}}));
-            }
-            c.extend(codecs.zlib.map(zlib));
+            c.extend(codecs.chain.iter().map(|c| codec_v3(*c)));
             c
         }
         (Encoding::Decoded, DataType::String) => {
