@@ -34,7 +34,7 @@ type VersionKey = (String, String);
 /// Caches shared by the Zarr handlers.
 struct Caches {
     layouts: moka::future::Cache<VersionKey, Arc<StoreLayout>>,
-    /// Encoded decoded-path chunks, bounded by bytes: xarray re-reads coordinates.
+    /// Encoded single-chunk arrays, bounded by bytes: xarray re-reads coordinates.
     chunks: moka::future::Cache<(VersionKey, String, Vec<u64>), Bytes>,
 }
 
@@ -163,7 +163,8 @@ async fn answer(
                         .await
                         .map_err(|e| ZarrError::Read(e.into()))?
                 }
-                chunk::Source::Encode => {
+                // Single-chunk arrays (coordinates) are cached: xarray re-reads them.
+                chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {
                     let ck = (vkey, a.key.clone(), coords.clone());
                     let ds2 = ds.clone();
                     caches
@@ -175,6 +176,7 @@ async fn answer(
                             Err(e) => ZarrError::Unavailable(e.to_string()),
                         })?
                 }
+                chunk::Source::Encode => chunk::encode(&ds, a, &coords).await?,
             };
             Ok(finish(&ds, "application/octet-stream", body))
         }
