@@ -18,9 +18,12 @@ fn classic(path: &Path, nt: usize) {
     f.add_dimension("time", nt).unwrap();
     f.add_dimension("lat", ny).unwrap();
     f.add_dimension("lon", nx).unwrap();
-    f.add_variable::<f32>("temp", &["time", "lat", "lon"]).unwrap();
+    f.add_variable::<f32>("temp", &["time", "lat", "lon"])
+        .unwrap();
     f.enddef().unwrap();
-    let vals: Vec<f32> = (0..ny * nx).map(|p| 280.0 + (p % 977) as f32 * 0.01).collect();
+    let vals: Vec<f32> = (0..ny * nx)
+        .map(|p| 280.0 + (p % 977) as f32 * 0.01)
+        .collect();
     let mut v = f.variable_mut("temp").unwrap();
     for t in 0..nt {
         v.put_values(&vals, [t..t + 1, 0..ny, 0..nx]).unwrap();
@@ -35,7 +38,9 @@ fn ten_gb_class(path: &Path) {
     f.add_dimension("time", nt).unwrap();
     f.add_dimension("lat", ny).unwrap();
     f.add_dimension("lon", nx).unwrap();
-    let mut v = f.add_variable::<f32>("temp", &["time", "lat", "lon"]).unwrap();
+    let mut v = f
+        .add_variable::<f32>("temp", &["time", "lat", "lon"])
+        .unwrap();
     v.set_chunking(&[1, 360, 720]).unwrap();
     v.set_compression(1, true).unwrap();
     let zeros = vec![0f32; ny * nx];
@@ -62,7 +67,9 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     datagate::fixtures::large_nc4(&dir.path().join("large.nc"), 4).unwrap();
     classic(&dir.path().join("classic.nc"), 4);
-    let app = router(AppState::new(Config::for_roots(&[dir.path().to_path_buf()])));
+    let app = router(AppState::new(Config::for_roots(&[dir
+        .path()
+        .to_path_buf()])));
     rt.block_on(get(&app, "/zarr/large.nc/.zmetadata"));
     rt.block_on(get(&app, "/zarr/classic.nc/.zmetadata"));
 
@@ -95,7 +102,11 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("cold_zmetadata_10GB_10000_chunks", |b| {
         b.iter_batched(
-            || router(AppState::new(Config::for_roots(&[big.path().to_path_buf()]))),
+            || {
+                router(AppState::new(Config::for_roots(&[big
+                    .path()
+                    .to_path_buf()])))
+            },
             |app| rt.block_on(get(&app, "/zarr/big.nc/.zmetadata")),
             criterion::BatchSize::PerIteration,
         )

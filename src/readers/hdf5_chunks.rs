@@ -392,4 +392,36 @@ mod tests {
             &[0xff; 8]
         );
     }
+
+    #[tokio::test]
+    async fn compact_storage_has_no_ranges() {
+        use netcdf_sys::*;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compact.nc");
+        let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        {
+            let _lock = libnetcdf_lock.lock();
+            // SAFETY: netCDF-C calls on a file created and closed here.
+            unsafe {
+                let (mut nc, mut x, mut v) = (0, 0, 0);
+                assert_eq!(
+                    nc_create(cpath.as_ptr(), NC_NETCDF4 | NC_CLOBBER, &mut nc),
+                    0
+                );
+                assert_eq!(nc_def_dim(nc, c"x".as_ptr(), 4, &mut x), 0);
+                assert_eq!(nc_def_var(nc, c"v".as_ptr(), NC_INT, 1, &x, &mut v), 0);
+                assert_eq!(nc_def_var_chunking(nc, v, NC_COMPACT, std::ptr::null()), 0);
+                assert_eq!(nc_enddef(nc), 0);
+                let data = [1i32, 2, 3, 4];
+                assert_eq!(nc_put_var_int(nc, v, data.as_ptr()), 0);
+                assert_eq!(nc_close(nc), 0);
+            }
+        }
+        let r = open(&Location::Local(path), &Storage::default())
+            .await
+            .unwrap();
+        assert_eq!(r.chunk_index("/v").await.unwrap(), None);
+        let all = r.read("/v", &Hyperslab::full(&[4])).await.unwrap();
+        assert_eq!(all.values, ArrayValues::I32(vec![1, 2, 3, 4]));
+    }
 }

@@ -299,4 +299,87 @@ mod tests {
         assert_eq!(fill_attr_v3(Fill::Float(f64::NAN)), json!("AAAAAAAA+H8="));
         assert_eq!(dtype_v2(DataType::I16, false), ">i2");
     }
+
+    fn native_temp() -> ArrayLayout {
+        use super::super::layout::NativeCodecs;
+        ArrayLayout {
+            key: "temp".into(),
+            var_path: "/temp".into(),
+            dims: vec!["time".into(), "lat".into()],
+            shape: vec![4, 20],
+            dtype: DataType::F32,
+            chunk_shape: vec![1, 10],
+            encoding: Encoding::Native {
+                codecs: NativeCodecs {
+                    chain: vec![Codec::Shuffle(4), Codec::Zlib(4)],
+                },
+                little_endian: true,
+                trailer: 0,
+                chunks: Default::default(),
+            },
+            fill: Some(Fill::Float(f64::NAN)),
+            attributes: vec![Attribute::new("units", AttrValue::Text("K".into()))],
+        }
+    }
+
+    #[test]
+    fn array_documents() {
+        let a = native_temp();
+        assert_eq!(
+            zarray(&a),
+            json!({
+                "zarr_format": 2, "shape": [4, 20], "chunks": [1, 10], "dtype": "<f4",
+                "compressor": {"id": "zlib", "level": 4},
+                "filters": [{"id": "shuffle", "elementsize": 4}],
+                "fill_value": "NaN", "order": "C", "dimension_separator": "."
+            })
+        );
+        assert_eq!(
+            zattrs_array(&a),
+            json!({"units": "K", "_ARRAY_DIMENSIONS": ["time", "lat"]})
+        );
+        assert_eq!(
+            array_v3(&a),
+            json!({
+                "zarr_format": 3, "node_type": "array", "shape": [4, 20],
+                "data_type": "float32",
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1, 10]}},
+                "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+                "fill_value": "NaN",
+                "codecs": [
+                    {"name": "bytes", "configuration": {"endian": "little"}},
+                    {"name": "numcodecs.shuffle", "configuration": {"elementsize": 4}},
+                    {"name": "numcodecs.zlib", "configuration": {"level": 4}}
+                ],
+                "attributes": {"units": "K", "_FillValue": "AAAAAAAA+H8="},
+                "dimension_names": ["time", "lat"]
+            })
+        );
+        let mut s = native_temp();
+        s.dtype = DataType::String;
+        s.encoding = Encoding::Decoded;
+        s.fill = None;
+        let v2 = zarray(&s);
+        assert_eq!(v2["dtype"], "|O");
+        assert_eq!(v2["filters"], json!([{"id": "vlen-utf8"}]));
+        assert_eq!(v2["fill_value"], Value::Null);
+        assert_eq!(array_v3(&s)["codecs"][0], json!({"name": "vlen-utf8"}));
+        let layout = StoreLayout {
+            arrays: vec![native_temp()],
+            groups: vec![GroupLayout {
+                key: String::new(),
+                attributes: vec![],
+            }],
+        };
+        let z = zmetadata(&layout, &layout.groups[0]);
+        assert_eq!(z["zarr_consolidated_format"], 1);
+        assert_eq!(z["metadata"][".zgroup"], json!({"zarr_format": 2}));
+        assert_eq!(z["metadata"]["temp/.zarray"], zarray(&native_temp()));
+        let g = group_v3(&layout, &layout.groups[0]);
+        assert_eq!(g["consolidated_metadata"]["kind"], "inline");
+        assert_eq!(
+            g["consolidated_metadata"]["metadata"]["temp"],
+            array_v3(&native_temp())
+        );
+    }
 }
