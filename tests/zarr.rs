@@ -220,3 +220,107 @@ async fn refs_of(base: &str, id: &str) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+/// `m(y=6, x=8)` f32, chunks 3×4, deflate, where chunk (1, 1) was written with the
+/// deflate filter skipped (filter mask 1), as HDF5 allows for optional filters.
+fn masked_chunk_file(path: &Path) -> Vec<f32> {
+    use hdf5_metno_sys::{h5d, h5f, h5p};
+    use netcdf_sys::*;
+    let values: Vec<f32> = (0..48).map(|k| k as f32 + 0.5).collect();
+    let _lock = libnetcdf_lock.lock();
+    let cpath = CString::new(path.to_str().unwrap()).unwrap();
+    let check = |status: i32| assert!(status >= 0, "error {status}");
+    // SAFETY: netCDF-C then HDF5 calls on a file created and closed here.
+    unsafe {
+        let (mut nc, mut y, mut x, mut v) = (0, 0, 0, 0);
+        check(nc_create(cpath.as_ptr(), NC_NETCDF4 | NC_CLOBBER, &mut nc));
+        check(nc_def_dim(nc, c"y".as_ptr(), 6, &mut y));
+        check(nc_def_dim(nc, c"x".as_ptr(), 8, &mut x));
+        let dims = [y, x];
+        check(nc_def_var(
+            nc,
+            c"m".as_ptr(),
+            NC_FLOAT,
+            2,
+            dims.as_ptr(),
+            &mut v,
+        ));
+        let chunks = [3usize, 4];
+        check(nc_def_var_chunking(nc, v, NC_CHUNKED, chunks.as_ptr()));
+        check(nc_def_var_deflate(nc, v, 0, 1, 6));
+        check(nc_close(nc));
+
+        let f = h5f::H5Fopen(cpath.as_ptr(), h5f::H5F_ACC_RDWR, h5p::H5P_DEFAULT);
+        check(f as i32);
+        let d = h5d::H5Dopen2(f, c"/m".as_ptr(), h5p::H5P_DEFAULT);
+        check(d as i32);
+        for (cy, cx) in [(0u64, 0u64), (0, 1), (1, 0), (1, 1)] {
+            let raw: Vec<u8> = (0..3)
+                .flat_map(|j| (0..4).map(move |i| (cy as usize * 3 + j) * 8 + cx as usize * 4 + i))
+                .flat_map(|k| values[k].to_le_bytes())
+                .collect();
+            let (mask, bytes) = if (cy, cx) == (1, 1) {
+                (1u32, raw)
+            } else {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                std::io::Write::write_all(&mut e, &raw).unwrap();
+                (0u32, e.finish().unwrap())
+            };
+            let offset = [cy * 3, cx * 4];
+            check(h5d::H5Dwrite_chunk(
+                d,
+                h5p::H5P_DEFAULT,
+                mask,
+                offset.as_ptr(),
+                bytes.len(),
+                bytes.as_ptr().cast(),
+            ));
+        }
+        h5d::H5Dclose(d);
+        h5f::H5Fclose(f);
+    }
+    values
+}
+
+#[tokio::test]
+async fn chunks_with_a_skipped_filter_are_re_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = masked_chunk_file(&dir.path().join("masked.nc"));
+    let reader = datagate::readers::open(
+        &datagate::storage::Location::Local(dir.path().join("masked.nc")),
+        &datagate::storage::Storage::default(),
+    )
+    .await
+    .unwrap();
+    let index = reader.chunk_index("/m").await.unwrap().unwrap();
+    let masks: Vec<u32> = index.chunks.iter().map(|c| c.filter_mask).collect();
+    assert_eq!(masks, vec![0, 0, 0, 1]);
+
+    let base = serve(dir.path()).await;
+    let zarray: serde_json::Value = reqwest::get(format!("{base}/zarr/masked.nc/m/.zarray"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zarray["chunks"], serde_json::json!([3, 4]));
+    for (key, (cy, cx)) in [("0.1", (0, 1)), ("1.1", (1, 1))] {
+        let body = reqwest::get(format!("{base}/zarr/masked.nc/m/{key}"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        // Both decode with the declared zlib: the masked one was re-encoded.
+        let got: Vec<f32> = inflate(&body)
+            .chunks(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        let want: Vec<f32> = (0..3)
+            .flat_map(|j| (0..4).map(move |i| (cy * 3 + j) * 8 + cx * 4 + i))
+            .map(|k| values[k])
+            .collect();
+        assert_eq!(got, want, "{key}");
+    }
+}
