@@ -11,7 +11,8 @@ use datagate::config::Config;
 use datagate::server::{AppState, router};
 use tower::ServiceExt;
 
-/// `temp(time, lat, lon)` f32 in NetCDF-3: served decoded, 4 MB per chunk (one step).
+/// `temp(time, lat, lon)` f32 in NetCDF-3, time the record dimension: served decoded,
+/// 4 MB per chunk (one step).
 fn classic(path: &Path, nt: usize) {
     let (ny, nx) = (720usize, 1440usize);
     let mut f = netcdf::create_with(path, netcdf::Options::empty()).unwrap();

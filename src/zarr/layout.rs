@@ -16,6 +16,9 @@ use super::error::ZarrError;
 const DECODED_CHUNK_BYTES: usize = 4 << 20;
 /// Stored chunks larger than this are re-chunked rather than passed through.
 const MAX_NATIVE_CHUNK_BYTES: u64 = 64 << 20;
+/// Contiguous (unchunked, unfiltered) data larger than this is re-chunked and compressed
+/// rather than sent as one uncompressed chunk.
+const MAX_CONTIGUOUS_BYTES: usize = 8 << 20;
 /// zlib level of decoded chunks: fast, the data is usually on its way to a client.
 pub const DECODED_ZLIB_LEVEL: u32 = 1;
 
@@ -147,7 +150,11 @@ impl StoreLayout {
             let index = if coordinates.contains(&var.path) {
                 None // served as one materialised chunk: clients read them repeatedly
             } else {
-                ds.reader.chunk_index(&var.path).await?
+                // Without an index the variable is still served, decoded.
+                ds.reader.chunk_index(&var.path).await.unwrap_or_else(|e| {
+                    tracing::warn!("zarr: no chunk index for {}{}: {e}", ds.id, var.path);
+                    None
+                })
             };
             arrays.push(array_layout(var, index, ds.format(), max_response_bytes));
         }
@@ -234,8 +241,12 @@ fn array_layout(
     let elem = var.dtype.size().unwrap_or(1);
     let native = index.filter(|idx| {
         let whole = idx.chunk_shape == shape.iter().map(|&n| n.max(1)).collect::<Vec<_>>();
+        if whole && idx.filters.is_empty() {
+            // Contiguous data is one uncompressed chunk: only worth it when small.
+            return shape.iter().product::<usize>() * elem <= MAX_CONTIGUOUS_BYTES;
+        }
         // NetCDF-3 record variables would be one tiny chunk per record: decode instead.
-        whole || !matches!(format, crate::readers::FileFormat::NetCdf3 { .. })
+        !matches!(format, crate::readers::FileFormat::NetCdf3 { .. })
     });
     match native.and_then(|idx| native_layout(var, idx, max_response_bytes)) {
         Some(layout) => layout,

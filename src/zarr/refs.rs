@@ -81,7 +81,7 @@ async fn file_layout(
     let Some(var) = ds.meta.variable(&served.var_path) else {
         return Ok(None);
     };
-    let Some(index) = ds.reader.chunk_index(&served.var_path).await? else {
+    let Ok(Some(index)) = ds.reader.chunk_index(&served.var_path).await else {
         return Ok(None);
     };
     let Some(a) = layout::native_layout(var, index, u64::MAX) else {
