@@ -13,3 +13,4 @@ pub mod stac;
 pub mod storage;
 pub mod subset;
 pub mod thredds;
+pub mod zarr;
