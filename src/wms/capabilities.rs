@@ -67,9 +67,9 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         Version::V111 => "application/vnd.ogc.wms_xml",
     };
     let op = |x: &mut String, name: &str, formats: &[&str]| {
-        let _ = write!(x, "<{name}>\n");
+        let _ = writeln!(x, "<{name}>");
         for f in formats {
-            let _ = write!(x, "<Format>{f}</Format>\n");
+            let _ = writeln!(x, "<Format>{f}</Format>");
         }
         let _ = write!(
             x,

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn png_and_jpeg_decode_to_the_right_size() {
-        let rgba = vec![255u8, 0, 0, 255].repeat(6 * 4);
+        let rgba = [255u8, 0, 0, 255].repeat(6 * 4);
         for f in [ImageFormat::Png, ImageFormat::Jpeg] {
             let bytes = encode(&rgba, 6, 4, f, [255, 255, 255, 255]).unwrap();
             let img = image::load_from_memory(&bytes).unwrap();

@@ -44,6 +44,7 @@ impl Scope {
 }
 
 type SliceKey = (String, String, String, usize, usize);
+type Opened = Result<(Arc<Dataset>, Arc<DatasetLayers>), WmsError>;
 
 struct Caches {
     /// (dataset id, etag) → layers.
@@ -375,12 +376,11 @@ impl Wms {
                 vec![id.clone()],
             ),
         };
-        let opened: Vec<Result<(Arc<Dataset>, Arc<DatasetLayers>), WmsError>> =
-            futures::stream::iter(ids.clone())
-                .map(|id| async move { self.dataset_layers(state, &id).await })
-                .buffered(8)
-                .collect()
-                .await;
+        let opened: Vec<Opened> = futures::stream::iter(ids.clone())
+            .map(|id| async move { self.dataset_layers(state, &id).await })
+            .buffered(8)
+            .collect()
+            .await;
         let mut datasets = Vec::new();
         for (id, r) in ids.iter().zip(opened) {
             match r {
