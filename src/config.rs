@@ -23,6 +23,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
     pub wms: WmsConfig,
+    pub storage: crate::storage::StorageConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
     /// Directories served whole: every readable file, id = path relative to the root.
