@@ -14,3 +14,4 @@ pub mod storage;
 pub mod subset;
 pub mod thredds;
 pub mod zarr;
+pub mod wms;

@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::stac::router())
         .merge(crate::thredds::router())
         .merge(crate::zarr::router())
+        .merge(crate::wms::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
