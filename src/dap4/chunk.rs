@@ -8,6 +8,10 @@ use bytes::Bytes;
 pub const LAST: u8 = 0x01;
 pub const ERROR: u8 = 0x02;
 pub const LITTLE_ENDIAN: u8 = 0x04;
+/// "This response carries no checksums", on the DMR chunk. netCDF-C 4.9.x (built with
+/// its `CHECKSUMHACK`) otherwise expects a CRC after every variable; later netCDF-C
+/// masks the bit off and pydap does not look at it.
+pub const NO_CHECKSUMS: u8 = 0x08;
 
 /// Largest chunk, header included (TDS's limit; some clients assume it).
 pub const MAX_CHUNK: usize = 64 * 1024;
@@ -33,14 +37,19 @@ pub fn parse_header(h: [u8; 4]) -> (u8, usize) {
 
 /// The DMR chunk: the document followed by `\r\n` (netCDF-C drops the chunk's last
 /// byte, taking it for the terminator). `None` if the DMR does not fit in one chunk.
-pub fn dmr_chunk(dmr: &str) -> Option<Vec<u8>> {
+pub fn dmr_chunk(dmr: &str, checksums: bool) -> Option<Vec<u8>> {
     let body = dmr.trim_end_matches(['\r', '\n']);
     let len = body.len() + 2;
     if len > MAX_LENGTH {
         return None;
     }
     let mut out = Vec::with_capacity(len + 4);
-    out.extend_from_slice(&header(FLAGS, len));
+    let flags = if checksums {
+        FLAGS
+    } else {
+        FLAGS | NO_CHECKSUMS
+    };
+    out.extend_from_slice(&header(flags, len));
     out.extend_from_slice(body.as_bytes());
     out.extend_from_slice(b"\r\n");
     Some(out)
@@ -154,8 +163,9 @@ mod tests {
 
     #[test]
     fn framing_round_trip() {
-        let dmr = dmr_chunk("<Dataset/>\n").unwrap();
-        assert_eq!(&dmr[..4], &header(LITTLE_ENDIAN, 12));
+        let dmr = dmr_chunk("<Dataset/>\n", false).unwrap();
+        assert_eq!(&dmr[..4], &header(LITTLE_ENDIAN | NO_CHECKSUMS, 12));
+        assert_eq!(dmr_chunk("<Dataset/>", true).unwrap()[0], LITTLE_ENDIAN);
         assert!(dmr.ends_with(b"<Dataset/>\r\n"));
 
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();

@@ -230,8 +230,10 @@ pub fn body(
         block_bytes,
         phase: Phase::Running,
     };
+    // Fused: the body may be polled again after its end (compression does).
     futures::stream::unfold(state, |mut st| async move {
         let item = st.next().await?;
         Some((item, st))
     })
+    .fuse()
 }

@@ -90,7 +90,7 @@ async fn respond_inner(
                 name: &ds.id,
                 checksums: sums.as_ref(),
             });
-            let head = chunk::dmr_chunk(&text).ok_or_else(|| {
+            let head = chunk::dmr_chunk(&text, query.checksum).ok_or_else(|| {
                 Dap4Error::TooLarge("the DMR is larger than one DAP4 chunk (16 MiB)".into())
             })?;
             let stream = data::body(ds.clone(), head, parts, block);
