@@ -90,7 +90,10 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr: stdout carries only the "listening on" line scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
