@@ -157,6 +157,9 @@ impl BodyState {
         match std::mem::replace(&mut self.phase, Phase::Running) {
             Phase::Running => {}
             Phase::Abort(msg) => {
+                // Pending for a moment first, so the server flushes the error chunk
+                // before it drops the connection.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 self.phase = Phase::Done;
                 return Some(Err(std::io::Error::other(msg)));
             }
