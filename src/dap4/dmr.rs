@@ -84,14 +84,14 @@ pub fn fqn(path: &str) -> String {
 }
 
 /// Formats a float attribute value so that it reads back exactly (exponent form for
-/// large and small magnitudes, `NaN`/`Inf` by name).
-fn float_text(x: f64, single: bool) -> String {
+/// large and small magnitudes, `NaN`/`Inf` by name). Float32 values are written as the
+/// double they widen to: pydap parses every float attribute as a double, and compares
+/// it with float32 data (a `_FillValue` of `1e20` would not match `1e20f32`).
+fn float_text(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
         if x > 0.0 { "Inf".into() } else { "-Inf".into() }
-    } else if single {
-        format!("{:?}", x as f32)
     } else {
         format!("{x:?}")
     }
@@ -113,9 +113,9 @@ fn attr_values(v: &AttrValue) -> (&'static str, Vec<String>) {
         AttrValue::U64(x) => ("UInt64", ints(x)),
         AttrValue::F32(x) => (
             "Float32",
-            x.iter().map(|f| float_text(*f as f64, true)).collect(),
+            x.iter().map(|f| float_text(f64::from(*f))).collect(),
         ),
-        AttrValue::F64(x) => ("Float64", x.iter().map(|f| float_text(*f, false)).collect()),
+        AttrValue::F64(x) => ("Float64", x.iter().map(|f| float_text(*f)).collect()),
         // DAP4 has no text attributes but String: a netCDF `char` attribute is one string.
         AttrValue::Text(s) => ("String", vec![s.clone()]),
         AttrValue::Strings(s) => ("String", s.clone()),
@@ -463,7 +463,7 @@ mod tests {
     </Attribute>
     <Attribute name="a_u64" type="UInt64" value="18446744073709551615"/>
     <Attribute name="a_f32" type="Float32">
-      <Value>0.1</Value>
+      <Value>0.10000000149011612</Value>
       <Value>NaN</Value>
     </Attribute>
     <Attribute name="a_f64" type="Float64" value="1e300"/>
