@@ -32,12 +32,11 @@ fn float_text(x: f64, single: bool) -> String {
     }
     let a = x.abs();
     let exp = a != 0.0 && !(1e-4..1e16).contains(&a);
-    match (single, exp) {
-        (true, true) => format!("{:e}", x as f32),
-        (true, false) => format!("{}", x as f32),
-        (false, true) => format!("{x:e}"),
-        (false, false) => format!("{x}"),
-    }
+    // A Float32 is written as the shortest text of its exact double value, not of the
+    // float: pydap parses attributes as doubles, and xarray masks `_FillValue` only if
+    // that double equals the float data exactly. netCDF-C rounds it back to the float.
+    let _ = single;
+    if exp { format!("{x:e}") } else { format!("{x}") }
 }
 
 /// Attributes that must keep their variable's type: netCDF-C refuses a `_FillValue` of
@@ -128,6 +127,11 @@ fn write_variable(out: &mut String, a: &Dap2Array, string_len: Option<usize>) {
     // Without these netCDF-C gives a String a 64-character dimension and truncates.
     // They must be attributes of the variable's own container, named `DODS.strlen`:
     // netCDF-C moves a nested `DODS { }` container to the global attributes.
+    // netCDF-4 strings are UTF-8: netCDF-C hands them over as char arrays, which xarray
+    // decodes back to text only with `_Encoding`.
+    if a.var.dtype == DataType::String && !has("_Encoding") {
+        out.push_str("        String _Encoding \"utf-8\";\n");
+    }
     let dims = match (a.char_len, string_len) {
         (Some(n), _) => Some((n, a.char_dim.clone())),
         (None, Some(n)) if a.dtype == Dap2Type::String => Some((n, None)),
@@ -202,7 +206,9 @@ mod tests {
     #[test]
     fn values_and_escapes() {
         assert_eq!(escape_string("a\"b\\c\td"), "a\\\"b\\\\c\td");
-        assert_eq!(float_text(0.01f32 as f64, true), "0.01");
+        assert_eq!(float_text(0.5f32 as f64, true), "0.5");
+        assert_eq!(float_text(0.01f32 as f64, true), "0.009999999776482582");
+        assert_eq!(float_text(1e20f32 as f64, true), "1.0000000200408773e20");
         assert_eq!(float_text(1e300, false), "1e300");
         assert_eq!(float_text(1e-300, false), "1e-300");
         assert_eq!(float_text(f64::NEG_INFINITY, false), "-Inf");
