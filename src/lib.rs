@@ -11,3 +11,4 @@ pub mod readers;
 pub mod server;
 pub mod storage;
 pub mod subset;
+pub mod writers;
