@@ -21,32 +21,34 @@ pub fn encoder() -> impl FnMut(Event<'_>, &mut Vec<u8>) + Send + 'static {
             };
         }
         Event::Block(s, a) => {
+            // Blocks may end inside a row: a line starts at each row's first value.
             let shape = s.slab.shape();
             let row = shape.last().copied().unwrap_or(1).max(1);
-            let texts = texts(&a.values, s.array.char_len);
             let mut text = String::new();
-            for chunk in texts.chunks(row) {
-                text.push_str(&label);
-                if shape.len() > 1 {
-                    let mut r = done / row;
-                    let mut idx = vec![0; shape.len() - 1];
-                    for k in (0..shape.len() - 1).rev() {
-                        idx[k] = r % shape[k].max(1);
-                        r /= shape[k].max(1);
+            for v in texts(&a.values, s.array.char_len) {
+                if done.is_multiple_of(row) {
+                    if done > 0 {
+                        text.push('\n');
                     }
-                    for i in idx {
-                        let _ = write!(text, "[{i}]");
+                    text.push_str(&label);
+                    if shape.len() > 1 {
+                        let mut r = done / row;
+                        let mut idx = vec![0; shape.len() - 1];
+                        for k in (0..shape.len() - 1).rev() {
+                            idx[k] = r % shape[k].max(1);
+                            r /= shape[k].max(1);
+                        }
+                        for i in idx {
+                            let _ = write!(text, "[{i}]");
+                        }
                     }
                 }
-                for v in chunk {
-                    let _ = write!(text, ", {v}");
-                }
-                text.push('\n');
-                done += chunk.len();
+                let _ = write!(text, ", {v}");
+                done += 1;
             }
             out.extend_from_slice(text.as_bytes());
         }
-        Event::End(_) => {}
+        Event::End(_) => out.push(b'\n'),
     }
 }
 

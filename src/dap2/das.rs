@@ -36,7 +36,11 @@ fn float_text(x: f64, single: bool) -> String {
     // float: pydap parses attributes as doubles, and xarray masks `_FillValue` only if
     // that double equals the float data exactly. netCDF-C rounds it back to the float.
     let _ = single;
-    if exp { format!("{x:e}") } else { format!("{x}") }
+    if exp {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Attributes that must keep their variable's type: netCDF-C refuses a `_FillValue` of

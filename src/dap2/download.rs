@@ -82,7 +82,8 @@ fn output_meta(
                     } else {
                         d.name.clone()
                     };
-                    let unlimited = !taken && source.dimension(&d.path).is_some_and(|x| x.unlimited);
+                    let unlimited =
+                        !taken && source.dimension(&d.path).is_some_and(|x| x.unlimited);
                     let g = group_mut(&mut root, parent(&d.path));
                     g.dimensions.push(Dimension {
                         name: name.clone(),
@@ -139,12 +140,26 @@ pub async fn netcdf(
         .len();
     let mut r = Response::new(Body::from_stream(stream_file(path)));
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-netcdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-netcdf"),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    let stem = ds.id.rsplit('/').next().unwrap_or("data").trim_end_matches(".nc");
+    let stem = ds
+        .id
+        .rsplit('/')
+        .next()
+        .unwrap_or("data")
+        .trim_end_matches(".nc");
     let file_name: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}.nc\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);

@@ -43,7 +43,10 @@ impl NetcdfWriter {
     /// with the structure of `meta`: its groups, dimensions (with the lengths given; an
     /// unlimited one grows as data is written), variables and attributes. Variables'
     /// `dims` name dimensions visible from their group.
-    pub async fn create(meta: &DatasetMeta, dir: Option<&Path>) -> Result<NetcdfWriter, WriteError> {
+    pub async fn create(
+        meta: &DatasetMeta,
+        dir: Option<&Path>,
+    ) -> Result<NetcdfWriter, WriteError> {
         let tmp = match dir {
             Some(d) => tempfile::Builder::new().suffix(".nc").tempfile_in(d),
             None => tempfile::Builder::new().suffix(".nc").tempfile(),
@@ -65,15 +68,22 @@ impl NetcdfWriter {
     }
 
     /// Writes `array` into the variable at `var_path` (`/v`, `/g/v`), starting at `start`.
-    pub async fn write(&self, var_path: &str, start: Vec<usize>, array: Array) -> Result<(), WriteError> {
+    pub async fn write(
+        &self,
+        var_path: &str,
+        start: Vec<usize>,
+        array: Array,
+    ) -> Result<(), WriteError> {
         let file = self.file.clone();
         let var_path = var_path.trim_start_matches('/').to_string();
         with_netcdf(move || -> Result<(), WriteError> {
             let mut guard = file.lock().unwrap_or_else(|p| p.into_inner());
-            let f = guard.as_mut().ok_or_else(|| nc_err("file already closed"))?;
-            let mut var = f
-                .variable_mut(&var_path)
-                .ok_or_else(|| WriteError::Invalid(format!("no variable {var_path:?} in the output")))?;
+            let f = guard
+                .as_mut()
+                .ok_or_else(|| nc_err("file already closed"))?;
+            let mut var = f.variable_mut(&var_path).ok_or_else(|| {
+                WriteError::Invalid(format!("no variable {var_path:?} in the output"))
+            })?;
             put(&mut var, &start, &array)
         })
         .await?
@@ -94,7 +104,7 @@ impl NetcdfWriter {
             .variable(src_var)
             .and_then(|v| v.dtype.size())
             .unwrap_or(64);
-        for piece in slab.split((block_bytes / elem).max(1)) {
+        for piece in slab.split_bounded((block_bytes / elem).max(1)) {
             let array = ds.read(src_var, &piece).await?;
             // Where the piece lies in the output: its offset within `slab`, in strides.
             let start = piece
@@ -196,7 +206,11 @@ fn define_group(f: &mut netcdf::FileMut, model: &Group) -> Result<(), WriteError
     Ok(())
 }
 
-fn put(var: &mut netcdf::VariableMut<'_>, start: &[usize], array: &Array) -> Result<(), WriteError> {
+fn put(
+    var: &mut netcdf::VariableMut<'_>,
+    start: &[usize],
+    array: &Array,
+) -> Result<(), WriteError> {
     if array.is_empty() {
         return Ok(());
     }
