@@ -388,6 +388,8 @@ def test_pydap_reads_every_variable(server, fixtures_dir, name):
             np.testing.assert_allclose(local.values, r.values, rtol=1e-6, err_msg=what)
         else:
             assert_same_values(local.values, r.values, what)
+        if gpath == "/":
+            assert r.dims == local.dims, what
         assert_same_attrs(local, r, what, "pydap")
 
 
