@@ -18,7 +18,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -51,6 +52,50 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Like `new`, then lists object-store roots and globs (which needs the network)
+    /// and builds the aggregations.
+    pub async fn load(config: Config) -> AppState {
+        let state = AppState::new(config);
+        for p in state.catalog.scan_remote(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        for p in state.catalog.build_collections(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        tracing::info!(
+            "catalog: {} datasets after remote scans and aggregations",
+            state.catalog.len()
+        );
+        state.spawn_rescans();
+        state
+    }
+
+    /// Rebuilds aggregations periodically when a collection asks for it.
+    fn spawn_rescans(&self) {
+        let Some(every) = self
+            .config
+            .collections
+            .iter()
+            .filter_map(|c| c.rescan_secs)
+            .min()
+        else {
+            return;
+        };
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                for p in state.catalog.build_collections(&state.config).await {
+                    tracing::warn!("rescan: {p}");
+                }
+            }
+        });
+    }
+}
+
 /// The whole application: routes and middleware.
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
@@ -59,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets", get(landing::datasets))
         .route("/healthz", get(landing::healthz))
         .route("/metrics", get(landing::metrics))
+        .route("/datasets/rescan", axum::routing::post(landing::rescan))
         // Protocols: one line each.
         .route(
             "/opendap/{*path}",
@@ -74,7 +120,13 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            // One structured line per request at INFO: method, URI, status, latency.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        );
     if server.compression {
         app = app.layer(CompressionLayer::new().gzip(true).deflate(true));
     }
