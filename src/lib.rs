@@ -15,3 +15,4 @@ pub mod subset;
 pub mod thredds;
 pub mod zarr;
 pub mod wms;
+pub mod writers;
