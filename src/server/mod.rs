@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
             "/opendap/{*path}",
             get(opendap::dispatch).head(opendap::dispatch),
         )
+        .merge(crate::edr::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
