@@ -60,9 +60,7 @@ where
             }
             Err(e) => {
                 tracing::error!("edr: response failed midway: {e}");
-                let _ = err_tx
-                    .send(Err(std::io::Error::other(e.to_string())))
-                    .await;
+                let _ = err_tx.send(Err(std::io::Error::other(e.to_string()))).await;
             }
         }
     });

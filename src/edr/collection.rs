@@ -345,7 +345,8 @@ async fn build(ds: &Arc<Dataset>) -> EdrResult<Collection> {
             continue;
         }
         let same = |g: &Group| {
-            g.dims.len() == v.dims.len() && g.dims.iter().zip(&v.dims).all(|(a, b)| a.path == b.path)
+            g.dims.len() == v.dims.len()
+                && g.dims.iter().zip(&v.dims).all(|(a, b)| a.path == b.path)
         };
         let gi = match groups.iter().position(same) {
             Some(i) => i,

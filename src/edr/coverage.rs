@@ -106,16 +106,28 @@ impl Coverage {
     /// Ranges of the first axis read at once, so that one read stays near `block_bytes`.
     pub fn chunks(&self, elem: u64, block_bytes: usize) -> Vec<(usize, usize)> {
         let shape = self.shape();
-        let inner: u64 = shape.iter().skip(1).map(|&n| n as u64).product::<u64>().max(1);
+        let inner: u64 = shape
+            .iter()
+            .skip(1)
+            .map(|&n| n as u64)
+            .product::<u64>()
+            .max(1);
         let per = ((block_bytes as u64) / (inner * elem.max(1))).max(1) as usize;
         let n0 = shape.first().copied().unwrap_or(1);
-        (0..n0).step_by(per).map(|a| (a, (a + per).min(n0))).collect()
+        (0..n0)
+            .step_by(per)
+            .map(|a| (a, (a + per).min(n0)))
+            .collect()
     }
 
     fn dim_indices(&self, chunk: (usize, usize)) -> Vec<BTreeSet<usize>> {
         let mut sets = vec![BTreeSet::new(); self.rank];
         for (k, ax) in self.axes.iter().enumerate() {
-            let range = if k == 0 { chunk.0..chunk.1 } else { 0..ax.len() };
+            let range = if k == 0 {
+                chunk.0..chunk.1
+            } else {
+                0..ax.len()
+            };
             for t in range {
                 for (pos, &d) in ax.dims.iter().enumerate() {
                     sets[d].insert(ax.tuple(t)[pos]);

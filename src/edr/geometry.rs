@@ -224,7 +224,19 @@ pub fn wrap180(d: f64) -> f64 {
 /// `x` moved by whole turns to lie within 180° of `reference` (to express a grid
 /// longitude in the frame of the request).
 pub fn lon_near(x: f64, reference: f64) -> f64 {
-    reference + wrap180(x - reference)
+    shift_turns(x, reference + wrap180(x - reference))
+}
+
+/// `x` plus the whole number of turns that brings it nearest `target` (exactly `x`
+/// when no turn is needed, so grid values print unchanged).
+pub fn shift_turns(x: f64, target: f64) -> f64 {
+    let k = ((target - x) / 360.0).round();
+    if k == 0.0 { x } else { x + k * 360.0 }
+}
+
+/// `x` moved by whole turns into `[west, west + 360)`.
+pub fn lon_from(x: f64, west: f64) -> f64 {
+    shift_turns(x, west + (x - west).rem_euclid(360.0))
 }
 
 #[cfg(test)]

@@ -47,7 +47,9 @@ pub fn conformance() -> Value {
         .iter()
         .chain(QUERIES)
         {
-            classes.push(format!("http://www.opengis.net/spec/ogcapi-edr-1/{v}/conf/{c}"));
+            classes.push(format!(
+                "http://www.opengis.net/spec/ogcapi-edr-1/{v}/conf/{c}"
+            ));
         }
     }
     json!({ "conformsTo": classes })
@@ -99,7 +101,12 @@ fn extent(col: &Collection) -> Value {
         let b = g.crs84_bbox();
         bbox = Some(match bbox {
             None => b,
-            Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+            Some(a) => [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ],
         });
     }
     let bbox = bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
@@ -164,19 +171,32 @@ fn z_units(col: &Collection) -> Vec<String> {
 fn query(col: &Collection, base: &str, q: &str) -> Value {
     let url = collection_url(base, &col.id);
     let (href, title) = match q {
-        "position" => (format!("{url}/position?coords={{coords}}"), "Position query"),
+        "position" => (
+            format!("{url}/position?coords={{coords}}"),
+            "Position query",
+        ),
         "area" => (format!("{url}/area?coords={{coords}}"), "Area query"),
         "cube" => (format!("{url}/cube?bbox={{bbox}}"), "Cube query"),
         "radius" => (
-            format!("{url}/radius?coords={{coords}}&within={{within}}&within-units={{within-units}}"),
+            format!(
+                "{url}/radius?coords={{coords}}&within={{within}}&within-units={{within-units}}"
+            ),
             "Radius query",
         ),
-        "trajectory" => (format!("{url}/trajectory?coords={{coords}}"), "Trajectory query"),
+        "trajectory" => (
+            format!("{url}/trajectory?coords={{coords}}"),
+            "Trajectory query",
+        ),
         "corridor" => (
-            format!("{url}/corridor?coords={{coords}}&corridor-width={{corridor-width}}&width-units={{width-units}}"),
+            format!(
+                "{url}/corridor?coords={{coords}}&corridor-width={{corridor-width}}&width-units={{width-units}}"
+            ),
             "Corridor query",
         ),
-        "items" => (format!("{url}/items"), "Items (the named locations as features)"),
+        "items" => (
+            format!("{url}/items"),
+            "Items (the named locations as features)",
+        ),
         _ => (format!("{url}/locations"), "Named locations"),
     };
     let mut vars = json!({
@@ -239,7 +259,10 @@ pub fn collection(col: &Collection, base: &str) -> Value {
     for p in &col.params {
         let mut obs = json!({"label": p.label()});
         if let Some(sn) = p.text("standard_name").filter(|s| !s.trim().is_empty()) {
-            obs["id"] = json!(format!("http://vocab.nerc.ac.uk/standard_name/{}/", sn.trim()));
+            obs["id"] = json!(format!(
+                "http://vocab.nerc.ac.uk/standard_name/{}/",
+                sn.trim()
+            ));
             obs["label"] = json!(sn.trim());
         }
         let mut v = json!({

@@ -73,7 +73,11 @@ fn document(params: &Params, headers: &HeaderMap, title: &str, doc: Value) -> Re
     }
 }
 
-async fn landing(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn landing(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let p = Params::parse(q.as_deref());
     document(&p, &headers, "OGC API - EDR", metadata::landing(&base))
@@ -111,11 +115,20 @@ async fn all_collections(state: &AppState) -> Vec<Arc<Collection>> {
     out
 }
 
-async fn collections(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn collections(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let p = Params::parse(q.as_deref());
     let cols = all_collections(&state).await;
-    document(&p, &headers, "Collections", metadata::collections(&cols, &base))
+    document(
+        &p,
+        &headers,
+        "Collections",
+        metadata::collections(&cols, &base),
+    )
 }
 
 async fn dispatch(
@@ -194,7 +207,10 @@ fn common(col: &Collection, params: &Params) -> EdrResult<Common> {
     let names = params.parameter_names();
     let selected = col.select_params(names.as_deref())?;
     Ok(Common {
-        datetime: params.get("datetime").map(params::parse_datetime).transpose()?,
+        datetime: params
+            .get("datetime")
+            .map(params::parse_datetime)
+            .transpose()?,
         z: params.get("z").map(params::parse_z).transpose()?,
         params: selected
             .iter()
@@ -243,7 +259,12 @@ fn grown_bbox(pts: &[Pos], km: f64) -> (f64, f64, f64, f64) {
     b
 }
 
-fn run_query(col: &Collection, q: &str, params: &Params, common: &Common) -> EdrResult<Vec<Coverage>> {
+fn run_query(
+    col: &Collection,
+    q: &str,
+    params: &Params,
+    common: &Common,
+) -> EdrResult<Vec<Coverage>> {
     let res = (
         params.count("resolution-x")?,
         params.count("resolution-y")?,
@@ -254,13 +275,17 @@ fn run_query(col: &Collection, q: &str, params: &Params, common: &Common) -> Edr
             params.only(&["coords"])?;
             match coords(params)? {
                 Geometry::Points(pts) => select::position(col, common, &pts),
-                _ => Err(EdrError::bad("position: coords must be a POINT or MULTIPOINT")),
+                _ => Err(EdrError::bad(
+                    "position: coords must be a POINT or MULTIPOINT",
+                )),
             }
         }
         "area" => {
             params.only(&["coords", "resolution-x", "resolution-y"])?;
             let Geometry::Polygons(polys) = coords(params)? else {
-                return Err(EdrError::bad("area: coords must be a POLYGON or MULTIPOLYGON"));
+                return Err(EdrError::bad(
+                    "area: coords must be a POLYGON or MULTIPOLYGON",
+                ));
             };
             let (w, s, e, n) = geometry::bounds(polys.iter().flatten().flatten())
                 .ok_or_else(|| EdrError::bad("area: empty polygon"))?;
@@ -287,7 +312,9 @@ fn run_query(col: &Collection, q: &str, params: &Params, common: &Common) -> Edr
         "radius" => {
             params.only(&["coords", "within", "within-units"])?;
             let Geometry::Points(pts) = coords(params)? else {
-                return Err(EdrError::bad("radius: coords must be a POINT or MULTIPOINT"));
+                return Err(EdrError::bad(
+                    "radius: coords must be a POINT or MULTIPOINT",
+                ));
             };
             let within = params
                 .number("within")?
@@ -323,7 +350,8 @@ fn run_query(col: &Collection, q: &str, params: &Params, common: &Common) -> Edr
             let width = params
                 .number("corridor-width")?
                 .ok_or_else(|| EdrError::bad("corridor: corridor-width is required"))?;
-            let half = params::distance_km(width, params.get("width-units"), "corridor-width")? / 2.0;
+            let half =
+                params::distance_km(width, params.get("width-units"), "corridor-width")? / 2.0;
             let mut c = common.clone();
             if let Some(h) = params.number("corridor-height")? {
                 if h < 0.0 {
@@ -429,7 +457,9 @@ fn location_point(l: &crate::config::EdrLocationConfig) -> EdrResult<Pos> {
 fn location(state: &AppState, col: &Collection, loc: &str) -> EdrResult<Pos> {
     let l = locations_for(state, col)
         .find(|l| l.id == loc)
-        .ok_or_else(|| EdrError::NotFound(format!("no location {loc:?} in collection {:?}", col.id)))?;
+        .ok_or_else(|| {
+            EdrError::NotFound(format!("no location {loc:?} in collection {:?}", col.id))
+        })?;
     location_point(l)
 }
 

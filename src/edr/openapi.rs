@@ -111,7 +111,12 @@ fn query_params(q: &str) -> Vec<Value> {
         )],
         "corridor" => vec![
             coords(true, "LINESTRING (Z/M as for trajectory)"),
-            param("corridor-width", "Total width of the corridor.", number(), true),
+            param(
+                "corridor-width",
+                "Total width of the corridor.",
+                number(),
+                true,
+            ),
             units("width-units"),
             param(
                 "corridor-height",
@@ -140,7 +145,8 @@ fn collection_id() -> Value {
 }
 
 fn responses(data: bool) -> Value {
-    let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/problem"}}});
+    let problem =
+        json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/problem"}}});
     let mut r = json!({
         "200": {
             "description": "The answer.",
@@ -164,7 +170,8 @@ fn responses(data: bool) -> Value {
     });
     if data {
         r["204"] = json!({"description": "The query selects no data."});
-        r["413"] = json!({"description": "The answer would exceed the size limit.", "content": problem});
+        r["413"] =
+            json!({"description": "The answer would exceed the size limit.", "content": problem});
     }
     r
 }
@@ -188,7 +195,10 @@ pub fn document(base: &str) -> Value {
         )]
     };
     let mut paths = serde_json::Map::new();
-    paths.insert("/edr".into(), get("Landing page", "getLandingPage", f(), false));
+    paths.insert(
+        "/edr".into(),
+        get("Landing page", "getLandingPage", f(), false),
+    );
     paths.insert(
         "/edr/conformance".into(),
         get("Conformance classes", "getConformance", f(), false),
@@ -199,7 +209,12 @@ pub fn document(base: &str) -> Value {
     );
     paths.insert(
         "/edr/collections".into(),
-        get("The collections (one per dataset)", "getCollections", f(), false),
+        get(
+            "The collections (one per dataset)",
+            "getCollections",
+            f(),
+            false,
+        ),
     );
     let mut cp = f();
     cp.insert(0, collection_id());

@@ -33,7 +33,9 @@ impl Format {
 
     fn from_f(v: &str) -> Option<Format> {
         Some(match v.to_ascii_lowercase().as_str() {
-            "coveragejson" | "covjson" | "application/prs.coverage+json"
+            "coveragejson"
+            | "covjson"
+            | "application/prs.coverage+json"
             | "application/vnd.cov+json" => Format::CovJson,
             "geojson" | "application/geo+json" => Format::GeoJson,
             "csv" | "text/csv" => Format::Csv,
@@ -121,7 +123,12 @@ impl Params {
             .unwrap_or("");
         // The first media type of Accept we can produce, in the client's order.
         for item in accept.split(',') {
-            let mt = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mt = item
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             let f = match mt.as_str() {
                 "application/prs.coverage+json" | "application/vnd.cov+json" => Format::CovJson,
                 "application/geo+json" => Format::GeoJson,
@@ -197,7 +204,9 @@ fn instant(s: &str) -> EdrResult<CfDateTime> {
         .all(|c| c.is_ascii_digit())
         && s.trim_start_matches('-').len() >= 4;
     if !starts_ok {
-        return Err(EdrError::bad(format!("datetime: not an ISO 8601 date {s:?}")));
+        return Err(EdrError::bad(format!(
+            "datetime: not an ISO 8601 date {s:?}"
+        )));
     }
     CfDateTime::parse(s).map_err(|_| EdrError::bad(format!("datetime: not an ISO 8601 date {s:?}")))
 }
@@ -218,7 +227,9 @@ pub fn parse_datetime(v: &str) -> EdrResult<DateTimeSel> {
         };
         let (lo, hi) = (end(a)?, end(b)?);
         if lo.is_none() && hi.is_none() && !(a.trim() == ".." || b.trim() == "..") {
-            return Err(EdrError::bad("datetime: an interval needs at least one end"));
+            return Err(EdrError::bad(
+                "datetime: an interval needs at least one end",
+            ));
         }
         if let (Some(l), Some(h)) = (&lo, &hi)
             && cmp_dt(l, h) == std::cmp::Ordering::Greater
@@ -250,7 +261,11 @@ pub enum ZSel {
 }
 
 pub fn parse_z(v: &str) -> EdrResult<ZSel> {
-    let bad = || EdrError::bad(format!("z: expected a level, a list, lo/hi or Rn/start/step: {v:?}"));
+    let bad = || {
+        EdrError::bad(format!(
+            "z: expected a level, a list, lo/hi or Rn/start/step: {v:?}"
+        ))
+    };
     let num = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
     let v = v.trim();
     if let Some(rest) = v.strip_prefix(['R', 'r']) {
@@ -259,11 +274,16 @@ pub fn parse_z(v: &str) -> EdrResult<ZSel> {
             return Err(bad());
         }
         let n: usize = parts[0].trim().parse().map_err(|_| bad())?;
-        let (start, step) = (num(parts[1]).ok_or_else(bad)?, num(parts[2]).ok_or_else(bad)?);
+        let (start, step) = (
+            num(parts[1]).ok_or_else(bad)?,
+            num(parts[2]).ok_or_else(bad)?,
+        );
         if n == 0 || n > 100_000 {
             return Err(bad());
         }
-        return Ok(ZSel::Values((0..n).map(|k| start + step * k as f64).collect()));
+        return Ok(ZSel::Values(
+            (0..n).map(|k| start + step * k as f64).collect(),
+        ));
     }
     if let Some((a, b)) = v.split_once('/') {
         let (a, b) = (num(a).ok_or_else(bad)?, num(b).ok_or_else(bad)?);
@@ -393,12 +413,19 @@ mod tests {
         assert_eq!(p.format(&h, Format::Html).unwrap(), Format::CovJson);
         assert_eq!(p.parameter_names().unwrap(), vec!["a", "b"]);
         let p = Params::parse(None);
-        h.insert(header::ACCEPT, "text/html,application/xhtml+xml".parse().unwrap());
+        h.insert(
+            header::ACCEPT,
+            "text/html,application/xhtml+xml".parse().unwrap(),
+        );
         assert_eq!(p.format(&h, Format::Json).unwrap(), Format::Html);
         h.insert(header::ACCEPT, "*/*".parse().unwrap());
         assert_eq!(p.format(&h, Format::CovJson).unwrap(), Format::CovJson);
         h.insert(header::ACCEPT, "application/json".parse().unwrap());
         assert_eq!(p.format(&h, Format::Html).unwrap(), Format::Json);
-        assert!(Params::parse(Some("f=xml")).format(&h, Format::Json).is_err());
+        assert!(
+            Params::parse(Some("f=xml"))
+                .format(&h, Format::Json)
+                .is_err()
+        );
     }
 }

@@ -195,12 +195,13 @@ pub fn cells_in(
             let mut xl: Vec<(usize, f64)> = lon_index_ranges(x, w, e)
                 .into_iter()
                 .flat_map(|(a, b)| a..=b)
-                .map(|i| (i, w + (x.values()[i] - w).rem_euclid(360.0)))
+                .map(|i| (i, geometry::lon_from(x.values()[i], w)))
                 .collect();
             xl.sort_by(|a, b| a.1.total_cmp(&b.1));
             xl.dedup_by_key(|p| p.0);
             let ys: Vec<usize> = spread(ys.len(), res.1).into_iter().map(|k| ys[k]).collect();
-            let xl: Vec<(usize, f64)> = spread(xl.len(), res.0).into_iter().map(|k| xl[k]).collect();
+            let xl: Vec<(usize, f64)> =
+                spread(xl.len(), res.0).into_iter().map(|k| xl[k]).collect();
             let lats: Vec<f64> = ys.iter().map(|&j| y.values()[j]).collect();
             let keep: Vec<bool> = lats
                 .iter()
@@ -211,7 +212,11 @@ pub fn cells_in(
                 lats,
                 xs: xl.iter().map(|p| p.0).collect(),
                 lons: xl.iter().map(|p| p.1).collect(),
-                keep: if keep.iter().all(|k| *k) { None } else { Some(keep) },
+                keep: if keep.iter().all(|k| *k) {
+                    None
+                } else {
+                    Some(keep)
+                },
             }
         }
         Horizontal::Curvilinear { lon, lat, nx, .. } => {
@@ -222,7 +227,7 @@ pub fn cells_in(
                     continue;
                 }
                 // The cell's longitude in the request's frame [w, w + 360).
-                let lo = w + (lon[c] - w).rem_euclid(360.0);
+                let lo = geometry::lon_from(lon[c], w);
                 if lo > e && e - w < 360.0 {
                     continue;
                 }
@@ -270,7 +275,9 @@ fn z_axis(g: &Group, idx: &[usize]) -> Option<OutAxis> {
         "z",
         z.dim,
         idx.to_vec(),
-        idx.iter().map(|&i| Coord::Num(z.axis.values()[i])).collect(),
+        idx.iter()
+            .map(|&i| Coord::Num(z.axis.values()[i]))
+            .collect(),
     ))
 }
 
@@ -371,7 +378,9 @@ pub fn area(
                 lons,
                 keep,
             } => {
-                if ys.is_empty() || xs.is_empty() || keep.as_ref().is_some_and(|k| !k.contains(&true))
+                if ys.is_empty()
+                    || xs.is_empty()
+                    || keep.as_ref().is_some_and(|k| !k.contains(&true))
                 {
                     continue;
                 }
@@ -501,7 +510,9 @@ pub fn trajectory(col: &Collection, c: &Common, line: &[Pos]) -> EdrResult<Vec<C
             let times: Vec<Option<usize>> = match (&g.t, p.m) {
                 (None, _) => vec![None],
                 (Some(t), Some(m)) => {
-                    let d = epoch.decode(m).ok_or_else(|| EdrError::bad("coords: bad M value"))?;
+                    let d = epoch
+                        .decode(m)
+                        .ok_or_else(|| EdrError::bad("coords: bad M value"))?;
                     match t.axis.nearest_within(encode_time(&t.units, &d)?) {
                         Some(k) => vec![Some(k)],
                         None => continue,
