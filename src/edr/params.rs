@@ -296,8 +296,11 @@ pub fn parse_z(v: &str) -> EdrResult<ZSel> {
     }
 }
 
+/// West, south, east, north, and the z range of a 6-number bbox.
+pub type BBox = (f64, f64, f64, f64, Option<(f64, f64)>);
+
 /// `bbox=minx,miny,maxx,maxy` (or 6 numbers with z).
-pub fn parse_bbox(v: &str) -> EdrResult<(f64, f64, f64, f64, Option<(f64, f64)>)> {
+pub fn parse_bbox(v: &str) -> EdrResult<BBox> {
     let nums: Option<Vec<f64>> = v
         .split(',')
         .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
