@@ -4,6 +4,7 @@
 # Arguments go to pytest (e.g. `conformance/run.sh -k dap2`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup-system.sh --test
 venv="${DATAGATE_VENV:-conformance/.venv}"
 req=conformance/requirements.txt
 if [ ! -x "$venv/bin/python" ]; then

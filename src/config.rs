@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
+    pub storage: crate::storage::StorageConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
     /// Directories served whole: every readable file, id = path relative to the root.

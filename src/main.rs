@@ -90,7 +90,10 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr: stdout carries only the "listening on" line scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
@@ -125,7 +128,7 @@ fn main() -> ExitCode {
                 .build()
                 .expect("tokio runtime");
             runtime.block_on(async move {
-                let state = AppState::new(cfg);
+                let state = AppState::load(cfg).await;
                 let listener = match tokio::net::TcpListener::bind(addr).await {
                     Ok(l) => l,
                     Err(e) => {
@@ -162,6 +165,7 @@ fn main() -> ExitCode {
             problems.extend(catalog_problems);
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
+                problems.extend(catalog.scan_remote(&cfg).await);
                 for id in catalog.entries().keys() {
                     if let Err(e) = catalog.open(id).await {
                         problems.push(e.to_string());

@@ -28,6 +28,23 @@ pub enum CatalogError {
     Unavailable { id: String, source: Arc<ReadError> },
 }
 
+impl CatalogError {
+    /// The HTTP status every protocol answers this error with: 404 for an unknown id,
+    /// 504 when storage timed out, 502 for other storage failures, 503 when the file
+    /// cannot be read.
+    pub fn status(&self) -> u16 {
+        match self {
+            CatalogError::NotFound(_) => 404,
+            CatalogError::Unavailable { source, .. } => match source.as_ref() {
+                ReadError::Storage(StorageError::Timeout(_)) => 504,
+                ReadError::Storage(StorageError::NotFound(_)) => 404,
+                ReadError::Storage(_) => 502,
+                _ => 503,
+            },
+        }
+    }
+}
+
 /// A catalogued dataset, before it is opened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatasetEntry {
@@ -96,10 +113,18 @@ type CacheKey = (Location, ObjectVersion);
 
 pub struct Catalog {
     entries: RwLock<Arc<BTreeMap<String, DatasetEntry>>>,
-    storage: Storage,
+    storage: Arc<Storage>,
     open: moka::future::Cache<CacheKey, Arc<Dataset>>,
+    /// Versions of remote objects, trusted for `storage.revalidate_secs`.
+    remote_versions: moka::future::Cache<Location, ObjectVersion>,
     metrics: Arc<Metrics>,
 }
+
+/// File names that remote scans treat as datasets (listing cannot read magic bytes
+/// cheaply); readers still check the bytes when the dataset is opened.
+const DATASET_EXTENSIONS: &[&str] = &[
+    ".nc", ".nc4", ".nc3", ".cdf", ".h5", ".hdf5", ".he5", ".hdf",
+];
 
 impl Catalog {
     /// Builds the catalog of a configuration. Problems (missing files, bad globs,
@@ -122,6 +147,7 @@ impl Catalog {
             if let (Some(id), Some(loc)) = (&d.id, &d.location) {
                 match Location::parse(loc, &config.base_dir) {
                     Ok(location) => {
+                        // Remote files are checked when first opened.
                         if let Some(p) = location.local_path()
                             && !is_dataset_file(p)
                         {
@@ -142,7 +168,9 @@ impl Catalog {
                     }
                     Err(e) => problems.push(format!("dataset {id:?}: {e}")),
                 }
-            } else if let Some(pattern) = &d.glob {
+            } else if let Some(pattern) = &d.glob
+                && !pattern.contains("://")
+            {
                 let full = config.base_dir.join(pattern);
                 match scan_glob(&full.to_string_lossy()) {
                     Ok(found) => {
@@ -167,7 +195,12 @@ impl Catalog {
             }
         }
         for root in &config.roots {
-            let dir = config.base_dir.join(&root.path);
+            if root.path.contains("://") && !root.path.starts_with("file://") {
+                continue; // listed by `scan_remote`
+            }
+            let dir = config
+                .base_dir
+                .join(root.path.strip_prefix("file://").unwrap_or(&root.path));
             if !dir.is_dir() {
                 problems.push(format!("root {:?} is not a directory", dir.display()));
                 continue;
@@ -182,12 +215,19 @@ impl Catalog {
                 add(entry, &mut problems);
             }
         }
+        let mut versions = moka::future::Cache::builder().max_capacity(100_000);
+        if config.storage.revalidate_secs > 0 {
+            versions = versions.time_to_live(std::time::Duration::from_secs(
+                config.storage.revalidate_secs,
+            ));
+        }
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
-            storage: Storage::default(),
+            storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
             open: moka::future::Cache::builder()
                 .max_capacity(config.cache.metadata_entries)
                 .build(),
+            remote_versions: versions.build(),
             metrics,
         };
         (catalog, problems)
@@ -195,6 +235,95 @@ impl Catalog {
 
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// Lists the remote roots and globs of `config` (object-store prefixes) and adds
+    /// what they hold. Returns the problems found.
+    pub async fn scan_remote(&self, config: &Config) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut found: Vec<DatasetEntry> = Vec::new();
+        let mut scans: Vec<(String, String, Option<glob::Pattern>)> = Vec::new();
+        for root in &config.roots {
+            if root.path.contains("://") && !root.path.starts_with("file://") {
+                let prefix = if root.path.ends_with('/') {
+                    root.path.clone()
+                } else {
+                    format!("{}/", root.path)
+                };
+                scans.push((prefix, root.prefix.clone(), None));
+            }
+        }
+        for d in &config.datasets {
+            if let Some(pattern) = d.glob.as_ref().filter(|p| p.contains("://")) {
+                let fixed_end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+                let fixed = &pattern[..pattern[..fixed_end].rfind('/').map_or(0, |i| i + 1)];
+                match glob::Pattern::new(pattern) {
+                    Ok(p) => {
+                        scans.push((fixed.to_string(), d.id.clone().unwrap_or_default(), Some(p)))
+                    }
+                    Err(e) => problems.push(format!("bad glob {pattern:?}: {e}")),
+                }
+            }
+        }
+        for (prefix_url, id_prefix, pattern) in scans {
+            let Ok(Location::Remote(prefix)) = Location::parse(&prefix_url, &config.base_dir)
+            else {
+                problems.push(format!("{prefix_url}: not an object-store URL"));
+                continue;
+            };
+            match self.storage.list(&prefix).await {
+                Ok(objects) => {
+                    let before = found.len();
+                    for o in objects {
+                        let url = o.location.url();
+                        let rel = o.location.key[prefix.key.len()..]
+                            .trim_start_matches('/')
+                            .to_string();
+                        let wanted = match &pattern {
+                            Some(p) => p.matches(&url),
+                            None => DATASET_EXTENSIONS.iter().any(|e| rel.ends_with(e)),
+                        };
+                        let id = format!("{id_prefix}{rel}");
+                        if wanted && crate::config::valid_id(&id) {
+                            found.push(DatasetEntry {
+                                id,
+                                title: None,
+                                location: Location::Remote(o.location),
+                            });
+                        }
+                    }
+                    if found.len() == before {
+                        problems.push(format!("{prefix_url}: no dataset files found"));
+                    }
+                }
+                Err(e) => problems.push(format!("{prefix_url}: {e}")),
+            }
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = (**entries).clone();
+        for e in found {
+            if map.contains_key(&e.id) {
+                problems.push(format!("duplicate id {:?}; keeping the first", e.id));
+            } else {
+                map.insert(e.id.clone(), e);
+            }
+        }
+        *entries = Arc::new(map);
+        problems
+    }
+
+    /// The current version of a location: remote ones are trusted for the
+    /// revalidation interval, local files are checked every time (one `stat`).
+    async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
+        if !loc.is_remote() {
+            return self.storage.head(loc).await;
+        }
+        if let Some(v) = self.remote_versions.get(loc).await {
+            return Ok(v);
+        }
+        let v = self.storage.head(loc).await?;
+        self.remote_versions.insert(loc.clone(), v.clone()).await;
+        Ok(v)
     }
 
     /// All entries, ordered by id.
@@ -241,10 +370,11 @@ impl Catalog {
             id: id.to_string(),
             source: Arc::new(e),
         };
-        let version = match self.storage.head(&entry.location).await {
+        let version = match self.version(&entry.location).await {
             Ok(v) => v,
             Err(StorageError::NotFound(_)) => return Err(CatalogError::NotFound(id.to_string())),
             Err(e) => return Err(unavailable(e.into())),
+            // (404 for a vanished file is handled above.)
         };
         let key = (entry.location.clone(), version.clone());
         if let Some(ds) = self.open.get(&key).await {

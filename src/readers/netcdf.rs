@@ -79,8 +79,13 @@ impl NetcdfReader {
     pub async fn open(location: &Location, format: FileFormat) -> Result<NetcdfReader, ReadError> {
         let path = location
             .local_path()
-            .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?
-            .to_path_buf();
+            .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?;
+        Self::open_path(path, format).await
+    }
+
+    /// Opens a local file (a served file, or a remote one's copy in the file cache).
+    pub async fn open_path(path: &Path, format: FileFormat) -> Result<NetcdfReader, ReadError> {
+        let path = path.to_path_buf();
         let p = path.clone();
         let (meta, file) = with_netcdf(move || -> Result<_, ReadError> {
             let file = netcdf::open(&p).map_err(|e| format_err(&p, e))?;

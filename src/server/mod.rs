@@ -18,7 +18,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -51,6 +52,21 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Like `new`, then lists object-store roots and globs (which needs the network).
+    pub async fn load(config: Config) -> AppState {
+        let state = AppState::new(config);
+        for p in state.catalog.scan_remote(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        tracing::info!(
+            "catalog after remote scans: {} datasets",
+            state.catalog.len()
+        );
+        state
+    }
+}
+
 /// The whole application: routes and middleware.
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
@@ -75,7 +91,13 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            // One structured line per request at INFO: method, URI, status, latency.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        );
     if server.compression {
         app = app.layer(CompressionLayer::new().gzip(true).deflate(true));
     }

@@ -1,0 +1,159 @@
+//! The real server on a loopback port: listing, health, metrics, 404s, path traversal.
+
+use std::path::Path;
+
+use datagate::config::Config;
+use datagate::server::{AppState, router};
+
+struct Running {
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(config: impl FnOnce(&Path) -> Config) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    datagate::fixtures::write_all(&dir.path().join("data")).unwrap();
+    // A secret outside the served root, which no URL may reach.
+    std::fs::write(dir.path().join("secret.nc"), b"CDF\x01TOP-SECRET-CONTENT").unwrap();
+    let state = AppState::new(config(dir.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Running {
+        base: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+async fn serve_data_dir() -> Running {
+    start(|d| Config::for_roots(&[d.join("data")])).await
+}
+
+#[tokio::test]
+async fn lists_every_dataset_with_variables() {
+    let s = serve_data_dir().await;
+    let body: serde_json::Value = reqwest::get(format!("{}/datasets", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = body["datasets"].as_array().unwrap();
+    assert_eq!(list.len(), datagate::fixtures::FIXTURES.len());
+    let types = list.iter().find(|d| d["id"] == "types_nc4.nc").unwrap();
+    let paths: Vec<&str> = types["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/forecast/deep/salinity"));
+    assert!(paths.contains(&"/v_string"));
+    let sst = list.iter().find(|d| d["id"] == "sst_classic.nc").unwrap();
+    assert_eq!(sst["format"], "netcdf3-classic");
+    let var = sst["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "sst")
+        .unwrap();
+    assert_eq!(var["shape"], serde_json::json!([3, 10, 18]));
+    assert_eq!(var["dtype"], "f32");
+    assert_eq!(var["units"], "K");
+    assert!(sst["links"].as_array().unwrap().iter().any(|l| {
+        l["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/opendap/sst_classic.nc.html")
+    }));
+}
+
+#[tokio::test]
+async fn landing_negotiates_json_and_html() {
+    let s = serve_data_dir().await;
+    let c = reqwest::Client::new();
+    let r = c.get(format!("{}/?f=json", s.base)).send().await.unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json")
+    );
+    let r = c
+        .get(format!("{}/", s.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("<table>"));
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let s = serve_data_dir().await;
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", s.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    reqwest::get(format!("{}/datasets", s.base)).await.unwrap();
+    reqwest::get(format!("{}/datasets", s.base)).await.unwrap();
+    let m = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("datagate_requests_total{route=\"/datasets\",status=\"200\"} 2"),
+        "{m}"
+    );
+    assert!(m.contains("datagate_cache_events_total{cache=\"metadata\",event=\"hit\"}"));
+    assert!(m.contains("datagate_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn unknown_ids_and_traversal_are_404() {
+    let s = serve_data_dir().await;
+    for path in [
+        "/opendap/nope.nc.dds",
+        "/opendap/../secret.nc.dds",
+        "/opendap/%2e%2e/secret.nc.dds",
+        "/opendap/..%2Fsecret.nc.dds",
+        "/opendap/%2Fetc%2Fpasswd.dds",
+        "/opendap//etc/passwd.dds",
+        "/opendap/data/sst_classic.nc.dds",
+        "/no/such/route",
+    ] {
+        let r = reqwest::get(format!("{}{}", s.base, path)).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(!r.text().await.unwrap().contains("TOP-SECRET"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_files_are_skipped_not_fatal() {
+    let s = start(|d| {
+        std::fs::write(d.join("data/broken.nc"), b"CDF\x01 but truncated garbage").unwrap();
+        Config::for_roots(&[d.join("data")])
+    })
+    .await;
+    let body: serde_json::Value = reqwest::get(format!("{}/datasets", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = body["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"broken.nc"));
+    assert!(ids.contains(&"sst_classic.nc"));
+}
