@@ -56,9 +56,7 @@ fn benches(c: &mut Criterion) {
         ),
         (
             "area_100x100_triangle_covjson",
-            format!(
-                "{base}/area?coords=POLYGON((0%200,25%200,0%2025,0%200))&datetime=2000-01-05"
-            ),
+            format!("{base}/area?coords=POLYGON((0%200,25%200,0%2025,0%200))&datetime=2000-01-05"),
             10_000,
         ),
     ];

@@ -446,3 +446,22 @@ def test_edr_too_large_is_413(configured):
     ok = requests.get(f"{configured}/edr/collections/big.nc/cube",
                       params={"bbox": "0,0,20,10", "parameter-name": "temp"}, timeout=10)
     assert ok.status_code == 200
+
+
+def test_edr_schemathesis_finds_no_server_error(server, tmp_path):
+    """Fuzzes every route of /edr/api (bounded examples); no 5xx allowed."""
+    import shutil as sh
+    import sys
+
+    st = os.path.join(os.path.dirname(sys.executable), "schemathesis")
+    if not os.path.exists(st):
+        st = sh.which("schemathesis")
+    if st is None:
+        pytest.skip("schemathesis is not installed")
+    out = subprocess.run(
+        [st, "run", f"{server}/edr/api", "--url", server, "--checks", "not_a_server_error",
+         "--max-examples", "15", "--request-timeout", "20", "--generation-deterministic",
+         "--continue-on-failure"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

@@ -91,7 +91,8 @@ async fn conformance(RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
 async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
     let base = base_url(&state, &headers);
     let p = Params::parse(q.as_deref());
-    let doc = openapi::document(&base);
+    let example = state.catalog.entries().keys().next().cloned();
+    let doc = openapi::document(&base, example.as_deref());
     match p.format(&headers, Format::Json) {
         Ok(Format::Html) => document(&p, &headers, "API definition", doc),
         Ok(_) => json_response(&doc, metadata::OPENAPI_TYPE),

@@ -16,6 +16,11 @@ fn param(name: &str, description: &str, schema: Value, required: bool) -> Value 
     })
 }
 
+fn with_example(mut p: Value, example: Value) -> Value {
+    p["example"] = example;
+    p
+}
+
 fn string() -> Value {
     json!({"type": "string"})
 }
@@ -63,13 +68,15 @@ fn common() -> Vec<Value> {
     ]
 }
 
-fn coords(required: bool, what: &str) -> Value {
-    param(
+fn coords(required: bool, what: &str, example: &str) -> Value {
+    let mut p = param(
         "coords",
         &format!("Well Known Text {what}, longitude latitude in CRS84."),
         string(),
         required,
-    )
+    );
+    p["example"] = json!(example);
+    p
 }
 
 fn units(name: &str) -> Value {
@@ -83,34 +90,53 @@ fn units(name: &str) -> Value {
 
 fn query_params(q: &str) -> Vec<Value> {
     let mut p = match q {
-        "position" => vec![coords(true, "POINT or MULTIPOINT (Z allowed)")],
+        "position" => vec![coords(
+            true,
+            "POINT or MULTIPOINT (Z allowed)",
+            "POINT(10 20)",
+        )],
         "area" => vec![
-            coords(true, "POLYGON or MULTIPOLYGON"),
+            coords(
+                true,
+                "POLYGON or MULTIPOLYGON",
+                "POLYGON((0 0,20 0,20 20,0 20,0 0))",
+            ),
             param("resolution-x", "Number of points along x.", count(), false),
             param("resolution-y", "Number of points along y.", count(), false),
         ],
         "cube" => vec![
-            param(
-                "bbox",
-                "minx,miny,maxx,maxy (or minx,miny,minz,maxx,maxy,maxz) in CRS84.",
-                string(),
-                true,
+            with_example(
+                param(
+                    "bbox",
+                    "minx,miny,maxx,maxy (or minx,miny,minz,maxx,maxy,maxz) in CRS84.",
+                    string(),
+                    true,
+                ),
+                json!("0,0,20,10"),
             ),
             param("resolution-x", "Number of points along x.", count(), false),
             param("resolution-y", "Number of points along y.", count(), false),
             param("resolution-z", "Number of levels.", count(), false),
         ],
         "radius" => vec![
-            coords(true, "POINT or MULTIPOINT"),
-            param("within", "Radius around the point(s).", number(), true),
+            coords(true, "POINT or MULTIPOINT", "POINT(10 20)"),
+            with_example(
+                param("within", "Radius around the point(s).", number(), true),
+                json!(500),
+            ),
             units("within-units"),
         ],
         "trajectory" => vec![coords(
             true,
             "LINESTRING (Z: level, M: time in seconds since 1970-01-01)",
+            "LINESTRING(0 0,20 10)",
         )],
         "corridor" => vec![
-            coords(true, "LINESTRING (Z/M as for trajectory)"),
+            coords(
+                true,
+                "LINESTRING (Z/M as for trajectory)",
+                "LINESTRING(0 0,20 10)",
+            ),
             param(
                 "corridor-width",
                 "Total width of the corridor.",
@@ -134,14 +160,18 @@ fn query_params(q: &str) -> Vec<Value> {
     p
 }
 
-fn collection_id() -> Value {
-    json!({
+fn collection_id(example: Option<&str>) -> Value {
+    let mut p = json!({
         "name": "collectionId",
         "in": "path",
         "required": true,
         "description": "A dataset id. Ids containing `/` may be given with the slashes as they are or percent-encoded (`%2F`).",
         "schema": {"type": "string"},
-    })
+    });
+    if let Some(e) = example {
+        p["example"] = json!(e);
+    }
+    p
 }
 
 fn responses(data: bool) -> Value {
@@ -185,7 +215,8 @@ fn get(summary: &str, op: &str, params: Vec<Value>, data: bool) -> Value {
     }})
 }
 
-pub fn document(base: &str) -> Value {
+/// The document; `example` is a collection id offered to API explorers and fuzzers.
+pub fn document(base: &str, example: Option<&str>) -> Value {
     let f = || {
         vec![param(
             "f",
@@ -217,13 +248,13 @@ pub fn document(base: &str) -> Value {
         ),
     );
     let mut cp = f();
-    cp.insert(0, collection_id());
+    cp.insert(0, collection_id(example));
     paths.insert(
         "/edr/collections/{collectionId}".into(),
         get("One collection", "getCollection", cp, false),
     );
     for q in QUERIES {
-        let mut ps = vec![collection_id()];
+        let mut ps = vec![collection_id(example)];
         let (summary, data) = match *q {
             "items" => ("The named locations as GeoJSON features", false),
             "locations" => ("The named locations", false),
@@ -241,7 +272,7 @@ pub fn document(base: &str) -> Value {
         );
     }
     let mut lp = vec![
-        collection_id(),
+        collection_id(example),
         json!({"name": "locId", "in": "path", "required": true, "description": "A location id.", "schema": {"type": "string"}}),
     ];
     lp.extend(common());
