@@ -204,3 +204,114 @@ pub async fn write(
     out.push("]}");
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edr::collection::{Horizontal, TimeAxis};
+    use crate::edr::coverage::OutAxis;
+    use crate::model::cf::TimeUnits;
+    use crate::subset::CoordAxis;
+
+    fn group() -> Group {
+        let units = TimeUnits::parse("days since 2000-01-01", Some("noleap")).unwrap();
+        Group {
+            dims: vec![],
+            horizontal: Horizontal::Rect {
+                x: CoordAxis::new(vec![0.0, 20.0]).unwrap(),
+                y: CoordAxis::new(vec![5.0, -5.0]).unwrap(),
+                xdim: 2,
+                ydim: 1,
+                global: false,
+            },
+            t: Some(TimeAxis {
+                dim: 0,
+                axis: CoordAxis::new(vec![0.0, 31.0]).unwrap(),
+                units,
+                iso: vec!["2000-01-01T00:00:00Z".into(), "2000-02-01T00:00:00Z".into()],
+            }),
+            z: None,
+        }
+    }
+
+    #[test]
+    fn point_series_domain() {
+        let cov = Coverage {
+            group: 0,
+            domain_type: "PointSeries",
+            axes: vec![
+                OutAxis::simple(
+                    "t",
+                    0,
+                    vec![0, 1],
+                    vec![
+                        Coord::Time("2000-01-01T00:00:00Z".into()),
+                        Coord::Time("2000-02-01T00:00:00Z".into()),
+                    ],
+                ),
+                OutAxis::simple("y", 1, vec![1], vec![Coord::Num(-5.0)]),
+                OutAxis::simple("x", 2, vec![1], vec![Coord::Num(20.0)]),
+            ],
+            mask: None,
+            params: vec![0],
+            rank: 3,
+        };
+        let expected = json!({
+            "type": "Domain",
+            "domainType": "PointSeries",
+            "axes": {
+                "t": {"values": ["2000-01-01T00:00:00Z", "2000-02-01T00:00:00Z"]},
+                "y": {"values": [-5.0]},
+                "x": {"values": [20.0]},
+            },
+            "referencing": [
+                {"coordinates": ["x", "y"], "system": {"type": "GeographicCRS", "id": CRS84}},
+                {"coordinates": ["t"], "system": {
+                    "type": "TemporalRS",
+                    "calendar": "http://www.cfconventions.org/cf-conventions/cf-conventions.html#calendar",
+                    "description": {"en": "CF calendar NoLeap"},
+                }},
+            ],
+        });
+        assert_eq!(domain(&group(), &cov), expected);
+        assert_eq!(cov.range_axes(), vec![0]);
+    }
+
+    #[test]
+    fn trajectory_composite_domain() {
+        let cov = Coverage {
+            group: 0,
+            domain_type: "Trajectory",
+            axes: vec![OutAxis {
+                name: "composite",
+                components: vec!["t", "x", "y"],
+                dims: vec![0, 1, 2],
+                tuples: vec![0, 0, 0, 1, 1, 1],
+                coords: vec![
+                    Coord::Time("2000-01-01T00:00:00Z".into()),
+                    Coord::Num(0.0),
+                    Coord::Num(5.0),
+                    Coord::Time("2000-02-01T00:00:00Z".into()),
+                    Coord::Num(20.0),
+                    Coord::Num(f64::NAN),
+                ],
+            }],
+            mask: None,
+            params: vec![0],
+            rank: 3,
+        };
+        let d = domain(&group(), &cov);
+        assert_eq!(
+            d["axes"]["composite"],
+            json!({
+                "dataType": "tuple",
+                "coordinates": ["t", "x", "y"],
+                "values": [["2000-01-01T00:00:00Z", 0.0, 5.0], ["2000-02-01T00:00:00Z", 20.0, null]],
+            })
+        );
+        assert_eq!(
+            calendar_system(Calendar::ProlepticGregorian)["calendar"],
+            "Gregorian"
+        );
+    }
+}

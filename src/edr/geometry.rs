@@ -349,5 +349,10 @@ mod tests {
         assert!((distance_to_line_km(&line, -1.0, 0.0) - 111.195).abs() < 0.5);
         assert_eq!(lon_near(350.0, 0.0), -10.0);
         assert_eq!(lon_near(-10.0, 180.0), 350.0);
+        // Grid values come back unchanged when no turn is needed.
+        assert_eq!(lon_near(9.3169872981078, 10.0), 9.3169872981078);
+        assert_eq!(lon_from(350.0, -30.0), -10.0);
+        assert_eq!(lon_from(-175.0, 170.0), 185.0);
+        assert_eq!(lon_from(0.1, -30.0), 0.1);
     }
 }
