@@ -198,34 +198,64 @@ impl Coverage {
             }
             blocks.push((values, strides));
         }
-        let mut shape = self.shape();
-        if let Some(first) = shape.first_mut() {
-            *first = chunk.1 - chunk.0;
+        // For each entry of each output axis (axis 0: within the chunk), the
+        // (dimension, run, position) of each dimension it sets: looked up once here,
+        // not per value.
+        let entries: Vec<Vec<Vec<(usize, usize, usize)>>> = self
+            .axes
+            .iter()
+            .enumerate()
+            .map(|(k, ax)| {
+                let range = if k == 0 {
+                    chunk.0..chunk.1
+                } else {
+                    0..ax.len()
+                };
+                range
+                    .map(|t| {
+                        ax.dims
+                            .iter()
+                            .enumerate()
+                            .map(|(pos, &d)| {
+                                let (r, p) = lookup[d][&ax.tuple(t)[pos]];
+                                (d, r, p)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut mult = vec![1usize; self.rank];
+        for d in (0..self.rank.saturating_sub(1)).rev() {
+            mult[d] = mult[d + 1] * radix[d + 1];
         }
+        let shape: Vec<usize> = entries.iter().map(Vec::len).collect();
         let total: usize = shape.iter().product();
         let mut out = Vec::with_capacity(total);
         let mut idx = vec![0usize; shape.len()];
-        let mut var_idx = vec![0usize; self.rank];
         for _ in 0..total {
-            let mut out_idx = idx.clone();
-            if let Some(f) = out_idx.first_mut() {
-                *f += chunk.0;
-            }
-            for (k, ax) in self.axes.iter().enumerate() {
-                for (pos, &d) in ax.dims.iter().enumerate() {
-                    var_idx[d] = ax.tuple(out_idx[k])[pos];
+            let kept = match &self.mask {
+                None => true,
+                Some(m) => {
+                    let global = |k: usize| idx[k] + if k == 0 { chunk.0 } else { 0 };
+                    let nx = self.axes[m.x_axis].len();
+                    m.keep[global(m.y_axis) * nx + global(m.x_axis)]
                 }
-            }
-            let value = if self.kept(&out_idx) {
+            };
+            let value = if kept {
                 let mut combo = 0;
-                let mut places = Vec::with_capacity(self.rank);
-                for d in 0..self.rank {
-                    let (r, p) = lookup[d][&var_idx[d]];
-                    combo = combo * radix[d] + r;
-                    places.push(p);
+                for (k, e) in entries.iter().enumerate() {
+                    for &(d, r, _) in &e[idx[k]] {
+                        combo += r * mult[d];
+                    }
                 }
                 let (values, strides) = &blocks[combo];
-                let off: usize = places.iter().zip(strides).map(|(p, s)| p * s).sum();
+                let mut off = 0;
+                for (k, e) in entries.iter().enumerate() {
+                    for &(d, _, p) in &e[idx[k]] {
+                        off += p * strides[d];
+                    }
+                }
                 values[off]
             } else {
                 f64::NAN

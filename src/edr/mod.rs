@@ -30,7 +30,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::server::http::base_url;
+use crate::server::http::{base_url, wants_json};
 use collection::Collection;
 use coverage::Coverage;
 use error::{EdrError, EdrResult};
@@ -60,9 +60,26 @@ fn json_response(doc: &Value, media: &'static str) -> Response {
         .into_response()
 }
 
+/// HTML for `f=html`, or for an `Accept` that names HTML before JSON (browsers); JSON
+/// otherwise, including `*/*` (OWSLib, requests, curl).
+fn metadata_format(params: &Params, headers: &HeaderMap) -> EdrResult<Format> {
+    if params.get("f").is_some() {
+        return params.format(headers, Format::Json);
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(if accept.contains("html") && !wants_json(None, headers) {
+        Format::Html
+    } else {
+        Format::Json
+    })
+}
+
 /// A metadata document as JSON or HTML.
 fn document(params: &Params, headers: &HeaderMap, title: &str, doc: Value) -> Response {
-    match params.format(headers, Format::Json) {
+    match metadata_format(params, headers) {
         Ok(Format::Html) => (
             [(header::CONTENT_TYPE, Format::Html.media_type())],
             html::page(title, &doc),
@@ -93,7 +110,7 @@ async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: Head
     let p = Params::parse(q.as_deref());
     let example = state.catalog.entries().keys().next().cloned();
     let doc = openapi::document(&base, example.as_deref());
-    match p.format(&headers, Format::Json) {
+    match metadata_format(&p, &headers) {
         Ok(Format::Html) => document(&p, &headers, "API definition", doc),
         Ok(_) => json_response(&doc, metadata::OPENAPI_TYPE),
         Err(e) => e.into_response(),
