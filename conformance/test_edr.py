@@ -465,3 +465,19 @@ def test_edr_schemathesis_finds_no_server_error(server, tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_edr_multipoint_position(server, fixtures_dir):
+    ds = open_local(fixtures_dir, "sst_classic.nc")
+    doc = coverage(get(server, "/collections/sst_classic.nc/position",
+                       coords="MULTIPOINT((41 16),(-99 -26),(181 44))", **{"parameter-name": "sst_packed"}))
+    assert doc["domain"]["domainType"] == "MultiPointSeries"
+    comp = doc["domain"]["axes"]["composite"]
+    assert comp["values"] == [[40.0, 15.0], [-100.0, -25.0], [180.0, 45.0]]
+    assert doc["ranges"]["sst_packed"]["axisNames"] == ["t", "composite"]
+    exp = np.stack([ds.sst_packed.sel(lon=x, lat=y).values for x, y in [(40, 15), (260, -25), (180, 45)]], axis=1)
+    np.testing.assert_allclose(values(doc, "sst_packed"), exp.ravel(), rtol=1e-6)
+    doc = coverage(get(server, "/collections/sst_classic.nc/position", datetime="2000-03-01",
+                       coords="MULTIPOINT((41 16),(-99 -26))", **{"parameter-name": "sst"}))
+    assert doc["domain"]["domainType"] == "MultiPoint"
+    assert doc["domain"]["axes"]["t"]["values"] == ["2000-03-01T00:00:00Z"]

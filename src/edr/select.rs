@@ -305,8 +305,13 @@ fn tz(g: &Group, c: &Common, z_override: Option<&ZSel>) -> EdrResult<(Vec<usize>
     Ok((ts, zs))
 }
 
-/// Position: one coverage per point and group (nearest cell).
+/// Position: the nearest cell of each point; one point gives a Point, PointSeries,
+/// VerticalProfile or (several times and levels) Grid coverage per group, several
+/// points a MultiPoint(Series) coverage per group.
 pub fn position(col: &Collection, c: &Common, points: &[Pos]) -> EdrResult<Vec<Coverage>> {
+    if points.len() > 1 {
+        return multi_position(col, c, points);
+    }
     let mut out = Vec::new();
     for p in points {
         for (gi, params) in by_group(col, &c.params) {
@@ -342,6 +347,42 @@ pub fn position(col: &Collection, c: &Common, points: &[Pos]) -> EdrResult<Vec<C
                 rank: g.rank(),
             });
         }
+    }
+    if out.is_empty() {
+        return Err(EdrError::NoData);
+    }
+    Ok(out)
+}
+
+fn multi_position(col: &Collection, c: &Common, points: &[Pos]) -> EdrResult<Vec<Coverage>> {
+    let mut out = Vec::new();
+    for (gi, params) in by_group(col, &c.params) {
+        let g = &col.groups[gi];
+        let (ts, zs) = match tz(g, c, None) {
+            Ok(v) => v,
+            Err(EdrError::NoData) => continue,
+            Err(e) => return Err(e),
+        };
+        let cells: Vec<(usize, usize, f64, f64)> =
+            points.iter().filter_map(|p| nearest_cell(g, p)).collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let mut axes: Vec<OutAxis> = Vec::new();
+        axes.extend(t_axis(g, &ts));
+        axes.push(composite_cells(g, &cells, &zs));
+        out.push(Coverage {
+            group: gi,
+            domain_type: if ts.len() > 1 {
+                "MultiPointSeries"
+            } else {
+                "MultiPoint"
+            },
+            axes,
+            mask: None,
+            params,
+            rank: g.rank(),
+        });
     }
     if out.is_empty() {
         return Err(EdrError::NoData);
