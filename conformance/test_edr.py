@@ -481,3 +481,17 @@ def test_edr_multipoint_position(server, fixtures_dir):
                        coords="MULTIPOINT((41 16),(-99 -26))", **{"parameter-name": "sst"}))
     assert doc["domain"]["domainType"] == "MultiPoint"
     assert doc["domain"]["axes"]["t"]["values"] == ["2000-03-01T00:00:00Z"]
+
+
+def test_edr_long_trajectory_reads_points_not_boxes(server, fixtures_dir):
+    """A diagonal of 30 vertices: the box of its rows x columns is 20 x 30 cells, so the
+    server reads point by point; the values must still be xarray's nearest cells."""
+    ds = open_local(fixtures_dir, "gridded_nc4.nc")
+    pts = [(-171 + 11.3 * k, -46 + 3.07 * k) for k in range(30)]  # no ties
+    wkt = "LINESTRING(" + ",".join(f"{x:.2f} {y:.2f}" for x, y in pts) + ")"
+    doc = coverage(get(server, "/collections/gridded_nc4.nc/trajectory", coords=wkt, z="10",
+                       datetime="2020-01-01T12:00:00Z", **{"parameter-name": "temp"}))
+    lons = [((x + 180) % 360) - 180 for x, _ in pts]
+    exp = [ds.temp.isel(time=2).sel(depth=10, lon=lo, lat=round(y, 2), method="nearest").item()
+           for lo, (_, y) in zip(lons, pts)]
+    np.testing.assert_allclose(values(doc, "temp"), exp, rtol=1e-6)

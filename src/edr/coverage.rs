@@ -3,6 +3,7 @@
 //! coordinates to print, and an optional mask of grid cells outside the query shape.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 
 use super::collection::Param;
 use super::error::{EdrError, EdrResult};
@@ -120,15 +121,23 @@ impl Coverage {
             .collect()
     }
 
-    fn dim_indices(&self, chunk: (usize, usize)) -> Vec<BTreeSet<usize>> {
+    /// The entries of each axis a chunk covers (axis 0 restricted to the chunk).
+    fn views(&self, chunk: (usize, usize)) -> Vec<Range<usize>> {
+        (0..self.axes.len())
+            .map(|k| {
+                if k == 0 {
+                    chunk.0..chunk.1
+                } else {
+                    0..self.axes[k].len()
+                }
+            })
+            .collect()
+    }
+
+    fn dim_indices(&self, views: &[Range<usize>]) -> Vec<BTreeSet<usize>> {
         let mut sets = vec![BTreeSet::new(); self.rank];
-        for (k, ax) in self.axes.iter().enumerate() {
-            let range = if k == 0 {
-                chunk.0..chunk.1
-            } else {
-                0..ax.len()
-            };
-            for t in range {
+        for (ax, range) in self.axes.iter().zip(views) {
+            for t in range.clone() {
                 for (pos, &d) in ax.dims.iter().enumerate() {
                     sets[d].insert(ax.tuple(t)[pos]);
                 }
@@ -137,18 +146,48 @@ impl Coverage {
         sets
     }
 
+    /// A composite axis whose points are scattered makes the box of their rows ×
+    /// columns much larger than the points: then each point is read on its own.
+    fn split_axis(&self, views: &[Range<usize>]) -> Option<usize> {
+        let k = self.axes.iter().position(|a| a.dims.len() > 1)?;
+        let boxed: u64 = self
+            .dim_indices(views)
+            .iter()
+            .map(|s| s.len() as u64)
+            .product();
+        let wanted: u64 = views.iter().map(|r| r.len() as u64).product();
+        (boxed > 8 * wanted + 64).then_some(k)
+    }
+
+    /// The read pieces of a chunk: the whole chunk, or one per point of a split axis.
+    fn pieces(&self, chunk: (usize, usize)) -> Vec<Vec<Range<usize>>> {
+        let views = self.views(chunk);
+        match self.split_axis(&views) {
+            None => vec![views],
+            Some(k) => views[k]
+                .clone()
+                .map(|e| {
+                    let mut v = views.clone();
+                    v[k] = e..e + 1;
+                    v
+                })
+                .collect(),
+        }
+    }
+
     /// Bytes read from the file for one parameter of element size `elem`.
     pub fn read_bytes(&self, elem: u64, block_bytes: usize) -> u64 {
-        self.chunks(elem, block_bytes)
-            .into_iter()
-            .map(|c| {
-                self.dim_indices(c)
+        let mut total = 0u64;
+        for c in self.chunks(elem, block_bytes) {
+            for piece in self.pieces(c) {
+                total += self
+                    .dim_indices(&piece)
                     .iter()
                     .map(|s| s.len() as u64)
-                    .product::<u64>()
-            })
-            .sum::<u64>()
-            * elem
+                    .product::<u64>();
+            }
+        }
+        total * elem
     }
 
     /// The decoded values of `param` for the output positions of `chunk` (row-major,
@@ -159,7 +198,37 @@ impl Coverage {
         param: &Param,
         chunk: (usize, usize),
     ) -> EdrResult<Vec<f64>> {
-        let sets = self.dim_indices(chunk);
+        let views = self.views(chunk);
+        let pieces = self.pieces(chunk);
+        if pieces.len() == 1 {
+            return self.read_piece(ds, param, &views).await;
+        }
+        // Scatter each point's values into the chunk's row-major order.
+        let k = self.split_axis(&views).unwrap_or(0);
+        let shape: Vec<usize> = views.iter().map(|r| r.len()).collect();
+        let mut out = vec![f64::NAN; shape.iter().product()];
+        let inner: usize = shape[k + 1..].iter().product();
+        let outer: usize = shape[..k].iter().product();
+        for piece in &pieces {
+            let e = piece[k].start - views[k].start;
+            let vals = self.read_piece(ds, param, piece).await?;
+            // `vals` has shape `shape` with axis k of length 1.
+            for o in 0..outer {
+                let src = o * inner;
+                let dst = (o * shape[k] + e) * inner;
+                out[dst..dst + inner].copy_from_slice(&vals[src..src + inner]);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_piece(
+        &self,
+        ds: &Dataset,
+        param: &Param,
+        views: &[Range<usize>],
+    ) -> EdrResult<Vec<f64>> {
+        let sets = self.dim_indices(views);
         if sets.iter().any(BTreeSet::is_empty) {
             return Err(EdrError::Internal("a dimension has no selection".into()));
         }
@@ -198,20 +267,15 @@ impl Coverage {
             }
             blocks.push((values, strides));
         }
-        // For each entry of each output axis (axis 0: within the chunk), the
-        // (dimension, run, position) of each dimension it sets: looked up once here,
-        // not per value.
+        // For each entry of each output axis in view, the (dimension, run, position)
+        // of each dimension it sets: looked up once here, not per value.
         let entries: Vec<Vec<Vec<(usize, usize, usize)>>> = self
             .axes
             .iter()
-            .enumerate()
-            .map(|(k, ax)| {
-                let range = if k == 0 {
-                    chunk.0..chunk.1
-                } else {
-                    0..ax.len()
-                };
+            .zip(views)
+            .map(|(ax, range)| {
                 range
+                    .clone()
                     .map(|t| {
                         ax.dims
                             .iter()
@@ -237,7 +301,7 @@ impl Coverage {
             let kept = match &self.mask {
                 None => true,
                 Some(m) => {
-                    let global = |k: usize| idx[k] + if k == 0 { chunk.0 } else { 0 };
+                    let global = |k: usize| views[k].start + idx[k];
                     let nx = self.axes[m.x_axis].len();
                     m.keep[global(m.y_axis) * nx + global(m.x_axis)]
                 }
@@ -335,5 +399,30 @@ mod tests {
         assert_eq!(cov.chunks(4, 1 << 20), vec![(0, 3)]);
         assert_eq!(cov.read_bytes(4, 1 << 20), 3 * 2 * 2 * 4);
         assert_eq!(cov.range_axes(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn scattered_points_are_read_one_by_one() {
+        // 40 points on a diagonal of a (y, x) grid: their box is 40 x 40 cells.
+        let n = 40;
+        let tuples: Vec<usize> = (0..n).flat_map(|k| [k, k]).collect();
+        let cov = Coverage {
+            group: 0,
+            domain_type: "Trajectory",
+            axes: vec![OutAxis {
+                name: "composite",
+                components: vec!["x", "y"],
+                dims: vec![0, 1],
+                tuples,
+                coords: vec![Coord::Num(0.0); 2 * n],
+            }],
+            mask: None,
+            params: vec![0],
+            rank: 2,
+        };
+        assert_eq!(cov.pieces((0, n)).len(), n);
+        assert_eq!(cov.read_bytes(4, 1 << 20), 4 * n as u64);
+        // Three neighbours stay one read.
+        assert_eq!(cov.pieces((0, 3)).len(), 1);
     }
 }
