@@ -58,6 +58,9 @@ where
             Ok(mut out) => {
                 let _ = out.flush().await;
             }
+            Err(_) if err_tx.is_closed() => {
+                tracing::debug!("edr: client went away before the end of the response");
+            }
             Err(e) => {
                 tracing::error!("edr: response failed midway: {e}");
                 let _ = err_tx.send(Err(std::io::Error::other(e.to_string()))).await;
