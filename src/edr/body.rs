@@ -4,15 +4,18 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures::SinkExt;
 use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
 
-use super::error::EdrResult;
+use super::error::{EdrError, EdrResult};
 
 const FLUSH_AT: usize = 64 * 1024;
 
+/// A piece of body and whether it is the last one, or the error that ended it.
+type Msg = Result<(Bytes, bool), EdrError>;
+
 pub struct Out {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: mpsc::Sender<Msg>,
     pub buf: Vec<u8>,
 }
 
@@ -24,30 +27,29 @@ impl Out {
     /// Sends the buffer once it is large enough.
     pub async fn maybe_flush(&mut self) -> EdrResult<()> {
         if self.buf.len() >= FLUSH_AT {
-            self.flush().await?;
+            self.send(false).await?;
         }
         Ok(())
     }
 
-    pub async fn flush(&mut self) -> EdrResult<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
+    async fn send(&mut self, last: bool) -> EdrResult<()> {
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
         self.tx
-            .send(Ok(chunk))
+            .send(Ok((chunk, last)))
             .await
-            .map_err(|_| super::error::EdrError::Internal("client went away".into()))
+            .map_err(|_| EdrError::Internal("client went away".into()))
     }
 }
 
-/// Runs `produce` on its own task, streaming what it writes.
-pub fn stream<F, Fut>(produce: F) -> Body
+/// Runs `produce` on its own task. An answer that fits one piece is sent whole (with
+/// a length, in one write); a larger one streams. An error before the first piece is
+/// returned (so it becomes a proper error response); after it, it cuts the body off.
+pub async fn stream<F, Fut>(produce: F) -> EdrResult<Body>
 where
     F: FnOnce(Out) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = EdrResult<Out>> + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, mut rx) = mpsc::channel::<Msg>(4);
     let mut err_tx = tx.clone();
     tokio::spawn(async move {
         let out = Out {
@@ -56,18 +58,34 @@ where
         };
         match produce(out).await {
             Ok(mut out) => {
-                let _ = out.flush().await;
+                let _ = out.send(true).await;
             }
             Err(_) if err_tx.is_closed() => {
                 tracing::debug!("edr: client went away before the end of the response");
             }
             Err(e) => {
-                tracing::error!("edr: response failed midway: {e}");
-                let _ = err_tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                let _ = err_tx.send(Err(e)).await;
             }
         }
     });
-    Body::from_stream(rx)
+    match rx.next().await {
+        None => Err(EdrError::Internal("the answer ended without output".into())),
+        Some(Err(e)) => Err(e),
+        Some(Ok((first, true))) => Ok(Body::from(first)),
+        Some(Ok((first, false))) => {
+            // Ends when the producer task ends (its senders are dropped).
+            let rest = rx.map(|m| match m {
+                Ok((b, _)) => Ok(b),
+                Err(e) => {
+                    tracing::error!("edr: response failed midway: {e}");
+                    Err(std::io::Error::other(e.to_string()))
+                }
+            });
+            Ok(Body::from_stream(
+                futures::stream::once(futures::future::ready(Ok(first))).chain(rest),
+            ))
+        }
+    }
 }
 
 /// Appends a number as JSON (`null` for NaN/infinite): shortest round-trip text, in

@@ -207,12 +207,12 @@ async fn handle(
             let p = location(state, &col, loc)?;
             let common = common(&col, &params)?;
             let covs = select::position(&col, &common, &[p])?;
-            respond(state, &col, covs, &params, headers)
+            respond(state, &col, covs, &params, headers).await
         }
         [q] if metadata::QUERIES.contains(q) => {
             let common = common(&col, &params)?;
             let covs = run_query(&col, q, &params, &common)?;
-            respond(state, &col, covs, &params, headers)
+            respond(state, &col, covs, &params, headers).await
         }
         _ => Err(EdrError::NotFound(format!(
             "no resource {tail:?} in collection {id:?}; queries: {}",
@@ -393,7 +393,7 @@ fn run_query(
 }
 
 /// Checks the size, then streams the answer in the negotiated format.
-fn respond(
+async fn respond(
     state: &AppState,
     col: &Arc<Collection>,
     covs: Vec<Coverage>,
@@ -426,19 +426,22 @@ fn respond(
             } else {
                 Format::CovJson.media_type()
             },
-            body::stream(move |out| covjson::write(col, covs, block, out)),
+            body::stream(move |out| covjson::write(col, covs, block, out)).await?,
         ),
         Format::GeoJson => (
             Format::GeoJson.media_type(),
-            body::stream(move |out| tabular::write(tabular::Kind::GeoJson, col, covs, block, out)),
+            body::stream(move |out| tabular::write(tabular::Kind::GeoJson, col, covs, block, out))
+                .await?,
         ),
         Format::Csv => (
             Format::Csv.media_type(),
-            body::stream(move |out| tabular::write(tabular::Kind::Csv, col, covs, block, out)),
+            body::stream(move |out| tabular::write(tabular::Kind::Csv, col, covs, block, out))
+                .await?,
         ),
         Format::Html => (
             Format::Html.media_type(),
-            body::stream(move |out| tabular::write(tabular::Kind::Html, col, covs, block, out)),
+            body::stream(move |out| tabular::write(tabular::Kind::Html, col, covs, block, out))
+                .await?,
         ),
         Format::NetCdf => {
             return Err(EdrError::bad(
