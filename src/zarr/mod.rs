@@ -126,7 +126,9 @@ async fn answer(
         Key::GroupJson(g) => json(metadata::group_v3(&layout, g)),
         Key::ArrayJson(a) => json(metadata::array_v3(a)),
         Key::Chunk(a, coords) => {
-            let source = chunk::source(a, &coords, version == Version::V2)
+            let stored = a.stored_chunks(&ds).await?;
+            let written = stored.as_ref().is_none_or(|m| m.contains_key(&coords));
+            let source = chunk::source(a, stored.as_deref(), &coords, version == Version::V2)
                 .ok_or_else(|| ZarrError::NotFound(format!("no chunk {rest:?}")))?;
             if *method == Method::HEAD {
                 return match source {
@@ -169,14 +171,17 @@ async fn answer(
                     let ds2 = ds.clone();
                     caches
                         .chunks
-                        .try_get_with(ck, async move { chunk::encode(&ds2, a, &coords).await })
+                        .try_get_with(
+                            ck,
+                            async move { chunk::encode(&ds2, a, &coords, written).await },
+                        )
                         .await
                         .map_err(|e| match Arc::try_unwrap(e) {
                             Ok(e) => e,
                             Err(e) => ZarrError::Unavailable(e.to_string()),
                         })?
                 }
-                chunk::Source::Encode => chunk::encode(&ds, a, &coords).await?,
+                chunk::Source::Encode => chunk::encode(&ds, a, &coords, written).await?,
             };
             Ok(finish(&ds, "application/octet-stream", body))
         }
