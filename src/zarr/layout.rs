@@ -168,10 +168,7 @@ impl StoreLayout {
 
     /// Builds the layout of a dataset from each variable's storage layout (chunk shape
     /// and filters; the chunks themselves are read when first needed).
-    pub async fn build(
-        ds: &Arc<Dataset>,
-        max_response_bytes: u64,
-    ) -> Result<StoreLayout, ZarrError> {
+    pub async fn build(ds: &Arc<Dataset>, max_response_bytes: u64) -> StoreLayout {
         let meta = ds.meta.clone();
         let coordinates = coordinate_paths(&meta.root);
         let mut arrays = Vec::new();
@@ -196,7 +193,7 @@ impl StoreLayout {
                 attributes: visible(&g.attributes),
             })
             .collect();
-        Ok(StoreLayout { arrays, groups })
+        StoreLayout { arrays, groups }
     }
 }
 
