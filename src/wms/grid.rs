@@ -29,6 +29,18 @@ impl HorizGrid {
         }
     }
 
+    /// Approximate memory held, for the cache's byte budget.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            HorizGrid::Rect(g) => (g.lon.len() + g.lat.len()) * 8 + 64,
+            HorizGrid::Curvi(g) => {
+                g.lon.len() * (8 + 8 + 4 + 1)
+                    + (g.bins.offsets.len() + g.bins.cells.len()) * 4
+                    + 128
+            }
+        }
+    }
+
     /// The longitude and latitude of a cell centre.
     pub fn cell_centre(&self, row: usize, col: usize) -> (f64, f64) {
         match self {
