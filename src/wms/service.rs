@@ -380,7 +380,7 @@ impl Wms {
                 state.catalog.entries().keys().cloned().collect::<Vec<_>>(),
             ),
             Scope::Dataset(id) => (
-                format!("{base}/wms/{id}?"),
+                format!("{base}/wms/{}?", capabilities::url_part(id)),
                 format!("datagate WMS: {id}"),
                 vec![id.clone()],
             ),
