@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
+    pub wms: WmsConfig,
     pub storage: crate::storage::StorageConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
@@ -88,6 +89,33 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             metadata_entries: 10_000,
+        }
+    }
+}
+
+/// WMS settings: image size limit and the byte budgets of its caches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WmsConfig {
+    /// Largest WIDTH and HEIGHT of a GetMap image, in pixels.
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Decoded 2-D slices kept for rendering, in bytes.
+    pub slice_cache_bytes: u64,
+    /// Rendered images (GetMap, tiles) kept, in bytes.
+    pub image_cache_bytes: u64,
+    /// Palette of the default style.
+    pub default_palette: String,
+}
+
+impl Default for WmsConfig {
+    fn default() -> Self {
+        WmsConfig {
+            max_width: 4096,
+            max_height: 4096,
+            slice_cache_bytes: 512 << 20,
+            image_cache_bytes: 64 << 20,
+            default_palette: "viridis".into(),
         }
     }
 }
