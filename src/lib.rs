@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod config;
 pub mod dap2;
 pub mod dap4;
+pub mod edr;
 pub mod fixtures;
 pub mod metrics;
 pub mod model;
