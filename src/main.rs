@@ -37,7 +37,12 @@ enum Command {
         config: PathBuf,
     },
     /// Write the deterministic test datasets into a directory.
-    MakeFixtures { dir: PathBuf },
+    MakeFixtures {
+        dir: PathBuf,
+        /// Write the daily series for aggregations instead (N days).
+        #[arg(long, value_name = "N")]
+        daily_series: Option<usize>,
+    },
 }
 
 /// The bundled demo catalog: next to the sources when run with cargo, else `./catalogs`.
@@ -183,7 +188,10 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::MakeFixtures { dir } => match datagate::fixtures::write_all(&dir) {
+        Command::MakeFixtures { dir, daily_series } => match match daily_series {
+            Some(n) => datagate::fixtures::daily_series(&dir, n),
+            None => datagate::fixtures::write_all(&dir),
+        } {
             Ok(files) => {
                 for f in files {
                     println!("{}", f.display());

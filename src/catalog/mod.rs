@@ -1,10 +1,15 @@
 //! The catalog: configured and scanned datasets, their ids, and the cache of opened
 //! datasets keyed by (location, size, modification time) so a changed file is re-read.
 
+mod aggregation;
+mod concat;
+mod extent;
 mod scan;
 
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::UNIX_EPOCH;
 
 use futures::StreamExt;
@@ -18,6 +23,9 @@ use crate::readers::{self, FileFormat, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, Storage, StorageError};
 use crate::subset::Hyperslab;
 
+pub use aggregation::{AggregationReader, Candidate, Combine, Member, date_from_name};
+pub use concat::concat;
+pub use extent::DatasetExtent;
 pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
 
 #[derive(Debug, Error)]
@@ -109,14 +117,29 @@ impl Dataset {
     }
 }
 
-type CacheKey = (Location, ObjectVersion);
+/// A derived index and the catalog generation it was built at.
+type DerivedSlot = (u64, Arc<dyn Any + Send + Sync>);
+
+/// Readers are shared by every id naming the same file version; datasets are per id.
+type ReaderKey = (Location, ObjectVersion);
+type DatasetKey = (String, Location, ObjectVersion);
 
 pub struct Catalog {
     entries: RwLock<Arc<BTreeMap<String, DatasetEntry>>>,
     storage: Arc<Storage>,
-    open: moka::future::Cache<CacheKey, Arc<Dataset>>,
+    readers: moka::future::Cache<ReaderKey, Arc<dyn Reader>>,
+    open: moka::future::Cache<DatasetKey, Arc<Dataset>>,
     /// Versions of remote objects, trusted for `storage.revalidate_secs`.
     remote_versions: moka::future::Cache<Location, ObjectVersion>,
+    /// The member ids of each aggregation.
+    members: RwLock<HashMap<String, Vec<String>>>,
+    /// Bumped whenever datasets are added or rebuilt.
+    generation: std::sync::atomic::AtomicU64,
+    /// Indexes other modules derive from the whole catalog (the STAC item index...), with
+    /// the generation they were built at.
+    derived: Mutex<HashMap<TypeId, DerivedSlot>>,
+    /// Aggregated datasets by id, rebuilt by `build_collections`.
+    collections: RwLock<std::collections::HashMap<String, Arc<Dataset>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -224,10 +247,17 @@ impl Catalog {
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
             storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
+            readers: moka::future::Cache::builder()
+                .max_capacity(config.cache.metadata_entries)
+                .build(),
             open: moka::future::Cache::builder()
                 .max_capacity(config.cache.metadata_entries)
                 .build(),
             remote_versions: versions.build(),
+            collections: RwLock::new(std::collections::HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            members: RwLock::new(HashMap::new()),
+            derived: Mutex::new(HashMap::new()),
             metrics,
         };
         (catalog, problems)
@@ -242,7 +272,7 @@ impl Catalog {
     pub async fn scan_remote(&self, config: &Config) -> Vec<String> {
         let mut problems = Vec::new();
         let mut found: Vec<DatasetEntry> = Vec::new();
-        let mut scans: Vec<(String, String, Option<glob::Pattern>)> = Vec::new();
+        let mut scans: Vec<(String, String)> = Vec::new();
         for root in &config.roots {
             if root.path.contains("://") && !root.path.starts_with("file://") {
                 let prefix = if root.path.ends_with('/') {
@@ -250,22 +280,28 @@ impl Catalog {
                 } else {
                     format!("{}/", root.path)
                 };
-                scans.push((prefix, root.prefix.clone(), None));
+                scans.push((prefix, root.prefix.clone()));
             }
         }
         for d in &config.datasets {
             if let Some(pattern) = d.glob.as_ref().filter(|p| p.contains("://")) {
-                let fixed_end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
-                let fixed = &pattern[..pattern[..fixed_end].rfind('/').map_or(0, |i| i + 1)];
-                match glob::Pattern::new(pattern) {
-                    Ok(p) => {
-                        scans.push((fixed.to_string(), d.id.clone().unwrap_or_default(), Some(p)))
+                match self.glob_locations(pattern, &config.base_dir).await {
+                    Ok(files) if files.is_empty() => {
+                        problems.push(format!("glob {pattern:?} matches no dataset file"))
                     }
-                    Err(e) => problems.push(format!("bad glob {pattern:?}: {e}")),
+                    Ok(files) => {
+                        let prefix = d.id.clone().unwrap_or_default();
+                        found.extend(files.into_iter().map(|(rel, location)| DatasetEntry {
+                            id: format!("{prefix}{rel}"),
+                            title: None,
+                            location,
+                        }));
+                    }
+                    Err(e) => problems.push(e),
                 }
             }
         }
-        for (prefix_url, id_prefix, pattern) in scans {
+        for (prefix_url, id_prefix) in scans {
             let Ok(Location::Remote(prefix)) = Location::parse(&prefix_url, &config.base_dir)
             else {
                 problems.push(format!("{prefix_url}: not an object-store URL"));
@@ -275,14 +311,10 @@ impl Catalog {
                 Ok(objects) => {
                     let before = found.len();
                     for o in objects {
-                        let url = o.location.url();
                         let rel = o.location.key[prefix.key.len()..]
                             .trim_start_matches('/')
                             .to_string();
-                        let wanted = match &pattern {
-                            Some(p) => p.matches(&url),
-                            None => DATASET_EXTENSIONS.iter().any(|e| rel.ends_with(e)),
-                        };
+                        let wanted = DATASET_EXTENSIONS.iter().any(|e| rel.ends_with(e));
                         let id = format!("{id_prefix}{rel}");
                         if wanted && crate::config::valid_id(&id) {
                             found.push(DatasetEntry {
@@ -309,7 +341,215 @@ impl Catalog {
             }
         }
         *entries = Arc::new(map);
+        drop(entries);
+        self.bump();
         problems
+    }
+
+    fn collection(&self, id: &str) -> Option<Arc<Dataset>> {
+        self.collections
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Changes whenever datasets are added or aggregations rebuilt.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// An index derived from the whole catalog, built by `build` and kept until the
+    /// catalog changes (one slot per type).
+    pub async fn derived<T, F, Fut>(&self, build: F) -> Arc<T>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let generation = self.generation();
+        let slot = self
+            .derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&TypeId::of::<T>())
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, v)| v.clone());
+        if let Some(v) = slot.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let built = Arc::new(build().await);
+        self.derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(TypeId::of::<T>(), (generation, built.clone()));
+        built
+    }
+
+    fn insert_entries(&self, new: Vec<DatasetEntry>) {
+        self.bump();
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = (**entries).clone();
+        for e in new {
+            map.insert(e.id.clone(), e);
+        }
+        *entries = Arc::new(map);
+    }
+
+    /// Files matching a glob, local (relative to `base`) or remote (`s3://b/p/*.nc`),
+    /// with their paths relative to the glob's leading directory.
+    pub async fn glob_locations(
+        &self,
+        pattern: &str,
+        base: &std::path::Path,
+    ) -> Result<Vec<(String, Location)>, String> {
+        if !pattern.contains("://") || pattern.starts_with("file://") {
+            let local = pattern.strip_prefix("file://").unwrap_or(pattern);
+            let full = base.join(local);
+            return Ok(scan_glob(&full.to_string_lossy())?
+                .into_iter()
+                .map(|f| (f.relative_id, Location::Local(f.path)))
+                .collect());
+        }
+        let fixed_end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+        let fixed = &pattern[..pattern[..fixed_end].rfind('/').map_or(0, |i| i + 1)];
+        let matcher =
+            glob::Pattern::new(pattern).map_err(|e| format!("bad glob {pattern:?}: {e}"))?;
+        let Ok(Location::Remote(prefix)) = Location::parse(fixed, base) else {
+            return Err(format!("{pattern}: not an object-store URL"));
+        };
+        let objects = self
+            .storage
+            .list(&prefix)
+            .await
+            .map_err(|e| format!("{pattern}: {e}"))?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| matcher.matches(&o.location.url()))
+            .map(|o| {
+                let rel = o.location.key[prefix.key.len()..]
+                    .trim_start_matches('/')
+                    .to_string();
+                (rel, Location::Remote(o.location))
+            })
+            .collect())
+    }
+
+    /// Builds (or rebuilds) every configured aggregation. Each file is also served alone
+    /// as `{collection}/{relative path}`. Files that do not fit are reported and left
+    /// out; a collection whose files did not change is kept as it is.
+    pub async fn build_collections(&self, config: &Config) -> Vec<String> {
+        let mut problems = Vec::new();
+        for c in &config.collections {
+            let combine = match c.combine() {
+                Ok(k) => k,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let files = match self.glob_locations(&c.glob, &config.base_dir).await {
+                Ok(f) if !f.is_empty() => f,
+                Ok(_) => {
+                    problems.push(format!(
+                        "collection {:?}: glob {:?} matches no file",
+                        c.id, c.glob
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(format!("collection {:?}: {e}", c.id));
+                    continue;
+                }
+            };
+            let members: Vec<DatasetEntry> = files
+                .into_iter()
+                .map(|(rel, location)| DatasetEntry {
+                    id: format!("{}/{rel}", c.id),
+                    title: None,
+                    location,
+                })
+                .collect();
+            let member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+            self.insert_entries(members);
+            self.insert_entries(vec![DatasetEntry {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                location: Location::Collection(c.id.clone()),
+            }]);
+            let mut candidates = Vec::new();
+            for id in member_ids {
+                match self.open(&id).await {
+                    Ok(ds) => candidates.push(Candidate {
+                        id,
+                        location: ds.location.clone(),
+                        version: ds.version.clone(),
+                        reader: ds.reader.clone(),
+                    }),
+                    Err(e) => problems.push(format!("collection {:?}: {e}; excluded", c.id)),
+                }
+            }
+            match AggregationReader::build(candidates, &combine).await {
+                Ok((reader, found)) => {
+                    problems.extend(
+                        found
+                            .into_iter()
+                            .map(|p| format!("collection {:?}: {p}", c.id)),
+                    );
+                    let version = reader.version();
+                    let ids = reader.members().iter().map(|m| m.id.clone()).collect();
+                    self.members
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), ids);
+                    if self
+                        .collection(&c.id)
+                        .is_some_and(|old| old.version == version)
+                    {
+                        continue;
+                    }
+                    let meta = reader.metadata();
+                    let title = c
+                        .title
+                        .clone()
+                        .or_else(|| {
+                            use crate::model::AttributeList;
+                            meta.attributes().attr_text("title")
+                        })
+                        .unwrap_or_else(|| c.id.clone());
+                    let ds = Arc::new(Dataset {
+                        id: c.id.clone(),
+                        title,
+                        location: Location::Collection(c.id.clone()),
+                        version,
+                        meta,
+                        reader: Arc::new(reader),
+                    });
+                    self.collections
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), ds);
+                    self.bump();
+                }
+                Err(e) => problems.push(format!("collection {:?}: {e}", c.id)),
+            }
+        }
+        problems
+    }
+
+    /// The ids of the files an aggregated dataset is made of (not those excluded), if
+    /// `id` is one.
+    pub fn collection_members(&self, id: &str) -> Option<Vec<String>> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// The current version of a location: remote ones are trusted for the
@@ -361,6 +601,9 @@ impl Catalog {
 
     /// Opens a dataset (or returns it from the cache if its file has not changed).
     pub async fn open(&self, id: &str) -> Result<Arc<Dataset>, CatalogError> {
+        if let Some(ds) = self.collection(id) {
+            return Ok(ds);
+        }
         let entry = self
             .entries()
             .get(id)
@@ -376,16 +619,23 @@ impl Catalog {
             Err(e) => return Err(unavailable(e.into())),
             // (404 for a vanished file is handled above.)
         };
-        let key = (entry.location.clone(), version.clone());
+        let key = (id.to_string(), entry.location.clone(), version.clone());
         if let Some(ds) = self.open.get(&key).await {
             self.metrics.cache_event("metadata", "hit");
             return Ok(ds);
         }
         self.metrics.cache_event("metadata", "miss");
         let storage = self.storage.clone();
+        let readers = self.readers.clone();
         self.open
             .try_get_with(key, async move {
-                let reader = readers::open(&entry.location, &storage).await?;
+                let reader_key = (entry.location.clone(), version.clone());
+                let location = entry.location.clone();
+                let reader = readers
+                    .try_get_with(reader_key, async move {
+                        readers::open(&location, &storage).await
+                    })
+                    .await?;
                 let meta = reader.metadata();
                 let title = entry
                     .title
@@ -395,7 +645,7 @@ impl Catalog {
                         meta.attributes().attr_text("title")
                     })
                     .unwrap_or_else(|| entry.id.clone());
-                Ok::<_, ReadError>(Arc::new(Dataset {
+                Ok::<_, Arc<ReadError>>(Arc::new(Dataset {
                     id: entry.id.clone(),
                     title,
                     location: entry.location.clone(),
@@ -405,9 +655,9 @@ impl Catalog {
                 }))
             })
             .await
-            .map_err(|e: Arc<ReadError>| CatalogError::Unavailable {
+            .map_err(|e: Arc<Arc<ReadError>>| CatalogError::Unavailable {
                 id: id.to_string(),
-                source: e,
+                source: (*e).clone(),
             })
     }
 }
@@ -474,6 +724,119 @@ mod tests {
             values.extend(b.values.clone()).unwrap();
         }
         assert_eq!(values, whole.values);
+    }
+
+    #[tokio::test]
+    async fn aggregations_read_across_files() {
+        use crate::model::ArrayValues;
+        use crate::subset::DimSlice;
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::daily_series(dir.path(), 5).unwrap();
+        let mut config: Config = toml::from_str(
+            r#"
+            [[collections]]
+            id = "sst-daily"
+            glob = "daily/sst_*.nc"
+            join_existing = "time"
+            [[collections]]
+            id = "sst-undated"
+            glob = "undated/grid_*.nc"
+            join_new = "time"
+            date_format = "grid_%Y%m%d.nc"
+            units = "days since 2020-01-01"
+            [[collections]]
+            id = "nothing"
+            glob = "none/*.nc"
+            union = true
+            "#,
+        )
+        .unwrap();
+        config.base_dir = dir.path().to_path_buf();
+        let (cat, _) = Catalog::from_config(&config, Arc::new(Metrics::new()));
+        let problems = cat.build_collections(&config).await;
+        assert!(
+            problems.iter().any(|p| p.contains("sst_bad.nc")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("\"nothing\"")),
+            "{problems:?}"
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+
+        let agg = cat.open("sst-daily").await.unwrap();
+        assert_eq!(agg.meta.variable("sst").unwrap().shape(), vec![5, 4, 5]);
+        // Each file's own units ("hours since that day") are converted to the first's.
+        let t = agg.read("/time", &Hyperslab::full(&[5])).await.unwrap();
+        assert_eq!(
+            t.values,
+            ArrayValues::F64(vec![12.0, 36.0, 60.0, 84.0, 108.0])
+        );
+        // A strided read spanning files equals the per-file reads.
+        let slab = Hyperslab::new(vec![
+            DimSlice {
+                start: 1,
+                stride: 2,
+                count: 2,
+            },
+            DimSlice::index(2),
+            DimSlice {
+                start: 0,
+                stride: 4,
+                count: 2,
+            },
+        ]);
+        let a = agg.read("/sst", &slab).await.unwrap();
+        let ArrayValues::F32(v) = a.values else {
+            panic!()
+        };
+        let expect = |k: usize, p: usize| 280.0 + k as f32 + p as f32 * 0.01;
+        assert_eq!(
+            v,
+            vec![expect(1, 10), expect(1, 14), expect(3, 10), expect(3, 14)]
+        );
+        // Members are datasets of their own.
+        assert!(cat.open("sst-daily/sst_20200131.nc").await.is_ok());
+        assert_eq!(
+            cat.resolve("sst-daily.dds"),
+            Some(("sst-daily".into(), ".dds"))
+        );
+
+        let new = cat.open("sst-undated").await.unwrap();
+        let var = new.meta.variable("sst").unwrap();
+        assert_eq!(var.shape(), vec![5, 4, 5]);
+        assert_eq!(new.meta.variable("lat").unwrap().shape(), vec![4]);
+        let t = new.read("/time", &Hyperslab::full(&[5])).await.unwrap();
+        assert_eq!(
+            t.values,
+            ArrayValues::F64(vec![29.0, 30.0, 31.0, 32.0, 33.0])
+        );
+        let last = new
+            .read(
+                "/sst",
+                &Hyperslab::new(vec![
+                    DimSlice::index(4),
+                    DimSlice::full(4),
+                    DimSlice::full(5),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(last.shape, vec![1, 4, 5]);
+        assert_eq!(last.values.get_f64(0), expect(4, 0) as f64);
+
+        // A new file appears: a rebuild picks it up and the version changes.
+        let before = agg.etag();
+        crate::fixtures::daily_series(&dir.path().join("more"), 6).unwrap();
+        std::fs::copy(
+            dir.path().join("more/daily/sst_20200204.nc"),
+            dir.path().join("daily/sst_20200204.nc"),
+        )
+        .unwrap();
+        cat.build_collections(&config).await;
+        let after = cat.open("sst-daily").await.unwrap();
+        assert_eq!(after.meta.variable("sst").unwrap().shape(), vec![6, 4, 5]);
+        assert_ne!(before, after.etag());
     }
 
     #[tokio::test]

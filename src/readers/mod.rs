@@ -3,7 +3,9 @@
 
 mod chunk_index;
 mod format;
+mod hdf5_chunks;
 mod netcdf;
+mod netcdf3_layout;
 
 use std::sync::Arc;
 

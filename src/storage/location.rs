@@ -34,6 +34,8 @@ pub enum Location {
     Local(PathBuf),
     /// An object in S3 or behind HTTP.
     Remote(RemoteLocation),
+    /// A dataset datagate composes from others (an aggregation): no bytes of its own.
+    Collection(String),
 }
 
 impl Location {
@@ -77,7 +79,7 @@ impl Location {
     pub fn local_path(&self) -> Option<&Path> {
         match self {
             Location::Local(p) => Some(p),
-            Location::Remote(_) => None,
+            Location::Remote(_) | Location::Collection(_) => None,
         }
     }
 
@@ -91,6 +93,7 @@ impl std::fmt::Display for Location {
         match self {
             Location::Local(p) => write!(f, "file://{}", p.display()),
             Location::Remote(r) => write!(f, "{}", r.url()),
+            Location::Collection(id) => write!(f, "collection:{id}"),
         }
     }
 }

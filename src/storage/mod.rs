@@ -176,6 +176,9 @@ impl Storage {
                     .map_err(|e| StorageError::InvalidLocation(format!("{}: {e}", p.display())))?;
                 Ok((self.local.clone(), path))
             }
+            Location::Collection(id) => Err(StorageError::InvalidLocation(format!(
+                "collection {id} has no bytes of its own"
+            ))),
             Location::Remote(r) => {
                 let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
                 let store = match remotes.get(&r.store) {
@@ -229,6 +232,7 @@ impl Storage {
                 let (store, path) = self.store(loc)?;
                 self.file_cache.fetch(store, &path, &r.url(), version).await
             }
+            Location::Collection(_) => Err(StorageError::InvalidLocation(loc.to_string())),
         }
     }
 
