@@ -495,3 +495,32 @@ def test_edr_long_trajectory_reads_points_not_boxes(server, fixtures_dir):
     exp = [ds.temp.isel(time=2).sel(depth=10, lon=lo, lat=round(y, 2), method="nearest").item()
            for lo, (_, y) in zip(lons, pts)]
     np.testing.assert_allclose(values(doc, "temp"), exp, rtol=1e-6)
+
+
+def test_edr_netcdf_output_reads_back_in_xarray(server, fixtures_dir, tmp_path):
+    ds = open_local(fixtures_dir, "gridded_nc4.nc")
+    r = get(server, "/collections/gridded_nc4.nc/cube", bbox="160,-20,-160,10", z="0/10",
+            datetime="2020-01-01T06:00:00Z/2020-01-01T12:00:00Z", f="NetCDF", **{"parameter-name": "temp"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-netcdf"
+    assert r.content[:4] == b"\x89HDF"
+    path = tmp_path / "cube.nc"
+    path.write_bytes(r.content)
+    out = open_local(tmp_path, "cube.nc")
+    sub = ds.temp.sel(lon=[165, 175, -175, -165], lat=slice(-20, 10), depth=slice(0, 10)).isel(time=[1, 2])
+    assert out.temp.dims == ("time", "depth", "lat", "lon")
+    np.testing.assert_allclose(out.temp.values, sub.values, rtol=1e-6)
+    assert list(out.lon.values) == [165, 175, 185, 195]
+    assert [iso(t) for t in out.time.values] == ["2020-01-01T06:00:00Z", "2020-01-01T12:00:00Z"]
+    assert out.temp.attrs["units"] == "degC"
+    # Area with a mask and packed data: decoded, outside cells missing.
+    sst = open_local(fixtures_dir, "sst_classic.nc")
+    r = get(server, "/collections/sst_classic.nc/area", coords="POLYGON((30 10,50 10,50 30,30 10))",
+            f="NetCDF", **{"parameter-name": "sst_packed"})
+    path = tmp_path / "area.nc"
+    path.write_bytes(r.content)
+    out = open_local(tmp_path, "area.nc")
+    assert [iso(t) for t in out.time.values] == [iso(t) for t in sst.time.values]  # noleap kept
+    assert out.time.attrs.get("calendar", out.time.encoding.get("calendar")) == "noleap"
+    got = out.sst_packed.values
+    assert np.isfinite(got).sum() == 3 * 1  # one cell centre (40, 15) inside the triangle, 3 times
+    np.testing.assert_allclose(got[np.isfinite(got)], sst.sst_packed.sel(lon=40, lat=15).values, rtol=1e-6)
