@@ -235,7 +235,7 @@ async fn read_values(ds: &Dataset, var: &Variable) -> Result<Vec<f64>, WmsError>
     let arr = ds
         .read(&var.path, &Hyperslab::full(&var.shape()))
         .await
-        .map_err(|e| WmsError::unavailable(format!("reading {}: {e}", var.path)))?;
+        .map_err(|e| WmsError::read_failed(&var.path, &e))?;
     Ok(Packing::of(var).decode_values(&arr.values))
 }
 

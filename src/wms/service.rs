@@ -135,7 +135,12 @@ pub fn not_found(path: &str, query: Option<&str>) -> Response {
 fn dataset_error(id: &str, e: CatalogError) -> WmsError {
     match e {
         CatalogError::NotFound(_) => WmsError::layer(id),
-        e => WmsError::unavailable(e.to_string()),
+        e => {
+            let status = e.status();
+            let mut err = WmsError::unavailable(e.to_string());
+            err.status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            err
+        }
     }
 }
 
@@ -303,9 +308,7 @@ impl Wms {
                 let arr = ds
                     .read(&layer.var_path, &layer.slab(t, z))
                     .await
-                    .map_err(|e| {
-                        WmsError::unavailable(format!("reading {}: {e}", layer.var_path))
-                    })?;
+                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
                 let p = &layer.packing;
                 let values: Vec<f32> = (0..arr.values.len())
                     .map(|i| {
@@ -352,9 +355,10 @@ impl Wms {
                         })
                         .collect(),
                 );
-                let arr = ds.read(&layer.var_path, &slab).await.map_err(|e| {
-                    WmsError::unavailable(format!("reading {}: {e}", layer.var_path))
-                })?;
+                let arr = ds
+                    .read(&layer.var_path, &slab)
+                    .await
+                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
                 let p = &layer.packing;
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))
