@@ -28,7 +28,12 @@ impl From<CatalogError> for ZarrError {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::NotFound(id) => ZarrError::NotFound(format!("no dataset {id:?}")),
-            other => ZarrError::Unavailable(other.to_string()),
+            // Storage failures keep their 502/504; unreadable files are 503.
+            other => ZarrError::Again {
+                status: StatusCode::from_u16(other.status())
+                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                message: format!("dataset unavailable: {other}"),
+            },
         }
     }
 }
@@ -49,7 +54,10 @@ impl ZarrError {
             ZarrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ZarrError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ZarrError::Read(ReadError::NoSuchVariable(_)) => StatusCode::NOT_FOUND,
-            ZarrError::Read(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ZarrError::Read(e) => e
+                .upstream_status()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }
