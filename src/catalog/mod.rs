@@ -553,7 +553,7 @@ impl Catalog {
     /// The current version of a location: remote ones are trusted for the
     /// revalidation interval, local files are checked every time (one `stat`).
     async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
-        if !loc.is_remote() {
+        if !loc.is_remote() || self.storage.config().revalidate_secs == 0 {
             return self.storage.head(loc).await;
         }
         if let Some(v) = self.remote_versions.get(loc).await {
