@@ -83,7 +83,10 @@ fn benches(c: &mut Criterion) {
             "gridded_temp_slice_1x1x10x18",
             "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp[0][0][0:9][0:17]",
         ),
-        ("gridded_temp_whole", "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp"),
+        (
+            "gridded_temp_whole",
+            "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp",
+        ),
         ("gridded_whole_dataset", "/opendap/gridded_nc4.nc.dap"),
         (
             "large_one_chunk_180x360",

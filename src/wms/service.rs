@@ -61,7 +61,13 @@ struct Caches {
 impl Caches {
     fn new(c: &WmsConfig) -> Caches {
         Caches {
-            layers: moka::future::Cache::builder().max_capacity(10_000).build(),
+            // Layers hold their grids (a curvilinear grid's arrays can be large).
+            layers: moka::future::Cache::builder()
+                .weigher(|_k: &(String, String), v: &Arc<DatasetLayers>| {
+                    v.approx_bytes().min(u32::MAX as usize) as u32
+                })
+                .max_capacity(LAYERS_CACHE_BYTES)
+                .build(),
             slices: moka::future::Cache::builder()
                 .weigher(|_k: &SliceKey, v: &Arc<Vec<f32>>| {
                     (v.len() * 4).min(u32::MAX as usize) as u32
@@ -87,6 +93,9 @@ impl Caches {
 pub struct Wms {
     caches: OnceLock<Caches>,
 }
+
+/// Byte budget of the dataset-layers cache (grids included).
+const LAYERS_CACHE_BYTES: u64 = 256 << 20;
 
 /// Images larger than this are not kept in the image cache.
 const MAX_CACHED_IMAGE: usize = 2 << 20;
@@ -371,7 +380,7 @@ impl Wms {
                 state.catalog.entries().keys().cloned().collect::<Vec<_>>(),
             ),
             Scope::Dataset(id) => (
-                format!("{base}/wms/{id}?"),
+                format!("{base}/wms/{}?", capabilities::url_part(id)),
                 format!("datagate WMS: {id}"),
                 vec![id.clone()],
             ),
