@@ -14,6 +14,6 @@ pub mod stac;
 pub mod storage;
 pub mod subset;
 pub mod thredds;
-pub mod zarr;
 pub mod wms;
 pub mod writers;
+pub mod zarr;

@@ -19,6 +19,9 @@ pub enum ZarrError {
     Unavailable(String),
     #[error("read failed: {0}")]
     Read(#[from] ReadError),
+    /// A shared failure seen by another waiter of the same cached computation.
+    #[error("{message}")]
+    Again { status: StatusCode, message: String },
 }
 
 impl From<CatalogError> for ZarrError {
@@ -31,8 +34,17 @@ impl From<CatalogError> for ZarrError {
 }
 
 impl ZarrError {
+    /// The error of a cached computation another request may share.
+    pub fn shared(e: std::sync::Arc<ZarrError>) -> ZarrError {
+        std::sync::Arc::try_unwrap(e).unwrap_or_else(|e| ZarrError::Again {
+            status: e.status(),
+            message: e.to_string(),
+        })
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            ZarrError::Again { status, .. } => *status,
             ZarrError::NotFound(_) => StatusCode::NOT_FOUND,
             ZarrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ZarrError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
