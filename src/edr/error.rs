@@ -19,6 +19,10 @@ pub enum EdrError {
     TooLarge { bytes: u64, limit: u64 },
     #[error("the query selects no data")]
     NoData,
+    /// The storage behind a dataset failed (502), timed out (504), or the file cannot be
+    /// read (503).
+    #[error("{1}")]
+    Upstream(u16, String),
     #[error("{0}")]
     Internal(String),
 }
@@ -36,6 +40,9 @@ impl EdrError {
             EdrError::NotFound(_) => StatusCode::NOT_FOUND,
             EdrError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             EdrError::NoData => StatusCode::NO_CONTENT,
+            EdrError::Upstream(code, _) => {
+                StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             EdrError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -46,6 +53,7 @@ impl EdrError {
             EdrError::NotFound(_) => "Not found",
             EdrError::TooLarge { .. } => "Response too large",
             EdrError::NoData => "No data",
+            EdrError::Upstream(..) => "Dataset unavailable",
             EdrError::Internal(_) => "Internal error",
         }
     }
@@ -53,9 +61,10 @@ impl EdrError {
 
 impl From<CatalogError> for EdrError {
     fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::NotFound(id) => EdrError::NotFound(format!("no collection {id:?}")),
-            e @ CatalogError::Unavailable { .. } => EdrError::Internal(e.to_string()),
+        match (e.status(), e) {
+            (_, CatalogError::NotFound(id)) => EdrError::NotFound(format!("no collection {id:?}")),
+            (404, e) => EdrError::NotFound(e.to_string()),
+            (code, e) => EdrError::Upstream(code, e.to_string()),
         }
     }
 }
@@ -64,7 +73,10 @@ impl From<ReadError> for EdrError {
     fn from(e: ReadError) -> Self {
         match e {
             ReadError::Subset(s) => EdrError::BadRequest(s.to_string()),
-            other => EdrError::Internal(other.to_string()),
+            other => match other.upstream_status() {
+                Some(code) => EdrError::Upstream(code, other.to_string()),
+                None => EdrError::Internal(other.to_string()),
+            },
         }
     }
 }
@@ -108,5 +120,8 @@ mod tests {
             StatusCode::PAYLOAD_TOO_LARGE
         );
         assert_eq!(EdrError::NoData.into_response().status(), 204);
+        assert_eq!(EdrError::Upstream(504, "t".into()).status(), 504);
+        let missing = EdrError::from(CatalogError::NotFound("x".into()));
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 }
