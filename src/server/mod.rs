@@ -172,7 +172,15 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let app = router(state);
+    // Small responses written in pieces would otherwise wait for the client's delayed
+    // ACK (Nagle): ~25 ms per request.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
