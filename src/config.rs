@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
+    pub wms: WmsConfig,
     pub storage: crate::storage::StorageConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
@@ -29,6 +30,8 @@ pub struct Config {
     pub collections: Vec<CollectionConfig>,
     /// Directories served whole: every readable file, id = path relative to the root.
     pub roots: Vec<RootConfig>,
+    /// OGC API EDR settings (named locations).
+    pub edr: EdrConfig,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -88,6 +91,33 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             metadata_entries: 10_000,
+        }
+    }
+}
+
+/// WMS settings: image size limit and the byte budgets of its caches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WmsConfig {
+    /// Largest WIDTH and HEIGHT of a GetMap image, in pixels.
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Decoded 2-D slices kept for rendering, in bytes.
+    pub slice_cache_bytes: u64,
+    /// Rendered images (GetMap, tiles) kept, in bytes.
+    pub image_cache_bytes: u64,
+    /// Palette of the default style.
+    pub default_palette: String,
+}
+
+impl Default for WmsConfig {
+    fn default() -> Self {
+        WmsConfig {
+            max_width: 4096,
+            max_height: 4096,
+            slice_cache_bytes: 512 << 20,
+            image_cache_bytes: 64 << 20,
+            default_palette: "viridis".into(),
         }
     }
 }
@@ -161,6 +191,27 @@ pub struct RootConfig {
     /// Put before each id found under this root (`archive/` → `archive/sst.nc`).
     #[serde(default)]
     pub prefix: String,
+}
+
+/// `[edr]`: settings of the OGC API EDR front-end.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdrConfig {
+    /// Named points served by `/edr/collections/{id}/locations`.
+    pub locations: Vec<EdrLocationConfig>,
+}
+
+/// One named location: `[[edr.locations]] id = "..." coords = "POINT(lon lat)"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdrLocationConfig {
+    pub id: String,
+    pub name: Option<String>,
+    /// A WKT POINT in CRS84 (longitude latitude).
+    pub coords: String,
+    /// Collections (dataset ids) offering it; empty = every collection.
+    #[serde(default)]
+    pub collections: Vec<String>,
 }
 
 impl Config {

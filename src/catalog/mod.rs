@@ -3,10 +3,13 @@
 
 mod aggregation;
 mod concat;
+mod extent;
 mod scan;
 
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::UNIX_EPOCH;
 
 use futures::StreamExt;
@@ -22,6 +25,7 @@ use crate::subset::Hyperslab;
 
 pub use aggregation::{AggregationReader, Candidate, Combine, Member, date_from_name};
 pub use concat::concat;
+pub use extent::DatasetExtent;
 pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
 
 #[derive(Debug, Error)]
@@ -40,10 +44,8 @@ impl CatalogError {
         match self {
             CatalogError::NotFound(_) => 404,
             CatalogError::Unavailable { source, .. } => match source.as_ref() {
-                ReadError::Storage(StorageError::Timeout(_)) => 504,
                 ReadError::Storage(StorageError::NotFound(_)) => 404,
-                ReadError::Storage(_) => 502,
-                _ => 503,
+                other => other.upstream_status().unwrap_or(503),
             },
         }
     }
@@ -113,6 +115,9 @@ impl Dataset {
     }
 }
 
+/// A derived index and the catalog generation it was built at.
+type DerivedSlot = (u64, Arc<dyn Any + Send + Sync>);
+
 /// Readers are shared by every id naming the same file version; datasets are per id.
 type ReaderKey = (Location, ObjectVersion);
 type DatasetKey = (String, Location, ObjectVersion);
@@ -124,6 +129,13 @@ pub struct Catalog {
     open: moka::future::Cache<DatasetKey, Arc<Dataset>>,
     /// Versions of remote objects, trusted for `storage.revalidate_secs`.
     remote_versions: moka::future::Cache<Location, ObjectVersion>,
+    /// The member ids of each aggregation.
+    members: RwLock<HashMap<String, Vec<String>>>,
+    /// Bumped whenever datasets are added or rebuilt.
+    generation: std::sync::atomic::AtomicU64,
+    /// Indexes other modules derive from the whole catalog (the STAC item index...), with
+    /// the generation they were built at.
+    derived: Mutex<HashMap<TypeId, DerivedSlot>>,
     /// Aggregated datasets by id, rebuilt by `build_collections`.
     collections: RwLock<std::collections::HashMap<String, Arc<Dataset>>>,
     metrics: Arc<Metrics>,
@@ -241,6 +253,9 @@ impl Catalog {
                 .build(),
             remote_versions: versions.build(),
             collections: RwLock::new(std::collections::HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            members: RwLock::new(HashMap::new()),
+            derived: Mutex::new(HashMap::new()),
             metrics,
         };
         (catalog, problems)
@@ -324,6 +339,8 @@ impl Catalog {
             }
         }
         *entries = Arc::new(map);
+        drop(entries);
+        self.bump();
         problems
     }
 
@@ -335,7 +352,45 @@ impl Catalog {
             .cloned()
     }
 
+    /// Changes whenever datasets are added or aggregations rebuilt.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// An index derived from the whole catalog, built by `build` and kept until the
+    /// catalog changes (one slot per type).
+    pub async fn derived<T, F, Fut>(&self, build: F) -> Arc<T>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let generation = self.generation();
+        let slot = self
+            .derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&TypeId::of::<T>())
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, v)| v.clone());
+        if let Some(v) = slot.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let built = Arc::new(build().await);
+        self.derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(TypeId::of::<T>(), (generation, built.clone()));
+        built
+    }
+
     fn insert_entries(&self, new: Vec<DatasetEntry>) {
+        self.bump();
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         let mut map = (**entries).clone();
         for e in new {
@@ -445,6 +500,11 @@ impl Catalog {
                             .map(|p| format!("collection {:?}: {p}", c.id)),
                     );
                     let version = reader.version();
+                    let ids = reader.members().iter().map(|m| m.id.clone()).collect();
+                    self.members
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), ids);
                     if self
                         .collection(&c.id)
                         .is_some_and(|old| old.version == version)
@@ -472,6 +532,7 @@ impl Catalog {
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(c.id.clone(), ds);
+                    self.bump();
                 }
                 Err(e) => problems.push(format!("collection {:?}: {e}", c.id)),
             }
@@ -479,18 +540,14 @@ impl Catalog {
         problems
     }
 
-    /// The members of an aggregated dataset, if `id` is one.
+    /// The ids of the files an aggregated dataset is made of (not those excluded), if
+    /// `id` is one.
     pub fn collection_members(&self, id: &str) -> Option<Vec<String>> {
-        let ds = self.collection(id)?;
-        let _ = &ds;
-        let prefix = format!("{id}/");
-        Some(
-            self.entries()
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect(),
-        )
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// The current version of a location: remote ones are trusted for the

@@ -1,8 +1,14 @@
-//! DAP4 errors and their one mapping to HTTP responses.
+//! DAP4 errors and their one mapping to responses: the `<Error httpcode>` document with
+//! that status before streaming starts, and the same document in an error chunk after.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
+
+use super::ce::CeError;
+use super::selection::SelectError;
+use crate::catalog::CatalogError;
+use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
 pub enum Dap4Error {
@@ -10,36 +16,88 @@ pub enum Dap4Error {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Larger than `limits.max_response_bytes` (403, as TDS answers "Request too big").
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Dap4Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Dap4Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Dap4Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Dap4Error::TooLarge(_) => StatusCode::FORBIDDEN,
+            Dap4Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<CatalogError> for Dap4Error {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(_) => Dap4Error::NotFound(e.to_string()),
+            CatalogError::Unavailable { .. } => Dap4Error::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<CeError> for Dap4Error {
+    fn from(e: CeError) -> Self {
+        Dap4Error::BadRequest(e.to_string())
+    }
+}
+
+impl From<SelectError> for Dap4Error {
+    fn from(e: SelectError) -> Self {
+        Dap4Error::BadRequest(e.to_string())
+    }
+}
+
+impl From<ReadError> for Dap4Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Subset(_) => Dap4Error::BadRequest(e.to_string()),
+            ReadError::NoSuchVariable(_) => Dap4Error::NotFound(e.to_string()),
+            _ => Dap4Error::Internal(e.to_string()),
+        }
+    }
 }
 
 impl IntoResponse for Dap4Error {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Dap4Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Dap4Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        };
-        error_response(status, &self.to_string())
+        if self.status().is_server_error() {
+            tracing::error!("dap4: {self}");
+        }
+        error_response(self.status(), &self.to_string())
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
-}
-
-/// A DAP4 error document: `<Error httpcode="N"><Message>...</Message></Error>`.
-pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = format!(
+/// The DAP4 error document.
+pub fn error_document(status: StatusCode, message: &str) -> String {
+    format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error httpcode=\"{}\">\n  <Message>{}</Message>\n</Error>\n",
         status.as_u16(),
-        xml_escape(message)
-    );
+        quick_xml::escape::escape(message)
+    )
+}
+
+/// A DAP4 error response: `<Error httpcode="N"><Message>...</Message></Error>`.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
-            "application/vnd.opendap.dap4.error+xml",
+            "application/vnd.opendap.dap4.error+xml; charset=UTF-8",
         )],
-        body,
+        error_document(status, message),
     )
         .into_response()
+}
+
+/// The error chunk that ends a data response failing after streaming started.
+pub fn error_chunk(e: &Dap4Error) -> bytes::Bytes {
+    tracing::error!("dap4: response failed mid-stream: {e}");
+    super::chunk::error_chunk(&error_document(e.status(), &e.to_string()))
 }

@@ -110,7 +110,11 @@ pub fn router(state: AppState) -> Router {
             "/opendap/{*path}",
             get(opendap::dispatch).head(opendap::dispatch),
         )
+        .merge(crate::stac::router())
+        .merge(crate::thredds::router())
         .merge(crate::zarr::router())
+        .merge(crate::wms::router())
+        .merge(crate::edr::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

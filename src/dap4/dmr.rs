@@ -1,0 +1,555 @@
+//! The DMR: the DAP4 dataset description in XML.
+//!
+//! Written for the clients' parsers as they are (see `docs/dap4.md`): an XML
+//! declaration with its encoding (pydap), `Int8`/`UInt8` rather than `Byte`, full-path
+//! `Dim`/`Map` references, global attributes directly on `<Dataset>` (netCDF-C ignores
+//! nested attribute containers), `_edu.ucar.isunlimited` on unlimited dimensions, and
+//! single attribute values in a `value=` XML attribute (netCDF-C re-escapes `<Value>`
+//! text, turning `"` into `&quot;` and dropping backslashes).
+
+use std::collections::HashMap;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::selection::Selection;
+use crate::model::{AttrValue, Attribute, DataType, DatasetMeta, Group, Variable};
+
+pub const DAP4_NAMESPACE: &str = "http://xml.opendap.org/ns/DAP/4.0#";
+/// The attribute carrying a variable's CRC-32 (decimal) when checksums are on.
+pub const CHECKSUM_ATTR: &str = "_DAP4_Checksum_CRC32";
+
+/// The DAP4 name of an atomic type.
+pub fn type_name(t: DataType) -> &'static str {
+    match t {
+        DataType::I8 => "Int8",
+        DataType::U8 => "UInt8",
+        DataType::I16 => "Int16",
+        DataType::U16 => "UInt16",
+        DataType::I32 => "Int32",
+        DataType::U32 => "UInt32",
+        DataType::I64 => "Int64",
+        DataType::U64 => "UInt64",
+        DataType::F32 => "Float32",
+        DataType::F64 => "Float64",
+        DataType::Char => "Char",
+        DataType::String => "String",
+    }
+}
+
+/// Escapes text for an XML attribute value. Tabs and line ends become character
+/// references, which attribute-value normalisation would otherwise turn into spaces;
+/// control characters XML 1.0 cannot carry become U+FFFD.
+pub fn escape_attr(s: &str) -> String {
+    escape(s, true)
+}
+
+fn escape(s: &str, attr: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A name inside a fully qualified name: `/`, `.` and `\` are backslash-escaped.
+fn fqn_part(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '/' | '.' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The DAP4 fully qualified name of a model path (`/g/v`).
+pub fn fqn(path: &str) -> String {
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("/{}", fqn_part(p)))
+        .collect()
+}
+
+/// Formats a float attribute value so that it reads back exactly (exponent form for
+/// large and small magnitudes, `NaN`/`Inf` by name). Float32 values are written as the
+/// double they widen to: pydap parses every float attribute as a double, and compares
+/// it with float32 data (a `_FillValue` of `1e20` would not match `1e20f32`).
+fn float_text(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Inf".into() } else { "-Inf".into() }
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// The attribute's DAP4 type and its values as text.
+fn attr_values(v: &AttrValue) -> (&'static str, Vec<String>) {
+    fn ints<T: ToString>(v: &[T]) -> Vec<String> {
+        v.iter().map(ToString::to_string).collect()
+    }
+    match v {
+        AttrValue::I8(x) => ("Int8", ints(x)),
+        AttrValue::U8(x) => ("UInt8", ints(x)),
+        AttrValue::I16(x) => ("Int16", ints(x)),
+        AttrValue::U16(x) => ("UInt16", ints(x)),
+        AttrValue::I32(x) => ("Int32", ints(x)),
+        AttrValue::U32(x) => ("UInt32", ints(x)),
+        AttrValue::I64(x) => ("Int64", ints(x)),
+        AttrValue::U64(x) => ("UInt64", ints(x)),
+        AttrValue::F32(x) => (
+            "Float32",
+            x.iter().map(|f| float_text(f64::from(*f))).collect(),
+        ),
+        AttrValue::F64(x) => ("Float64", x.iter().map(|f| float_text(*f)).collect()),
+        // DAP4 has no text attributes but String: a netCDF `char` attribute is one string.
+        AttrValue::Text(s) => ("String", vec![s.clone()]),
+        AttrValue::Strings(s) => ("String", s.clone()),
+    }
+}
+
+/// What goes into one DMR.
+pub struct DmrInput<'a> {
+    pub meta: &'a DatasetMeta,
+    pub selection: &'a Selection<'a>,
+    /// The dataset's name (its id).
+    pub name: &'a str,
+    /// CRC-32 of each projected variable, by path, when checksums were asked for.
+    pub checksums: Option<&'a HashMap<String, u32>>,
+}
+
+type XmlWriter = Writer<Vec<u8>>;
+type XmlResult = std::io::Result<()>;
+
+/// Writes the DMR document.
+pub fn write_dmr(input: &DmrInput<'_>) -> String {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write_document(&mut w, input).expect("writing to memory cannot fail");
+    let mut bytes = w.into_inner();
+    bytes.push(b'\n');
+    String::from_utf8(bytes).expect("the DMR is built from UTF-8 strings")
+}
+
+fn start(name: &str, attrs: &[(&str, &str)]) -> BytesStart<'static> {
+    let mut e = BytesStart::new(name.to_string());
+    for (k, v) in attrs {
+        // Values are escaped by `escape_attr` (quick-xml would keep line ends raw).
+        e.push_attribute((k.as_bytes(), escape_attr(v).as_bytes()));
+    }
+    e
+}
+
+fn write_document(w: &mut XmlWriter, input: &DmrInput<'_>) -> XmlResult {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let root = start(
+        "Dataset",
+        &[
+            ("xmlns", DAP4_NAMESPACE),
+            ("dapVersion", "4.0"),
+            ("dmrVersion", "1.0"),
+            ("name", input.name),
+        ],
+    );
+    w.write_event(Event::Start(root))?;
+    write_group_body(w, input, &input.meta.root)?;
+    w.write_event(Event::End(BytesEnd::new("Dataset")))
+}
+
+fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> XmlResult {
+    let sel = input.selection;
+    for d in &group.dimensions {
+        if !sel.declares_dim(&d.path) {
+            continue;
+        }
+        let size = sel.dim_size(&d.path, d.len).to_string();
+        let mut attrs = vec![("name", d.name.as_str()), ("size", size.as_str())];
+        if d.unlimited {
+            attrs.push(("_edu.ucar.isunlimited", "1"));
+        }
+        w.write_event(Event::Empty(start("Dimension", &attrs)))?;
+    }
+    for v in &group.variables {
+        if sel.get(&v.path).is_some() {
+            write_variable(w, input, v)?;
+        }
+    }
+    for g in &group.groups {
+        if sel.touches_group(g) {
+            w.write_event(Event::Start(start("Group", &[("name", &g.name)])))?;
+            write_group_body(w, input, g)?;
+            w.write_event(Event::End(BytesEnd::new("Group")))?;
+        }
+    }
+    for a in &group.attributes {
+        write_attribute(w, a)?;
+    }
+    Ok(())
+}
+
+fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
+    let sel = input.selection;
+    let s = sel
+        .get(&v.path)
+        .expect("only selected variables are written");
+    let tag = type_name(v.dtype);
+    w.write_event(Event::Start(start(tag, &[("name", &v.name)])))?;
+    for (d, slice) in v.dims.iter().zip(&s.slab.dims) {
+        if s.named_dims {
+            let name = fqn(&d.path);
+            w.write_event(Event::Empty(start("Dim", &[("name", &name)])))?;
+        } else {
+            let size = slice.count.to_string();
+            w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
+        }
+    }
+    for a in &v.attributes {
+        write_attribute(w, a)?;
+    }
+    if let Some(crc) = input.checksums.and_then(|c| c.get(&v.path)) {
+        let value = crc.to_string();
+        let attrs = [
+            ("name", CHECKSUM_ATTR),
+            ("type", "UInt32"),
+            ("value", &value),
+        ];
+        w.write_event(Event::Empty(start("Attribute", &attrs)))?;
+    }
+    for map in maps(input, v) {
+        w.write_event(Event::Empty(start("Map", &[("name", &fqn(&map))])))?;
+    }
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+/// The coordinate variables of `v`'s dimensions, when they are in the response with
+/// the same shared dimensions (a Map must match its variable's dimension).
+fn maps(input: &DmrInput<'_>, v: &Variable) -> Vec<String> {
+    let sel = input.selection;
+    if v.is_coordinate_variable() || !sel.get(&v.path).is_some_and(|s| s.named_dims) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for d in &v.dims {
+        if let Some(cv) = input.meta.coordinate_variable(d)
+            && sel.get(&cv.path).is_some_and(|s| s.named_dims)
+            && !out.contains(&cv.path)
+        {
+            out.push(cv.path.clone());
+        }
+    }
+    out
+}
+
+fn write_attribute(w: &mut XmlWriter, a: &Attribute) -> XmlResult {
+    let (ty, values) = attr_values(&a.value);
+    if values.len() == 1 {
+        let attrs = [
+            ("name", a.name.as_str()),
+            ("type", ty),
+            ("value", &values[0]),
+        ];
+        return w.write_event(Event::Empty(start("Attribute", &attrs)));
+    }
+    let attrs = [("name", a.name.as_str()), ("type", ty)];
+    if values.is_empty() {
+        return w.write_event(Event::Empty(start("Attribute", &attrs)));
+    }
+    w.write_event(Event::Start(start("Attribute", &attrs)))?;
+    for v in &values {
+        w.write_event(Event::Start(BytesStart::new("Value")))?;
+        w.write_event(Event::Text(BytesText::from_escaped(escape(v, false))))?;
+        w.write_event(Event::End(BytesEnd::new("Value")))?;
+    }
+    w.write_event(Event::End(BytesEnd::new("Attribute")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dap4::ce::parse_ce;
+    use crate::dap4::selection::resolve;
+    use crate::model::{DimRef, Dimension};
+
+    fn dref(name: &str, path: &str, len: usize) -> DimRef {
+        DimRef {
+            name: name.into(),
+            path: path.into(),
+            len,
+        }
+    }
+
+    fn var(path: &str, dtype: DataType, dims: Vec<DimRef>, attributes: Vec<Attribute>) -> Variable {
+        Variable {
+            name: path.rsplit('/').next().unwrap().into(),
+            path: path.into(),
+            dims,
+            dtype,
+            attributes,
+            chunks: None,
+        }
+    }
+
+    /// Every atomic type, a group with a dimension of its own and an inherited one, a
+    /// nested group, an unlimited dimension, a scalar, attributes of every kind.
+    fn sample() -> DatasetMeta {
+        let x = || dref("x", "/x", 2);
+        let types = [
+            DataType::I8,
+            DataType::U8,
+            DataType::I16,
+            DataType::U16,
+            DataType::I32,
+            DataType::U32,
+            DataType::I64,
+            DataType::U64,
+            DataType::F32,
+            DataType::F64,
+            DataType::String,
+        ];
+        let mut variables = vec![var(
+            "/x",
+            DataType::F64,
+            vec![x()],
+            vec![Attribute::new("units", AttrValue::Text("m".into()))],
+        )];
+        for t in types {
+            variables.push(var(&format!("/v_{}", t.name()), t, vec![x()], vec![]));
+        }
+        variables.push(var(
+            "/v_char",
+            DataType::Char,
+            vec![x(), dref("n", "/n", 3)],
+            vec![],
+        ));
+        variables.push(var(
+            "/scalar",
+            DataType::F64,
+            vec![],
+            vec![
+                Attribute::new("a_i8", AttrValue::I8(vec![-1, 2])),
+                Attribute::new("a_u64", AttrValue::U64(vec![u64::MAX])),
+                Attribute::new("a_f32", AttrValue::F32(vec![0.1, f32::NAN])),
+                Attribute::new("a_f64", AttrValue::F64(vec![1e300])),
+                Attribute::new(
+                    "a_text",
+                    AttrValue::Text("tab\tline\n\"q\" <&> back\\slash".into()),
+                ),
+                Attribute::new(
+                    "a_strings",
+                    AttrValue::Strings(vec!["a<b".into(), "ü".into()]),
+                ),
+            ],
+        ));
+        DatasetMeta {
+            root: Group {
+                name: String::new(),
+                path: "/".into(),
+                dimensions: vec![
+                    Dimension {
+                        name: "x".into(),
+                        path: "/x".into(),
+                        len: 2,
+                        unlimited: true,
+                    },
+                    Dimension {
+                        name: "n".into(),
+                        path: "/n".into(),
+                        len: 3,
+                        unlimited: false,
+                    },
+                ],
+                variables,
+                attributes: vec![Attribute::new("title", AttrValue::Text("T".into()))],
+                groups: vec![Group {
+                    name: "fc".into(),
+                    path: "/fc".into(),
+                    dimensions: vec![Dimension {
+                        name: "m".into(),
+                        path: "/fc/m".into(),
+                        len: 3,
+                        unlimited: false,
+                    }],
+                    variables: vec![var(
+                        "/fc/t",
+                        DataType::F32,
+                        vec![dref("m", "/fc/m", 3), x()],
+                        vec![],
+                    )],
+                    attributes: vec![Attribute::new("model", AttrValue::Text("M".into()))],
+                    groups: vec![Group {
+                        name: "deep".into(),
+                        path: "/fc/deep".into(),
+                        ..Default::default()
+                    }],
+                }],
+            },
+        }
+    }
+
+    const EXPECTED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Dataset xmlns="http://xml.opendap.org/ns/DAP/4.0#" dapVersion="4.0" dmrVersion="1.0" name="s.nc">
+  <Dimension name="x" size="2" _edu.ucar.isunlimited="1"/>
+  <Dimension name="n" size="3"/>
+  <Float64 name="x">
+    <Dim name="/x"/>
+    <Attribute name="units" type="String" value="m"/>
+  </Float64>
+  <Int8 name="v_i8">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Int8>
+  <UInt8 name="v_u8">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </UInt8>
+  <Int16 name="v_i16">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Int16>
+  <UInt16 name="v_u16">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </UInt16>
+  <Int32 name="v_i32">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Int32>
+  <UInt32 name="v_u32">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </UInt32>
+  <Int64 name="v_i64">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Int64>
+  <UInt64 name="v_u64">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </UInt64>
+  <Float32 name="v_f32">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Float32>
+  <Float64 name="v_f64">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </Float64>
+  <String name="v_string">
+    <Dim name="/x"/>
+    <Map name="/x"/>
+  </String>
+  <Char name="v_char">
+    <Dim name="/x"/>
+    <Dim name="/n"/>
+    <Map name="/x"/>
+  </Char>
+  <Float64 name="scalar">
+    <Attribute name="a_i8" type="Int8">
+      <Value>-1</Value>
+      <Value>2</Value>
+    </Attribute>
+    <Attribute name="a_u64" type="UInt64" value="18446744073709551615"/>
+    <Attribute name="a_f32" type="Float32">
+      <Value>0.10000000149011612</Value>
+      <Value>NaN</Value>
+    </Attribute>
+    <Attribute name="a_f64" type="Float64" value="1e300"/>
+    <Attribute name="a_text" type="String" value="tab&#9;line&#10;&quot;q&quot; &lt;&amp;&gt; back\slash"/>
+    <Attribute name="a_strings" type="String">
+      <Value>a&lt;b</Value>
+      <Value>ü</Value>
+    </Attribute>
+  </Float64>
+  <Group name="fc">
+    <Dimension name="m" size="3"/>
+    <Float32 name="t">
+      <Dim name="/fc/m"/>
+      <Dim name="/x"/>
+      <Map name="/x"/>
+    </Float32>
+    <Group name="deep">
+    </Group>
+    <Attribute name="model" type="String" value="M"/>
+  </Group>
+  <Attribute name="title" type="String" value="T"/>
+</Dataset>
+"#;
+
+    #[test]
+    fn whole_dataset_dmr() {
+        let meta = sample();
+        let sel = Selection::whole(&meta);
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "s.nc",
+            checksums: None,
+        });
+        for (i, (got, want)) in dmr.lines().zip(EXPECTED.lines()).enumerate() {
+            assert_eq!(got, want, "line {}", i + 1);
+        }
+        assert_eq!(dmr, EXPECTED);
+        // Well-formed XML.
+        let mut r = quick_xml::Reader::from_str(&dmr);
+        loop {
+            match r.read_event().unwrap() {
+                Event::Eof => break,
+                _ => continue,
+            }
+        }
+    }
+
+    #[test]
+    fn constrained_dmr_with_checksums() {
+        let meta = sample();
+        let ce = parse_ce("/fc/t[0:1][1];/x=[1:1];/x").unwrap();
+        let sel = resolve(&meta, Some(&ce)).unwrap();
+        let sums: HashMap<String, u32> =
+            [("/x".to_string(), 7u32), ("/fc/t".to_string(), 9)].into();
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "s.nc",
+            checksums: Some(&sums),
+        });
+        let want = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Dataset xmlns="http://xml.opendap.org/ns/DAP/4.0#" dapVersion="4.0" dmrVersion="1.0" name="s.nc">
+  <Dimension name="x" size="1" _edu.ucar.isunlimited="1"/>
+  <Float64 name="x">
+    <Dim name="/x"/>
+    <Attribute name="units" type="String" value="m"/>
+    <Attribute name="_DAP4_Checksum_CRC32" type="UInt32" value="7"/>
+  </Float64>
+  <Group name="fc">
+    <Float32 name="t">
+      <Dim size="2"/>
+      <Dim size="1"/>
+      <Attribute name="_DAP4_Checksum_CRC32" type="UInt32" value="9"/>
+    </Float32>
+    <Attribute name="model" type="String" value="M"/>
+  </Group>
+  <Attribute name="title" type="String" value="T"/>
+</Dataset>
+"#;
+        assert_eq!(dmr, want);
+    }
+
+    #[test]
+    fn names_and_text_are_escaped() {
+        assert_eq!(fqn("/g/a.b"), "/g/a\\.b");
+        assert_eq!(escape_attr("a\r\u{1}"), "a&#13;\u{FFFD}");
+    }
+}

@@ -1,0 +1,70 @@
+//! DAP4 data encoding: values little-endian with no padding, each string preceded by
+//! its length as an 8-byte count (little-endian too: pydap reads counts that way
+//! whatever the flags say).
+
+use crate::model::ArrayValues;
+
+/// Appends the encoding of `values` to `out`.
+pub fn encode_values(values: &ArrayValues, out: &mut Vec<u8>) {
+    macro_rules! le {
+        ($v:expr, $n:expr) => {{
+            out.reserve($v.len() * $n);
+            for x in $v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }};
+    }
+    match values {
+        ArrayValues::I8(v) => out.extend(v.iter().map(|x| *x as u8)),
+        ArrayValues::U8(v) | ArrayValues::Char(v) => out.extend_from_slice(v),
+        ArrayValues::I16(v) => le!(v, 2),
+        ArrayValues::U16(v) => le!(v, 2),
+        ArrayValues::I32(v) => le!(v, 4),
+        ArrayValues::U32(v) => le!(v, 4),
+        ArrayValues::I64(v) => le!(v, 8),
+        ArrayValues::U64(v) => le!(v, 8),
+        ArrayValues::F32(v) => le!(v, 4),
+        ArrayValues::F64(v) => le!(v, 8),
+        ArrayValues::Str(v) => {
+            for s in v {
+                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+}
+
+/// The encoded size of `values` in bytes.
+pub fn encoded_len(values: &ArrayValues) -> usize {
+    match values {
+        ArrayValues::Str(v) => v.iter().map(|s| 8 + s.len()).sum(),
+        other => other.len() * other.dtype().size().unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn little_endian_and_counted_strings() {
+        let mut out = Vec::new();
+        encode_values(&ArrayValues::I16(vec![-2, 0x0102]), &mut out);
+        assert_eq!(out, [0xFE, 0xFF, 0x02, 0x01]);
+        out.clear();
+        encode_values(&ArrayValues::I8(vec![-1, 5]), &mut out);
+        assert_eq!(out, [0xFF, 5]);
+        out.clear();
+        encode_values(&ArrayValues::F64(vec![1.0]), &mut out);
+        assert_eq!(out, 1.0f64.to_le_bytes());
+        out.clear();
+        let s = ArrayValues::Str(vec!["".into(), "ü".into()]);
+        encode_values(&s, &mut out);
+        assert_eq!(
+            out,
+            [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0xC3, 0xBC]
+        );
+        assert_eq!(encoded_len(&s), out.len());
+        assert_eq!(encoded_len(&ArrayValues::U64(vec![1, 2])), 16);
+    }
+}
