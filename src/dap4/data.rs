@@ -7,7 +7,7 @@
 //! larger ones are read twice, the first pass only hashing. Checksums are cached by
 //! (dataset version, variable, subset), so repeated requests skip the first pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -124,6 +124,8 @@ struct BodyState {
     parts: std::vec::IntoIter<Part>,
     current: Option<Current>,
     framer: Framer,
+    /// Framed chunks waiting to be sent.
+    ready: VecDeque<Bytes>,
     block_bytes: usize,
     phase: Phase,
 }
@@ -153,6 +155,9 @@ impl BodyState {
     async fn next(&mut self) -> Option<Result<Bytes, std::io::Error>> {
         if let Some(head) = self.head.take() {
             return Some(Ok(head));
+        }
+        if let Some(chunk) = self.ready.pop_front() {
+            return Some(Ok(chunk));
         }
         match std::mem::replace(&mut self.phase, Phase::Running) {
             Phase::Running => {}
@@ -210,8 +215,9 @@ impl BodyState {
                     }
                 }
             }
-            if let Some(chunks) = self.framer.take_full() {
-                return Some(Ok(chunks));
+            self.framer.take_full(&mut self.ready);
+            if let Some(chunk) = self.ready.pop_front() {
+                return Some(Ok(chunk));
             }
         }
     }
@@ -230,6 +236,7 @@ pub fn body(
         parts: parts.into_iter(),
         current: None,
         framer: Framer::new(),
+        ready: VecDeque::new(),
         block_bytes,
         phase: Phase::Running,
     };
