@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use futures::StreamExt;
 use datagate::config::Config;
 use datagate::dap4::chunk::Framer;
 use datagate::dap4::encode::encode_values;
 use datagate::model::ArrayValues;
 use datagate::server::{AppState, router};
+use futures::StreamExt;
 use tower::ServiceExt;
 
 /// The bench data directory: the gridded fixture and 25 time steps of 720×1440 f32.
@@ -65,11 +65,19 @@ fn benches(c: &mut Criterion) {
     let mut framer = Framer::new();
     let mut ready = VecDeque::new();
     for crc in [false, true] {
-        let name = if crc { "f32_4MiB_encode_frame_crc32" } else { "f32_4MiB_encode_frame" };
+        let name = if crc {
+            "f32_4MiB_encode_frame_crc32"
+        } else {
+            "f32_4MiB_encode_frame"
+        };
         group.bench_function(name, |b| {
             b.iter(|| {
                 encode_values(&values, &mut framer.pending);
-                let sum = if crc { crc32fast::hash(&framer.pending) } else { 0 };
+                let sum = if crc {
+                    crc32fast::hash(&framer.pending)
+                } else {
+                    0
+                };
                 framer.take_full(&mut ready);
                 let n: usize = ready.drain(..).map(|b| b.len()).sum();
                 n + framer.finish().len() + sum as usize
@@ -88,7 +96,10 @@ fn benches(c: &mut Criterion) {
             "gridded_temp_slice_1x1x10x18",
             "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp[0][0][0:9][0:17]",
         ),
-        ("gridded_temp_whole", "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp"),
+        (
+            "gridded_temp_whole",
+            "/opendap/gridded_nc4.nc.dap?dap4.ce=/temp",
+        ),
         ("gridded_whole_dataset", "/opendap/gridded_nc4.nc.dap"),
         (
             "large_one_chunk_180x360",
@@ -114,7 +125,7 @@ fn benches(c: &mut Criterion) {
     });
     // Baseline: the same reads without DAP4 (what encoding and framing add to).
     let (catalog, _) = datagate::catalog::Catalog::from_config(
-        &Config::for_roots(&[dir.clone()]),
+        &Config::for_roots(std::slice::from_ref(&dir)),
         std::sync::Arc::new(datagate::metrics::Metrics::new()),
     );
     let ds = rt.block_on(catalog.open("large_nc4.nc")).unwrap();
