@@ -166,6 +166,23 @@ mod tests {
     }
 
     #[test]
+    fn checksum_is_the_ieee_crc32() {
+        // The check value of CRC-32/ISO-HDLC: what zlib, netCDF-C (`NC_crc32`) and
+        // TDS compute, so clients verify our checksums.
+        assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
+        // Over a variable's encoded bytes, string counts included.
+        let mut bytes = Vec::new();
+        crate::dap4::encode::encode_values(
+            &crate::model::ArrayValues::Str(vec!["ab".into()]),
+            &mut bytes,
+        );
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[..8]);
+        h.update(&bytes[8..]);
+        assert_eq!(h.finalize(), crc32fast::hash(b"\x02\0\0\0\0\0\0\0ab"));
+    }
+
+    #[test]
     fn framing_round_trip() {
         let dmr = dmr_chunk("<Dataset/>\n", false).unwrap();
         assert_eq!(&dmr[..4], &header(LITTLE_ENDIAN | NO_CHECKSUMS, 12));
