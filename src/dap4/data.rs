@@ -108,6 +108,8 @@ struct Current {
     blocks: BoxStream<'static, Result<Array, ReadError>>,
     crc: crc32fast::Hasher,
     expected: Option<u32>,
+    /// Elements still due: the DMR promised the subset's shape.
+    remaining: usize,
 }
 
 enum Phase {
@@ -139,6 +141,12 @@ impl BodyState {
 
     /// Ends the current variable: checks and appends its checksum.
     fn end_variable(&mut self, cur: Current) -> Result<(), Dap4Error> {
+        if cur.remaining != 0 {
+            return Err(Dap4Error::Internal(format!(
+                "{}: the reader returned {} values too few",
+                cur.path, cur.remaining
+            )));
+        }
         if let Some(expected) = cur.expected {
             let crc = cur.crc.finalize();
             if crc != expected {
@@ -193,6 +201,7 @@ impl BodyState {
                             blocks: blocks.boxed(),
                             crc: crc32fast::Hasher::new(),
                             expected: part.crc,
+                            remaining: slab.num_elements(),
                         });
                     }
                 }
@@ -200,6 +209,11 @@ impl BodyState {
                 let cur = self.current.as_mut().expect("checked above");
                 match cur.blocks.next().await {
                     Some(Ok(array)) => {
+                        if array.len() > cur.remaining {
+                            let e = format!("{}: the reader returned too many values", cur.path);
+                            return self.fail(Dap4Error::Internal(e));
+                        }
+                        cur.remaining -= array.len();
                         let start = self.framer.pending.len();
                         encode_values(&array.values, &mut self.framer.pending);
                         if cur.expected.is_some() {
