@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use datagate::readers::{self, FileFormat, NetcdfReader, Reader};
+use datagate::readers::{self, FileFormat, NetcdfReader};
 use datagate::storage::{Location, Storage};
 use datagate::subset::{DimSlice, Hyperslab};
 

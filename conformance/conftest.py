@@ -13,6 +13,8 @@ import time
 import pytest
 import requests
 
+sys.path.insert(0, os.path.dirname(__file__))
+
 BIN = os.environ.get("DATAGATE_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "target", "debug", "datagate"
 )
@@ -50,13 +52,43 @@ def start_server(args, env=None):
     raise RuntimeError("datagate did not start")
 
 
-@pytest.fixture(scope="session")
-def server(fixtures_dir):
-    """Base URL of a datagate serving the fixtures directory (ids = file names)."""
-    proc, base = start_server([str(fixtures_dir)])
-    yield base
+def stop_server(proc):
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# Every suite runs against the fixtures on local disk and, copied into a real
+# S3-compatible server (moto), over object storage: results must be identical.
+# DATAGATE_BACKENDS=local (or s3) restricts the run.
+BACKENDS = [b for b in os.environ.get("DATAGATE_BACKENDS", "local,s3").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def s3(fixtures_dir):
+    from s3server import MotoServer
+
+    moto = MotoServer()
+    moto.upload_dir(fixtures_dir, "fixtures")
+    yield moto
+    moto.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request, fixtures_dir, tmp_path_factory):
+    """Base URL of a datagate serving the fixtures (ids = file names), from local disk
+    or from S3."""
+    if request.param == "local":
+        proc, base = start_server([str(fixtures_dir)])
+    else:
+        moto = request.getfixturevalue("s3")
+        work = tmp_path_factory.mktemp("s3-backed")
+        config = work / "datagate.toml"
+        config.write_text(
+            moto.config_toml(work / "file-cache", ["s3://datagate-test/fixtures/"])
+        )
+        proc, base = start_server(["--config", str(config)])
+    yield base
+    stop_server(proc)

@@ -22,8 +22,12 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
+    pub wms: WmsConfig,
+    pub storage: crate::storage::StorageConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
+    /// Aggregations: many files served as one dataset.
+    pub collections: Vec<CollectionConfig>,
     /// Directories served whole: every readable file, id = path relative to the root.
     pub roots: Vec<RootConfig>,
     /// Directory relative paths are resolved against (the config file's directory).
@@ -89,6 +93,33 @@ impl Default for CacheConfig {
     }
 }
 
+/// WMS settings: image size limit and the byte budgets of its caches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WmsConfig {
+    /// Largest WIDTH and HEIGHT of a GetMap image, in pixels.
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Decoded 2-D slices kept for rendering, in bytes.
+    pub slice_cache_bytes: u64,
+    /// Rendered images (GetMap, tiles) kept, in bytes.
+    pub image_cache_bytes: u64,
+    /// Palette of the default style.
+    pub default_palette: String,
+}
+
+impl Default for WmsConfig {
+    fn default() -> Self {
+        WmsConfig {
+            max_width: 4096,
+            max_height: 4096,
+            slice_cache_bytes: 512 << 20,
+            image_cache_bytes: 64 << 20,
+            default_palette: "viridis".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetConfig {
@@ -100,6 +131,55 @@ pub struct DatasetConfig {
     /// Many files: a glob (relative to the config file); ids are paths relative to the
     /// glob's fixed leading directory.
     pub glob: Option<String>,
+}
+
+/// An aggregation of the files matching `glob` into one dataset `id`. Each file is also
+/// served alone as `{id}/{file path relative to the glob's leading directory}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionConfig {
+    pub id: String,
+    pub title: Option<String>,
+    /// Files: a glob, local (relative to the config file) or `s3://bucket/prefix/*.nc`.
+    pub glob: String,
+    /// Join along this existing dimension, files ordered by its coordinate values.
+    pub join_existing: Option<String>,
+    /// Join along a new dimension (e.g. `time`) whose values are dates in the file names.
+    pub join_new: Option<String>,
+    /// The file-name pattern of `join_new`, with `%Y %m %d %H %M %S %j` (`sst_%Y%m%d.nc`).
+    pub date_format: Option<String>,
+    /// Units of the new coordinate (default `days since 1970-01-01 00:00:00`).
+    pub units: Option<String>,
+    /// Merge the variables of all files (same dimensions).
+    #[serde(default)]
+    pub union: bool,
+    /// Look for new or changed files this often (seconds); also `POST /datasets/rescan`.
+    pub rescan_secs: Option<u64>,
+}
+
+impl CollectionConfig {
+    /// How the files combine, or why the settings are inconsistent.
+    pub fn combine(&self) -> Result<crate::catalog::Combine, String> {
+        use crate::catalog::Combine;
+        match (&self.join_existing, &self.join_new, self.union) {
+            (Some(dim), None, false) => Ok(Combine::JoinExisting { dim: dim.clone() }),
+            (None, Some(dim), false) => Ok(Combine::JoinNew {
+                dim: dim.clone(),
+                date_format: self.date_format.clone().ok_or_else(|| {
+                    format!("collection {:?}: join_new needs date_format", self.id)
+                })?,
+                units: self
+                    .units
+                    .clone()
+                    .unwrap_or_else(|| "days since 1970-01-01 00:00:00".into()),
+            }),
+            (None, None, true) => Ok(Combine::Union),
+            _ => Err(format!(
+                "collection {:?}: give exactly one of join_existing, join_new, union = true",
+                self.id
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +245,14 @@ impl Config {
         }
         if self.limits.read_block_bytes == 0 {
             out.push("limits.read_block_bytes must be positive".into());
+        }
+        for c in &self.collections {
+            if let Err(e) = c.combine() {
+                out.push(e);
+            }
+            if !valid_id(&c.id) {
+                out.push(format!("collection: invalid id {:?}", c.id));
+            }
         }
         for (i, d) in self.datasets.iter().enumerate() {
             match (&d.location, &d.glob) {

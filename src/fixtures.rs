@@ -449,3 +449,99 @@ pub fn large_nc4(path: &Path, nt: usize) -> FixtureResult {
     }
     Ok(())
 }
+
+/// A daily series for aggregation tests: `n` files `daily/sst_YYYYMMDD.nc` from
+/// 2020-01-30, each with one time step (in its own units: `hours since` that day) of
+/// `sst(time, lat, lon)`; `undated/grid_YYYYMMDD.nc`, the same fields without a time
+/// dimension; and `daily/sst_bad.nc`, whose grid differs (to be excluded).
+#[allow(clippy::single_range_in_vec_init)]
+pub fn daily_series(dir: &Path, n: usize) -> Result<Vec<PathBuf>, netcdf::Error> {
+    let (ny, nx) = (4usize, 5usize);
+    let mut out = Vec::new();
+    for sub in ["daily", "undated"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| netcdf::Error::Str(e.to_string()))?;
+    }
+    let units = TimeUnitsLite::standard_day(2020, 1, 30);
+    for k in 0..n {
+        let (y, m, d) = units.date(k as i64);
+        let stamp = format!("{y:04}{m:02}{d:02}");
+        for (sub, with_time) in [("daily", true), ("undated", false)] {
+            let name = if with_time {
+                format!("sst_{stamp}.nc")
+            } else {
+                format!("grid_{stamp}.nc")
+            };
+            let path = dir.join(sub).join(name);
+            let mut f = create(&path, Options::NETCDF4)?;
+            f.add_attribute("title", "daily test series")?;
+            if with_time {
+                f.add_unlimited_dimension("time")?;
+            }
+            f.add_dimension("lat", ny)?;
+            f.add_dimension("lon", nx)?;
+            if with_time {
+                let mut t = f.add_variable::<f64>("time", &["time"])?;
+                t.put_attribute(
+                    "units",
+                    format!("hours since {y:04}-{m:02}-{d:02} 00:00:00").as_str(),
+                )?;
+                t.put_attribute("calendar", "standard")?;
+                t.put_values(&[12.0f64], [0..1])?;
+            }
+            let lat: Vec<f32> = (0..ny).map(|j| 10.0 + j as f32).collect();
+            let lon: Vec<f32> = (0..nx).map(|i| 20.0 + i as f32).collect();
+            {
+                let mut v = f.add_variable::<f32>("lat", &["lat"])?;
+                v.put_attribute("units", "degrees_north")?;
+                v.put_values(&lat, ..)?;
+            }
+            {
+                let mut v = f.add_variable::<f32>("lon", &["lon"])?;
+                v.put_attribute("units", "degrees_east")?;
+                v.put_values(&lon, ..)?;
+            }
+            let dims: &[&str] = if with_time {
+                &["time", "lat", "lon"]
+            } else {
+                &["lat", "lon"]
+            };
+            let mut v = f.add_variable::<f32>("sst", dims)?;
+            v.put_attribute("units", "K")?;
+            let vals: Vec<f32> = (0..ny * nx)
+                .map(|p| 280.0 + k as f32 + p as f32 * 0.01)
+                .collect();
+            v.put_values(&vals, ..)?;
+            out.push(path);
+        }
+    }
+    let bad = dir.join("daily/sst_bad.nc");
+    let mut f = create(&bad, Options::NETCDF4)?;
+    f.add_unlimited_dimension("time")?;
+    f.add_dimension("lat", ny + 1)?;
+    f.add_dimension("lon", nx)?;
+    let mut t = f.add_variable::<f64>("time", &["time"])?;
+    t.put_attribute("units", "hours since 2021-01-01 00:00:00")?;
+    t.put_values(&[0.0f64], [0..1])?;
+    f.add_variable::<f32>("lat", &["lat"])?;
+    f.add_variable::<f32>("lon", &["lon"])?;
+    f.add_variable::<f32>("sst", &["time", "lat", "lon"])?;
+    out.push(bad);
+    Ok(out)
+}
+
+/// Just enough calendar to name daily files (standard calendar, after 1582).
+struct TimeUnitsLite(crate::model::cf::TimeUnits);
+
+impl TimeUnitsLite {
+    fn standard_day(y: i64, m: u32, d: u32) -> Self {
+        TimeUnitsLite(
+            crate::model::cf::TimeUnits::parse(&format!("days since {y:04}-{m:02}-{d:02}"), None)
+                .expect("valid units"),
+        )
+    }
+
+    fn date(&self, days: i64) -> (i64, u32, u32) {
+        let t = self.0.decode(days as f64).expect("finite");
+        (t.year, t.month, t.day)
+    }
+}

@@ -37,7 +37,12 @@ enum Command {
         config: PathBuf,
     },
     /// Write the deterministic test datasets into a directory.
-    MakeFixtures { dir: PathBuf },
+    MakeFixtures {
+        dir: PathBuf,
+        /// Write the daily series for aggregations instead (N days).
+        #[arg(long, value_name = "N")]
+        daily_series: Option<usize>,
+    },
 }
 
 /// The bundled demo catalog: next to the sources when run with cargo, else `./catalogs`.
@@ -128,7 +133,7 @@ fn main() -> ExitCode {
                 .build()
                 .expect("tokio runtime");
             runtime.block_on(async move {
-                let state = AppState::new(cfg);
+                let state = AppState::load(cfg).await;
                 let listener = match tokio::net::TcpListener::bind(addr).await {
                     Ok(l) => l,
                     Err(e) => {
@@ -165,6 +170,7 @@ fn main() -> ExitCode {
             problems.extend(catalog_problems);
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
+                problems.extend(catalog.scan_remote(&cfg).await);
                 for id in catalog.entries().keys() {
                     if let Err(e) = catalog.open(id).await {
                         problems.push(e.to_string());
@@ -182,7 +188,10 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::MakeFixtures { dir } => match datagate::fixtures::write_all(&dir) {
+        Command::MakeFixtures { dir, daily_series } => match match daily_series {
+            Some(n) => datagate::fixtures::daily_series(&dir, n),
+            None => datagate::fixtures::write_all(&dir),
+        } {
             Ok(files) => {
                 for f in files {
                     println!("{}", f.display());

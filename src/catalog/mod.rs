@@ -1,10 +1,15 @@
 //! The catalog: configured and scanned datasets, their ids, and the cache of opened
 //! datasets keyed by (location, size, modification time) so a changed file is re-read.
 
+mod aggregation;
+mod concat;
+mod extent;
 mod scan;
 
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::UNIX_EPOCH;
 
 use futures::StreamExt;
@@ -18,6 +23,9 @@ use crate::readers::{self, FileFormat, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, Storage, StorageError};
 use crate::subset::Hyperslab;
 
+pub use aggregation::{AggregationReader, Candidate, Combine, Member, date_from_name};
+pub use concat::concat;
+pub use extent::DatasetExtent;
 pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
 
 #[derive(Debug, Error)]
@@ -26,6 +34,23 @@ pub enum CatalogError {
     NotFound(String),
     #[error("dataset {id:?} is unavailable: {source}")]
     Unavailable { id: String, source: Arc<ReadError> },
+}
+
+impl CatalogError {
+    /// The HTTP status every protocol answers this error with: 404 for an unknown id,
+    /// 504 when storage timed out, 502 for other storage failures, 503 when the file
+    /// cannot be read.
+    pub fn status(&self) -> u16 {
+        match self {
+            CatalogError::NotFound(_) => 404,
+            CatalogError::Unavailable { source, .. } => match source.as_ref() {
+                ReadError::Storage(StorageError::Timeout(_)) => 504,
+                ReadError::Storage(StorageError::NotFound(_)) => 404,
+                ReadError::Storage(_) => 502,
+                _ => 503,
+            },
+        }
+    }
 }
 
 /// A catalogued dataset, before it is opened.
@@ -92,14 +117,37 @@ impl Dataset {
     }
 }
 
-type CacheKey = (Location, ObjectVersion);
+/// A derived index and the catalog generation it was built at.
+type DerivedSlot = (u64, Arc<dyn Any + Send + Sync>);
+
+/// Readers are shared by every id naming the same file version; datasets are per id.
+type ReaderKey = (Location, ObjectVersion);
+type DatasetKey = (String, Location, ObjectVersion);
 
 pub struct Catalog {
     entries: RwLock<Arc<BTreeMap<String, DatasetEntry>>>,
-    storage: Storage,
-    open: moka::future::Cache<CacheKey, Arc<Dataset>>,
+    storage: Arc<Storage>,
+    readers: moka::future::Cache<ReaderKey, Arc<dyn Reader>>,
+    open: moka::future::Cache<DatasetKey, Arc<Dataset>>,
+    /// Versions of remote objects, trusted for `storage.revalidate_secs`.
+    remote_versions: moka::future::Cache<Location, ObjectVersion>,
+    /// The member ids of each aggregation.
+    members: RwLock<HashMap<String, Vec<String>>>,
+    /// Bumped whenever datasets are added or rebuilt.
+    generation: std::sync::atomic::AtomicU64,
+    /// Indexes other modules derive from the whole catalog (the STAC item index...), with
+    /// the generation they were built at.
+    derived: Mutex<HashMap<TypeId, DerivedSlot>>,
+    /// Aggregated datasets by id, rebuilt by `build_collections`.
+    collections: RwLock<std::collections::HashMap<String, Arc<Dataset>>>,
     metrics: Arc<Metrics>,
 }
+
+/// File names that remote scans treat as datasets (listing cannot read magic bytes
+/// cheaply); readers still check the bytes when the dataset is opened.
+const DATASET_EXTENSIONS: &[&str] = &[
+    ".nc", ".nc4", ".nc3", ".cdf", ".h5", ".hdf5", ".he5", ".hdf",
+];
 
 impl Catalog {
     /// Builds the catalog of a configuration. Problems (missing files, bad globs,
@@ -122,6 +170,7 @@ impl Catalog {
             if let (Some(id), Some(loc)) = (&d.id, &d.location) {
                 match Location::parse(loc, &config.base_dir) {
                     Ok(location) => {
+                        // Remote files are checked when first opened.
                         if let Some(p) = location.local_path()
                             && !is_dataset_file(p)
                         {
@@ -142,7 +191,9 @@ impl Catalog {
                     }
                     Err(e) => problems.push(format!("dataset {id:?}: {e}")),
                 }
-            } else if let Some(pattern) = &d.glob {
+            } else if let Some(pattern) = &d.glob
+                && !pattern.contains("://")
+            {
                 let full = config.base_dir.join(pattern);
                 match scan_glob(&full.to_string_lossy()) {
                     Ok(found) => {
@@ -167,7 +218,12 @@ impl Catalog {
             }
         }
         for root in &config.roots {
-            let dir = config.base_dir.join(&root.path);
+            if root.path.contains("://") && !root.path.starts_with("file://") {
+                continue; // listed by `scan_remote`
+            }
+            let dir = config
+                .base_dir
+                .join(root.path.strip_prefix("file://").unwrap_or(&root.path));
             if !dir.is_dir() {
                 problems.push(format!("root {:?} is not a directory", dir.display()));
                 continue;
@@ -182,12 +238,26 @@ impl Catalog {
                 add(entry, &mut problems);
             }
         }
+        let mut versions = moka::future::Cache::builder().max_capacity(100_000);
+        if config.storage.revalidate_secs > 0 {
+            versions = versions.time_to_live(std::time::Duration::from_secs(
+                config.storage.revalidate_secs,
+            ));
+        }
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
-            storage: Storage::default(),
+            storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
+            readers: moka::future::Cache::builder()
+                .max_capacity(config.cache.metadata_entries)
+                .build(),
             open: moka::future::Cache::builder()
                 .max_capacity(config.cache.metadata_entries)
                 .build(),
+            remote_versions: versions.build(),
+            collections: RwLock::new(std::collections::HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            members: RwLock::new(HashMap::new()),
+            derived: Mutex::new(HashMap::new()),
             metrics,
         };
         (catalog, problems)
@@ -195,6 +265,305 @@ impl Catalog {
 
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// Lists the remote roots and globs of `config` (object-store prefixes) and adds
+    /// what they hold. Returns the problems found.
+    pub async fn scan_remote(&self, config: &Config) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut found: Vec<DatasetEntry> = Vec::new();
+        let mut scans: Vec<(String, String)> = Vec::new();
+        for root in &config.roots {
+            if root.path.contains("://") && !root.path.starts_with("file://") {
+                let prefix = if root.path.ends_with('/') {
+                    root.path.clone()
+                } else {
+                    format!("{}/", root.path)
+                };
+                scans.push((prefix, root.prefix.clone()));
+            }
+        }
+        for d in &config.datasets {
+            if let Some(pattern) = d.glob.as_ref().filter(|p| p.contains("://")) {
+                match self.glob_locations(pattern, &config.base_dir).await {
+                    Ok(files) if files.is_empty() => {
+                        problems.push(format!("glob {pattern:?} matches no dataset file"))
+                    }
+                    Ok(files) => {
+                        let prefix = d.id.clone().unwrap_or_default();
+                        found.extend(files.into_iter().map(|(rel, location)| DatasetEntry {
+                            id: format!("{prefix}{rel}"),
+                            title: None,
+                            location,
+                        }));
+                    }
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        for (prefix_url, id_prefix) in scans {
+            let Ok(Location::Remote(prefix)) = Location::parse(&prefix_url, &config.base_dir)
+            else {
+                problems.push(format!("{prefix_url}: not an object-store URL"));
+                continue;
+            };
+            match self.storage.list(&prefix).await {
+                Ok(objects) => {
+                    let before = found.len();
+                    for o in objects {
+                        let rel = o.location.key[prefix.key.len()..]
+                            .trim_start_matches('/')
+                            .to_string();
+                        let wanted = DATASET_EXTENSIONS.iter().any(|e| rel.ends_with(e));
+                        let id = format!("{id_prefix}{rel}");
+                        if wanted && crate::config::valid_id(&id) {
+                            found.push(DatasetEntry {
+                                id,
+                                title: None,
+                                location: Location::Remote(o.location),
+                            });
+                        }
+                    }
+                    if found.len() == before {
+                        problems.push(format!("{prefix_url}: no dataset files found"));
+                    }
+                }
+                Err(e) => problems.push(format!("{prefix_url}: {e}")),
+            }
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = (**entries).clone();
+        for e in found {
+            if map.contains_key(&e.id) {
+                problems.push(format!("duplicate id {:?}; keeping the first", e.id));
+            } else {
+                map.insert(e.id.clone(), e);
+            }
+        }
+        *entries = Arc::new(map);
+        drop(entries);
+        self.bump();
+        problems
+    }
+
+    fn collection(&self, id: &str) -> Option<Arc<Dataset>> {
+        self.collections
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Changes whenever datasets are added or aggregations rebuilt.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// An index derived from the whole catalog, built by `build` and kept until the
+    /// catalog changes (one slot per type).
+    pub async fn derived<T, F, Fut>(&self, build: F) -> Arc<T>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let generation = self.generation();
+        let slot = self
+            .derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&TypeId::of::<T>())
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, v)| v.clone());
+        if let Some(v) = slot.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let built = Arc::new(build().await);
+        self.derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(TypeId::of::<T>(), (generation, built.clone()));
+        built
+    }
+
+    fn insert_entries(&self, new: Vec<DatasetEntry>) {
+        self.bump();
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = (**entries).clone();
+        for e in new {
+            map.insert(e.id.clone(), e);
+        }
+        *entries = Arc::new(map);
+    }
+
+    /// Files matching a glob, local (relative to `base`) or remote (`s3://b/p/*.nc`),
+    /// with their paths relative to the glob's leading directory.
+    pub async fn glob_locations(
+        &self,
+        pattern: &str,
+        base: &std::path::Path,
+    ) -> Result<Vec<(String, Location)>, String> {
+        if !pattern.contains("://") || pattern.starts_with("file://") {
+            let local = pattern.strip_prefix("file://").unwrap_or(pattern);
+            let full = base.join(local);
+            return Ok(scan_glob(&full.to_string_lossy())?
+                .into_iter()
+                .map(|f| (f.relative_id, Location::Local(f.path)))
+                .collect());
+        }
+        let fixed_end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+        let fixed = &pattern[..pattern[..fixed_end].rfind('/').map_or(0, |i| i + 1)];
+        let matcher =
+            glob::Pattern::new(pattern).map_err(|e| format!("bad glob {pattern:?}: {e}"))?;
+        let Ok(Location::Remote(prefix)) = Location::parse(fixed, base) else {
+            return Err(format!("{pattern}: not an object-store URL"));
+        };
+        let objects = self
+            .storage
+            .list(&prefix)
+            .await
+            .map_err(|e| format!("{pattern}: {e}"))?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| matcher.matches(&o.location.url()))
+            .map(|o| {
+                let rel = o.location.key[prefix.key.len()..]
+                    .trim_start_matches('/')
+                    .to_string();
+                (rel, Location::Remote(o.location))
+            })
+            .collect())
+    }
+
+    /// Builds (or rebuilds) every configured aggregation. Each file is also served alone
+    /// as `{collection}/{relative path}`. Files that do not fit are reported and left
+    /// out; a collection whose files did not change is kept as it is.
+    pub async fn build_collections(&self, config: &Config) -> Vec<String> {
+        let mut problems = Vec::new();
+        for c in &config.collections {
+            let combine = match c.combine() {
+                Ok(k) => k,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let files = match self.glob_locations(&c.glob, &config.base_dir).await {
+                Ok(f) if !f.is_empty() => f,
+                Ok(_) => {
+                    problems.push(format!(
+                        "collection {:?}: glob {:?} matches no file",
+                        c.id, c.glob
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(format!("collection {:?}: {e}", c.id));
+                    continue;
+                }
+            };
+            let members: Vec<DatasetEntry> = files
+                .into_iter()
+                .map(|(rel, location)| DatasetEntry {
+                    id: format!("{}/{rel}", c.id),
+                    title: None,
+                    location,
+                })
+                .collect();
+            let member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+            self.insert_entries(members);
+            self.insert_entries(vec![DatasetEntry {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                location: Location::Collection(c.id.clone()),
+            }]);
+            let mut candidates = Vec::new();
+            for id in member_ids {
+                match self.open(&id).await {
+                    Ok(ds) => candidates.push(Candidate {
+                        id,
+                        location: ds.location.clone(),
+                        version: ds.version.clone(),
+                        reader: ds.reader.clone(),
+                    }),
+                    Err(e) => problems.push(format!("collection {:?}: {e}; excluded", c.id)),
+                }
+            }
+            match AggregationReader::build(candidates, &combine).await {
+                Ok((reader, found)) => {
+                    problems.extend(
+                        found
+                            .into_iter()
+                            .map(|p| format!("collection {:?}: {p}", c.id)),
+                    );
+                    let version = reader.version();
+                    let ids = reader.members().iter().map(|m| m.id.clone()).collect();
+                    self.members
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), ids);
+                    if self
+                        .collection(&c.id)
+                        .is_some_and(|old| old.version == version)
+                    {
+                        continue;
+                    }
+                    let meta = reader.metadata();
+                    let title = c
+                        .title
+                        .clone()
+                        .or_else(|| {
+                            use crate::model::AttributeList;
+                            meta.attributes().attr_text("title")
+                        })
+                        .unwrap_or_else(|| c.id.clone());
+                    let ds = Arc::new(Dataset {
+                        id: c.id.clone(),
+                        title,
+                        location: Location::Collection(c.id.clone()),
+                        version,
+                        meta,
+                        reader: Arc::new(reader),
+                    });
+                    self.collections
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id.clone(), ds);
+                    self.bump();
+                }
+                Err(e) => problems.push(format!("collection {:?}: {e}", c.id)),
+            }
+        }
+        problems
+    }
+
+    /// The ids of the files an aggregated dataset is made of (not those excluded), if
+    /// `id` is one.
+    pub fn collection_members(&self, id: &str) -> Option<Vec<String>> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The current version of a location: remote ones are trusted for the
+    /// revalidation interval, local files are checked every time (one `stat`).
+    async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
+        if !loc.is_remote() {
+            return self.storage.head(loc).await;
+        }
+        if let Some(v) = self.remote_versions.get(loc).await {
+            return Ok(v);
+        }
+        let v = self.storage.head(loc).await?;
+        self.remote_versions.insert(loc.clone(), v.clone()).await;
+        Ok(v)
     }
 
     /// All entries, ordered by id.
@@ -232,6 +601,9 @@ impl Catalog {
 
     /// Opens a dataset (or returns it from the cache if its file has not changed).
     pub async fn open(&self, id: &str) -> Result<Arc<Dataset>, CatalogError> {
+        if let Some(ds) = self.collection(id) {
+            return Ok(ds);
+        }
         let entry = self
             .entries()
             .get(id)
@@ -241,21 +613,29 @@ impl Catalog {
             id: id.to_string(),
             source: Arc::new(e),
         };
-        let version = match self.storage.head(&entry.location).await {
+        let version = match self.version(&entry.location).await {
             Ok(v) => v,
             Err(StorageError::NotFound(_)) => return Err(CatalogError::NotFound(id.to_string())),
             Err(e) => return Err(unavailable(e.into())),
+            // (404 for a vanished file is handled above.)
         };
-        let key = (entry.location.clone(), version.clone());
+        let key = (id.to_string(), entry.location.clone(), version.clone());
         if let Some(ds) = self.open.get(&key).await {
             self.metrics.cache_event("metadata", "hit");
             return Ok(ds);
         }
         self.metrics.cache_event("metadata", "miss");
         let storage = self.storage.clone();
+        let readers = self.readers.clone();
         self.open
             .try_get_with(key, async move {
-                let reader = readers::open(&entry.location, &storage).await?;
+                let reader_key = (entry.location.clone(), version.clone());
+                let location = entry.location.clone();
+                let reader = readers
+                    .try_get_with(reader_key, async move {
+                        readers::open(&location, &storage).await
+                    })
+                    .await?;
                 let meta = reader.metadata();
                 let title = entry
                     .title
@@ -265,7 +645,7 @@ impl Catalog {
                         meta.attributes().attr_text("title")
                     })
                     .unwrap_or_else(|| entry.id.clone());
-                Ok::<_, ReadError>(Arc::new(Dataset {
+                Ok::<_, Arc<ReadError>>(Arc::new(Dataset {
                     id: entry.id.clone(),
                     title,
                     location: entry.location.clone(),
@@ -275,9 +655,9 @@ impl Catalog {
                 }))
             })
             .await
-            .map_err(|e: Arc<ReadError>| CatalogError::Unavailable {
+            .map_err(|e: Arc<Arc<ReadError>>| CatalogError::Unavailable {
                 id: id.to_string(),
-                source: e,
+                source: (*e).clone(),
             })
     }
 }
@@ -344,6 +724,119 @@ mod tests {
             values.extend(b.values.clone()).unwrap();
         }
         assert_eq!(values, whole.values);
+    }
+
+    #[tokio::test]
+    async fn aggregations_read_across_files() {
+        use crate::model::ArrayValues;
+        use crate::subset::DimSlice;
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::daily_series(dir.path(), 5).unwrap();
+        let mut config: Config = toml::from_str(
+            r#"
+            [[collections]]
+            id = "sst-daily"
+            glob = "daily/sst_*.nc"
+            join_existing = "time"
+            [[collections]]
+            id = "sst-undated"
+            glob = "undated/grid_*.nc"
+            join_new = "time"
+            date_format = "grid_%Y%m%d.nc"
+            units = "days since 2020-01-01"
+            [[collections]]
+            id = "nothing"
+            glob = "none/*.nc"
+            union = true
+            "#,
+        )
+        .unwrap();
+        config.base_dir = dir.path().to_path_buf();
+        let (cat, _) = Catalog::from_config(&config, Arc::new(Metrics::new()));
+        let problems = cat.build_collections(&config).await;
+        assert!(
+            problems.iter().any(|p| p.contains("sst_bad.nc")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("\"nothing\"")),
+            "{problems:?}"
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+
+        let agg = cat.open("sst-daily").await.unwrap();
+        assert_eq!(agg.meta.variable("sst").unwrap().shape(), vec![5, 4, 5]);
+        // Each file's own units ("hours since that day") are converted to the first's.
+        let t = agg.read("/time", &Hyperslab::full(&[5])).await.unwrap();
+        assert_eq!(
+            t.values,
+            ArrayValues::F64(vec![12.0, 36.0, 60.0, 84.0, 108.0])
+        );
+        // A strided read spanning files equals the per-file reads.
+        let slab = Hyperslab::new(vec![
+            DimSlice {
+                start: 1,
+                stride: 2,
+                count: 2,
+            },
+            DimSlice::index(2),
+            DimSlice {
+                start: 0,
+                stride: 4,
+                count: 2,
+            },
+        ]);
+        let a = agg.read("/sst", &slab).await.unwrap();
+        let ArrayValues::F32(v) = a.values else {
+            panic!()
+        };
+        let expect = |k: usize, p: usize| 280.0 + k as f32 + p as f32 * 0.01;
+        assert_eq!(
+            v,
+            vec![expect(1, 10), expect(1, 14), expect(3, 10), expect(3, 14)]
+        );
+        // Members are datasets of their own.
+        assert!(cat.open("sst-daily/sst_20200131.nc").await.is_ok());
+        assert_eq!(
+            cat.resolve("sst-daily.dds"),
+            Some(("sst-daily".into(), ".dds"))
+        );
+
+        let new = cat.open("sst-undated").await.unwrap();
+        let var = new.meta.variable("sst").unwrap();
+        assert_eq!(var.shape(), vec![5, 4, 5]);
+        assert_eq!(new.meta.variable("lat").unwrap().shape(), vec![4]);
+        let t = new.read("/time", &Hyperslab::full(&[5])).await.unwrap();
+        assert_eq!(
+            t.values,
+            ArrayValues::F64(vec![29.0, 30.0, 31.0, 32.0, 33.0])
+        );
+        let last = new
+            .read(
+                "/sst",
+                &Hyperslab::new(vec![
+                    DimSlice::index(4),
+                    DimSlice::full(4),
+                    DimSlice::full(5),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(last.shape, vec![1, 4, 5]);
+        assert_eq!(last.values.get_f64(0), expect(4, 0) as f64);
+
+        // A new file appears: a rebuild picks it up and the version changes.
+        let before = agg.etag();
+        crate::fixtures::daily_series(&dir.path().join("more"), 6).unwrap();
+        std::fs::copy(
+            dir.path().join("more/daily/sst_20200204.nc"),
+            dir.path().join("daily/sst_20200204.nc"),
+        )
+        .unwrap();
+        cat.build_collections(&config).await;
+        let after = cat.open("sst-daily").await.unwrap();
+        assert_eq!(after.meta.variable("sst").unwrap().shape(), vec![6, 4, 5]);
+        assert_ne!(before, after.etag());
     }
 
     #[tokio::test]

@@ -4,21 +4,64 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
+use crate::catalog::CatalogError;
+use crate::readers::ReadError;
+
 #[derive(Debug, Error)]
 pub enum Dap2Error {
     #[error("{0}")]
     NotFound(String),
+    /// A malformed constraint expression, an unknown variable, an index out of range.
     #[error("{0}")]
     BadRequest(String),
+    /// The response would exceed `limits.max_response_bytes`.
+    #[error(
+        "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
+    )]
+    TooLarge { size: u64, limit: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<CatalogError> for Dap2Error {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(_) => Dap2Error::NotFound(e.to_string()),
+            CatalogError::Unavailable { .. } => Dap2Error::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<ReadError> for Dap2Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NoSuchVariable(_) => Dap2Error::NotFound(e.to_string()),
+            ReadError::Subset(_) => Dap2Error::BadRequest(e.to_string()),
+            _ => Dap2Error::Internal(e.to_string()),
+        }
+    }
+}
+
+impl Dap2Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Dap2Error::NotFound(_) => StatusCode::NOT_FOUND,
+            // Hyrax answers an over-limit request with 400 too; netCDF-C only needs a 4xx.
+            Dap2Error::BadRequest(_) | Dap2Error::TooLarge { .. } => StatusCode::BAD_REQUEST,
+            Dap2Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Dap2Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl IntoResponse for Dap2Error {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Dap2Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Dap2Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        };
-        error_response(status, &self.to_string())
+        if matches!(self, Dap2Error::Internal(_) | Dap2Error::Unavailable(_)) {
+            tracing::error!("dap2: {self}");
+        }
+        error_response(self.status(), &self.to_string())
     }
 }
 
@@ -31,16 +74,18 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
         status.as_u16(),
         escaped
     );
-    (
+    let mut response = (
         status,
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (
                 header::HeaderName::from_static("content-description"),
-                "dods-error",
+                "dods_error",
             ),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    super::headers::add_server_headers(response.headers_mut());
+    response
 }

@@ -1,23 +1,296 @@
-//! OPeNDAP DAP2.
+//! OPeNDAP DAP2: `.dds`, `.das`, `.dods`, `.ascii`/`.asc`, `.html` (and the bare URL),
+//! `.info`, `.ver`, and `.nc` (NetCDF-4 of the constrained variables).
 
+mod ascii;
+mod ce;
+mod das;
+mod dds;
+mod download;
 mod error;
+mod headers;
+mod html;
+mod schema;
+mod selection;
+mod stream;
+pub mod xdr;
 
-use axum::http::StatusCode;
-use axum::response::Response;
+use std::sync::{Arc, LazyLock};
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 
 pub use error::{Dap2Error, error_response};
+pub use schema::{Dap2Type, Schema};
 
+use crate::catalog::Dataset;
+use crate::model::ArrayValues;
+use crate::server::http::{not_modified, validators};
 use crate::server::{AppState, OpendapRequest};
+use crate::subset::Hyperslab;
+use selection::Projected;
+
+/// The DAP2 responses, by URL suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Html,
+    Dds,
+    Das,
+    Dods,
+    Ascii,
+    Info,
+    Ver,
+    Nc,
+}
+
+impl Kind {
+    fn of(suffix: &str) -> Option<Kind> {
+        Some(match suffix {
+            "" | ".html" => Kind::Html,
+            ".dds" => Kind::Dds,
+            ".das" => Kind::Das,
+            ".dods" => Kind::Dods,
+            ".ascii" | ".asc" => Kind::Ascii,
+            ".info" => Kind::Info,
+            ".ver" => Kind::Ver,
+            ".nc" => Kind::Nc,
+            _ => return None,
+        })
+    }
+}
 
 /// Answers `/opendap/{id}{suffix}` for DAP2 suffixes.
-pub async fn respond(
-    _state: AppState,
-    id: String,
-    suffix: String,
-    _req: OpendapRequest,
+pub async fn respond(state: AppState, id: String, suffix: String, req: OpendapRequest) -> Response {
+    match handle(&state, &id, &suffix, &req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// DAP2 views, cached per dataset version.
+static SCHEMAS: LazyLock<moka::sync::Cache<(String, String), Arc<Schema>>> =
+    LazyLock::new(|| moka::sync::Cache::new(1_000));
+
+fn schema_of(ds: &Dataset) -> Arc<Schema> {
+    SCHEMAS.get_with((ds.id.clone(), ds.etag()), || {
+        Arc::new(Schema::build(&ds.meta))
+    })
+}
+
+/// Longest value, in bytes, of each netCDF-4 string variable, cached per version. DAS
+/// `strlen` needs it, or netCDF-C cuts strings at 64 characters.
+static STRING_LENS: LazyLock<moka::sync::Cache<(String, String, String), Option<usize>>> =
+    LazyLock::new(|| moka::sync::Cache::new(10_000));
+
+/// Strings longer than this many elements are not scanned for the DAS.
+const MAX_SCANNED_STRINGS: usize = 1_000_000;
+
+async fn string_len(ds: &Arc<Dataset>, path: &str, block_bytes: usize) -> Option<usize> {
+    let key = (ds.id.clone(), ds.etag(), path.to_string());
+    if let Some(n) = STRING_LENS.get(&key) {
+        return n;
+    }
+    let var = ds.meta.variable(path)?;
+    let n = if var.num_elements() > MAX_SCANNED_STRINGS {
+        None
+    } else {
+        use futures::StreamExt;
+        let mut longest = 0;
+        let mut blocks =
+            std::pin::pin!(ds.read_blocks(path, &Hyperslab::full(&var.shape()), block_bytes));
+        let mut ok = true;
+        while let Some(b) = blocks.next().await {
+            match b {
+                Ok(a) => {
+                    if let ArrayValues::Str(v) = a.values {
+                        longest = v.iter().map(String::len).fold(longest, usize::max);
+                    }
+                }
+                Err(_) => ok = false,
+            }
+        }
+        ok.then_some(longest)
+    };
+    STRING_LENS.insert(key, n);
+    n
+}
+
+fn text_response(
+    body: String,
+    content_type: &'static str,
+    description: Option<&'static str>,
 ) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        &format!("{id}{suffix}: DAP2 responses are not implemented yet"),
-    )
+    let mut r = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Some(d) = description {
+        headers::set_description(r.headers_mut(), d);
+    }
+    r
+}
+
+/// Server headers and the dataset's validators.
+fn finish(mut r: Response, ds: &Dataset) -> Response {
+    headers::add_server_headers(r.headers_mut());
+    for (k, v) in validators(ds) {
+        r.headers_mut().insert(k, v);
+    }
+    r
+}
+
+/// Every answer is computed from the dataset's current version: a matching validator
+/// gives 304 for any of them.
+async fn handle(
+    state: &AppState,
+    id: &str,
+    suffix: &str,
+    req: &OpendapRequest,
+) -> Result<Response, Dap2Error> {
+    let kind = Kind::of(suffix).ok_or_else(|| {
+        Dap2Error::NotFound(format!(
+            "{id}{suffix}: unknown response type {suffix:?}; DAP2 serves .dds, .das, .dods, .ascii, .html, .info, .ver and .nc"
+        ))
+    })?;
+    let ds = state.catalog.open(id).await?;
+    if kind == Kind::Ver {
+        let body = format!(
+            "Core version: {}\nServer version: {}\nDAP protocol version: {}\n",
+            headers::DODS_SERVER,
+            headers::server_version(),
+            headers::DAP_VERSION
+        );
+        return Ok(finish(
+            text_response(body, "text/plain; charset=utf-8", Some("dods_version")),
+            &ds,
+        ));
+    }
+    if let Some(r) = not_modified(&req.headers, &ds) {
+        return Ok(finish(r, &ds));
+    }
+    let schema = schema_of(&ds);
+    let block_bytes = state.config.limits.read_block_bytes.max(1);
+    let das_text = |strings: &std::collections::HashMap<String, usize>| {
+        das::das(&ds.meta, &schema, &|p| strings.get(p).copied())
+    };
+    let response = match kind {
+        Kind::Das | Kind::Info => {
+            let mut strings = std::collections::HashMap::new();
+            for v in ds.meta.variables() {
+                if v.dtype == crate::model::DataType::String
+                    && let Some(n) = string_len(&ds, &v.path, block_bytes).await
+                {
+                    strings.insert(v.path.clone(), n);
+                }
+            }
+            let das = das_text(&strings);
+            if kind == Kind::Das {
+                text_response(das, "text/plain; charset=utf-8", Some("dods_das"))
+            } else {
+                let dds = dds::dds(
+                    &ds.id,
+                    &selection::select(&schema, &ce::Constraint::default())?,
+                );
+                html::info(&ds, &dds, &das)
+            }
+        }
+        Kind::Dds => {
+            let projected = constrained(&schema, req)?;
+            text_response(
+                dds::dds(&ds.id, &projected),
+                "text/plain; charset=utf-8",
+                Some("dods_dds"),
+            )
+        }
+        Kind::Html => {
+            let base = crate::server::http::base_url(state, &req.headers);
+            html::form(&ds, &schema, &base)
+        }
+        Kind::Dods => {
+            let projected = constrained(&schema, req)?;
+            check_size(state, &projected)?;
+            let mut header = dds::dds(&ds.id, &projected).into_bytes();
+            header.extend_from_slice(b"Data:\n");
+            let exact = exact_size(&projected).map(|n| n + header.len() as u64);
+            let body = stream::body(ds.clone(), projected, header, block_bytes, encode_xdr).await?;
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            if let Some(n) = exact {
+                r.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+            }
+            headers::set_description(r.headers_mut(), "dods_data");
+            r
+        }
+        Kind::Ascii => {
+            let projected = constrained(&schema, req)?;
+            check_size(state, &projected)?;
+            let header = format!("Dataset: {}\n", ds.id).into_bytes();
+            let body =
+                stream::body(ds.clone(), projected, header, block_bytes, ascii::encoder()).await?;
+            let mut r = Response::new(body);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers::set_description(r.headers_mut(), "dods_data");
+            r
+        }
+        Kind::Nc => {
+            let projected = constrained(&schema, req)?;
+            check_size(state, &projected)?;
+            download::netcdf(&ds, &projected, block_bytes).await?
+        }
+        Kind::Ver => unreachable!("answered above"),
+    };
+    Ok(finish(response, &ds))
+}
+
+fn constrained(schema: &Schema, req: &OpendapRequest) -> Result<Vec<Projected>, Dap2Error> {
+    let ce = ce::parse(req.query.as_deref()).map_err(|e| Dap2Error::BadRequest(e.to_string()))?;
+    selection::select(schema, &ce)
+}
+
+/// Size of the data part, counting strings at their longest when known (netCDF-4
+/// strings: 4 bytes each plus what cannot be known before reading).
+fn data_size(projected: &[Projected]) -> u64 {
+    projected
+        .iter()
+        .flat_map(|p| p.members())
+        .map(|s| {
+            xdr::encoded_size(s.array.dtype, s.count(), s.array.char_len, s.is_scalar())
+                .unwrap_or(4 + 4 * s.count() as u64)
+        })
+        .sum()
+}
+
+fn exact_size(projected: &[Projected]) -> Option<u64> {
+    let all_fixed = projected
+        .iter()
+        .flat_map(|p| p.members())
+        .all(|s| s.array.dtype != Dap2Type::String);
+    all_fixed.then(|| data_size(projected))
+}
+
+/// Refuses, before anything is read, a response larger than the configured limit.
+fn check_size(state: &AppState, projected: &[Projected]) -> Result<(), Dap2Error> {
+    let size = data_size(projected);
+    let limit = state.config.limits.max_response_bytes;
+    if size > limit {
+        return Err(Dap2Error::TooLarge { size, limit });
+    }
+    Ok(())
+}
+
+fn encode_xdr(ev: stream::Event<'_>, out: &mut Vec<u8>) {
+    match ev {
+        stream::Event::Start(_, s) => xdr::prefix(s.array.dtype, s.count(), s.is_scalar(), out),
+        stream::Event::Block(s, a) => xdr::values(
+            s.array.dtype,
+            &a.values,
+            s.array.char_len,
+            s.is_scalar(),
+            out,
+        ),
+        stream::Event::End(s) => xdr::suffix(s.array.dtype, s.count(), s.is_scalar(), out),
+    }
 }

@@ -3,7 +3,9 @@
 
 mod chunk_index;
 mod format;
+mod hdf5_chunks;
 mod netcdf;
+mod netcdf3_layout;
 
 use std::sync::Arc;
 
@@ -61,7 +63,15 @@ pub async fn open(
     let format = FileFormat::sniff(location, storage).await?;
     match format {
         FileFormat::NetCdf3 { .. } | FileFormat::Hdf5 => {
-            Ok(Arc::new(NetcdfReader::open(location, format).await?))
+            // netCDF-C needs a path: remote files go through the local file cache.
+            let path = match location.local_path() {
+                Some(p) => p.to_path_buf(),
+                None => {
+                    let version = storage.head(location).await?;
+                    storage.local_file(location, &version).await?
+                }
+            };
+            Ok(Arc::new(NetcdfReader::open_path(&path, format).await?))
         }
     }
 }

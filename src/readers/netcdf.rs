@@ -11,7 +11,7 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::{AttributeValue, Extent};
 use tokio::sync::Semaphore;
 
-use super::{FileFormat, ReadError, Reader};
+use super::{ChunkIndex, FileFormat, ReadError, Reader, hdf5_chunks, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -66,6 +66,11 @@ pub struct NetcdfReader {
     meta: Arc<DatasetMeta>,
     /// The open file, kept between reads (opening HDF5 costs milliseconds).
     file: Arc<Mutex<Option<netcdf::File>>>,
+    /// Chunk indexes by variable path. A reader serves one version of one file (the
+    /// catalog reopens changed files), so the cache is keyed like the catalog's.
+    chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
+    /// NetCDF-3 data offsets, parsed from the header once.
+    nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
 }
 
 fn format_err(path: &Path, e: impl std::fmt::Display) -> ReadError {
@@ -79,8 +84,13 @@ impl NetcdfReader {
     pub async fn open(location: &Location, format: FileFormat) -> Result<NetcdfReader, ReadError> {
         let path = location
             .local_path()
-            .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?
-            .to_path_buf();
+            .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?;
+        Self::open_path(path, format).await
+    }
+
+    /// Opens a local file (a served file, or a remote one's copy in the file cache).
+    pub async fn open_path(path: &Path, format: FileFormat) -> Result<NetcdfReader, ReadError> {
+        let path = path.to_path_buf();
         let p = path.clone();
         let (meta, file) = with_netcdf(move || -> Result<_, ReadError> {
             let file = netcdf::open(&p).map_err(|e| format_err(&p, e))?;
@@ -106,7 +116,57 @@ impl NetcdfReader {
             format,
             meta: Arc::new(meta),
             file: Arc::new(Mutex::new(Some(file))),
+            chunk_indexes: moka::future::Cache::builder().max_capacity(10_000).build(),
+            nc3_layout: tokio::sync::OnceCell::new(),
         })
+    }
+
+    async fn compute_chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        if var.dtype == DataType::String {
+            return Ok(None); // variable-length: no byte ranges to give
+        }
+        let shape = var.shape();
+        match self.format {
+            FileFormat::Hdf5 => {
+                let (fpath, vpath) = (self.path.clone(), var.path.clone());
+                with_netcdf(move || hdf5_chunks::chunk_index(&fpath, &vpath, &shape))
+                    .await?
+                    .map_err(|e| format_err(&self.path, e))
+            }
+            FileFormat::NetCdf3 { .. } => {
+                let layout = self
+                    .nc3_layout
+                    .get_or_try_init(|| async { read_nc3_layout(&self.path).await.map(Arc::new) })
+                    .await?;
+                Ok(layout.chunk_index(&var.name, &shape))
+            }
+        }
+    }
+}
+
+/// Reads as much of a NetCDF-3 file's start as its header needs and parses it.
+async fn read_nc3_layout(path: &Path) -> Result<netcdf3_layout::Layout, ReadError> {
+    use tokio::io::AsyncReadExt;
+    let mut want = 64 * 1024;
+    loop {
+        let mut f = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| format_err(path, e))?;
+        let mut buf = Vec::with_capacity(want);
+        (&mut f)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(|e| format_err(path, e))?;
+        match netcdf3_layout::parse(&buf) {
+            Ok(layout) => return Ok(layout),
+            Err(e) if e.contains("truncated") && buf.len() == want => want *= 8,
+            Err(e) => return Err(format_err(path, e)),
+        }
     }
 }
 
@@ -137,6 +197,17 @@ impl Reader for NetcdfReader {
             read_values(f, &vpath, dtype, &slab).map_err(|e| format_err(&fpath, e))
         })
         .await?
+    }
+
+    async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        if let Some(hit) = self.chunk_indexes.get(path).await {
+            return Ok((*hit).clone());
+        }
+        let index = self.compute_chunk_index(path).await?;
+        self.chunk_indexes
+            .insert(path.to_string(), Arc::new(index.clone()))
+            .await;
+        Ok(index)
     }
 }
 

@@ -179,3 +179,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// Rebuilds aggregations now (new or changed files under their globs).
+pub async fn rescan(State(state): State<AppState>) -> Response {
+    let problems = state.catalog.build_collections(&state.config).await;
+    Json(serde_json::json!({
+        "datasets": state.catalog.len(),
+        "problems": problems,
+    }))
+    .into_response()
+}

@@ -52,6 +52,50 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Like `new`, then lists object-store roots and globs (which needs the network)
+    /// and builds the aggregations.
+    pub async fn load(config: Config) -> AppState {
+        let state = AppState::new(config);
+        for p in state.catalog.scan_remote(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        for p in state.catalog.build_collections(&state.config).await {
+            tracing::warn!("catalog: {p}");
+        }
+        tracing::info!(
+            "catalog: {} datasets after remote scans and aggregations",
+            state.catalog.len()
+        );
+        state.spawn_rescans();
+        state
+    }
+
+    /// Rebuilds aggregations periodically when a collection asks for it.
+    fn spawn_rescans(&self) {
+        let Some(every) = self
+            .config
+            .collections
+            .iter()
+            .filter_map(|c| c.rescan_secs)
+            .min()
+        else {
+            return;
+        };
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                for p in state.catalog.build_collections(&state.config).await {
+                    tracing::warn!("rescan: {p}");
+                }
+            }
+        });
+    }
+}
+
 /// The whole application: routes and middleware.
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
@@ -60,11 +104,16 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets", get(landing::datasets))
         .route("/healthz", get(landing::healthz))
         .route("/metrics", get(landing::metrics))
+        .route("/datasets/rescan", axum::routing::post(landing::rescan))
         // Protocols: one line each.
         .route(
             "/opendap/{*path}",
             get(opendap::dispatch).head(opendap::dispatch),
         )
+        .merge(crate::stac::router())
+        .merge(crate::thredds::router())
+        .merge(crate::zarr::router())
+        .merge(crate::wms::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,65 +1,63 @@
-//! Where bytes live. Locations are local paths today; the `object_store` seam lets S3 and
-//! HTTP come in without touching readers' callers or protocols.
+//! Where bytes live: local files, S3 and HTTP through `object_store`, plus a local file
+//! cache for readers that need a path. Knows no file format.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::SystemTime;
+mod config;
+mod file_cache;
+mod location;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
-use object_store::{ObjectStoreExt, path::Path as StorePath};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig, path::Path as StorePath,
+};
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+pub use config::{S3Config, StorageConfig};
+pub use file_cache::FileCache;
+pub use location::{Location, RemoteLocation};
+
+use crate::metrics::Metrics;
+
+#[derive(Debug, Clone, Error)]
 pub enum StorageError {
     #[error("not found: {0}")]
     NotFound(String),
     #[error("storage error at {location}: {message}")]
     Backend { location: String, message: String },
+    #[error("storage timed out at {0}")]
+    Timeout(String),
     #[error("invalid location {0:?}")]
     InvalidLocation(String),
 }
 
-/// A dataset's location.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Location {
-    /// A file on the local file system (absolute path).
-    Local(PathBuf),
-}
-
-impl Location {
-    /// Parses a configured location: a plain path (relative to `base`) or `file://` URL.
-    pub fn parse(s: &str, base: &Path) -> Result<Location, StorageError> {
-        let path = if let Some(rest) = s.strip_prefix("file://") {
-            PathBuf::from(rest)
-        } else if s.contains("://") {
-            return Err(StorageError::InvalidLocation(format!(
-                "{s}: only local paths and file:// URLs are supported so far"
-            )));
-        } else {
-            base.join(s)
-        };
-        Ok(Location::Local(absolute(&path)))
-    }
-
-    /// A path the C libraries can open, when the bytes are local.
-    pub fn local_path(&self) -> Option<&Path> {
-        match self {
-            Location::Local(p) => Some(p),
+/// Maps object_store's errors; time-outs are told apart so they can become 504s.
+pub(crate) fn map_store_error(location: &str, e: object_store::Error) -> StorageError {
+    match e {
+        object_store::Error::NotFound { .. } => StorageError::NotFound(location.to_string()),
+        other => {
+            let message = other.to_string();
+            // object_store's HTTP errors carry `HttpErrorKind::Timeout` only in their
+            // structure, which its public error type does not expose.
+            let debug = format!("{other:?}");
+            if debug.contains("kind: Timeout") || message.to_ascii_lowercase().contains("timed out")
+            {
+                StorageError::Timeout(location.to_string())
+            } else {
+                StorageError::Backend {
+                    location: location.to_string(),
+                    message,
+                }
+            }
         }
     }
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Location::Local(p) => write!(f, "file://{}", p.display()),
-        }
-    }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Size and version of an object: what cache keys are made of.
@@ -70,45 +68,138 @@ pub struct ObjectVersion {
     pub etag: Option<String>,
 }
 
+/// An object found by listing a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedObject {
+    pub location: RemoteLocation,
+    pub size: u64,
+}
+
 /// Access to locations through `object_store`.
-#[derive(Debug, Clone)]
 pub struct Storage {
+    config: StorageConfig,
     local: Arc<LocalFileSystem>,
+    /// Remote stores by their base (`s3://bucket`, `https://host`), built on first use.
+    remotes: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    file_cache: FileCache,
 }
 
 impl Default for Storage {
     fn default() -> Self {
-        Storage {
-            local: Arc::new(LocalFileSystem::new()),
-        }
+        Storage::new(StorageConfig::default(), Arc::new(Metrics::new()))
+    }
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").finish_non_exhaustive()
     }
 }
 
 impl Storage {
-    fn store_path(&self, loc: &Location) -> Result<StorePath, StorageError> {
-        match loc {
-            Location::Local(p) => StorePath::from_absolute_path(p)
-                .map_err(|e| StorageError::InvalidLocation(format!("{}: {e}", p.display()))),
+    pub fn new(config: StorageConfig, metrics: Arc<Metrics>) -> Storage {
+        let dir = config
+            .file_cache_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("datagate-file-cache"));
+        Storage {
+            file_cache: FileCache::new(dir, config.file_cache_bytes, metrics),
+            config,
+            local: Arc::new(LocalFileSystem::new()),
+            remotes: Mutex::new(HashMap::new()),
         }
     }
 
-    fn map_err(loc: &Location, e: object_store::Error) -> StorageError {
-        match e {
-            object_store::Error::NotFound { .. } => StorageError::NotFound(loc.to_string()),
-            other => StorageError::Backend {
-                location: loc.to_string(),
-                message: other.to_string(),
-            },
+    pub fn config(&self) -> &StorageConfig {
+        &self.config
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions::new()
+            .with_timeout(Duration::from_secs(self.config.timeout_secs))
+            .with_connect_timeout(Duration::from_secs(self.config.connect_timeout_secs))
+            .with_allow_http(true)
+    }
+
+    fn retry(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: self.config.max_retries,
+            retry_timeout: Duration::from_secs(self.config.timeout_secs * 2),
+        }
+    }
+
+    fn build_remote(&self, base: &str) -> Result<Arc<dyn ObjectStore>, StorageError> {
+        let invalid =
+            |e: object_store::Error| StorageError::InvalidLocation(format!("{base}: {e}"));
+        if let Some(bucket) = base.strip_prefix("s3://") {
+            let s3 = &self.config.s3;
+            let mut b = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_client_options(self.client_options())
+                .with_retry(self.retry());
+            if let Some(e) = &s3.endpoint {
+                // S3-compatible servers: path-style requests.
+                b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+            }
+            if let Some(r) = &s3.region {
+                b = b.with_region(r);
+            }
+            if let Some(k) = &s3.access_key_id {
+                b = b.with_access_key_id(k);
+            }
+            if let Some(k) = &s3.secret_access_key {
+                b = b.with_secret_access_key(k);
+            }
+            if let Some(t) = &s3.session_token {
+                b = b.with_token(t);
+            }
+            b = b
+                .with_allow_http(s3.allow_http)
+                .with_skip_signature(s3.anonymous);
+            return Ok(Arc::new(b.build().map_err(invalid)?));
+        }
+        let store = HttpBuilder::new()
+            .with_url(base)
+            .with_client_options(self.client_options())
+            .with_retry(self.retry())
+            .build()
+            .map_err(invalid)?;
+        Ok(Arc::new(store))
+    }
+
+    fn store(&self, loc: &Location) -> Result<(Arc<dyn ObjectStore>, StorePath), StorageError> {
+        match loc {
+            Location::Local(p) => {
+                let path = StorePath::from_absolute_path(p)
+                    .map_err(|e| StorageError::InvalidLocation(format!("{}: {e}", p.display())))?;
+                Ok((self.local.clone(), path))
+            }
+            Location::Collection(id) => Err(StorageError::InvalidLocation(format!(
+                "collection {id} has no bytes of its own"
+            ))),
+            Location::Remote(r) => {
+                let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
+                let store = match remotes.get(&r.store) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = self.build_remote(&r.store)?;
+                        remotes.insert(r.store.clone(), s.clone());
+                        s
+                    }
+                };
+                Ok((store, StorePath::from(r.key.as_str())))
+            }
         }
     }
 
     pub async fn head(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
-        let path = self.store_path(loc)?;
-        let meta = self
-            .local
+        let (store, path) = self.store(loc)?;
+        let meta = store
             .head(&path)
             .await
-            .map_err(|e| Self::map_err(loc, e))?;
+            .map_err(|e| map_store_error(&loc.to_string(), e))?;
         Ok(ObjectVersion {
             size: meta.size,
             last_modified: Some(meta.last_modified.into()),
@@ -121,11 +212,46 @@ impl Storage {
         loc: &Location,
         range: std::ops::Range<u64>,
     ) -> Result<Bytes, StorageError> {
-        let path = self.store_path(loc)?;
-        self.local
+        let (store, path) = self.store(loc)?;
+        store
             .get_range(&path, range)
             .await
-            .map_err(|e| Self::map_err(loc, e))
+            .map_err(|e| map_store_error(&loc.to_string(), e))
+    }
+
+    /// A local path holding the bytes of `loc` at `version`: the file itself when local,
+    /// else a copy in the file cache.
+    pub async fn local_file(
+        &self,
+        loc: &Location,
+        version: &ObjectVersion,
+    ) -> Result<PathBuf, StorageError> {
+        match loc {
+            Location::Local(p) => Ok(p.clone()),
+            Location::Remote(r) => {
+                let (store, path) = self.store(loc)?;
+                self.file_cache.fetch(store, &path, &r.url(), version).await
+            }
+            Location::Collection(_) => Err(StorageError::InvalidLocation(loc.to_string())),
+        }
+    }
+
+    /// Every object under a remote prefix (`s3://bucket/dir/`).
+    pub async fn list(&self, prefix: &RemoteLocation) -> Result<Vec<ListedObject>, StorageError> {
+        let (store, path) = self.store(&Location::Remote(prefix.clone()))?;
+        let prefix_path = (!prefix.key.is_empty()).then_some(path);
+        let objects: Vec<object_store::ObjectMeta> = store
+            .list(prefix_path.as_ref())
+            .try_collect()
+            .await
+            .map_err(|e| map_store_error(&prefix.url(), e))?;
+        Ok(objects
+            .into_iter()
+            .map(|m| ListedObject {
+                location: prefix.with_key(m.location.to_string()),
+                size: m.size,
+            })
+            .collect())
     }
 }
 
@@ -146,6 +272,28 @@ mod tests {
             s.head(&missing).await,
             Err(StorageError::NotFound(_))
         ));
-        assert!(Location::parse("s3://b/k", dir.path()).is_err());
+        let v = s.head(&loc).await.unwrap();
+        assert_eq!(
+            s.local_file(&loc, &v).await.unwrap(),
+            dir.path().join("a.bin")
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_remote_is_a_clean_error() {
+        let config = StorageConfig {
+            timeout_secs: 2,
+            connect_timeout_secs: 1,
+            max_retries: 0,
+            ..StorageConfig::default()
+        };
+        let s = Storage::new(config, Arc::new(Metrics::new()));
+        // Port 9 (discard) on loopback: connection refused.
+        let loc = Location::parse("http://127.0.0.1:9/x.nc", std::path::Path::new("/")).unwrap();
+        let err = s.head(&loc).await.unwrap_err();
+        assert!(
+            matches!(err, StorageError::Backend { .. } | StorageError::Timeout(_)),
+            "{err}"
+        );
     }
 }

@@ -182,6 +182,37 @@ impl Hyperslab {
         out
     }
 
+    /// Like `split`, but a piece never exceeds `max_elements`: innermost rows longer
+    /// than that are cut too (a 1-D variable of gigabytes is not read at once).
+    pub fn split_bounded(&self, max_elements: usize) -> Vec<Hyperslab> {
+        let max = max_elements.max(1);
+        let mut out = Vec::new();
+        for piece in self.split(max) {
+            let Some(last) = piece.dims.last().copied() else {
+                out.push(piece);
+                continue;
+            };
+            if piece.num_elements() <= max {
+                out.push(piece);
+                continue;
+            }
+            // `split` leaves more than `max` only in single rows.
+            let mut k = 0;
+            while k < last.count {
+                let n = max.min(last.count - k);
+                let mut p = piece.clone();
+                *p.dims.last_mut().expect("rank >= 1") = DimSlice {
+                    start: last.start + k * last.stride,
+                    stride: last.stride,
+                    count: n,
+                };
+                out.push(p);
+                k += n;
+            }
+        }
+        out
+    }
+
     fn split_into(&self, dim: usize, max: usize, out: &mut Vec<Hyperslab>) {
         if self.num_elements() <= max || dim + 1 >= self.dims.len() {
             out.push(self.clone());
@@ -292,6 +323,34 @@ mod tests {
             }
             assert_eq!(seen, all, "max {max}");
         }
+    }
+
+    #[test]
+    fn split_bounded_cuts_long_rows() {
+        let h = Hyperslab::new(vec![
+            DimSlice::full(2),
+            DimSlice {
+                start: 1,
+                stride: 3,
+                count: 10,
+            },
+        ]);
+        let pieces = h.split_bounded(4);
+        assert!(pieces.iter().all(|p| p.num_elements() <= 4));
+        let mut seen = Vec::new();
+        for p in &pieces {
+            for a in p.dims[0].indices() {
+                for b in p.dims[1].indices() {
+                    seen.push((a, b));
+                }
+            }
+        }
+        let all: Vec<(usize, usize)> = h.dims[0]
+            .indices()
+            .flat_map(|a| h.dims[1].indices().map(move |b| (a, b)))
+            .collect();
+        assert_eq!(seen, all);
+        assert_eq!(Hyperslab::full(&[]).split_bounded(1).len(), 1);
     }
 
     #[test]

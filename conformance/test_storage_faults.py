@@ -1,0 +1,106 @@
+"""Object-storage faults: a stopped S3 server, slow and truncated HTTP objects. Each gives
+a clean error in the protocol's form (502/504), never a hang, and the server keeps
+serving its other datasets."""
+
+import shutil
+
+import pytest
+import requests
+
+from conftest import start_server, stop_server
+from faulty_http import FaultyFileServer
+from s3server import MotoServer
+
+
+def opendap_error_status(base, dataset_id):
+    r = requests.get(f"{base}/opendap/{dataset_id}.dds", timeout=60)
+    return r.status_code, r.text
+
+
+@pytest.fixture
+def mixed(fixtures_dir, tmp_path):
+    """datagate over a local directory and an S3 prefix; the S3 server can be stopped."""
+    moto = MotoServer()
+    moto.upload_dir(fixtures_dir, "remote")
+    local = tmp_path / "local"
+    local.mkdir()
+    shutil.copy(fixtures_dir / "sst_classic.nc", local / "local_sst.nc")
+    config = tmp_path / "datagate.toml"
+    config.write_text(
+        moto.config_toml(
+            tmp_path / "cache",
+            [str(local), "s3://datagate-test/remote/"],
+            revalidate_secs=0,
+            timeout_secs=3,
+        )
+    )
+    proc, base = start_server(["--config", str(config)])
+    yield moto, base
+    stop_server(proc)
+    moto.stop()
+
+
+def test_stopped_s3_gives_clean_errors_and_local_data_stays(mixed):
+    moto, base = mixed
+    ids = {d["id"] for d in requests.get(base + "/datasets", timeout=60).json()["datasets"]}
+    assert {"local_sst.nc", "gridded_nc4.nc"} <= ids
+    moto.stop()
+    status, body = opendap_error_status(base, "gridded_nc4.nc")
+    assert status in (502, 504), body
+    assert body.startswith("Error {"), body
+    # The local dataset is unaffected, and /datasets still answers (without the S3 ones).
+    assert requests.get(base + "/opendap/local_sst.nc.dds", timeout=30).status_code == 200
+    listed = requests.get(base + "/datasets", timeout=60).json()["datasets"]
+    assert "local_sst.nc" in {d["id"] for d in listed}
+    assert requests.get(base + "/healthz", timeout=5).text == "ok"
+
+
+@pytest.fixture
+def http_backed(fixtures_dir, tmp_path):
+    files = FaultyFileServer(str(fixtures_dir))
+    config = tmp_path / "datagate.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[storage]",
+                "timeout_secs = 2",
+                "connect_timeout_secs = 2",
+                "max_retries = 0",
+                f'file_cache_dir = "{tmp_path / "cache"}"',
+                "[[datasets]]",
+                'id = "remote"',
+                f'location = "{files.url}/gridded_nc4.nc"',
+                "[[datasets]]",
+                'id = "local"',
+                f'location = "{fixtures_dir / "sst_classic.nc"}"',
+            ]
+        )
+        + "\n"
+    )
+    proc, base = start_server(["--config", str(config)])
+    yield files, base
+    stop_server(proc)
+    files.stop()
+
+
+def test_http_location_reads_like_local(http_backed):
+    files, base = http_backed
+    remote = requests.get(base + "/opendap/remote.dds", timeout=30)
+    assert remote.status_code == 200, remote.text
+    assert "temp" in remote.text
+
+
+def test_slow_object_times_out_cleanly(http_backed):
+    files, base = http_backed
+    files.mode = "slow"
+    status, body = opendap_error_status(base, "remote")
+    assert status in (502, 504), body
+    assert requests.get(base + "/opendap/local.dds", timeout=30).status_code == 200
+
+
+def test_truncated_object_is_an_error_not_data(http_backed):
+    files, base = http_backed
+    files.mode = "truncate"
+    status, body = opendap_error_status(base, "remote")
+    assert status == 502, body
+    assert "truncated" in body or "Error" in body

@@ -1,0 +1,635 @@
+//! Aggregations: one dataset made of many files, joined along an existing dimension
+//! (ordered by its coordinate values), along a new dimension whose values come from
+//! dates in the file names, or as a union of their variables.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::concat::concat;
+use crate::model::cf::{CfDateTime, TimeUnits, time_units};
+use crate::model::{
+    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Variable,
+};
+use crate::readers::{FileFormat, ReadError, Reader};
+use crate::storage::{Location, ObjectVersion};
+use crate::subset::{DimSlice, Hyperslab};
+
+/// How the files of a collection combine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Combine {
+    JoinExisting {
+        dim: String,
+    },
+    JoinNew {
+        dim: String,
+        date_format: String,
+        units: String,
+    },
+    Union,
+}
+
+/// One file of an aggregation.
+pub struct Member {
+    pub id: String,
+    pub location: Location,
+    pub version: ObjectVersion,
+    pub reader: Arc<dyn Reader>,
+    /// First index along the joined dimension, and how many it holds there.
+    pub offset: usize,
+    pub len: usize,
+}
+
+pub struct AggregationReader {
+    meta: Arc<DatasetMeta>,
+    members: Vec<Member>,
+    /// Full path of the joined dimension (join kinds only).
+    join_dim: Option<String>,
+    /// Values of the joined coordinate, in the first file's units (join kinds only).
+    join_values: Vec<f64>,
+    /// Union: which member holds each variable.
+    owner: HashMap<String, usize>,
+    format: FileFormat,
+}
+
+/// A file opened for the aggregation, before checks.
+pub struct Candidate {
+    pub id: String,
+    pub location: Location,
+    pub version: ObjectVersion,
+    pub reader: Arc<dyn Reader>,
+}
+
+/// Same variables (path, type, dimension names), same dimension lengths except `except`.
+fn mismatch(reference: &DatasetMeta, other: &DatasetMeta, except: Option<&str>) -> Option<String> {
+    let describe = |m: &DatasetMeta| -> Vec<(String, DataType, Vec<String>)> {
+        m.variables()
+            .into_iter()
+            .map(|v| {
+                (
+                    v.path.clone(),
+                    v.dtype,
+                    v.dims.iter().map(|d| d.path.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (describe(reference), describe(other));
+    if a != b {
+        let names = |d: &[(String, DataType, Vec<String>)]| {
+            d.iter().map(|x| x.0.clone()).collect::<Vec<_>>()
+        };
+        return Some(format!(
+            "variables differ: {:?} vs {:?}",
+            names(&a),
+            names(&b)
+        ));
+    }
+    for v in reference.variables() {
+        let o = other.variable(&v.path)?;
+        for (da, db) in v.dims.iter().zip(&o.dims) {
+            if Some(da.path.as_str()) != except && da.len != db.len {
+                return Some(format!(
+                    "{}: dimension {} is {} here, {} in the first file",
+                    v.path, da.path, db.len, da.len
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Calls `f` on a group and every group below it.
+fn for_each_group_mut(g: &mut crate::model::Group, f: &mut impl FnMut(&mut crate::model::Group)) {
+    f(g);
+    for sub in &mut g.groups {
+        for_each_group_mut(sub, f);
+    }
+}
+
+/// Sets the length of dimension `path` everywhere in the metadata.
+fn set_dim_len(meta: &mut DatasetMeta, path: &str, len: usize) {
+    for_each_group_mut(&mut meta.root, &mut |g| {
+        for d in &mut g.dimensions {
+            if d.path == path {
+                d.len = len;
+            }
+        }
+        for v in &mut g.variables {
+            for d in &mut v.dims {
+                if d.path == path {
+                    d.len = len;
+                }
+            }
+        }
+    });
+}
+
+/// Parses a date out of a file name with a `%Y %m %d %H %M %S %j` pattern.
+pub fn date_from_name(name: &str, format: &str) -> Option<CfDateTime> {
+    let (mut year, mut month, mut day, mut hour, mut minute, mut second) =
+        (None, 1u32, 1u32, 0u32, 0u32, 0f64);
+    let mut doy = None;
+    let (f, n) = (format.as_bytes(), name.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let take = |j: &mut usize, width: usize| -> Option<u32> {
+        let s = std::str::from_utf8(n.get(*j..*j + width)?).ok()?;
+        *j += width;
+        s.parse().ok()
+    };
+    while i < f.len() {
+        if f[i] == b'%' && i + 1 < f.len() {
+            match f[i + 1] {
+                b'Y' => year = Some(take(&mut j, 4)? as i64),
+                b'm' => month = take(&mut j, 2)?,
+                b'd' => day = take(&mut j, 2)?,
+                b'H' => hour = take(&mut j, 2)?,
+                b'M' => minute = take(&mut j, 2)?,
+                b'S' => second = take(&mut j, 2)? as f64,
+                b'j' => doy = Some(take(&mut j, 3)?),
+                _ => return None,
+            }
+            i += 2;
+        } else {
+            if n.get(j) != Some(&f[i]) {
+                return None;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    if j != n.len() {
+        return None;
+    }
+    let mut t = CfDateTime {
+        year: year?,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+    };
+    if let Some(doy) = doy {
+        // Day of year in the standard calendar: count from January 1st.
+        let units = TimeUnits::parse(&format!("days since {:04}-01-01", t.year), None).ok()?;
+        let d = units.decode((doy as f64) - 1.0)?;
+        t.month = d.month;
+        t.day = d.day;
+    }
+    Some(t)
+}
+
+fn cast(values: &[f64], dtype: DataType) -> ArrayValues {
+    match dtype {
+        DataType::F32 => ArrayValues::F32(values.iter().map(|v| *v as f32).collect()),
+        DataType::I32 => ArrayValues::I32(values.iter().map(|v| *v as i32).collect()),
+        DataType::I64 => ArrayValues::I64(values.iter().map(|v| *v as i64).collect()),
+        DataType::I16 => ArrayValues::I16(values.iter().map(|v| *v as i16).collect()),
+        DataType::U32 => ArrayValues::U32(values.iter().map(|v| *v as u32).collect()),
+        DataType::U64 => ArrayValues::U64(values.iter().map(|v| *v as u64).collect()),
+        _ => ArrayValues::F64(values.to_vec()),
+    }
+}
+
+impl AggregationReader {
+    /// Builds the aggregation; files that do not fit are returned as problems, not used.
+    pub async fn build(
+        candidates: Vec<Candidate>,
+        combine: &Combine,
+    ) -> Result<(AggregationReader, Vec<String>), String> {
+        let mut problems = Vec::new();
+        match combine {
+            Combine::JoinExisting { dim } => {
+                Self::join_existing(candidates, dim, &mut problems).await
+            }
+            Combine::JoinNew {
+                dim,
+                date_format,
+                units,
+            } => Self::join_new(candidates, dim, date_format, units, &mut problems),
+            Combine::Union => Self::union(candidates, &mut problems),
+        }
+        .map(|r| (r, problems))
+    }
+
+    async fn join_existing(
+        candidates: Vec<Candidate>,
+        dim: &str,
+        problems: &mut Vec<String>,
+    ) -> Result<AggregationReader, String> {
+        let dim_path = format!("/{}", dim.trim_start_matches('/'));
+        // Read each file's coordinate values along the joined dimension.
+        let mut with_coords: Vec<(Candidate, Vec<f64>, Option<TimeUnits>)> = Vec::new();
+        for c in candidates {
+            let meta = c.reader.metadata();
+            let Some(coord) = meta
+                .variable(&dim_path)
+                .filter(|v| v.is_coordinate_variable())
+            else {
+                problems.push(format!(
+                    "{}: no coordinate variable {dim_path}; excluded",
+                    c.id
+                ));
+                continue;
+            };
+            let len = coord.dims[0].len;
+            match c.reader.read(&dim_path, &Hyperslab::full(&[len])).await {
+                Ok(a) if len > 0 => {
+                    let units = time_units(coord);
+                    with_coords.push((c, a.values.to_f64(), units))
+                }
+                Ok(_) => problems.push(format!("{}: {dim_path} is empty; excluded", c.id)),
+                Err(e) => problems.push(format!("{}: {e}; excluded", c.id)),
+            }
+        }
+        // Times in each file's own units are compared in the first file's units.
+        let reference_units = with_coords.first().and_then(|w| w.2.clone());
+        for w in &mut with_coords {
+            if let (Some(reference), Some(own)) = (&reference_units, &w.2)
+                && reference != own
+            {
+                w.1 =
+                    w.1.iter()
+                        .map(|v| {
+                            own.decode(*v)
+                                .and_then(|t| reference.encode(&t).ok())
+                                .unwrap_or(f64::NAN)
+                        })
+                        .collect();
+            }
+        }
+        with_coords.sort_by(|a, b| {
+            a.1[0]
+                .partial_cmp(&b.1[0])
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let Some(first) = with_coords.first() else {
+            return Err("no usable files".into());
+        };
+        let reference = first.0.reader.metadata();
+        let mut members = Vec::new();
+        let mut values: Vec<f64> = Vec::new();
+        for (c, coords, _) in with_coords {
+            let meta = c.reader.metadata();
+            if let Some(why) = mismatch(&reference, &meta, Some(&dim_path)) {
+                problems.push(format!("{}: {why}; excluded", c.id));
+                continue;
+            }
+            if let Some(last) = values.last()
+                && coords[0] <= *last
+            {
+                problems.push(format!(
+                    "{}: {dim_path} overlaps the previous file; excluded",
+                    c.id
+                ));
+                continue;
+            }
+            members.push(Member {
+                id: c.id,
+                location: c.location,
+                version: c.version,
+                reader: c.reader,
+                offset: values.len(),
+                len: coords.len(),
+            });
+            values.extend(coords);
+        }
+        let mut meta = (*reference).clone();
+        set_dim_len(&mut meta, &dim_path, values.len());
+        let format = members[0].reader.format();
+        Ok(AggregationReader {
+            meta: Arc::new(meta),
+            members,
+            join_dim: Some(dim_path),
+            join_values: values,
+            owner: HashMap::new(),
+            format,
+        })
+    }
+
+    fn join_new(
+        candidates: Vec<Candidate>,
+        dim: &str,
+        date_format: &str,
+        units: &str,
+        problems: &mut Vec<String>,
+    ) -> Result<AggregationReader, String> {
+        let units_parsed = TimeUnits::parse(units, None).map_err(|e| e.to_string())?;
+        let dim_name = dim.trim_start_matches('/').to_string();
+        let dim_path = format!("/{dim_name}");
+        let mut dated: Vec<(f64, Candidate)> = Vec::new();
+        for c in candidates {
+            let name = c.id.rsplit('/').next().unwrap_or(&c.id).to_string();
+            match date_from_name(&name, date_format).and_then(|t| units_parsed.encode(&t).ok()) {
+                Some(v) => dated.push((v, c)),
+                None => problems.push(format!(
+                    "{}: no date matching {date_format:?} in the name; excluded",
+                    c.id
+                )),
+            }
+        }
+        dated.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        let Some(first) = dated.first() else {
+            return Err("no usable files".into());
+        };
+        let reference = first.1.reader.metadata();
+        if reference.variable(&dim_path).is_some() || reference.dimension(&dim_path).is_some() {
+            return Err(format!(
+                "the files already have {dim_path}: use join_existing"
+            ));
+        }
+        let mut members = Vec::new();
+        let mut values = Vec::new();
+        for (v, c) in dated {
+            if let Some(why) = mismatch(&reference, &c.reader.metadata(), None) {
+                problems.push(format!("{}: {why}; excluded", c.id));
+                continue;
+            }
+            if values.last() == Some(&v) {
+                problems.push(format!(
+                    "{}: same date as the previous file; excluded",
+                    c.id
+                ));
+                continue;
+            }
+            members.push(Member {
+                id: c.id,
+                location: c.location,
+                version: c.version,
+                reader: c.reader,
+                offset: values.len(),
+                len: 1,
+            });
+            values.push(v);
+        }
+        let n = values.len();
+        let mut meta = (*reference).clone();
+        let new_dim = DimRef {
+            name: dim_name.clone(),
+            path: dim_path.clone(),
+            len: n,
+        };
+        let auxiliary: Vec<String> = meta
+            .variables()
+            .iter()
+            .filter_map(|v| v.attr("coordinates").and_then(|a| a.as_text()))
+            .flat_map(|s| s.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect();
+        for_each_group_mut(&mut meta.root, &mut |g| {
+            for v in &mut g.variables {
+                if !v.dims.is_empty() && !v.is_coordinate_variable() && !auxiliary.contains(&v.name)
+                {
+                    v.dims.insert(0, new_dim.clone());
+                    if let Some(c) = &mut v.chunks {
+                        c.insert(0, 1);
+                    }
+                }
+            }
+        });
+        meta.root.dimensions.insert(
+            0,
+            Dimension {
+                name: dim_name.clone(),
+                path: dim_path.clone(),
+                len: n,
+                unlimited: false,
+            },
+        );
+        meta.root.variables.insert(
+            0,
+            Variable {
+                name: dim_name,
+                path: dim_path.clone(),
+                dims: vec![new_dim],
+                dtype: DataType::F64,
+                attributes: vec![
+                    Attribute::new("units", AttrValue::Text(units.to_string())),
+                    Attribute::new("calendar", AttrValue::Text("standard".into())),
+                    Attribute::new("standard_name", AttrValue::Text("time".into())),
+                    Attribute::new("axis", AttrValue::Text("T".into())),
+                ],
+                chunks: None,
+            },
+        );
+        let format = members[0].reader.format();
+        Ok(AggregationReader {
+            meta: Arc::new(meta),
+            members,
+            join_dim: Some(dim_path),
+            join_values: values,
+            owner: HashMap::new(),
+            format,
+        })
+    }
+
+    fn union(
+        candidates: Vec<Candidate>,
+        problems: &mut Vec<String>,
+    ) -> Result<AggregationReader, String> {
+        let mut meta = DatasetMeta::default();
+        meta.root.path = "/".into();
+        let mut owner = HashMap::new();
+        let mut members = Vec::new();
+        for c in candidates {
+            let m = c.reader.metadata();
+            let conflict = m.root.dimensions.iter().find(|d| {
+                meta.root
+                    .dimensions
+                    .iter()
+                    .any(|e| e.path == d.path && e.len != d.len)
+            });
+            if let Some(d) = conflict {
+                problems.push(format!(
+                    "{}: dimension {} has another length; excluded",
+                    c.id, d.path
+                ));
+                continue;
+            }
+            if !m.root.groups.is_empty() {
+                problems.push(format!(
+                    "{}: groups are not merged by a union; only root variables used",
+                    c.id
+                ));
+            }
+            let index = members.len();
+            for d in &m.root.dimensions {
+                if !meta.root.dimensions.iter().any(|e| e.path == d.path) {
+                    meta.root.dimensions.push(d.clone());
+                }
+            }
+            for v in &m.root.variables {
+                if !owner.contains_key(&v.path) {
+                    owner.insert(v.path.clone(), index);
+                    meta.root.variables.push(v.clone());
+                }
+            }
+            for a in &m.root.attributes {
+                if !meta.root.attributes.iter().any(|b| b.name == a.name) {
+                    meta.root.attributes.push(a.clone());
+                }
+            }
+            members.push(Member {
+                id: c.id,
+                location: c.location,
+                version: c.version,
+                reader: c.reader,
+                offset: 0,
+                len: 0,
+            });
+        }
+        if members.is_empty() {
+            return Err("no usable files".into());
+        }
+        let format = members[0].reader.format();
+        Ok(AggregationReader {
+            meta: Arc::new(meta),
+            members,
+            join_dim: None,
+            join_values: Vec::new(),
+            owner,
+            format,
+        })
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// A version for the whole: changes whenever a member changes.
+    pub fn version(&self) -> ObjectVersion {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut size = 0;
+        let mut newest = None;
+        for m in &self.members {
+            h.update(m.location.to_string().as_bytes());
+            h.update(m.version.size.to_le_bytes());
+            h.update(format!("{:?}{:?}", m.version.last_modified, m.version.etag).as_bytes());
+            size += m.version.size;
+            newest = newest.max(m.version.last_modified);
+        }
+        let tag: String = h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        ObjectVersion {
+            size,
+            last_modified: newest,
+            etag: Some(tag),
+        }
+    }
+
+    /// Reads the selection along the joined axis `axis` from the members holding it.
+    async fn read_joined(
+        &self,
+        var: &Variable,
+        axis: usize,
+        slab: &Hyperslab,
+    ) -> Result<Array, ReadError> {
+        let sel = slab.dims[axis];
+        let mut parts = Vec::new();
+        let mut k = 0;
+        while k < sel.count {
+            let global = sel.start + k * sel.stride;
+            let m = self
+                .members
+                .iter()
+                .find(|m| global >= m.offset && global < m.offset + m.len)
+                .ok_or_else(|| ReadError::Internal(format!("index {global} in no member")))?;
+            // How many of the selected indices fall in this member.
+            let mut n = 0;
+            while k + n < sel.count && sel.start + (k + n) * sel.stride < m.offset + m.len {
+                n += 1;
+            }
+            let local = DimSlice {
+                start: global - m.offset,
+                stride: sel.stride,
+                count: n,
+            };
+            let mut piece = slab.clone();
+            let array = if m.len == 1
+                && var.dims.len()
+                    > m.reader
+                        .metadata()
+                        .variable(&var.path)
+                        .map_or(0, |v| v.dims.len())
+            {
+                // A new dimension: the member's variable lacks it.
+                piece.dims.remove(axis);
+                let mut a = m.reader.read(&var.path, &piece).await?;
+                a.shape.insert(axis, 1);
+                a
+            } else {
+                piece.dims[axis] = local;
+                m.reader.read(&var.path, &piece).await?
+            };
+            parts.push(array);
+            k += n;
+        }
+        if parts.is_empty() {
+            let mut piece = slab.clone();
+            piece.dims[axis] = DimSlice {
+                start: 0,
+                stride: 1,
+                count: 0,
+            };
+            return self.members[0].reader.read(&var.path, &piece).await;
+        }
+        concat(parts, axis)
+            .ok_or_else(|| ReadError::Internal(format!("{}: members disagree", var.path)))
+    }
+}
+
+#[async_trait]
+impl Reader for AggregationReader {
+    fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    fn metadata(&self) -> Arc<DatasetMeta> {
+        self.meta.clone()
+    }
+
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        slab.validate(&var.shape())?;
+        if let Some(&i) = self.owner.get(&var.path) {
+            return self.members[i].reader.read(&var.path, slab).await;
+        }
+        let Some(join) = &self.join_dim else {
+            return Err(ReadError::NoSuchVariable(path.to_string()));
+        };
+        if &var.path == join {
+            let values: Vec<f64> = slab.dims[0]
+                .indices()
+                .map(|i| self.join_values[i])
+                .collect();
+            return Ok(Array::new(slab.shape(), cast(&values, var.dtype)));
+        }
+        match var.dims.iter().position(|d| &d.path == join) {
+            Some(axis) => self.read_joined(var, axis, slab).await,
+            None => self.members[0].reader.read(&var.path, slab).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_names() {
+        let t = date_from_name("sst_20200131.nc", "sst_%Y%m%d.nc").unwrap();
+        assert_eq!((t.year, t.month, t.day), (2020, 1, 31));
+        let t = date_from_name("A2020061.L3.nc", "A%Y%j.L3.nc").unwrap();
+        assert_eq!((t.year, t.month, t.day), (2020, 3, 1));
+        let t = date_from_name("x_2020-02-03T06.nc", "x_%Y-%m-%dT%H.nc").unwrap();
+        assert_eq!(t.hour, 6);
+        assert!(date_from_name("sst_2020013.nc", "sst_%Y%m%d.nc").is_none());
+        assert!(date_from_name("other.nc", "sst_%Y%m%d.nc").is_none());
+    }
+}

@@ -1,0 +1,168 @@
+//! `.nc`: the constrained variables as a NetCDF-4 file (groups and types as in the
+//! source, 64-bit integers included only if DAP2 could name them, i.e. never).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+use super::error::Dap2Error;
+use super::selection::{Projected, Selected};
+use crate::catalog::Dataset;
+use crate::model::{DatasetMeta, DimRef, Dimension, Group, Variable};
+use crate::subset::Hyperslab;
+use crate::writers::{NetcdfWriter, stream_file};
+
+fn group_mut<'a>(root: &'a mut Group, path: &str) -> &'a mut Group {
+    let mut g = root;
+    let mut so_far = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        so_far = format!("{so_far}/{part}");
+        let i = match g.groups.iter().position(|c| c.name == part) {
+            Some(i) => i,
+            None => {
+                g.groups.push(Group {
+                    name: part.to_string(),
+                    path: so_far.clone(),
+                    ..Default::default()
+                });
+                g.groups.len() - 1
+            }
+        };
+        g = &mut g.groups[i];
+    }
+    g
+}
+
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// The output's structure: each selected variable with its dimensions shortened to the
+/// selection; a dimension used with two different lengths gets a second name.
+fn output_meta(
+    source: &DatasetMeta,
+    selected: &[&Selected],
+) -> Result<(DatasetMeta, Vec<(String, Hyperslab)>), Dap2Error> {
+    let mut root = Group {
+        path: "/".into(),
+        attributes: source.root.attributes.clone(),
+        ..Default::default()
+    };
+    let mut dims: HashMap<(String, usize), String> = HashMap::new();
+    let mut seen: HashMap<String, Hyperslab> = HashMap::new();
+    let mut copies = Vec::new();
+    for s in selected {
+        let var = &s.array.var;
+        let slab = s.source_slab();
+        if let Some(prev) = seen.get(&var.path) {
+            if *prev == slab {
+                continue;
+            }
+            return Err(Dap2Error::BadRequest(format!(
+                "{} is requested twice with different index ranges; a NetCDF file holds it once",
+                s.array.name
+            )));
+        }
+        seen.insert(var.path.clone(), slab.clone());
+        let mut out_dims = Vec::new();
+        for (d, slice) in var.dims.iter().zip(&slab.dims) {
+            let key = (d.path.clone(), slice.count);
+            let name = match dims.get(&key) {
+                Some(n) => n.clone(),
+                None => {
+                    let taken = dims.keys().any(|(p, _)| *p == d.path);
+                    let name = if taken {
+                        format!("{}_{}", d.name, slice.count)
+                    } else {
+                        d.name.clone()
+                    };
+                    let unlimited =
+                        !taken && source.dimension(&d.path).is_some_and(|x| x.unlimited);
+                    let g = group_mut(&mut root, parent(&d.path));
+                    g.dimensions.push(Dimension {
+                        name: name.clone(),
+                        path: format!("{}/{name}", g.path.trim_end_matches('/')),
+                        len: slice.count,
+                        unlimited,
+                    });
+                    dims.insert(key, name.clone());
+                    name
+                }
+            };
+            out_dims.push(DimRef {
+                name,
+                path: d.path.clone(),
+                len: slice.count,
+            });
+        }
+        let group_path = var.group_path().to_string();
+        if let Some(src_group) = source.root.group(&group_path) {
+            let g = group_mut(&mut root, &group_path);
+            if g.attributes.is_empty() && group_path != "/" {
+                g.attributes = src_group.attributes.clone();
+            }
+        }
+        group_mut(&mut root, &group_path).variables.push(Variable {
+            dims: out_dims,
+            chunks: None,
+            ..var.clone()
+        });
+        copies.push((var.path.clone(), slab));
+    }
+    Ok((DatasetMeta { root }, copies))
+}
+
+pub async fn netcdf(
+    ds: &Arc<Dataset>,
+    projected: &[Projected],
+    block_bytes: usize,
+) -> Result<Response, Dap2Error> {
+    let selected: Vec<&Selected> = projected.iter().flat_map(|p| p.members()).collect();
+    let (meta, copies) = output_meta(&ds.meta, &selected)?;
+    let internal = |e: crate::writers::WriteError| Dap2Error::Internal(e.to_string());
+    let writer = NetcdfWriter::create(&meta, None).await.map_err(internal)?;
+    for (path, slab) in &copies {
+        writer
+            .copy_from(ds, path, slab, path, block_bytes)
+            .await
+            .map_err(internal)?;
+    }
+    let path = writer.finish().await.map_err(internal)?;
+    let len = tokio::fs::metadata(&path)
+        .await
+        .map_err(|e| Dap2Error::Internal(e.to_string()))?
+        .len();
+    let mut r = Response::new(Body::from_stream(stream_file(path)));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-netcdf"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    let stem = ds
+        .id
+        .rsplit('/')
+        .next()
+        .unwrap_or("data")
+        .trim_end_matches(".nc");
+    let file_name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}.nc\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}

@@ -1,0 +1,214 @@
+//! Streaming a constrained selection: values are read block by block (`pieces`, each
+//! read only when the previous one is encoded and queued) and encoded as they arrive, so memory stays bounded by the
+//! block size whatever the response size. A read failing midway aborts the body, so
+//! the client sees a broken response, never a complete-looking one.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+
+use super::error::Dap2Error;
+use super::selection::{Projected, Selected};
+use crate::catalog::Dataset;
+use crate::model::Array;
+use crate::subset::Hyperslab;
+
+/// What an encoder sees while a selection streams.
+pub enum Event<'a> {
+    Start(&'a Projected, &'a Selected),
+    Block(&'a Selected, &'a Array),
+    End(&'a Selected),
+}
+
+/// The selection of `sel` over its model variable in consecutive pieces of about
+/// `block_bytes`, in row-major order. Long rows are cut too (a 1-D variable of 2 GB is
+/// not read at once), except the characters of a char variable's strings.
+pub fn pieces(sel: &Selected, block_bytes: usize) -> Vec<Hyperslab> {
+    let elem = sel.array.var.dtype.size().unwrap_or(64);
+    let max = (block_bytes / elem).max(1);
+    let slab = sel.source_slab();
+    if sel.array.char_len.is_some() {
+        slab.split(max)
+    } else {
+        slab.split_bounded(max)
+    }
+}
+
+/// Flush the buffer to the client at this size.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// Streams `header` and then the encoding of every selected array. Waits for the first
+/// block to be read, so a dataset that cannot be read at all gives an error response
+/// instead of a broken 200.
+pub async fn body<E>(
+    ds: Arc<Dataset>,
+    projected: Vec<Projected>,
+    header: Vec<u8>,
+    block_bytes: usize,
+    mut encode: E,
+) -> Result<Body, Dap2Error>
+where
+    E: FnMut(Event<'_>, &mut Vec<u8>) + Send + 'static,
+{
+    let (mut tx, mut rx) = mpsc::channel::<Chunk>(2);
+    tokio::spawn(async move {
+        let mut buf = header;
+        let mut first = true;
+        for p in &projected {
+            for sel in p.members() {
+                encode(Event::Start(p, sel), &mut buf);
+                let path = &sel.array.var.path;
+                for piece in pieces(sel, block_bytes) {
+                    match ds.read(path, &piece).await {
+                        Ok(array) => encode(Event::Block(sel, &array), &mut buf),
+                        Err(e) => {
+                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            return;
+                        }
+                    }
+                    if first || buf.len() >= FLUSH_BYTES {
+                        first = false;
+                        if tx
+                            .send(Ok(Bytes::from(std::mem::take(&mut buf))))
+                            .await
+                            .is_err()
+                        {
+                            return; // the client went away
+                        }
+                    }
+                }
+                encode(Event::End(sel), &mut buf);
+            }
+        }
+        if !buf.is_empty() {
+            let _ = tx.send(Ok(Bytes::from(buf))).await;
+        }
+    });
+    let mut head = Vec::new();
+    match rx.next().await {
+        Some(Ok(b)) => head.push(Ok(b)),
+        Some(Err(e)) => return Err(Dap2Error::Internal(format!("reading data: {e}"))),
+        None => return Err(Dap2Error::Internal("the data stream ended early".into())),
+    }
+    let stream = futures::stream::iter(head).chain(rx);
+    Ok(Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::dap2::schema::Schema;
+    use crate::dap2::selection::select;
+    use crate::model::{ArrayValues, DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
+    use crate::readers::{FileFormat, ReadError, Reader};
+    use crate::storage::{Location, ObjectVersion};
+
+    /// Serves a 1-D f32 variable; fails from the `fail_at`-th read on.
+    struct Flaky {
+        meta: Arc<DatasetMeta>,
+        reads: AtomicUsize,
+        fail_at: usize,
+    }
+
+    #[async_trait]
+    impl Reader for Flaky {
+        fn format(&self) -> FileFormat {
+            FileFormat::Hdf5
+        }
+        fn metadata(&self) -> Arc<DatasetMeta> {
+            self.meta.clone()
+        }
+        async fn read(&self, _path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+            if self.reads.fetch_add(1, Ordering::SeqCst) >= self.fail_at {
+                return Err(ReadError::Internal("disk on fire".into()));
+            }
+            Ok(Array::new(
+                slab.shape(),
+                ArrayValues::F32(vec![1.0; slab.num_elements()]),
+            ))
+        }
+    }
+
+    fn dataset(fail_at: usize) -> Arc<Dataset> {
+        let n = 1000;
+        let dim = DimRef {
+            name: "n".into(),
+            path: "/n".into(),
+            len: n,
+        };
+        let meta = Arc::new(DatasetMeta {
+            root: Group {
+                path: "/".into(),
+                dimensions: vec![Dimension {
+                    name: "n".into(),
+                    path: "/n".into(),
+                    len: n,
+                    unlimited: false,
+                }],
+                variables: vec![Variable {
+                    name: "v".into(),
+                    path: "/v".into(),
+                    dims: vec![dim],
+                    dtype: DataType::F32,
+                    attributes: vec![],
+                    chunks: None,
+                }],
+                ..Default::default()
+            },
+        });
+        Arc::new(Dataset {
+            id: "flaky".into(),
+            title: "flaky".into(),
+            location: Location::Local("/nonexistent".into()),
+            version: ObjectVersion {
+                size: 0,
+                last_modified: None,
+                etag: None,
+            },
+            meta: meta.clone(),
+            reader: Arc::new(Flaky {
+                meta,
+                reads: AtomicUsize::new(0),
+                fail_at,
+            }),
+        })
+    }
+
+    fn noop(_: Event<'_>, _: &mut Vec<u8>) {}
+
+    async fn run(fail_at: usize) -> Result<Vec<Result<Bytes, String>>, Dap2Error> {
+        let ds = dataset(fail_at);
+        let projected = select(&Schema::build(&ds.meta), &Default::default()).unwrap();
+        // 100 elements per block: 10 reads for the whole (1-D) variable.
+        let body = body(ds, projected, b"head".to_vec(), 400, noop).await?;
+        let mut stream = body.into_data_stream();
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            out.push(item.map_err(|e| e.to_string()));
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn a_failure_midway_ends_the_body_with_an_error() {
+        let chunks = run(5).await.unwrap();
+        assert!(chunks[0].is_ok());
+        assert!(chunks.last().unwrap().is_err(), "{chunks:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_before_any_data_is_an_error_response() {
+        assert!(run(0).await.is_err());
+        let all = run(usize::MAX).await.unwrap();
+        assert!(all.iter().all(|c| c.is_ok()));
+    }
+}

@@ -1,0 +1,329 @@
+//! STAC API: the dataset files as items (footprint and time span from their
+//! coordinates), aggregations as collections, item search with GET and POST.
+
+mod geometry;
+mod index;
+mod search;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::server::AppState;
+use crate::server::http::base_url;
+
+pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
+pub use search::{Search, SearchRequest};
+
+const STAC_VERSION: &str = "1.0.0";
+
+const CONFORMANCE: &[&str] = &[
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+];
+
+#[derive(Debug, Error)]
+pub enum StacError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl IntoResponse for StacError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            StacError::BadRequest(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
+            StacError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+        };
+        (
+            status,
+            Json(json!({"code": code, "description": self.to_string()})),
+        )
+            .into_response()
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/stac", get(landing))
+        .route("/stac/", get(landing))
+        .route("/stac/conformance", get(conformance))
+        .route("/stac/collections", get(collections))
+        .route("/stac/collections/{*rest}", get(collection_paths))
+        .route("/stac/search", get(search_get).post(search_post))
+}
+
+fn geo(body: Value) -> Response {
+    ([("content-type", "application/geo+json")], Json(body)).into_response()
+}
+
+async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state, &headers);
+    let index = ItemIndex::of(&state.catalog).await;
+    let mut links = vec![
+        json!({"rel": "self", "href": format!("{base}/stac"), "type": "application/json"}),
+        json!({"rel": "root", "href": format!("{base}/stac"), "type": "application/json"}),
+        json!({"rel": "conformance", "href": format!("{base}/stac/conformance"), "type": "application/json"}),
+        json!({"rel": "data", "href": format!("{base}/stac/collections"), "type": "application/json"}),
+        json!({"rel": "search", "href": format!("{base}/stac/search"), "type": "application/geo+json", "method": "GET"}),
+        json!({"rel": "search", "href": format!("{base}/stac/search"), "type": "application/geo+json", "method": "POST"}),
+    ];
+    for c in &index.collections {
+        links.push(json!({"rel": "child", "href": format!("{base}/stac/collections/{}", c.id), "type": "application/json", "title": c.title}));
+    }
+    Json(json!({
+        "type": "Catalog",
+        "stac_version": STAC_VERSION,
+        "id": "datagate",
+        "title": "datagate",
+        "description": "Dataset files served by datagate, searchable by area and time",
+        "conformsTo": CONFORMANCE,
+        "links": links,
+    }))
+}
+
+async fn conformance() -> Json<Value> {
+    Json(json!({ "conformsTo": CONFORMANCE }))
+}
+
+fn iso(t: &Option<crate::model::cf::CfDateTime>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_iso()))
+}
+
+fn collection_json(base: &str, c: &IndexedCollection) -> Value {
+    json!({
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "id": c.id,
+        "title": c.title,
+        "description": c.title,
+        "license": "other",
+        "extent": {
+            "spatial": {"bbox": [c.bbox.map_or(json!([-180.0, -90.0, 180.0, 90.0]), |b| json!(b))]},
+            "temporal": {"interval": [[iso(&c.start), iso(&c.end)]]},
+        },
+        "links": [
+            {"rel": "self", "href": format!("{base}/stac/collections/{}", c.id), "type": "application/json"},
+            {"rel": "root", "href": format!("{base}/stac"), "type": "application/json"},
+            {"rel": "parent", "href": format!("{base}/stac"), "type": "application/json"},
+            {"rel": "items", "href": format!("{base}/stac/collections/{}/items", c.id), "type": "application/geo+json"},
+        ],
+    })
+}
+
+/// The item of a dataset file, with assets linking every protocol's endpoint.
+fn item_json(base: &str, i: &IndexedItem) -> Value {
+    let (geometry, bbox) = match i.bbox {
+        Some([w, s, e, n]) => (
+            json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
+            json!([w, s, e, n]),
+        ),
+        None => (Value::Null, Value::Null),
+    };
+    let single = i.start.is_some() && i.start == i.end;
+    let mut properties = json!({
+        "title": i.title,
+        "datetime": if single { iso(&i.start) } else { Value::Null },
+    });
+    if !single {
+        properties["start_datetime"] = iso(&i.start);
+        properties["end_datetime"] = iso(&i.end);
+    }
+    let id = &i.id;
+    let mut item = json!({
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": id,
+        "collection": i.collection,
+        "geometry": geometry,
+        "properties": properties,
+        "links": [
+            {"rel": "self", "href": format!("{base}/stac/collections/{}/items/{id}", i.collection), "type": "application/geo+json"},
+            {"rel": "root", "href": format!("{base}/stac"), "type": "application/json"},
+            {"rel": "parent", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
+            {"rel": "collection", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
+        ],
+        "assets": {
+            "opendap": {"href": format!("{base}/opendap/{id}"), "type": "text/html", "title": "OPeNDAP (DAP2 and DAP4) data access", "roles": ["data"]},
+            "dap4": {"href": format!("{base}/opendap/{id}.dmr.xml"), "type": "application/vnd.opendap.dap4.dataset-metadata+xml", "title": "DAP4 metadata", "roles": ["metadata"]},
+            "netcdf": {"href": format!("{base}/opendap/{id}.nc"), "type": "application/x-netcdf", "title": "NetCDF-4 download", "roles": ["data"]},
+            "zarr": {"href": format!("{base}/zarr/{id}"), "type": "application/vnd+zarr", "title": "Virtual Zarr store", "roles": ["data"], "zarr:zarr_format": 2, "zarr:consolidated": true},
+            "references": {"href": format!("{base}/zarr/{id}/refs.json"), "type": "application/json", "title": "kerchunk references", "roles": ["references"]},
+            "edr": {"href": format!("{base}/edr/collections/{id}"), "type": "application/json", "title": "OGC API EDR collection", "roles": ["data"]},
+        },
+    });
+    if !bbox.is_null() {
+        item["bbox"] = bbox;
+    }
+    item
+}
+
+async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state, &headers);
+    let index = ItemIndex::of(&state.catalog).await;
+    let list: Vec<Value> = index
+        .collections
+        .iter()
+        .map(|c| collection_json(&base, c))
+        .collect();
+    Json(json!({
+        "collections": list,
+        "links": [
+            {"rel": "self", "href": format!("{base}/stac/collections"), "type": "application/json"},
+            {"rel": "root", "href": format!("{base}/stac"), "type": "application/json"},
+        ],
+    }))
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    let q = query.unwrap_or("");
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `{cid}`, `{cid}/items`, `{cid}/items/{item id}` (ids may contain `/`).
+async fn collection_paths(
+    State(state): State<AppState>,
+    Path(rest): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, StacError> {
+    let base = base_url(&state, &headers);
+    let index = ItemIndex::of(&state.catalog).await;
+    let coll = index
+        .collections
+        .iter()
+        .filter(|c| rest == c.id || rest.starts_with(&format!("{}/items", c.id)))
+        .max_by_key(|c| c.id.len())
+        .ok_or_else(|| StacError::NotFound(format!("no collection at {rest:?}")))?;
+    let tail = &rest[coll.id.len()..];
+    if tail.is_empty() {
+        return Ok(Json(collection_json(&base, coll)).into_response());
+    }
+    if tail == "/items" {
+        let pairs = query_pairs(query.as_deref());
+        let search = Search::new(SearchRequest::from_query(&pairs)?)?.in_collection(&coll.id);
+        let self_href = format!("{base}/stac/collections/{}/items", coll.id);
+        return Ok(geo(run_search(&index, &search, &self_href, &pairs)));
+    }
+    let item_id = tail.strip_prefix("/items/").unwrap_or("");
+    let item = index
+        .items
+        .iter()
+        .find(|i| i.collection == coll.id && i.id == item_id)
+        .ok_or_else(|| StacError::NotFound(format!("no item {item_id:?} in {}", coll.id)))?;
+    Ok(geo(item_json(&base, item)))
+}
+
+/// Runs a search; `next` links repeat the query with a paging token.
+fn run_search(
+    index: &Arc<ItemIndex>,
+    search: &Search,
+    self_href: &str,
+    pairs: &[(String, String)],
+) -> Value {
+    let base = self_href.split("/stac").next().unwrap_or("").to_string();
+    let matched: Vec<&IndexedItem> = index.items.iter().filter(|i| search.matches(i)).collect();
+    let page: Vec<Value> = matched
+        .iter()
+        .skip(search.offset)
+        .take(search.limit)
+        .map(|i| item_json(&base, i))
+        .collect();
+    let mut links =
+        vec![json!({"rel": "root", "href": format!("{base}/stac"), "type": "application/json"})];
+    let next_offset = search.offset + page.len();
+    if next_offset < matched.len() {
+        let mut q: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k != "token")
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    k,
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
+            .collect();
+        q.push(format!("token=next:{next_offset}"));
+        links.push(json!({"rel": "next", "href": format!("{self_href}?{}", q.join("&")), "type": "application/geo+json", "method": "GET"}));
+    }
+    json!({
+        "type": "FeatureCollection",
+        "features": page,
+        "numberMatched": matched.len(),
+        "numberReturned": page.len(),
+        "links": links,
+    })
+}
+
+async fn search_get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, StacError> {
+    let base = base_url(&state, &headers);
+    let pairs = query_pairs(query.as_deref());
+    let search = Search::new(SearchRequest::from_query(&pairs)?)?;
+    let index = ItemIndex::of(&state.catalog).await;
+    Ok(geo(run_search(
+        &index,
+        &search,
+        &format!("{base}/stac/search"),
+        &pairs,
+    )))
+}
+
+async fn search_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, StacError> {
+    let base = base_url(&state, &headers);
+    let raw: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| StacError::BadRequest(format!("body is not JSON: {e}")))?
+    };
+    let request: SearchRequest = serde_json::from_value(raw.clone())
+        .map_err(|e| StacError::BadRequest(format!("bad search body: {e}")))?;
+    let search = Search::new(request)?;
+    let index = ItemIndex::of(&state.catalog).await;
+    let mut result = run_search(&index, &search, &format!("{base}/stac/search"), &[]);
+    // Paging a POST search: the next link is a POST with the same body and a token.
+    if let Some(links) = result["links"].as_array_mut() {
+        for l in links.iter_mut() {
+            if l["rel"] == "next" {
+                let next = search.offset + search.limit;
+                let mut next_body = raw.clone();
+                next_body["token"] = json!(format!("next:{next}"));
+                *l = json!({"rel": "next", "href": format!("{base}/stac/search"), "type": "application/geo+json", "method": "POST", "body": next_body});
+            }
+        }
+    }
+    Ok(geo(result))
+}

@@ -1,0 +1,435 @@
+//! GetCapabilities documents for WMS 1.1.1 (DTD) and 1.3.0 (XML Schema), with the
+//! children of each Layer in the order the schema requires.
+
+use std::fmt::Write;
+
+use crate::model::cf::CfDateTime;
+use crate::model::format_float;
+
+use super::Version;
+use super::crs::{ADVERTISED, Crs};
+use super::error::xml_escape as esc;
+use super::layers::{DatasetLayers, Layer, TimeAxis};
+use super::legend;
+use super::style::{PALETTES, style_name};
+
+/// What the document describes.
+pub struct CapabilitiesInput<'a> {
+    pub version: Version,
+    /// The service URL ending in `?` (`http://host/wms?` or `http://host/wms/{id}?`).
+    pub service_url: &'a str,
+    pub title: &'a str,
+    pub datasets: &'a [std::sync::Arc<DatasetLayers>],
+    /// Layer names without the dataset id (the per-dataset service).
+    pub short_names: bool,
+    pub max_width: u32,
+    pub max_height: u32,
+    pub default_palette: &'a str,
+}
+
+pub fn document(inp: &CapabilitiesInput<'_>) -> String {
+    let v = inp.version;
+    let url = esc(inp.service_url);
+    let mut x = String::with_capacity(16 * 1024);
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    match v {
+        Version::V130 => x.push_str(
+            "<WMS_Capabilities version=\"1.3.0\" xmlns=\"http://www.opengis.net/wms\" \
+             xmlns:xlink=\"http://www.w3.org/1999/xlink\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xsi:schemaLocation=\"http://www.opengis.net/wms http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd\">\n",
+        ),
+        Version::V111 => x.push_str(
+            "<!DOCTYPE WMT_MS_Capabilities SYSTEM \"http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd\">\n\
+             <WMT_MS_Capabilities version=\"1.1.1\">\n",
+        ),
+    }
+    // Service
+    let _ = write!(
+        x,
+        "<Service>\n<Name>{}</Name>\n<Title>{}</Title>\n\
+         <Abstract>Maps of the gridded variables of datagate's datasets.</Abstract>\n\
+         <OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\" xlink:href=\"{url}\"/>\n\
+         <Fees>none</Fees>\n<AccessConstraints>none</AccessConstraints>\n",
+        if v == Version::V130 { "WMS" } else { "OGC:WMS" },
+        esc(inp.title),
+    );
+    if v == Version::V130 {
+        let _ = write!(
+            x,
+            "<MaxWidth>{}</MaxWidth>\n<MaxHeight>{}</MaxHeight>\n",
+            inp.max_width, inp.max_height
+        );
+    }
+    x.push_str("</Service>\n<Capability>\n<Request>\n");
+    let caps_format = match v {
+        Version::V130 => "text/xml",
+        Version::V111 => "application/vnd.ogc.wms_xml",
+    };
+    let op = |x: &mut String, name: &str, formats: &[&str]| {
+        let _ = writeln!(x, "<{name}>");
+        for f in formats {
+            let _ = writeln!(x, "<Format>{f}</Format>");
+        }
+        let _ = write!(
+            x,
+            "<DCPType><HTTP><Get><OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" \
+             xlink:type=\"simple\" xlink:href=\"{url}\"/></Get></HTTP></DCPType>\n</{name}>\n"
+        );
+    };
+    op(&mut x, "GetCapabilities", &[caps_format]);
+    op(&mut x, "GetMap", &["image/png", "image/jpeg"]);
+    op(
+        &mut x,
+        "GetFeatureInfo",
+        &["text/plain", "application/json", "text/xml", "text/html"],
+    );
+    if v == Version::V111 {
+        // 1.1.1's DTD has GetLegendGraphic (an SLD extension in 1.3.0's schema).
+        op(&mut x, "GetLegendGraphic", &["image/png"]);
+    }
+    x.push_str("</Request>\n<Exception>\n");
+    let exception_formats: &[&str] = match v {
+        Version::V130 => &["XML", "INIMAGE", "BLANK"],
+        Version::V111 => &[
+            "application/vnd.ogc.se_xml",
+            "application/vnd.ogc.se_inimage",
+            "application/vnd.ogc.se_blank",
+        ],
+    };
+    for f in exception_formats {
+        let _ = writeln!(x, "<Format>{f}</Format>");
+    }
+    x.push_str("</Exception>\n");
+
+    // The root layer: title, CRSs (inherited by every layer), extent.
+    x.push_str("<Layer>\n");
+    let _ = writeln!(x, "<Title>{}</Title>", esc(inp.title));
+    crs_list(&mut x, v);
+    let all_bbox = inp
+        .datasets
+        .iter()
+        .filter_map(|d| d.bbox())
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+        .unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    geo_bbox(&mut x, v, all_bbox);
+    bounding_boxes(&mut x, v, all_bbox);
+    for ds in inp.datasets.iter().filter(|d| !d.layers.is_empty()) {
+        x.push_str("<Layer>\n");
+        let _ = writeln!(x, "<Title>{}</Title>", esc(&ds.title));
+        let _ = writeln!(x, "<Abstract>Dataset {}</Abstract>", esc(&ds.id));
+        let b = ds.bbox().unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+        geo_bbox(&mut x, v, b);
+        bounding_boxes(&mut x, v, b);
+        for layer in &ds.layers {
+            layer_element(&mut x, inp, layer);
+        }
+        x.push_str("</Layer>\n");
+    }
+    x.push_str("</Layer>\n</Capability>\n");
+    x.push_str(match v {
+        Version::V130 => "</WMS_Capabilities>\n",
+        Version::V111 => "</WMT_MS_Capabilities>\n",
+    });
+    x
+}
+
+fn crs_list(x: &mut String, v: Version) {
+    let tag = if v == Version::V130 { "CRS" } else { "SRS" };
+    for c in ADVERTISED {
+        let _ = writeln!(x, "<{tag}>{c}</{tag}>");
+    }
+}
+
+fn num(v: f64) -> String {
+    format_float((v * 1e9).round() / 1e9, false)
+}
+
+fn geo_bbox(x: &mut String, v: Version, b: [f64; 4]) {
+    match v {
+        Version::V130 => {
+            let _ = write!(
+                x,
+                "<EX_GeographicBoundingBox>\n<westBoundLongitude>{}</westBoundLongitude>\n\
+                 <eastBoundLongitude>{}</eastBoundLongitude>\n<southBoundLatitude>{}</southBoundLatitude>\n\
+                 <northBoundLatitude>{}</northBoundLatitude>\n</EX_GeographicBoundingBox>\n",
+                num(b[0]),
+                num(b[2]),
+                num(b[1]),
+                num(b[3])
+            );
+        }
+        Version::V111 => {
+            let _ = writeln!(
+                x,
+                "<LatLonBoundingBox minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>",
+                num(b[0]),
+                num(b[1]),
+                num(b[2]),
+                num(b[3])
+            );
+        }
+    }
+}
+
+/// BoundingBox elements in CRS:84/EPSG:4326 (lat,lon in 1.3.0) and Web Mercator.
+fn bounding_boxes(x: &mut String, v: Version, b: [f64; 4]) {
+    let attr = if v == Version::V130 { "CRS" } else { "SRS" };
+    let mut one = |crs: &str, bb: [f64; 4]| {
+        let _ = writeln!(
+            x,
+            "<BoundingBox {attr}=\"{crs}\" minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>",
+            num(bb[0]),
+            num(bb[1]),
+            num(bb[2]),
+            num(bb[3])
+        );
+    };
+    if v == Version::V130 {
+        one("CRS:84", b);
+        one("EPSG:4326", [b[1], b[0], b[3], b[2]]);
+    } else {
+        one("EPSG:4326", b);
+    }
+    let merc = Crs::parse("EPSG:3857").expect("known CRS");
+    if let (Some(lo), Some(hi)) = (merc.from_lonlat(b[0], b[1]), merc.from_lonlat(b[2], b[3])) {
+        one("EPSG:3857", [lo.0, lo.1, hi.0, hi.1]);
+    }
+}
+
+fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
+    let v = inp.version;
+    let name = if inp.short_names {
+        layer.var_name.clone()
+    } else {
+        layer.full_name()
+    };
+    x.push_str("<Layer queryable=\"1\">\n");
+    let _ = writeln!(x, "<Name>{}</Name>", esc(&name));
+    let _ = writeln!(x, "<Title>{}</Title>", esc(&layer.title));
+    let mut abs = layer.abstract_text.clone().unwrap_or_default();
+    if let Some(u) = &layer.units {
+        if !abs.is_empty() {
+            abs.push_str(". ");
+        }
+        abs.push_str(&format!("Units: {u}"));
+    }
+    if !abs.is_empty() {
+        let _ = writeln!(x, "<Abstract>{}</Abstract>", esc(&abs));
+    }
+    geo_bbox(x, v, layer.bbox);
+    bounding_boxes(x, v, layer.bbox);
+    // Dimensions: 1.3.0 puts the extent in Dimension; 1.1.1 declares Dimension and
+    // gives the values in Extent, after all Dimensions.
+    let time = layer
+        .time
+        .as_ref()
+        .map(|t| (time_extent(t), t.dates.last().map(|d| d.to_iso())));
+    let elev = layer.elevation.as_ref().map(|e| {
+        let list: Vec<String> = e.values.iter().map(|v| num(*v)).collect();
+        (
+            list.join(","),
+            list.first().cloned().unwrap_or_default(),
+            e.units.clone(),
+        )
+    });
+    match v {
+        Version::V130 => {
+            if let Some((extent, default)) = &time {
+                let _ = writeln!(
+                    x,
+                    "<Dimension name=\"time\" units=\"ISO8601\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\" current=\"0\">{}</Dimension>",
+                    esc(default.as_deref().unwrap_or("")),
+                    esc(extent)
+                );
+            }
+            if let Some((extent, default, units)) = &elev {
+                let _ = writeln!(
+                    x,
+                    "<Dimension name=\"elevation\" units=\"{}\" unitSymbol=\"{}\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\">{}</Dimension>",
+                    esc(units),
+                    esc(units),
+                    esc(default),
+                    esc(extent)
+                );
+            }
+        }
+        Version::V111 => {
+            if time.is_some() {
+                x.push_str("<Dimension name=\"time\" units=\"ISO8601\"/>\n");
+            }
+            if let Some((_, _, units)) = &elev {
+                let _ = writeln!(
+                    x,
+                    "<Dimension name=\"elevation\" units=\"{}\"/>",
+                    esc(units)
+                );
+            }
+            if let Some((extent, default)) = &time {
+                let _ = writeln!(
+                    x,
+                    "<Extent name=\"time\" default=\"{}\" nearestValue=\"1\">{}</Extent>",
+                    esc(default.as_deref().unwrap_or("")),
+                    esc(extent)
+                );
+            }
+            if let Some((extent, default, _)) = &elev {
+                let _ = writeln!(
+                    x,
+                    "<Extent name=\"elevation\" default=\"{}\" nearestValue=\"1\">{}</Extent>",
+                    esc(default),
+                    esc(extent)
+                );
+            }
+        }
+    }
+    // One style per palette, the configured default first.
+    let mut palettes: Vec<&str> = PALETTES.iter().map(|(n, _)| *n).collect();
+    if let Some(i) = palettes.iter().position(|p| *p == inp.default_palette) {
+        let d = palettes.remove(i);
+        palettes.insert(0, d);
+    }
+    for p in palettes {
+        let style = style_name(p);
+        let legend = format!(
+            "{}REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
+            inp.service_url,
+            percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC),
+            style
+        );
+        let _ = write!(
+            x,
+            "<Style>\n<Name>{}</Name>\n<Title>{} palette</Title>\n\
+             <LegendURL width=\"{}\" height=\"{}\">\n<Format>image/png</Format>\n\
+             <OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\" xlink:href=\"{}\"/>\n\
+             </LegendURL>\n</Style>\n",
+            esc(&style),
+            esc(p),
+            legend::DEFAULT_WIDTH,
+            legend::DEFAULT_HEIGHT,
+            esc(&legend)
+        );
+    }
+    x.push_str("</Layer>\n");
+}
+
+/// The compact time extent: `start/end/period` for regular steps (months counted
+/// in the calendar, so noleap and 360-day months work), else a list.
+pub fn time_extent(t: &TimeAxis) -> String {
+    let d = &t.dates;
+    if d.len() == 1 {
+        return d[0].to_iso();
+    }
+    let list = || {
+        d.iter()
+            .map(CfDateTime::to_iso)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if d.len() < 2 {
+        return list();
+    }
+    let start_end = format!("{}/{}", d[0].to_iso(), d[d.len() - 1].to_iso());
+    // Whole months apart, same day and time of day.
+    let month_index = |c: &CfDateTime| c.year * 12 + c.month as i64;
+    let same_day = d.iter().all(|c| {
+        c.day == d[0].day
+            && c.hour == d[0].hour
+            && c.minute == d[0].minute
+            && c.second == d[0].second
+    });
+    if same_day {
+        let step = month_index(&d[1]) - month_index(&d[0]);
+        if step > 0
+            && d.windows(2)
+                .all(|w| month_index(&w[1]) - month_index(&w[0]) == step)
+        {
+            let period = if step % 12 == 0 {
+                format!("P{}Y", step / 12)
+            } else {
+                format!("P{step}M")
+            };
+            return format!("{start_end}/{period}");
+        }
+    }
+    let secs: Vec<f64> = t.values.iter().map(|v| v * t.units.unit_seconds).collect();
+    let step = secs[1] - secs[0];
+    let regular = step > 0.0
+        && secs
+            .windows(2)
+            .all(|w| ((w[1] - w[0]) - step).abs() <= 1e-6 * step.max(1.0));
+    if regular && (step - step.round()).abs() < 1e-6 {
+        let s = step.round() as i64;
+        let period = if s % 86400 == 0 {
+            format!("P{}D", s / 86400)
+        } else if s % 3600 == 0 {
+            format!("PT{}H", s / 3600)
+        } else if s % 60 == 0 {
+            format!("PT{}M", s / 60)
+        } else {
+            format!("PT{s}S")
+        };
+        return format!("{start_end}/{period}");
+    }
+    list()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cf::TimeUnits;
+
+    fn axis(units: &str, cal: &str, values: &[f64]) -> TimeAxis {
+        let u = TimeUnits::parse(units, Some(cal)).unwrap();
+        TimeAxis {
+            dim: 0,
+            dates: values.iter().map(|v| u.decode(*v).unwrap()).collect(),
+            values: values.to_vec(),
+            units: u,
+        }
+    }
+
+    #[test]
+    fn compact_time_extents() {
+        // Monthly in a noleap calendar (sst_classic.nc).
+        assert_eq!(
+            time_extent(&axis("days since 2000-01-01", "noleap", &[0.0, 31.0, 59.0])),
+            "2000-01-01T00:00:00Z/2000-03-01T00:00:00Z/P1M"
+        );
+        assert_eq!(
+            time_extent(&axis(
+                "hours since 2020-01-01",
+                "proleptic_gregorian",
+                &[0.0, 6.0, 12.0, 18.0]
+            )),
+            "2020-01-01T00:00:00Z/2020-01-01T18:00:00Z/PT6H"
+        );
+        assert_eq!(
+            time_extent(&axis("days since 2010-01-01", "standard", &[0.0, 1.0])),
+            "2010-01-01T00:00:00Z/2010-01-02T00:00:00Z/P1D"
+        );
+        assert_eq!(
+            time_extent(&axis("days since 2010-01-01", "standard", &[0.0, 1.0, 5.0])),
+            "2010-01-01T00:00:00Z,2010-01-02T00:00:00Z,2010-01-06T00:00:00Z"
+        );
+        assert_eq!(
+            time_extent(&axis(
+                "days since 2010-01-01",
+                "360_day",
+                &[0.0, 360.0, 720.0]
+            )),
+            "2010-01-01T00:00:00Z/2012-01-01T00:00:00Z/P1Y"
+        );
+        assert_eq!(
+            time_extent(&axis("days since 2010-01-01", "standard", &[3.0])),
+            "2010-01-04T00:00:00Z"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! WMS errors and their one mapping to responses: a `ServiceExceptionReport` in the
+//! version's form and content type, or (EXCEPTIONS=INIMAGE/BLANK) an image.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use thiserror::Error;
+
+use super::Version;
+use super::encode::{self, ImageFormat};
+
+/// An exception, with the spec's `code` where one applies.
+#[derive(Debug, Error, Clone)]
+#[error("{message}")]
+pub struct WmsError {
+    pub code: Option<ExceptionCode>,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+/// The exception codes of WMS 1.1.1 and 1.3.0 (and OWS's for parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionCode {
+    InvalidFormat,
+    /// `InvalidCRS` in 1.3.0, `InvalidSRS` in 1.1.1.
+    InvalidCrs,
+    LayerNotDefined,
+    StyleNotDefined,
+    LayerNotQueryable,
+    InvalidPoint,
+    MissingDimensionValue,
+    InvalidDimensionValue,
+    OperationNotSupported,
+    MissingParameterValue,
+    InvalidParameterValue,
+    NoApplicableCode,
+}
+
+impl ExceptionCode {
+    pub fn name(self, version: Version) -> &'static str {
+        match self {
+            ExceptionCode::InvalidFormat => "InvalidFormat",
+            ExceptionCode::InvalidCrs => match version {
+                Version::V111 => "InvalidSRS",
+                Version::V130 => "InvalidCRS",
+            },
+            ExceptionCode::LayerNotDefined => "LayerNotDefined",
+            ExceptionCode::StyleNotDefined => "StyleNotDefined",
+            ExceptionCode::LayerNotQueryable => "LayerNotQueryable",
+            ExceptionCode::InvalidPoint => "InvalidPoint",
+            ExceptionCode::MissingDimensionValue => "MissingDimensionValue",
+            ExceptionCode::InvalidDimensionValue => "InvalidDimensionValue",
+            ExceptionCode::OperationNotSupported => "OperationNotSupported",
+            ExceptionCode::MissingParameterValue => "MissingParameterValue",
+            ExceptionCode::InvalidParameterValue => "InvalidParameterValue",
+            ExceptionCode::NoApplicableCode => "NoApplicableCode",
+        }
+    }
+}
+
+impl WmsError {
+    pub fn new(code: ExceptionCode, message: impl Into<String>) -> WmsError {
+        WmsError {
+            code: Some(code),
+            message: message.into(),
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+    pub fn missing(message: &str) -> WmsError {
+        WmsError::new(ExceptionCode::MissingParameterValue, message)
+    }
+    pub fn invalid(message: &str) -> WmsError {
+        WmsError::new(ExceptionCode::InvalidParameterValue, message)
+    }
+    pub fn too_large(message: &str) -> WmsError {
+        WmsError::new(ExceptionCode::InvalidParameterValue, message)
+    }
+    pub fn layer(name: &str) -> WmsError {
+        WmsError::new(ExceptionCode::LayerNotDefined, format!("no layer {name:?}"))
+    }
+    pub fn internal(message: impl Into<String>) -> WmsError {
+        WmsError {
+            code: Some(ExceptionCode::NoApplicableCode),
+            message: message.into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    pub fn unavailable(message: impl Into<String>) -> WmsError {
+        WmsError {
+            code: Some(ExceptionCode::NoApplicableCode),
+            message: message.into(),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// How the client asked to see exceptions (`EXCEPTIONS=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionMode {
+    Xml,
+    /// The message drawn into an image of the requested size.
+    InImage,
+    /// An empty (transparent or BGCOLOR) image of the requested size.
+    Blank,
+}
+
+impl ExceptionMode {
+    /// `XML`, `INIMAGE`, `BLANK` (1.3.0) or `application/vnd.ogc.se_*` (1.1.1).
+    pub fn parse(v: Option<&str>) -> ExceptionMode {
+        let v = v.unwrap_or("").to_ascii_lowercase();
+        if v.ends_with("inimage") {
+            ExceptionMode::InImage
+        } else if v.ends_with("blank") {
+            ExceptionMode::Blank
+        } else {
+            ExceptionMode::Xml
+        }
+    }
+}
+
+/// What an image exception needs to know of the request.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageContext {
+    pub width: u32,
+    pub height: u32,
+    pub format: ImageFormat,
+    pub transparent: bool,
+    pub background: [u8; 4],
+}
+
+/// The one place WMS errors become responses.
+pub fn exception_response(
+    err: &WmsError,
+    version: Version,
+    mode: ExceptionMode,
+    image: Option<ImageContext>,
+) -> Response {
+    if mode != ExceptionMode::Xml
+        && let Some(ctx) = image
+    {
+        let text = (mode == ExceptionMode::InImage).then_some(err.message.as_str());
+        if let Ok(bytes) = encode::exception_image(&ctx, text) {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, ctx.format.mime())],
+                bytes,
+            )
+                .into_response();
+        }
+    }
+    let code_attr = err
+        .code
+        .map(|c| format!(" code=\"{}\"", c.name(version)))
+        .unwrap_or_default();
+    let message = xml_escape(&err.message);
+    let (body, content_type) = match version {
+        Version::V130 => (
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <ServiceExceptionReport version=\"1.3.0\" xmlns=\"http://www.opengis.net/ogc\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                 xsi:schemaLocation=\"http://www.opengis.net/ogc http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd\">\n\
+                 <ServiceException{code_attr}>{message}</ServiceException>\n\
+                 </ServiceExceptionReport>\n"
+            ),
+            "text/xml",
+        ),
+        Version::V111 => (
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <!DOCTYPE ServiceExceptionReport SYSTEM \"http://schemas.opengis.net/wms/1.1.1/exception_1_1_1.dtd\">\n\
+                 <ServiceExceptionReport version=\"1.1.1\">\n\
+                 <ServiceException{code_attr}>{message}</ServiceException>\n\
+                 </ServiceExceptionReport>\n"
+            ),
+            "application/vnd.ogc.se_xml",
+        ),
+    };
+    (err.status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Escapes text and attribute values for XML.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}

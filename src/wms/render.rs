@@ -1,0 +1,240 @@
+//! Rendering: for each pixel centre of the requested map, the nearest grid cell's
+//! value, coloured by the scale. Rows and columns are located once each when the CRS
+//! and grid allow (rectilinear grids in CRS:84, EPSG:4326, Web Mercator); otherwise
+//! every pixel is inverse-projected and located.
+
+use super::crs::Crs;
+use super::grid::HorizGrid;
+use super::style::ColorScale;
+
+/// A 2-D field: a grid and its decoded values (NaN = missing).
+#[derive(Clone, Copy)]
+pub struct Field<'a> {
+    pub grid: &'a HorizGrid,
+    pub values: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl Field<'_> {
+    #[inline]
+    pub fn value(&self, row: usize, col: usize) -> f32 {
+        self.values[row * self.row_stride + col * self.col_stride]
+    }
+}
+
+/// The map a request asks for: bbox as (min east, min north, max east, max north).
+#[derive(Debug, Clone)]
+pub struct MapView {
+    pub crs: Crs,
+    pub bbox: [f64; 4],
+    pub width: u32,
+    pub height: u32,
+}
+
+impl MapView {
+    /// Map x of the centre of pixel column `c`.
+    #[inline]
+    pub fn x(&self, c: u32) -> f64 {
+        self.bbox[0] + (c as f64 + 0.5) * (self.bbox[2] - self.bbox[0]) / self.width as f64
+    }
+
+    /// Map y of the centre of pixel row `r` (row 0 at the top).
+    #[inline]
+    pub fn y(&self, r: u32) -> f64 {
+        self.bbox[3] - (r as f64 + 0.5) * (self.bbox[3] - self.bbox[1]) / self.height as f64
+    }
+
+    /// (lon, lat) of the centre of pixel (c, r).
+    pub fn lonlat(&self, c: u32, r: u32) -> Option<(f64, f64)> {
+        self.crs.to_lonlat(self.x(c), self.y(r))
+    }
+}
+
+/// Draws `field` into `rgba` (width × height × 4, row-major), pixels off the grid or
+/// missing left untouched.
+pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [u8]) {
+    let (w, h) = (view.width as usize, view.height as usize);
+    debug_assert_eq!(rgba.len(), w * h * 4);
+    let mut put = |px: usize, v: f32| {
+        let c = scale.color(v);
+        if c[3] != 0 {
+            rgba[px * 4..px * 4 + 4].copy_from_slice(&c);
+        }
+    };
+    match field.grid {
+        HorizGrid::Rect(g) if view.crs.is_separable() => {
+            let cols: Vec<Option<usize>> = (0..view.width)
+                .map(|c| g.lon_index(view.crs.x_to_lon(view.x(c))))
+                .map(|i| i.map(|i| i * field.col_stride))
+                .collect();
+            for r in 0..h {
+                let Some(j) = g.lat_index(view.crs.y_to_lat(view.y(r as u32))) else {
+                    continue;
+                };
+                let row = &field.values[j * field.row_stride..];
+                for (c, off) in cols.iter().enumerate() {
+                    if let Some(off) = off {
+                        put(r * w + c, row[*off]);
+                    }
+                }
+            }
+        }
+        grid => {
+            for r in 0..h {
+                for c in 0..w {
+                    let Some((lon, lat)) = view.lonlat(c as u32, r as u32) else {
+                        continue;
+                    };
+                    if let Some((row, col)) = grid.locate(lon, lat) {
+                        put(r * w + c, field.value(row, col));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Puts `top` (RGBA) over `bottom` in place.
+pub fn composite_over(bottom: &mut [u8], top: &[u8]) {
+    for (b, t) in bottom.chunks_exact_mut(4).zip(top.chunks_exact(4)) {
+        match t[3] {
+            0 => {}
+            255 => b.copy_from_slice(t),
+            a => {
+                let (a, ba) = (a as u32, b[3] as u32);
+                let out_a = a + ba * (255 - a) / 255;
+                for k in 0..3 {
+                    let v = (t[k] as u32 * a + b[k] as u32 * ba * (255 - a) / 255) / out_a.max(1);
+                    b[k] = v.min(255) as u8;
+                }
+                b[3] = out_a.min(255) as u8;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subset::CoordAxis;
+    use crate::wms::grid::{CurviGrid, RectGrid};
+    use crate::wms::style::OutOfRange;
+
+    fn scale() -> ColorScale {
+        ColorScale::new(
+            "greys",
+            0.0,
+            3.0,
+            false,
+            4,
+            OutOfRange::Extend,
+            OutOfRange::Extend,
+        )
+    }
+
+    /// Which of the 4 grey levels each pixel got ('.' = untouched).
+    fn picture(rgba: &[u8], w: usize, s: &ColorScale) -> String {
+        let mut out = String::new();
+        for (k, px) in rgba.chunks_exact(4).enumerate() {
+            if k > 0 && k % w == 0 {
+                out.push('\n');
+            }
+            out.push(if px[3] == 0 {
+                '.'
+            } else {
+                (0..4)
+                    .find(|b| s.band_color(*b)[..] == px[..])
+                    .map_or('?', |b| (b'0' + b as u8) as char)
+            });
+        }
+        out
+    }
+
+    /// A 2×4 grid with descending latitude and 0..360 longitudes, drawn across the
+    /// antimeridian: the values must land where their coordinates say.
+    #[test]
+    fn descending_latitude_across_the_antimeridian() {
+        let lon = CoordAxis::new(vec![0.0, 90.0, 180.0, 270.0]).unwrap();
+        let lat = CoordAxis::new(vec![45.0, -45.0]).unwrap();
+        let grid = HorizGrid::Rect(RectGrid::new(lon, lat));
+        // Row 0 (north): 0 1 2 3; row 1 (south): 3 2 1 NaN.
+        let values = [0.0, 1.0, 2.0, 3.0, 3.0, 2.0, 1.0, f32::NAN];
+        let field = Field {
+            grid: &grid,
+            values: &values,
+            row_stride: 4,
+            col_stride: 1,
+        };
+        let s = scale();
+        // -180..180 in 8 columns of 45°: centres -157.5, -112.5, ... 157.5.
+        let view = MapView {
+            crs: Crs::parse("CRS:84").unwrap(),
+            bbox: [-180.0, -90.0, 180.0, 90.0],
+            width: 8,
+            height: 2,
+        };
+        let mut rgba = vec![0u8; 8 * 2 * 4];
+        render(field, &s, &view, &mut rgba);
+        assert_eq!(picture(&rgba, 8, &s), "23300112\n1..33221");
+        // The same in EPSG:4326 of WMS 1.3.0 (lat,lon bbox) once swapped.
+        let crs = Crs::parse("EPSG:4326").unwrap();
+        let view2 = MapView {
+            bbox: crs.bbox_xy(crate::wms::Version::V130, [-90.0, -180.0, 90.0, 180.0]),
+            crs,
+            ..view.clone()
+        };
+        let mut rgba2 = vec![0u8; 8 * 2 * 4];
+        render(field, &s, &view2, &mut rgba2);
+        assert_eq!(rgba, rgba2);
+    }
+
+    #[test]
+    fn curvilinear_and_projected_paths_agree_with_the_grid() {
+        // A 2×2 curvilinear grid that is really regular: 1° cells at 10..11E, 50..51N.
+        let lon = [10.0, 11.0, 10.0, 11.0];
+        let lat = [50.0, 50.0, 51.0, 51.0];
+        let grid = HorizGrid::Curvi(CurviGrid::new(2, 2, &lon, &lat).unwrap());
+        let values = [0.0, 1.0, 2.0, 3.0];
+        let field = Field {
+            grid: &grid,
+            values: &values,
+            row_stride: 2,
+            col_stride: 1,
+        };
+        let s = scale();
+        let view = MapView {
+            crs: Crs::parse("CRS:84").unwrap(),
+            bbox: [9.0, 49.0, 12.0, 52.0],
+            width: 6,
+            height: 6,
+        };
+        let mut rgba = vec![0u8; 6 * 6 * 4];
+        render(field, &s, &view, &mut rgba);
+        assert_eq!(
+            picture(&rgba, 6, &s),
+            "......\n.2233.\n.2233.\n.0011.\n.0011.\n......"
+        );
+        // Web Mercator of the same area: the same cells, north at the top.
+        let merc = Crs::parse("EPSG:3857").unwrap();
+        let (x0, y0) = merc.from_lonlat(9.6, 49.6).unwrap();
+        let (x1, y1) = merc.from_lonlat(11.4, 51.4).unwrap();
+        let view = MapView {
+            crs: merc,
+            bbox: [x0, y0, x1, y1],
+            width: 2,
+            height: 2,
+        };
+        let mut rgba = vec![0u8; 2 * 2 * 4];
+        render(field, &s, &view, &mut rgba);
+        assert_eq!(picture(&rgba, 2, &s), "23\n01");
+    }
+
+    #[test]
+    fn compositing() {
+        let mut bottom = vec![255, 255, 255, 255, 0, 0, 0, 0];
+        composite_over(&mut bottom, &[0, 0, 0, 128, 10, 20, 30, 255]);
+        assert!(bottom[0] > 120 && bottom[0] < 135 && bottom[3] == 255);
+        assert_eq!(&bottom[4..], &[10, 20, 30, 255]);
+    }
+}

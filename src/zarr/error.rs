@@ -1,0 +1,54 @@
+//! Zarr errors and their one mapping to HTTP responses. Clients treat only 404 as
+//! "absent", so every probe of a key that does not exist gets a 404.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use thiserror::Error;
+
+use crate::catalog::CatalogError;
+use crate::readers::ReadError;
+
+#[derive(Debug, Error)]
+pub enum ZarrError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("dataset unavailable: {0}")]
+    Unavailable(String),
+    #[error("read failed: {0}")]
+    Read(#[from] ReadError),
+}
+
+impl From<CatalogError> for ZarrError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(id) => ZarrError::NotFound(format!("no dataset {id:?}")),
+            other => ZarrError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl ZarrError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ZarrError::NotFound(_) => StatusCode::NOT_FOUND,
+            ZarrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ZarrError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ZarrError::Read(ReadError::NoSuchVariable(_)) => StatusCode::NOT_FOUND,
+            ZarrError::Read(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ZarrError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!("zarr: {self}");
+        }
+        let body = serde_json::json!({"code": status.as_u16(), "description": self.to_string()});
+        (status, Json(body)).into_response()
+    }
+}
