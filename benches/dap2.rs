@@ -61,8 +61,16 @@ fn requests(c: &mut Criterion) {
     let mut g = c.benchmark_group("dap2_dods");
     g.sample_size(10);
     for (name, ce, bytes) in [
-        ("subset_300x400", "temp.temp[3][100:399][200:599]", 300 * 400 * 4),
-        ("globe_10_steps", "temp.temp[0:9][0:719][0:1439]", 10 * 720 * 1440 * 4),
+        (
+            "subset_300x400",
+            "temp.temp[3][100:399][200:599]",
+            300 * 400 * 4,
+        ),
+        (
+            "globe_10_steps",
+            "temp.temp[0:9][0:719][0:1439]",
+            10 * 720 * 1440 * 4,
+        ),
     ] {
         g.throughput(Throughput::Bytes(bytes as u64));
         g.bench_function(name, |b| {

@@ -30,6 +30,8 @@ pub struct Config {
     pub collections: Vec<CollectionConfig>,
     /// Directories served whole: every readable file, id = path relative to the root.
     pub roots: Vec<RootConfig>,
+    /// OGC API EDR settings (named locations).
+    pub edr: EdrConfig,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -189,6 +191,27 @@ pub struct RootConfig {
     /// Put before each id found under this root (`archive/` → `archive/sst.nc`).
     #[serde(default)]
     pub prefix: String,
+}
+
+/// `[edr]`: settings of the OGC API EDR front-end.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdrConfig {
+    /// Named points served by `/edr/collections/{id}/locations`.
+    pub locations: Vec<EdrLocationConfig>,
+}
+
+/// One named location: `[[edr.locations]] id = "..." coords = "POINT(lon lat)"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdrLocationConfig {
+    pub id: String,
+    pub name: Option<String>,
+    /// A WKT POINT in CRS84 (longitude latitude).
+    pub coords: String,
+    /// Collections (dataset ids) offering it; empty = every collection.
+    #[serde(default)]
+    pub collections: Vec<String>,
 }
 
 impl Config {

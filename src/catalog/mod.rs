@@ -44,10 +44,8 @@ impl CatalogError {
         match self {
             CatalogError::NotFound(_) => 404,
             CatalogError::Unavailable { source, .. } => match source.as_ref() {
-                ReadError::Storage(StorageError::Timeout(_)) => 504,
                 ReadError::Storage(StorageError::NotFound(_)) => 404,
-                ReadError::Storage(_) => 502,
-                _ => 503,
+                other => other.upstream_status().unwrap_or(503),
             },
         }
     }

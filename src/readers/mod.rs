@@ -36,6 +36,18 @@ pub enum ReadError {
     Internal(String),
 }
 
+impl ReadError {
+    /// For failures of the storage behind the file: the status a gateway answers with
+    /// (504 when it timed out, 502 otherwise). `None` for other errors.
+    pub fn upstream_status(&self) -> Option<u16> {
+        match self {
+            ReadError::Storage(crate::storage::StorageError::Timeout(_)) => Some(504),
+            ReadError::Storage(crate::storage::StorageError::Backend { .. }) => Some(502),
+            _ => None,
+        }
+    }
+}
+
 /// One opened dataset file.
 #[async_trait]
 pub trait Reader: Send + Sync {

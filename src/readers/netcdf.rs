@@ -33,6 +33,10 @@ where
         .await
         .map_err(|e| ReadError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
+        // The library's own (reentrant) lock, held for the whole sequence of calls: other
+        // users in the process (netCDF writes in tests, the HDF5 chunk index) cannot
+        // interleave between the calls of one operation.
+        let _library = netcdf_sys::libnetcdf_lock.lock();
         silence_hdf5_errors();
         f()
     })

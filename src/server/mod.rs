@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::thredds::router())
         .merge(crate::zarr::router())
         .merge(crate::wms::router())
+        .merge(crate::edr::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

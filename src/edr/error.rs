@@ -1,0 +1,112 @@
+//! EDR errors and their one mapping to HTTP: OGC API problem JSON (RFC 7807 members
+//! `type`, `title`, `status`, `detail`, plus the `code`/`description` pair that EDR
+//! clients read), or an empty 204 when a query selects no data.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use thiserror::Error;
+
+use crate::catalog::CatalogError;
+use crate::readers::ReadError;
+
+#[derive(Debug, Error)]
+pub enum EdrError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the response would need {bytes} bytes of data, more than the limit of {limit}")]
+    TooLarge { bytes: u64, limit: u64 },
+    #[error("the query selects no data")]
+    NoData,
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type EdrResult<T> = Result<T, EdrError>;
+
+impl EdrError {
+    pub fn bad(msg: impl Into<String>) -> EdrError {
+        EdrError::BadRequest(msg.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            EdrError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            EdrError::NotFound(_) => StatusCode::NOT_FOUND,
+            EdrError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            EdrError::NoData => StatusCode::NO_CONTENT,
+            EdrError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            EdrError::BadRequest(_) => "Bad request",
+            EdrError::NotFound(_) => "Not found",
+            EdrError::TooLarge { .. } => "Response too large",
+            EdrError::NoData => "No data",
+            EdrError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+impl From<CatalogError> for EdrError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(id) => EdrError::NotFound(format!("no collection {id:?}")),
+            e @ CatalogError::Unavailable { .. } => EdrError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ReadError> for EdrError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Subset(s) => EdrError::BadRequest(s.to_string()),
+            other => EdrError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for EdrError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status == StatusCode::NO_CONTENT {
+            return status.into_response();
+        }
+        if status.is_server_error() {
+            tracing::error!("edr: {self}");
+        }
+        let detail = self.to_string();
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": status.as_u16(),
+            "description": detail,
+        });
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(EdrError::bad("x").status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            EdrError::TooLarge { bytes: 2, limit: 1 }.status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(EdrError::NoData.into_response().status(), 204);
+    }
+}
