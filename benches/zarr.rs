@@ -1,6 +1,7 @@
 //! Virtual Zarr hot paths through the real router: a stored chunk passed through (one
-//! range read) against a chunk read through netCDF-C and zlib-encoded, and the cold
-//! open of a 10 GB-class dataset's consolidated metadata (chunk index of every chunk).
+//! range read) against a chunk read through netCDF-C and zlib-encoded, the cold open of
+//! a 10 GB-class dataset's consolidated metadata, and its first chunk (which reads the
+//! variable's whole chunk index).
 
 use std::path::Path;
 
@@ -109,6 +110,20 @@ fn bench(c: &mut Criterion) {
                     .to_path_buf()])))
             },
             |app| rt.block_on(get(&app, "/zarr/big.nc/.zmetadata")),
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // The first chunk of a variable reads its whole chunk index (10,000 chunks).
+    g.bench_function("cold_first_chunk_10GB_10000_chunks", |b| {
+        b.iter_batched(
+            || {
+                let app = router(AppState::new(Config::for_roots(&[big
+                    .path()
+                    .to_path_buf()])));
+                rt.block_on(get(&app, "/zarr/big.nc/.zmetadata"));
+                app
+            },
+            |app| rt.block_on(get(&app, "/zarr/big.nc/temp/7.1.1")),
             criterion::BatchSize::PerIteration,
         )
     });

@@ -33,6 +33,106 @@ def iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# A JSON schema of the CoverageJSON structures EDR answers use, written from the
+# CoverageJSON specification (OGC 21-069r2): objects, members and their types. The
+# cross-member rules (shape vs. values vs. domain axes) are checked in code below.
+_AXIS = {
+    "oneOf": [
+        {"type": "object", "required": ["values"],
+         "properties": {"values": {"type": "array", "minItems": 1},
+                        "dataType": {"type": "string"},
+                        "coordinates": {"type": "array", "items": {"type": "string"}},
+                        "bounds": {"type": "array"}}},
+        {"type": "object", "required": ["start", "stop", "num"],
+         "properties": {"start": {"type": "number"}, "stop": {"type": "number"},
+                        "num": {"type": "integer", "minimum": 1}}},
+    ]
+}
+_I18N = {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}}
+COVJSON_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "definitions": {
+        "domain": {
+            "type": "object",
+            "required": ["type", "axes"],
+            "properties": {
+                "type": {"const": "Domain"},
+                "domainType": {"enum": ["Grid", "VerticalProfile", "PointSeries", "Point", "MultiPointSeries",
+                                        "MultiPoint", "PolygonSeries", "Polygon", "Trajectory", "Section"]},
+                "axes": {"type": "object", "minProperties": 1,
+                         "properties": {"x": _AXIS, "y": _AXIS, "z": _AXIS, "t": _AXIS, "composite": _AXIS}},
+                "referencing": {"type": "array", "items": {
+                    "type": "object", "required": ["coordinates", "system"],
+                    "properties": {"coordinates": {"type": "array", "items": {"type": "string"}},
+                                   "system": {"type": "object", "required": ["type"]}}}},
+            },
+        },
+        "parameter": {
+            "type": "object",
+            "required": ["type", "observedProperty"],
+            "properties": {
+                "type": {"const": "Parameter"},
+                "label": _I18N,
+                "description": _I18N,
+                "observedProperty": {"type": "object", "required": ["label"],
+                                     "properties": {"id": {"type": "string"}, "label": _I18N}},
+                "unit": {"type": "object", "anyOf": [{"required": ["label"]}, {"required": ["symbol"]}]},
+            },
+        },
+        "ndarray": {
+            "type": "object",
+            "required": ["type", "dataType", "values"],
+            "properties": {
+                "type": {"const": "NdArray"},
+                "dataType": {"enum": ["float", "integer", "string"]},
+                "axisNames": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+                "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                "values": {"type": "array", "items": {"type": ["number", "string", "null"]}},
+            },
+        },
+        "coverage": {
+            "type": "object",
+            "required": ["type", "domain", "ranges"],
+            "properties": {
+                "type": {"const": "Coverage"},
+                "domain": {"$ref": "#/definitions/domain"},
+                "parameters": {"type": "object", "additionalProperties": {"$ref": "#/definitions/parameter"}},
+                "ranges": {"type": "object", "minProperties": 1,
+                           "additionalProperties": {"$ref": "#/definitions/ndarray"}},
+            },
+        },
+    },
+    "oneOf": [
+        {"$ref": "#/definitions/coverage"},
+        {"type": "object", "required": ["type", "coverages"],
+         "properties": {"type": {"const": "CoverageCollection"},
+                        "parameters": {"type": "object",
+                                       "additionalProperties": {"$ref": "#/definitions/parameter"}},
+                        "coverages": {"type": "array", "items": {"$ref": "#/definitions/coverage"}}}},
+    ],
+}
+
+
+def check_covjson_schema(doc):
+    import jsonschema
+
+    jsonschema.validate(doc, COVJSON_SCHEMA)
+    covs = doc["coverages"] if doc["type"] == "CoverageCollection" else [doc]
+    params = doc.get("parameters", {})
+    for cov in covs:
+        axes = cov["domain"]["axes"]
+        for name, rng in cov["ranges"].items():
+            assert name in {**params, **cov.get("parameters", {})}, name
+            assert math.prod(rng.get("shape", [1])) == len(rng["values"])
+            assert len(rng.get("axisNames", [])) == len(rng.get("shape", []))
+            for a, n in zip(rng.get("axisNames", []), rng.get("shape", [])):
+                assert len(axes[a]["values"]) == n, (a, n)
+            if rng["dataType"] == "integer":
+                assert all(v is None or isinstance(v, int) for v in rng["values"])
+        if "t" in axes:
+            assert all(isinstance(v, str) and v.endswith("Z") for v in axes["t"]["values"])
+
+
 def get(server, path, **params):
     return requests.get(f"{server}/edr{path}", params=params, timeout=30)
 
@@ -45,6 +145,7 @@ def coverage(r):
         CoverageCollection.model_validate_json(r.text)
     else:
         Coverage.model_validate_json(r.text)
+    check_covjson_schema(doc)
     return doc
 
 
@@ -495,3 +596,32 @@ def test_edr_long_trajectory_reads_points_not_boxes(server, fixtures_dir):
     exp = [ds.temp.isel(time=2).sel(depth=10, lon=lo, lat=round(y, 2), method="nearest").item()
            for lo, (_, y) in zip(lons, pts)]
     np.testing.assert_allclose(values(doc, "temp"), exp, rtol=1e-6)
+
+
+def test_edr_netcdf_output_reads_back_in_xarray(server, fixtures_dir, tmp_path):
+    ds = open_local(fixtures_dir, "gridded_nc4.nc")
+    r = get(server, "/collections/gridded_nc4.nc/cube", bbox="160,-20,-160,10", z="0/10",
+            datetime="2020-01-01T06:00:00Z/2020-01-01T12:00:00Z", f="NetCDF", **{"parameter-name": "temp"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-netcdf"
+    assert r.content[:4] == b"\x89HDF"
+    path = tmp_path / "cube.nc"
+    path.write_bytes(r.content)
+    out = open_local(tmp_path, "cube.nc")
+    sub = ds.temp.sel(lon=[165, 175, -175, -165], lat=slice(-20, 10), depth=slice(0, 10)).isel(time=[1, 2])
+    assert out.temp.dims == ("time", "depth", "lat", "lon")
+    np.testing.assert_allclose(out.temp.values, sub.values, rtol=1e-6)
+    assert list(out.lon.values) == [165, 175, 185, 195]
+    assert [iso(t) for t in out.time.values] == ["2020-01-01T06:00:00Z", "2020-01-01T12:00:00Z"]
+    assert out.temp.attrs["units"] == "degC"
+    # Area with a mask and packed data: decoded, outside cells missing.
+    sst = open_local(fixtures_dir, "sst_classic.nc")
+    r = get(server, "/collections/sst_classic.nc/area", coords="POLYGON((30 10,50 10,50 30,30 10))",
+            f="NetCDF", **{"parameter-name": "sst_packed"})
+    path = tmp_path / "area.nc"
+    path.write_bytes(r.content)
+    out = open_local(tmp_path, "area.nc")
+    assert [iso(t) for t in out.time.values] == [iso(t) for t in sst.time.values]  # noleap kept
+    assert out.time.attrs.get("calendar", out.time.encoding.get("calendar")) == "noleap"
+    got = out.sst_packed.values
+    assert np.isfinite(got).sum() == 3 * 1  # one cell centre (40, 15) inside the triangle, 3 times
+    np.testing.assert_allclose(got[np.isfinite(got)], sst.sst_packed.sel(lon=40, lat=15).values, rtol=1e-6)

@@ -178,6 +178,15 @@ async fn formats_and_locations() {
     ))
     .await;
     assert_eq!(fc["features"].as_array().unwrap().len(), 1);
+    let r = reqwest::get(format!(
+        "{}/collections/gridded_nc4.nc/cube?bbox=0,0,20,10&parameter-name=temp&f=NetCDF",
+        s.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-netcdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89HDF"));
     let locs = json(&format!("{}/collections/sst_classic.nc/locations", s.base)).await;
     assert_eq!(locs["features"][0]["id"], "gulf");
     let doc = json(&format!(

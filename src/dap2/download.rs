@@ -125,7 +125,10 @@ pub async fn netcdf(
 ) -> Result<Response, Dap2Error> {
     let selected: Vec<&Selected> = projected.iter().flat_map(|p| p.members()).collect();
     let (meta, copies) = output_meta(&ds.meta, &selected)?;
-    let internal = |e: crate::writers::WriteError| Dap2Error::Internal(e.to_string());
+    let internal = |e: crate::writers::WriteError| match e {
+        crate::writers::WriteError::Read(e) => Dap2Error::from(e),
+        other => Dap2Error::Internal(other.to_string()),
+    };
     let writer = NetcdfWriter::create(&meta, None).await.map_err(internal)?;
     for (path, slab) in &copies {
         writer

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::catalog::CatalogError;
 use crate::readers::ReadError;
+use crate::storage::StorageError;
 
 #[derive(Debug, Error)]
 pub enum Dap2Error {
@@ -19,8 +20,10 @@ pub enum Dap2Error {
         "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
     )]
     TooLarge { size: u64, limit: u64 },
-    #[error("{0}")]
-    Unavailable(String),
+    /// The dataset or its storage failed: the status `CatalogError::status` gives every
+    /// protocol (502/504 for storage, 503 for an unreadable file).
+    #[error("{message}")]
+    Unavailable { status: u16, message: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -29,7 +32,10 @@ impl From<CatalogError> for Dap2Error {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::NotFound(_) => Dap2Error::NotFound(e.to_string()),
-            CatalogError::Unavailable { .. } => Dap2Error::Unavailable(e.to_string()),
+            CatalogError::Unavailable { .. } => Dap2Error::Unavailable {
+                status: e.status(),
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -39,6 +45,14 @@ impl From<ReadError> for Dap2Error {
         match e {
             ReadError::NoSuchVariable(_) => Dap2Error::NotFound(e.to_string()),
             ReadError::Subset(_) => Dap2Error::BadRequest(e.to_string()),
+            ReadError::Storage(StorageError::Timeout(_)) => Dap2Error::Unavailable {
+                status: 504,
+                message: e.to_string(),
+            },
+            ReadError::Storage(_) => Dap2Error::Unavailable {
+                status: 502,
+                message: e.to_string(),
+            },
             _ => Dap2Error::Internal(e.to_string()),
         }
     }
@@ -50,7 +64,9 @@ impl Dap2Error {
             Dap2Error::NotFound(_) => StatusCode::NOT_FOUND,
             // Hyrax answers an over-limit request with 400 too; netCDF-C only needs a 4xx.
             Dap2Error::BadRequest(_) | Dap2Error::TooLarge { .. } => StatusCode::BAD_REQUEST,
-            Dap2Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Dap2Error::Unavailable { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
             Dap2Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,7 +74,7 @@ impl Dap2Error {
 
 impl IntoResponse for Dap2Error {
     fn into_response(self) -> Response {
-        if matches!(self, Dap2Error::Internal(_) | Dap2Error::Unavailable(_)) {
+        if matches!(self, Dap2Error::Internal(_) | Dap2Error::Unavailable { .. }) {
             tracing::error!("dap2: {self}");
         }
         error_response(self.status(), &self.to_string())

@@ -40,7 +40,7 @@ pub fn pieces(sel: &Selected, block_bytes: usize) -> Vec<Hyperslab> {
 /// Flush the buffer to the client at this size.
 const FLUSH_BYTES: usize = 64 * 1024;
 
-type Chunk = Result<Bytes, std::io::Error>;
+type Chunk = Result<Bytes, Dap2Error>;
 
 /// Streams `header` and then the encoding of every selected array. Waits for the first
 /// block to be read, so a dataset that cannot be read at all gives an error response
@@ -67,7 +67,7 @@ where
                     match ds.read(path, &piece).await {
                         Ok(array) => encode(Event::Block(sel, &array), &mut buf),
                         Err(e) => {
-                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            let _ = tx.send(Err(Dap2Error::from(e))).await;
                             return;
                         }
                     }
@@ -92,10 +92,12 @@ where
     let mut head = Vec::new();
     match rx.next().await {
         Some(Ok(b)) => head.push(Ok(b)),
-        Some(Err(e)) => return Err(Dap2Error::Internal(format!("reading data: {e}"))),
+        Some(Err(e)) => return Err(e),
         None => return Err(Dap2Error::Internal("the data stream ended early".into())),
     }
-    let stream = futures::stream::iter(head).chain(rx);
+    let stream = futures::stream::iter(head)
+        .chain(rx)
+        .map(|c| c.map_err(|e| std::io::Error::other(e.to_string())));
     Ok(Body::from_stream(stream))
 }
 

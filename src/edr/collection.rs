@@ -68,6 +68,8 @@ pub enum Horizontal {
 
 #[derive(Debug, Clone)]
 pub struct TimeAxis {
+    /// The coordinate variable (for its attributes in NetCDF output).
+    pub var: Variable,
     pub dim: usize,
     pub axis: CoordAxis,
     pub units: TimeUnits,
@@ -77,6 +79,7 @@ pub struct TimeAxis {
 
 #[derive(Debug, Clone)]
 pub struct ZAxis {
+    pub var: Variable,
     pub dim: usize,
     pub axis: CoordAxis,
     pub name: String,
@@ -276,6 +279,7 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
             .collect();
         covered[tc.dims[0]] = true;
         t = Some(TimeAxis {
+            var: tvar.clone(),
             dim: tc.dims[0],
             axis: axis(values, &tc.path)?,
             units,
@@ -291,6 +295,7 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
         let values = read_coord(ds, zvar).await.ok()?;
         covered[zc.dims[0]] = true;
         z = Some(ZAxis {
+            var: zvar.clone(),
             dim: zc.dims[0],
             axis: axis(values, &zc.path)?,
             name: zvar

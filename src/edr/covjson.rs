@@ -225,6 +225,14 @@ mod tests {
                 global: false,
             },
             t: Some(TimeAxis {
+                var: crate::model::Variable {
+                    name: "time".into(),
+                    path: "/time".into(),
+                    dims: vec![],
+                    dtype: crate::model::DataType::F64,
+                    attributes: vec![],
+                    chunks: None,
+                },
                 dim: 0,
                 axis: CoordAxis::new(vec![0.0, 31.0]).unwrap(),
                 units,

@@ -19,7 +19,7 @@ pub const QUERIES: &[&str] = &[
     "locations",
 ];
 
-pub const OUTPUT_FORMATS: &[&str] = &["CoverageJSON", "GeoJSON", "CSV"];
+pub const OUTPUT_FORMATS: &[&str] = &["CoverageJSON", "GeoJSON", "CSV", "NetCDF"];
 
 pub const OPENAPI_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
 

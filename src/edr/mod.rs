@@ -15,6 +15,7 @@ mod error;
 mod geometry;
 mod html;
 mod metadata;
+mod netcdf;
 mod openapi;
 mod params;
 mod select;
@@ -443,11 +444,7 @@ async fn respond(
             body::stream(move |out| tabular::write(tabular::Kind::Html, col, covs, block, out))
                 .await?,
         ),
-        Format::NetCdf => {
-            return Err(EdrError::bad(
-                "f=NetCDF is not available yet; use CoverageJSON, GeoJSON or CSV",
-            ));
-        }
+        Format::NetCdf => return netcdf::respond(col, covs, block).await,
     };
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, media)], body).into_response())
 }

@@ -62,7 +62,7 @@ fn common() -> Vec<Value> {
         param(
             "f",
             "Output format (else negotiated with Accept).",
-            json!({"type": "string", "enum": ["CoverageJSON", "GeoJSON", "CSV", "JSON", "HTML"]}),
+            json!({"type": "string", "enum": ["CoverageJSON", "GeoJSON", "CSV", "NetCDF", "JSON", "HTML"]}),
             false,
         ),
     ]
@@ -186,6 +186,7 @@ fn responses(data: bool) -> Value {
                     "application/vnd.cov+json": {"schema": {"type": "object"}},
                     "application/geo+json": {"schema": {"type": "object"}},
                     "text/csv": {"schema": {"type": "string"}},
+                    "application/x-netcdf": {"schema": {"type": "string", "format": "binary"}},
                     "text/html": {"schema": {"type": "string"}},
                 })
             } else {

@@ -113,7 +113,7 @@ impl Params {
         if let Some(f) = self.get("f") {
             return Format::from_f(f).ok_or_else(|| {
                 EdrError::bad(format!(
-                    "f: unknown format {f:?}; use CoverageJSON, GeoJSON, CSV, JSON or HTML"
+                    "f: unknown format {f:?}; use CoverageJSON, GeoJSON, CSV, NetCDF, JSON or HTML"
                 ))
             });
         }

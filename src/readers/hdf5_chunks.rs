@@ -44,12 +44,14 @@ impl Drop for Handle {
 }
 
 /// The chunk index of the variable at `var_path` (`/g/v`) of shape `shape` in the
-/// HDF5 file at `file`. `Ok(None)` when the layout cannot be described by byte ranges
-/// (compact, virtual, variable-length types).
+/// HDF5 file at `file`; with `with_chunks` false, only its chunk shape, filters and
+/// byte order. `Ok(None)` when the layout cannot be described by byte ranges (compact,
+/// virtual, variable-length types).
 pub fn chunk_index(
     file: &Path,
     var_path: &str,
     shape: &[usize],
+    with_chunks: bool,
 ) -> Result<Option<ChunkIndex>, String> {
     let _lock = netcdf_sys::libnetcdf_lock.lock();
     let cpath = CString::new(file.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
@@ -84,7 +86,7 @@ pub fn chunk_index(
             H5D_layout_t::H5D_CONTIGUOUS => {
                 let addr = h5d::H5Dget_offset(d.0);
                 let size = h5d::H5Dget_storage_size(d.0);
-                let chunks = if addr == HADDR_UNDEF || size == 0 {
+                let chunks = if addr == HADDR_UNDEF || size == 0 || !with_chunks {
                     Vec::new() // never written: all fill
                 } else {
                     vec![ChunkEntry {
@@ -109,7 +111,11 @@ pub fn chunk_index(
                 }
                 let chunk_shape: Vec<usize> = dims[..rank].iter().map(|&c| c as usize).collect();
                 let filters = filter_pipeline(dcpl.0)?;
-                let chunks = stored_chunks(d.0, shape, &chunk_shape);
+                let chunks = if with_chunks {
+                    stored_chunks(d.0, shape, &chunk_shape)
+                } else {
+                    Vec::new()
+                };
                 Ok(Some(ChunkIndex {
                     chunk_shape,
                     filters,
@@ -300,7 +306,15 @@ mod tests {
             want.values
         );
 
+        // The layout alone: the same shape and filters, no chunk visited.
+        let layout = r.chunk_layout("/temp").await.unwrap().unwrap();
+        assert_eq!(layout.chunk_shape, idx.chunk_shape);
+        assert_eq!(layout.filters, idx.filters);
+        assert!(layout.chunks.is_empty());
+
         // Only the chunk that was written exists.
+        let layout = r.chunk_layout("/sparse").await.unwrap().unwrap();
+        assert_eq!((layout.chunk_shape, layout.chunks.len()), (vec![10, 12], 0));
         let sparse = r.chunk_index("/sparse").await.unwrap().unwrap();
         assert_eq!(sparse.filters, vec![Filter::Deflate { level: 1 }]);
         assert_eq!(sparse.chunks.len(), 1);

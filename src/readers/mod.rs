@@ -65,6 +65,15 @@ pub trait Reader: Send + Sync {
     async fn chunk_index(&self, _path: &str) -> Result<Option<ChunkIndex>, ReadError> {
         Ok(None)
     }
+
+    /// The chunk shape, filters and byte order of a variable's storage, with `chunks`
+    /// left empty: what describing the layout needs, without visiting every chunk.
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        Ok(self.chunk_index(path).await?.map(|mut index| {
+            index.chunks.clear();
+            index
+        }))
+    }
 }
 
 /// Opens the reader for a location, choosing by the file's magic bytes.

@@ -125,7 +125,11 @@ impl NetcdfReader {
         })
     }
 
-    async fn compute_chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+    async fn compute_chunk_index(
+        &self,
+        path: &str,
+        with_chunks: bool,
+    ) -> Result<Option<ChunkIndex>, ReadError> {
         let var = self
             .meta
             .variable(path)
@@ -137,7 +141,7 @@ impl NetcdfReader {
         match self.format {
             FileFormat::Hdf5 => {
                 let (fpath, vpath) = (self.path.clone(), var.path.clone());
-                with_netcdf(move || hdf5_chunks::chunk_index(&fpath, &vpath, &shape))
+                with_netcdf(move || hdf5_chunks::chunk_index(&fpath, &vpath, &shape, with_chunks))
                     .await?
                     .map_err(|e| format_err(&self.path, e))
             }
@@ -207,10 +211,26 @@ impl Reader for NetcdfReader {
         if let Some(hit) = self.chunk_indexes.get(path).await {
             return Ok((*hit).clone());
         }
-        let index = self.compute_chunk_index(path).await?;
+        let index = self.compute_chunk_index(path, true).await?;
         self.chunk_indexes
             .insert(path.to_string(), Arc::new(index.clone()))
             .await;
+        Ok(index)
+    }
+
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        if let Some(hit) = self.chunk_indexes.get(path).await {
+            return Ok((*hit).clone().map(|mut index| {
+                index.chunks.clear();
+                index
+            }));
+        }
+        // NetCDF-3 offsets come from the parsed header: the full index costs nothing.
+        let with_chunks = !matches!(self.format, FileFormat::Hdf5);
+        let mut index = self.compute_chunk_index(path, with_chunks).await?;
+        if let Some(i) = index.as_mut() {
+            i.chunks.clear();
+        }
         Ok(index)
     }
 }

@@ -141,6 +141,27 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
     x
 }
 
+/// Characters escaped in URL parts we build (ids and layer names keep their `/`).
+const URL_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// A layer name or dataset id made safe inside a URL.
+pub fn url_part(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, URL_ESCAPES).to_string()
+}
+
 fn crs_list(x: &mut String, v: Version) {
     let tag = if v == Version::V130 { "CRS" } else { "SRS" };
     for c in ADVERTISED {
@@ -301,7 +322,7 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
         let legend = format!(
             "{}REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
             inp.service_url,
-            percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC),
+            url_part(&name),
             style
         );
         let _ = write!(

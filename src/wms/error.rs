@@ -84,6 +84,15 @@ impl WmsError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+    /// A failure reading data: 502/504 when the storage behind the file failed, else 503.
+    pub fn read_failed(what: &str, e: &crate::readers::ReadError) -> WmsError {
+        let mut err = WmsError::unavailable(format!("reading {what}: {e}"));
+        if let Some(code) = e.upstream_status() {
+            err.status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+        }
+        err
+    }
+
     pub fn unavailable(message: impl Into<String>) -> WmsError {
         WmsError {
             code: Some(ExceptionCode::NoApplicableCode),

@@ -29,6 +29,18 @@ impl HorizGrid {
         }
     }
 
+    /// Approximate memory held, for the cache's byte budget.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            HorizGrid::Rect(g) => (g.lon.len() + g.lat.len()) * 8 + 64,
+            HorizGrid::Curvi(g) => {
+                g.lon.len() * (8 + 8 + 4 + 1)
+                    + (g.bins.offsets.len() + g.bins.cells.len()) * 4
+                    + 128
+            }
+        }
+    }
+
     /// The longitude and latitude of a cell centre.
     pub fn cell_centre(&self, row: usize, col: usize) -> (f64, f64) {
         match self {
@@ -310,6 +322,7 @@ impl CurviGrid {
             return None;
         }
         let (ci, cj) = (fi as i64, fj as i64);
+        let cos_lat = lat.to_radians().cos();
         let mut best: Option<(f64, usize)> = None;
         for ring in 0..=b.max_reach_bins as i64 {
             // Once a candidate is nearer than anything in this ring can be, stop.
@@ -332,7 +345,10 @@ impl CurviGrid {
                         let bin = bj as usize * b.nlon + bi as usize;
                         for &k in &b.cells[b.offsets[bin] as usize..b.offsets[bin + 1] as usize] {
                             let k = k as usize;
-                            let d2 = dist2(lon, lat, self.lon[k], self.lat[k]);
+                            // cos(lat) of the query for every candidate: they are near.
+                            let dx = (lon - self.lon[k]) * cos_lat;
+                            let dy = lat - self.lat[k];
+                            let d2 = dx * dx + dy * dy;
                             if best.is_none_or(|(bd, _)| d2 < bd) {
                                 best = Some((d2, k));
                             }

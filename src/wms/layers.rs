@@ -28,6 +28,21 @@ impl DatasetLayers {
         self.layers.iter().find(|l| l.var_name == var)
     }
 
+    /// Approximate memory held (grids shared by layers counted once).
+    pub fn approx_bytes(&self) -> usize {
+        let mut seen: Vec<*const HorizGrid> = Vec::new();
+        let mut total = 1024;
+        for l in &self.layers {
+            total += 512 + l.time.as_ref().map_or(0, |t| t.values.len() * 64);
+            let ptr = Arc::as_ptr(&l.grid);
+            if !seen.contains(&ptr) {
+                seen.push(ptr);
+                total += l.grid.approx_bytes();
+            }
+        }
+        total
+    }
+
     /// Union of the layers' extents.
     pub fn bbox(&self) -> Option<[f64; 4]> {
         self.layers.iter().map(|l| l.bbox).reduce(|a, b| {
@@ -220,7 +235,7 @@ async fn read_values(ds: &Dataset, var: &Variable) -> Result<Vec<f64>, WmsError>
     let arr = ds
         .read(&var.path, &Hyperslab::full(&var.shape()))
         .await
-        .map_err(|e| WmsError::unavailable(format!("reading {}: {e}", var.path)))?;
+        .map_err(|e| WmsError::read_failed(&var.path, &e))?;
     Ok(Packing::of(var).decode_values(&arr.values))
 }
 

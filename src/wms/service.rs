@@ -61,7 +61,13 @@ struct Caches {
 impl Caches {
     fn new(c: &WmsConfig) -> Caches {
         Caches {
-            layers: moka::future::Cache::builder().max_capacity(10_000).build(),
+            // Layers hold their grids (a curvilinear grid's arrays can be large).
+            layers: moka::future::Cache::builder()
+                .weigher(|_k: &(String, String), v: &Arc<DatasetLayers>| {
+                    v.approx_bytes().min(u32::MAX as usize) as u32
+                })
+                .max_capacity(LAYERS_CACHE_BYTES)
+                .build(),
             slices: moka::future::Cache::builder()
                 .weigher(|_k: &SliceKey, v: &Arc<Vec<f32>>| {
                     (v.len() * 4).min(u32::MAX as usize) as u32
@@ -87,6 +93,9 @@ impl Caches {
 pub struct Wms {
     caches: OnceLock<Caches>,
 }
+
+/// Byte budget of the dataset-layers cache (grids included).
+const LAYERS_CACHE_BYTES: u64 = 256 << 20;
 
 /// Images larger than this are not kept in the image cache.
 const MAX_CACHED_IMAGE: usize = 2 << 20;
@@ -126,7 +135,12 @@ pub fn not_found(path: &str, query: Option<&str>) -> Response {
 fn dataset_error(id: &str, e: CatalogError) -> WmsError {
     match e {
         CatalogError::NotFound(_) => WmsError::layer(id),
-        e => WmsError::unavailable(e.to_string()),
+        e => {
+            let status = e.status();
+            let mut err = WmsError::unavailable(e.to_string());
+            err.status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            err
+        }
     }
 }
 
@@ -294,9 +308,7 @@ impl Wms {
                 let arr = ds
                     .read(&layer.var_path, &layer.slab(t, z))
                     .await
-                    .map_err(|e| {
-                        WmsError::unavailable(format!("reading {}: {e}", layer.var_path))
-                    })?;
+                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
                 let p = &layer.packing;
                 let values: Vec<f32> = (0..arr.values.len())
                     .map(|i| {
@@ -343,9 +355,10 @@ impl Wms {
                         })
                         .collect(),
                 );
-                let arr = ds.read(&layer.var_path, &slab).await.map_err(|e| {
-                    WmsError::unavailable(format!("reading {}: {e}", layer.var_path))
-                })?;
+                let arr = ds
+                    .read(&layer.var_path, &slab)
+                    .await
+                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
                 let p = &layer.packing;
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))
@@ -371,7 +384,7 @@ impl Wms {
                 state.catalog.entries().keys().cloned().collect::<Vec<_>>(),
             ),
             Scope::Dataset(id) => (
-                format!("{base}/wms/{id}?"),
+                format!("{base}/wms/{}?", capabilities::url_part(id)),
                 format!("datagate WMS: {id}"),
                 vec![id.clone()],
             ),

@@ -11,7 +11,7 @@ use crate::subset::{DimSlice, Hyperslab};
 
 use super::codec;
 use super::error::ZarrError;
-use super::layout::{ArrayLayout, Codec, DECODED_ZLIB_LEVEL, Encoding, NativeCodecs};
+use super::layout::{ArrayLayout, ChunkMap, Codec, DECODED_ZLIB_LEVEL, Encoding, NativeCodecs};
 
 /// What a chunk key holds.
 #[derive(Debug, PartialEq)]
@@ -26,17 +26,21 @@ pub enum Source {
 }
 
 /// Where the chunk at `coords` comes from; `None` when the coordinates are off the grid.
-/// `v2` matters for never-written chunks: v2 metadata may declare no fill value.
-pub fn source(a: &ArrayLayout, coords: &[u64], v2: bool) -> Option<Source> {
+/// `stored` is the array's stored chunks (`ArrayLayout::stored_chunks`). `v2` matters
+/// for never-written chunks: v2 metadata may declare no fill value.
+pub fn source(
+    a: &ArrayLayout,
+    stored: Option<&ChunkMap>,
+    coords: &[u64],
+    v2: bool,
+) -> Option<Source> {
     let grid = a.grid();
     if coords.len() != grid.len() || coords.iter().zip(&grid).any(|(c, g)| c >= g) {
         return None;
     }
-    Some(match &a.encoding {
-        Encoding::Decoded => Source::Encode,
-        Encoding::Native {
-            chunks, trailer, ..
-        } => match chunks.get(coords) {
+    Some(match (&a.encoding, stored) {
+        (Encoding::Decoded, _) | (_, None) => Source::Encode,
+        (Encoding::Native { trailer, .. }, Some(chunks)) => match chunks.get(coords) {
             Some(e) if e.filter_mask == 0 && e.size > *trailer => Source::Stored {
                 offset: e.offset,
                 size: e.size - trailer,
@@ -50,11 +54,13 @@ pub fn source(a: &ArrayLayout, coords: &[u64], v2: bool) -> Option<Source> {
     })
 }
 
-/// The encoded bytes of chunk `coords` (which `source` said to encode).
+/// The encoded bytes of chunk `coords` (which `source` said to encode); `written`
+/// false for a chunk never written (all fill, nothing to read).
 pub async fn encode(
     ds: &Arc<Dataset>,
     a: &ArrayLayout,
     coords: &[u64],
+    written: bool,
 ) -> Result<Bytes, ZarrError> {
     let slab = Hyperslab::new(
         coords
@@ -71,9 +77,9 @@ pub async fn encode(
             .collect(),
     );
     let region = slab.shape();
-    let values = match &a.encoding {
-        Encoding::Native { chunks, .. } if !chunks.contains_key(coords) => None,
-        _ => Some(ds.read(&a.var_path, &slab).await?.values),
+    let values = match written {
+        false => None,
+        true => Some(ds.read(&a.var_path, &slab).await?.values),
     };
     Ok(Bytes::from(encode_values(a, values, &region)))
 }

@@ -19,25 +19,45 @@ pub enum ZarrError {
     Unavailable(String),
     #[error("read failed: {0}")]
     Read(#[from] ReadError),
+    /// A shared failure seen by another waiter of the same cached computation.
+    #[error("{message}")]
+    Again { status: StatusCode, message: String },
 }
 
 impl From<CatalogError> for ZarrError {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::NotFound(id) => ZarrError::NotFound(format!("no dataset {id:?}")),
-            other => ZarrError::Unavailable(other.to_string()),
+            // Storage failures keep their 502/504; unreadable files are 503.
+            other => ZarrError::Again {
+                status: StatusCode::from_u16(other.status())
+                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                message: format!("dataset unavailable: {other}"),
+            },
         }
     }
 }
 
 impl ZarrError {
+    /// The error of a cached computation another request may share.
+    pub fn shared(e: std::sync::Arc<ZarrError>) -> ZarrError {
+        std::sync::Arc::try_unwrap(e).unwrap_or_else(|e| ZarrError::Again {
+            status: e.status(),
+            message: e.to_string(),
+        })
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            ZarrError::Again { status, .. } => *status,
             ZarrError::NotFound(_) => StatusCode::NOT_FOUND,
             ZarrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ZarrError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ZarrError::Read(ReadError::NoSuchVariable(_)) => StatusCode::NOT_FOUND,
-            ZarrError::Read(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ZarrError::Read(e) => e
+                .upstream_status()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }

@@ -59,6 +59,9 @@ impl NativeCodecs {
     }
 }
 
+/// Stored chunks by grid coordinate.
+pub type ChunkMap = HashMap<Vec<u64>, ChunkEntry>;
+
 #[derive(Debug, Clone)]
 pub enum Encoding {
     /// Chunks are the stored chunks, served as stored (one range read each).
@@ -67,7 +70,9 @@ pub enum Encoding {
         little_endian: bool,
         /// Bytes at the end of each stored chunk to drop (a Fletcher-32 checksum).
         trailer: u64,
-        chunks: HashMap<Vec<u64>, ChunkEntry>,
+        /// The stored chunks by grid coordinate, read on the first chunk request:
+        /// walking a large index is the slow part of opening a dataset.
+        chunks: Arc<tokio::sync::OnceCell<Arc<ChunkMap>>>,
     },
     /// Chunks are read through the reader and zlib-compressed (strings: vlen-utf8).
     Decoded,
@@ -106,6 +111,29 @@ impl ArrayLayout {
             .unwrap_or_else(|| Fill::netcdf_default(self.dtype))
     }
 
+    /// The stored chunks of a natively served array (`None` for decoded ones), read
+    /// from the reader's chunk index once.
+    pub async fn stored_chunks(&self, ds: &Dataset) -> Result<Option<Arc<ChunkMap>>, ZarrError> {
+        let Encoding::Native { chunks, .. } = &self.encoding else {
+            return Ok(None);
+        };
+        let map = chunks
+            .get_or_try_init(|| async {
+                let index = ds.reader.chunk_index(&self.var_path).await?;
+                let map: ChunkMap = index
+                    .map(|i| {
+                        i.chunks
+                            .into_iter()
+                            .map(|c| (c.coords.clone(), c))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok::<_, ZarrError>(Arc::new(map))
+            })
+            .await?;
+        Ok(Some(map.clone()))
+    }
+
     pub fn is_native(&self) -> bool {
         matches!(self.encoding, Encoding::Native { .. })
     }
@@ -138,11 +166,9 @@ impl StoreLayout {
         self.groups.iter().find(|g| g.key == key)
     }
 
-    /// Builds the layout of a dataset: reads the chunk index of each variable.
-    pub async fn build(
-        ds: &Arc<Dataset>,
-        max_response_bytes: u64,
-    ) -> Result<StoreLayout, ZarrError> {
+    /// Builds the layout of a dataset from each variable's storage layout (chunk shape
+    /// and filters; the chunks themselves are read when first needed).
+    pub async fn build(ds: &Arc<Dataset>, max_response_bytes: u64) -> StoreLayout {
         let meta = ds.meta.clone();
         let coordinates = coordinate_paths(&meta.root);
         let mut arrays = Vec::new();
@@ -151,7 +177,7 @@ impl StoreLayout {
                 None // served as one materialised chunk: clients read them repeatedly
             } else {
                 // Without an index the variable is still served, decoded.
-                ds.reader.chunk_index(&var.path).await.unwrap_or_else(|e| {
+                ds.reader.chunk_layout(&var.path).await.unwrap_or_else(|e| {
                     tracing::warn!("zarr: no chunk index for {}{}: {e}", ds.id, var.path);
                     None
                 })
@@ -167,7 +193,7 @@ impl StoreLayout {
                 attributes: visible(&g.attributes),
             })
             .collect();
-        Ok(StoreLayout { arrays, groups })
+        StoreLayout { arrays, groups }
     }
 }
 
@@ -248,7 +274,7 @@ fn array_layout(
         // NetCDF-3 record variables would be one tiny chunk per record: decode instead.
         !matches!(format, crate::readers::FileFormat::NetCdf3 { .. })
     });
-    match native.and_then(|idx| native_layout(var, idx, max_response_bytes)) {
+    match native.and_then(|idx| native_layout(var, idx, max_response_bytes, false)) {
         Some(layout) => layout,
         None => {
             let target = DECODED_CHUNK_BYTES
@@ -261,11 +287,13 @@ fn array_layout(
 }
 
 /// The layout serving the stored chunks of `index` as they are, if a Zarr client can
-/// decode them and they are not too large to send.
+/// decode them and they are not too large to send. `index.chunks` is taken as complete
+/// when `complete`; otherwise the chunks are read on first use.
 pub fn native_layout(
     var: &Variable,
     index: ChunkIndex,
     max_chunk_bytes: u64,
+    complete: bool,
 ) -> Option<ArrayLayout> {
     let elem = var.dtype.size()? as u64;
     let chunk_bytes = index.chunk_shape.iter().product::<usize>() as u64 * elem;
@@ -280,11 +308,16 @@ pub fn native_layout(
         codecs,
         little_endian: index.little_endian,
         trailer,
-        chunks: index
-            .chunks
-            .into_iter()
-            .map(|c| (c.coords.clone(), c))
-            .collect(),
+        chunks: Arc::new(if complete {
+            let map: ChunkMap = index
+                .chunks
+                .into_iter()
+                .map(|c| (c.coords.clone(), c))
+                .collect();
+            tokio::sync::OnceCell::new_with(Some(Arc::new(map)))
+        } else {
+            tokio::sync::OnceCell::new()
+        }),
     };
     Some(base_layout(var, index.chunk_shape, encoding))
 }

@@ -101,14 +101,10 @@ async fn answer(
     let max = state.config.limits.max_response_bytes;
     let layout = caches
         .layouts
-        .try_get_with(vkey.clone(), async {
-            StoreLayout::build(&ds, max).await.map(Arc::new)
+        .get_with(vkey.clone(), async {
+            Arc::new(StoreLayout::build(&ds, max).await)
         })
-        .await
-        .map_err(|e| match Arc::try_unwrap(e) {
-            Ok(e) => e,
-            Err(e) => ZarrError::Unavailable(e.to_string()),
-        })?;
+        .await;
     let key = keys::parse(version, rest, &layout)
         .ok_or_else(|| ZarrError::NotFound(format!("no key {rest:?} in {id}")))?;
     let json =
@@ -126,61 +122,88 @@ async fn answer(
         Key::GroupJson(g) => json(metadata::group_v3(&layout, g)),
         Key::ArrayJson(a) => json(metadata::array_v3(a)),
         Key::Chunk(a, coords) => {
-            let source = chunk::source(a, &coords, version == Version::V2)
-                .ok_or_else(|| ZarrError::NotFound(format!("no chunk {rest:?}")))?;
-            if *method == Method::HEAD {
-                return match source {
-                    chunk::Source::Absent => Err(ZarrError::NotFound(format!(
-                        "chunk {rest:?} was never written"
-                    ))),
-                    chunk::Source::Stored { size, .. } => {
-                        let mut r = finish(&ds, "application/octet-stream", Bytes::new());
-                        r.headers_mut()
-                            .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-                        Ok(r)
-                    }
-                    chunk::Source::Encode => {
-                        Ok(finish(&ds, "application/octet-stream", Bytes::new()))
-                    }
-                };
-            }
-            let body = match source {
-                chunk::Source::Absent => {
-                    return Err(ZarrError::NotFound(format!(
-                        "chunk {rest:?} was never written"
-                    )));
-                }
-                chunk::Source::Stored { offset, size } => {
-                    if size > max {
-                        return Err(ZarrError::TooLarge(format!(
-                            "chunk of {size} bytes exceeds the response limit of {max}"
-                        )));
-                    }
-                    state
-                        .catalog
-                        .storage()
-                        .get_range(&ds.location, offset..offset + size)
-                        .await
-                        .map_err(|e| ZarrError::Read(e.into()))?
-                }
-                // Single-chunk arrays (coordinates) are cached: xarray re-reads them.
-                chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {
-                    let ck = (vkey, a.key.clone(), coords.clone());
-                    let ds2 = ds.clone();
-                    caches
-                        .chunks
-                        .try_get_with(ck, async move { chunk::encode(&ds2, a, &coords).await })
-                        .await
-                        .map_err(|e| match Arc::try_unwrap(e) {
-                            Ok(e) => e,
-                            Err(e) => ZarrError::Unavailable(e.to_string()),
-                        })?
-                }
-                chunk::Source::Encode => chunk::encode(&ds, a, &coords).await?,
+            let request = ChunkRequest {
+                ds: &ds,
+                array: a,
+                coords,
+                version,
+                head: *method == Method::HEAD,
             };
-            Ok(finish(&ds, "application/octet-stream", body))
+            serve_chunk(state, caches, vkey, request).await
         }
     }
+}
+
+struct ChunkRequest<'a> {
+    ds: &'a Arc<Dataset>,
+    array: &'a ArrayLayout,
+    coords: Vec<u64>,
+    version: Version,
+    head: bool,
+}
+
+async fn serve_chunk(
+    state: &AppState,
+    caches: &Caches,
+    vkey: VersionKey,
+    req: ChunkRequest<'_>,
+) -> Result<Response, ZarrError> {
+    let ChunkRequest {
+        ds,
+        array: a,
+        coords,
+        version,
+        head,
+    } = req;
+    let name = || format!("{}/{}", a.key, refs::chunk_name(&coords));
+    let stored = a.stored_chunks(ds).await?;
+    let written = stored.as_ref().is_none_or(|m| m.contains_key(&coords));
+    let source = chunk::source(a, stored.as_deref(), &coords, version == Version::V2)
+        .ok_or_else(|| ZarrError::NotFound(format!("no chunk {} in {}", name(), ds.id)))?;
+    let octets = |body: Bytes| finish(ds, "application/octet-stream", body);
+    let body = match source {
+        chunk::Source::Absent => {
+            return Err(ZarrError::NotFound(format!(
+                "chunk {} was never written",
+                name()
+            )));
+        }
+        chunk::Source::Stored { size, .. } if head => {
+            let mut r = octets(Bytes::new());
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            return Ok(r);
+        }
+        _ if head => return Ok(octets(Bytes::new())),
+        chunk::Source::Stored { offset, size } => {
+            let max = state.config.limits.max_response_bytes;
+            if size > max {
+                return Err(ZarrError::TooLarge(format!(
+                    "chunk of {size} bytes exceeds the response limit of {max}"
+                )));
+            }
+            state
+                .catalog
+                .storage()
+                .get_range(&ds.location, offset..offset + size)
+                .await
+                .map_err(|e| ZarrError::Read(e.into()))?
+        }
+        // Single-chunk arrays (coordinates) are cached: xarray re-reads them.
+        chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {
+            let ds2 = ds.clone();
+            let key = (vkey, a.key.clone(), coords.clone());
+            caches
+                .chunks
+                .try_get_with(key, async move {
+                    chunk::encode(&ds2, a, &coords, written).await
+                })
+                .await
+                .map_err(ZarrError::shared)?
+        }
+        chunk::Source::Encode => chunk::encode(ds, a, &coords, written).await?,
+    };
+    Ok(octets(body))
 }
 
 /// A 200 response with the dataset's validators and caching headers.

@@ -13,7 +13,7 @@ use crate::catalog::Dataset;
 
 use super::chunk::{self, Source};
 use super::error::ZarrError;
-use super::layout::{self, ArrayLayout, Encoding, StoreLayout};
+use super::layout::{self, ArrayLayout, StoreLayout};
 use super::metadata;
 
 /// Arrays up to this many bytes are inlined in the references when not referenced in
@@ -45,16 +45,18 @@ pub async fn references(
         refs.insert(format!("{}/.zattrs", a.key), doc(metadata::zattrs_array(a)));
         let whole = a.shape.iter().product::<usize>() * a.dtype.size().unwrap_or(16);
         let inline = array.is_none() && whole <= INLINE_BYTES.min(max as usize);
+        let stored = a.stored_chunks(ds).await?;
         for coords in grid_coords(&a.grid()) {
             let key = format!("{}/{}", a.key, chunk_name(&coords));
-            let Some(source) = chunk::source(a, &coords, true) else {
+            let Some(source) = chunk::source(a, stored.as_deref(), &coords, true) else {
                 continue;
             };
+            let written = stored.as_ref().is_none_or(|m| m.contains_key(&coords));
             let value = match source {
                 Source::Absent => continue,
                 Source::Stored { offset, size } => json!([file_url, offset, size]),
                 Source::Encode if inline => {
-                    let bytes = chunk::encode(ds, a, &coords).await?;
+                    let bytes = chunk::encode(ds, a, &coords, written).await?;
                     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
                     Value::String(format!("base64:{b64}"))
                 }
@@ -84,16 +86,12 @@ async fn file_layout(
     let Ok(Some(index)) = ds.reader.chunk_index(&served.var_path).await else {
         return Ok(None);
     };
-    let Some(a) = layout::native_layout(var, index, u64::MAX) else {
+    let complete = index.chunks.len() as u64;
+    let all_plain = index.chunks.iter().all(|c| c.filter_mask == 0);
+    let Some(a) = layout::native_layout(var, index, u64::MAX, true) else {
         return Ok(None);
     };
-    let usable = match &a.encoding {
-        Encoding::Native { chunks, .. } => {
-            chunks.values().all(|c| c.filter_mask == 0)
-                && (a.fill.is_some() || chunks.len() as u64 == a.grid().iter().product::<u64>())
-        }
-        Encoding::Decoded => false,
-    };
+    let usable = all_plain && (a.fill.is_some() || complete == a.grid().iter().product::<u64>());
     Ok(usable.then_some(a))
 }
 

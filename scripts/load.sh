@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Load test: wrk against a running release build of datagate, local disk vs S3 (moto).
+# Arguments go to scripts/load.py (--seconds, --connections, --backends).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-system.sh --test
+venv="${DATAGATE_VENV:-conformance/.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q -r conformance/requirements.txt
+cargo build --release --quiet --bin datagate
+export DATAGATE_BIN="$PWD/target/release/datagate"
+exec "$venv/bin/python" scripts/load.py "$@"
