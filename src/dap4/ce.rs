@@ -66,6 +66,20 @@ fn decode(s: &str) -> Result<String, CeError> {
         .map_err(|_| CeError::Encoding)
 }
 
+/// Percent-decodes until nothing is left to decode (at most a few rounds): netCDF-C
+/// 4.9 encodes the constraint three times (`[` arrives as `%25255b`).
+fn decode_fully(s: &str) -> Result<String, CeError> {
+    let mut out = decode(s)?;
+    for _ in 0..4 {
+        let again = decode(&out)?;
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    Ok(out)
+}
+
 /// Parses the raw (percent-encoded) query string of a DAP4 request. Parameters other
 /// than `dap4.ce` and `dap4.checksum` are ignored.
 pub fn parse_query(raw: Option<&str>) -> Result<Query, CeError> {
@@ -74,7 +88,7 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, CeError> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match decode(key)?.as_str() {
             "dap4.ce" => {
-                let ce = decode(value)?;
+                let ce = decode_fully(value)?;
                 q.ce = if ce.trim().is_empty() {
                     None
                 } else {
@@ -350,6 +364,21 @@ mod tests {
         assert_eq!(q, Query::default());
         assert_eq!(parse_query(None).unwrap(), Query::default());
         assert_eq!(parse_query(Some("dap4.ce=")).unwrap().ce, None);
+        // netCDF-C 4.9 encodes three times.
+        assert_eq!(
+            parse_query(Some("dap4.ce=/lat=%25255b0:4%25255d;/sst%25255b1%25255d"))
+                .unwrap()
+                .ce
+                .unwrap()
+                .clauses,
+            vec![
+                Clause::Dimension {
+                    path: "/lat".into(),
+                    slice: s(0, 1, Some(4))
+                },
+                var("/sst", vec![s(1, 1, Some(1))])
+            ]
+        );
         assert_eq!(
             parse_query(Some("dap4.ce=%2Fa%5Cb%5C.c"))
                 .unwrap()

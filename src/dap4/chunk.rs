@@ -3,6 +3,8 @@
 //! follows in chunks of at most 64 KiB; the last chunk carries the `LAST` flag (and may
 //! be empty); an error chunk replaces the rest when a failure happens mid-stream.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 pub const LAST: u8 = 0x01;
@@ -79,19 +81,21 @@ impl Framer {
         }
     }
 
-    /// The complete chunks buffered so far, framed; the remainder stays pending.
-    pub fn take_full(&mut self) -> Option<Bytes> {
+    /// The complete chunks buffered so far, framed, one buffer each (64 KiB buffers are
+    /// recycled by the allocator; one large buffer per block would be fresh pages every
+    /// time); the remainder stays pending.
+    pub fn take_full(&mut self, out: &mut VecDeque<Bytes>) {
         let full = self.pending.len() / MAX_PAYLOAD;
         if full == 0 {
-            return None;
+            return;
         }
-        let mut out = Vec::with_capacity(full * MAX_CHUNK);
         for piece in self.pending.chunks_exact(MAX_PAYLOAD) {
-            out.extend_from_slice(&header(FLAGS, MAX_PAYLOAD));
-            out.extend_from_slice(piece);
+            let mut chunk = Vec::with_capacity(MAX_CHUNK);
+            chunk.extend_from_slice(&header(FLAGS, MAX_PAYLOAD));
+            chunk.extend_from_slice(piece);
+            out.push_back(Bytes::from(chunk));
         }
         self.pending.drain(..full * MAX_PAYLOAD);
-        Some(Bytes::from(out))
     }
 
     /// Everything still pending, as the last chunk (possibly empty).
@@ -162,6 +166,23 @@ mod tests {
     }
 
     #[test]
+    fn checksum_is_the_ieee_crc32() {
+        // The check value of CRC-32/ISO-HDLC: what zlib, netCDF-C (`NC_crc32`) and
+        // TDS compute, so clients verify our checksums.
+        assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
+        // Over a variable's encoded bytes, string counts included.
+        let mut bytes = Vec::new();
+        crate::dap4::encode::encode_values(
+            &crate::model::ArrayValues::Str(vec!["ab".into()]),
+            &mut bytes,
+        );
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[..8]);
+        h.update(&bytes[8..]);
+        assert_eq!(h.finalize(), crc32fast::hash(b"\x02\0\0\0\0\0\0\0ab"));
+    }
+
+    #[test]
     fn framing_round_trip() {
         let dmr = dmr_chunk("<Dataset/>\n", false).unwrap();
         assert_eq!(&dmr[..4], &header(LITTLE_ENDIAN | NO_CHECKSUMS, 12));
@@ -171,10 +192,12 @@ mod tests {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let mut f = Framer::new();
         let mut body = dmr.clone();
+        let mut ready = VecDeque::new();
         for piece in data.chunks(7777) {
             f.pending.extend_from_slice(piece);
-            if let Some(b) = f.take_full() {
-                assert_eq!(b.len() % MAX_CHUNK, 0);
+            f.take_full(&mut ready);
+            for b in ready.drain(..) {
+                assert_eq!(b.len(), MAX_CHUNK);
                 body.extend_from_slice(&b);
             }
         }

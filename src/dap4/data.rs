@@ -7,7 +7,7 @@
 //! larger ones are read twice, the first pass only hashing. Checksums are cached by
 //! (dataset version, variable, subset), so repeated requests skip the first pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -108,6 +108,8 @@ struct Current {
     blocks: BoxStream<'static, Result<Array, ReadError>>,
     crc: crc32fast::Hasher,
     expected: Option<u32>,
+    /// Elements still due: the DMR promised the subset's shape.
+    remaining: usize,
 }
 
 enum Phase {
@@ -124,6 +126,8 @@ struct BodyState {
     parts: std::vec::IntoIter<Part>,
     current: Option<Current>,
     framer: Framer,
+    /// Framed chunks waiting to be sent.
+    ready: VecDeque<Bytes>,
     block_bytes: usize,
     phase: Phase,
 }
@@ -137,6 +141,12 @@ impl BodyState {
 
     /// Ends the current variable: checks and appends its checksum.
     fn end_variable(&mut self, cur: Current) -> Result<(), Dap4Error> {
+        if cur.remaining != 0 {
+            return Err(Dap4Error::Internal(format!(
+                "{}: the reader returned {} values too few",
+                cur.path, cur.remaining
+            )));
+        }
         if let Some(expected) = cur.expected {
             let crc = cur.crc.finalize();
             if crc != expected {
@@ -153,6 +163,9 @@ impl BodyState {
     async fn next(&mut self) -> Option<Result<Bytes, std::io::Error>> {
         if let Some(head) = self.head.take() {
             return Some(Ok(head));
+        }
+        if let Some(chunk) = self.ready.pop_front() {
+            return Some(Ok(chunk));
         }
         match std::mem::replace(&mut self.phase, Phase::Running) {
             Phase::Running => {}
@@ -188,6 +201,7 @@ impl BodyState {
                             blocks: blocks.boxed(),
                             crc: crc32fast::Hasher::new(),
                             expected: part.crc,
+                            remaining: slab.num_elements(),
                         });
                     }
                 }
@@ -195,6 +209,11 @@ impl BodyState {
                 let cur = self.current.as_mut().expect("checked above");
                 match cur.blocks.next().await {
                     Some(Ok(array)) => {
+                        if array.len() > cur.remaining {
+                            let e = format!("{}: the reader returned too many values", cur.path);
+                            return self.fail(Dap4Error::Internal(e));
+                        }
+                        cur.remaining -= array.len();
                         let start = self.framer.pending.len();
                         encode_values(&array.values, &mut self.framer.pending);
                         if cur.expected.is_some() {
@@ -210,8 +229,9 @@ impl BodyState {
                     }
                 }
             }
-            if let Some(chunks) = self.framer.take_full() {
-                return Some(Ok(chunks));
+            self.framer.take_full(&mut self.ready);
+            if let Some(chunk) = self.ready.pop_front() {
+                return Some(Ok(chunk));
             }
         }
     }
@@ -230,6 +250,7 @@ pub fn body(
         parts: parts.into_iter(),
         current: None,
         framer: Framer::new(),
+        ready: VecDeque::new(),
         block_bytes,
         phase: Phase::Running,
     };

@@ -6,11 +6,14 @@ use crate::model::ArrayValues;
 
 /// Appends the encoding of `values` to `out`.
 pub fn encode_values(values: &ArrayValues, out: &mut Vec<u8>) {
+    // Resize once, then fill fixed-size slots: compiles to a straight copy on
+    // little-endian hosts (a push per element does not vectorise).
     macro_rules! le {
         ($v:expr, $n:expr) => {{
-            out.reserve($v.len() * $n);
-            for x in $v {
-                out.extend_from_slice(&x.to_le_bytes());
+            let start = out.len();
+            out.resize(start + $v.len() * $n, 0);
+            for (dst, x) in out[start..].chunks_exact_mut($n).zip($v.iter()) {
+                dst.copy_from_slice(&x.to_le_bytes());
             }
         }};
     }

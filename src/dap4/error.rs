@@ -21,6 +21,9 @@ pub enum Dap4Error {
     TooLarge(String),
     #[error("{0}")]
     Internal(String),
+    /// The dataset or its storage failed: 503, or 502/504 for the storage behind it.
+    #[error("{message}")]
+    Unavailable { status: u16, message: String },
 }
 
 impl Dap4Error {
@@ -30,15 +33,21 @@ impl Dap4Error {
             Dap4Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Dap4Error::TooLarge(_) => StatusCode::FORBIDDEN,
             Dap4Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Dap4Error::Unavailable { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
         }
     }
 }
 
 impl From<CatalogError> for Dap4Error {
     fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::NotFound(_) => Dap4Error::NotFound(e.to_string()),
-            CatalogError::Unavailable { .. } => Dap4Error::Internal(e.to_string()),
+        match e.status() {
+            404 => Dap4Error::NotFound(e.to_string()),
+            status => Dap4Error::Unavailable {
+                status,
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -57,6 +66,12 @@ impl From<SelectError> for Dap4Error {
 
 impl From<ReadError> for Dap4Error {
     fn from(e: ReadError) -> Self {
+        if let Some(status) = e.upstream_status() {
+            return Dap4Error::Unavailable {
+                status,
+                message: e.to_string(),
+            };
+        }
         match e {
             ReadError::Subset(_) => Dap4Error::BadRequest(e.to_string()),
             ReadError::NoSuchVariable(_) => Dap4Error::NotFound(e.to_string()),
