@@ -6,6 +6,7 @@ pub mod dap2;
 pub mod dap4;
 pub mod edr;
 pub mod fixtures;
+pub mod intake;
 pub mod metrics;
 pub mod model;
 pub mod readers;

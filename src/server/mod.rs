@@ -1,6 +1,7 @@
 //! The HTTP server: routing, middleware, configuration. Each protocol is one module
 //! with its own router (or handler) and its own error → response mapping.
 
+mod files;
 pub mod http;
 mod landing;
 mod opendap;
@@ -110,8 +111,10 @@ pub fn router(state: AppState) -> Router {
             "/opendap/{*path}",
             get(opendap::dispatch).head(opendap::dispatch),
         )
+        .route("/files/{*id}", get(files::file))
         .merge(crate::stac::router())
         .merge(crate::thredds::router())
+        .merge(crate::intake::router())
         .merge(crate::zarr::router())
         .merge(crate::wms::router())
         .merge(crate::edr::router())

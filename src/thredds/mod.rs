@@ -60,6 +60,7 @@ fn open_catalog(out: &mut String, name: &str, prefix: &str) {
          \x20   <service name=\"odap\" serviceType=\"OPENDAP\" base=\"{prefix}/opendap/\"/>\n\
          \x20   <service name=\"dap4\" serviceType=\"DAP4\" base=\"{prefix}/opendap/\"/>\n\
          \x20   <service name=\"wms\" serviceType=\"WMS\" base=\"{prefix}/wms/\"/>\n\
+         \x20   <service name=\"files\" serviceType=\"HTTPServer\" base=\"{prefix}/files/\"/>\n\
          \x20 </service>\n",
         escape(name)
     );

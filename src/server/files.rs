@@ -1,0 +1,75 @@
+//! `/files/{id}`: the dataset file's own bytes (THREDDS' HTTPServer service), with range
+//! requests and conditional GET. Aggregations have no file of their own.
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use futures::StreamExt;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::AppState;
+use crate::storage::Location;
+
+fn error(status: StatusCode, description: String) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"code": status.as_u16(), "description": description})),
+    )
+        .into_response()
+}
+
+pub async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let ds = match state.catalog.open(&id).await {
+        Ok(ds) => ds,
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return error(status, e.to_string());
+        }
+    };
+    match &ds.location {
+        Location::Local(path) => match ServeFile::new(path).oneshot(req).await {
+            Ok(r) => r.map(Body::new).into_response(),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        Location::Remote(_) => {
+            // Streamed in bounded pieces; a failure midway aborts the body.
+            let (size, block) = (
+                ds.version.size,
+                state.config.limits.read_block_bytes.max(1) as u64,
+            );
+            let (storage_ds, state2) = (ds.clone(), state.clone());
+            let pieces =
+                futures::stream::iter((0..size).step_by(block as usize)).then(move |start| {
+                    let (ds, state) = (storage_ds.clone(), state2.clone());
+                    async move {
+                        state
+                            .catalog
+                            .storage()
+                            .get_range(&ds.location, start..(start + block).min(size))
+                            .await
+                            .map_err(std::io::Error::other)
+                    }
+                });
+            let mut response = Body::from_stream(pieces).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/octet-stream"),
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&size.to_string()) {
+                h.insert(header::CONTENT_LENGTH, v);
+            }
+            for (k, v) in super::http::validators(&ds) {
+                h.insert(k, v);
+            }
+            response
+        }
+        Location::Collection(_) => error(
+            StatusCode::NOT_FOUND,
+            format!("{id} is an aggregation: it has no file of its own"),
+        ),
+    }
+}
