@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 use super::error::Dap2Error;
@@ -13,7 +11,7 @@ use super::selection::{Projected, Selected};
 use crate::catalog::Dataset;
 use crate::model::{DatasetMeta, DimRef, Dimension, Group, Variable};
 use crate::subset::Hyperslab;
-use crate::writers::{NetcdfWriter, stream_file};
+use crate::writers::NetcdfWriter;
 
 fn group_mut<'a>(root: &'a mut Group, path: &str) -> &'a mut Group {
     let mut g = root;
@@ -137,35 +135,7 @@ pub async fn netcdf(
             .map_err(internal)?;
     }
     let path = writer.finish().await.map_err(internal)?;
-    let len = tokio::fs::metadata(&path)
+    crate::server::http::netcdf_download(path, &ds.id, "")
         .await
-        .map_err(|e| Dap2Error::Internal(e.to_string()))?
-        .len();
-    let mut r = Response::new(Body::from_stream(stream_file(path)));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-netcdf"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    let stem = ds
-        .id
-        .rsplit('/')
-        .next()
-        .unwrap_or("data")
-        .trim_end_matches(".nc");
-    let file_name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}.nc\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+        .map_err(|e| Dap2Error::Internal(e.to_string()))
 }

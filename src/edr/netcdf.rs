@@ -6,8 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 use super::collection::Collection;
@@ -17,7 +15,7 @@ use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
 };
-use crate::writers::{NetcdfWriter, stream_file};
+use crate::writers::NetcdfWriter;
 
 const PACKING: &[&str] = &[
     "scale_factor",
@@ -277,34 +275,7 @@ pub async fn respond(
         }
     }
     let file = writer.finish().await.map_err(internal)?;
-    let len = tokio::fs::metadata(&file)
+    crate::server::http::netcdf_download(file, &col.id, "-edr")
         .await
-        .map_err(|e| EdrError::Internal(e.to_string()))?
-        .len();
-    let mut r = Response::new(Body::from_stream(stream_file(file)));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-netcdf"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    let stem: String = col
-        .id
-        .rsplit('/')
-        .next()
-        .unwrap_or("data")
-        .trim_end_matches(".nc")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}-edr.nc\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+        .map_err(|e| EdrError::Internal(e.to_string()))
 }

@@ -113,6 +113,43 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// A finished NetCDF file streamed as a download named after the dataset id
+/// (`{last path segment without .nc}{suffix}.nc`); the file is removed once sent.
+pub async fn netcdf_download(
+    path: tempfile::TempPath,
+    dataset_id: &str,
+    suffix: &str,
+) -> std::io::Result<Response> {
+    let len = tokio::fs::metadata(&path).await?.len();
+    let mut r = Response::new(axum::body::Body::from_stream(crate::writers::stream_file(
+        path,
+    )));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-netcdf"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    let stem: String = dataset_id
+        .rsplit('/')
+        .next()
+        .unwrap_or("data")
+        .trim_end_matches(".nc")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}{suffix}.nc\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
