@@ -28,11 +28,19 @@ def walk(group, prefix=""):
         yield from walk(sub, f"{prefix}/{name}")
 
 
+_OPEN = {}
+
+
 def local(fixtures_dir, name):
-    nc = netCDF4.Dataset(fixtures_dir / name)
-    nc.set_auto_maskandscale(False)
-    nc.set_auto_chartostring(False)
-    return nc
+    """The local file, kept open for the session: a netCDF4 Variable outliving its
+    Dataset (`local(...)[path]`) crashes netCDF4-python when the Dataset is collected."""
+    path = fixtures_dir / name
+    if path not in _OPEN:
+        nc = netCDF4.Dataset(path)
+        nc.set_auto_maskandscale(False)
+        nc.set_auto_chartostring(False)
+        _OPEN[path] = nc
+    return _OPEN[path]
 
 
 def key(path):

@@ -48,7 +48,11 @@ pub async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Re
                         state
                             .catalog
                             .storage()
-                            .get_range(&ds.location, start..(start + block).min(size))
+                            .get_range_at(
+                                &ds.location,
+                                &ds.version,
+                                start..(start + block).min(size),
+                            )
                             .await
                             .map_err(std::io::Error::other)
                     }

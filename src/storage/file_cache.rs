@@ -57,6 +57,14 @@ impl FileCache {
         &self.dir
     }
 
+    /// The local copy of this version of the object, if the cache holds it.
+    pub fn cached(&self, url: &str, version: &ObjectVersion) -> Option<PathBuf> {
+        let path = self.dir.join(cache_name(url, version));
+        std::fs::metadata(&path)
+            .is_ok_and(|m| m.len() == version.size)
+            .then_some(path)
+    }
+
     /// The local path of the object's current version, downloading it if needed.
     pub async fn fetch(
         &self,

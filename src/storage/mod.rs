@@ -219,6 +219,22 @@ impl Storage {
             .map_err(|e| map_store_error(&loc.to_string(), e))
     }
 
+    /// Bytes of `loc` at a known `version`: for a remote object whose copy is in the
+    /// file cache, read locally (same bytes, no round trip); otherwise a range request.
+    pub async fn get_range_at(
+        &self,
+        loc: &Location,
+        version: &ObjectVersion,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        if let Location::Remote(r) = loc
+            && let Some(path) = self.file_cache.cached(&r.url(), version)
+        {
+            return self.get_range(&Location::Local(path), range).await;
+        }
+        self.get_range(loc, range).await
+    }
+
     /// A local path holding the bytes of `loc` at `version`: the file itself when local,
     /// else a copy in the file cache.
     pub async fn local_file(

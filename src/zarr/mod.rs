@@ -185,7 +185,7 @@ async fn serve_chunk(
             state
                 .catalog
                 .storage()
-                .get_range(&ds.location, offset..offset + size)
+                .get_range_at(&ds.location, &ds.version, offset..offset + size)
                 .await
                 .map_err(|e| ZarrError::Read(e.into()))?
         }
