@@ -65,8 +65,14 @@ def test_items_have_footprints_times_and_assets(stac_server, fixtures_dir):
     assert set(g.assets) >= {"opendap", "dap4", "zarr", "edr", "netcdf", "references"}
     assert g.assets["zarr"].media_type == "application/vnd+zarr"
     assert "references" in g.assets["references"].roles
-    # The asset links point at this server's endpoints for the dataset.
+    # The asset links point at this server's endpoints for the dataset, and open.
     assert g.assets["opendap"].href == base + "/opendap/gridded_nc4.nc"
+    import xarray as xr
+
+    via_dap = xr.open_dataset(g.assets["opendap"].href, engine="netcdf4")
+    via_zarr = xr.open_zarr(g.assets["zarr"].href, consolidated=True)
+    np.testing.assert_array_equal(via_dap["temp"].values, via_zarr["temp"].values)
+    assert requests.get(g.assets["edr"].href, timeout=10).status_code == 200
 
 
 def test_search_by_area_and_time(stac_server):
