@@ -27,10 +27,22 @@ def fixtures_dir(tmp_path_factory):
     return d
 
 
+def _die_with_parent():
+    """Linux: the server gets SIGTERM if pytest dies (a crash skips fixture teardown)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_server(args, env=None):
     """Starts `datagate serve ARGS --bind 127.0.0.1:0`; returns (process, base URL)."""
     proc = subprocess.Popen(
         [BIN, "serve", *args, "--bind", "127.0.0.1:0"],
+        preexec_fn=_die_with_parent,
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
         text=True,
