@@ -59,6 +59,11 @@ fn links(base: &str, id: &str) -> Vec<Link> {
             title: "Virtual Zarr store",
         },
         Link {
+            rel: "zarr3",
+            href: format!("{base}/zarr3/{id}"),
+            title: "Virtual Zarr store (v3)",
+        },
+        Link {
             rel: "edr",
             href: format!("{base}/edr/collections/{id}"),
             title: "OGC API EDR collection",
