@@ -187,19 +187,16 @@ pub fn exception_response(
     (err.status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// Escapes text and attribute values for XML.
+/// Escapes text and attribute values for XML; control characters XML 1.0 forbids
+/// become spaces.
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let cleaned: String = s
+        .chars()
+        .map(|c| match c {
+            '\n' | '\t' | '\r' => c,
+            c if (c as u32) < 0x20 => ' ',
+            c => c,
+        })
+        .collect();
+    quick_xml::escape::escape(cleaned.as_str()).into_owned()
 }
