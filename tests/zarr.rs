@@ -159,7 +159,7 @@ async fn passthrough_chunks_are_the_stored_bytes() {
     // data, so it is declared as the first filter and the chunks still pass through.
     let reader = datagate::readers::open(
         &datagate::storage::Location::Local(dir.path().join("checked.nc")),
-        &datagate::storage::Storage::default(),
+        &std::sync::Arc::new(datagate::storage::Storage::default()),
     )
     .await
     .unwrap();
@@ -289,7 +289,7 @@ async fn chunks_with_a_skipped_filter_are_re_encoded() {
     let values = masked_chunk_file(&dir.path().join("masked.nc"));
     let reader = datagate::readers::open(
         &datagate::storage::Location::Local(dir.path().join("masked.nc")),
-        &datagate::storage::Storage::default(),
+        &std::sync::Arc::new(datagate::storage::Storage::default()),
     )
     .await
     .unwrap();

@@ -30,13 +30,23 @@ impl FileFormat {
     /// may also start at 512, 1024, ... (a user block); only offset 0 is checked.
     pub async fn sniff(loc: &Location, storage: &Storage) -> Result<FileFormat, ReadError> {
         let version = storage.head(loc).await?;
+        Self::sniff_at(loc, &version, storage).await
+    }
+
+    /// `sniff` for a known version (through the block cache for remote objects: the
+    /// first block is the metadata's start too).
+    pub async fn sniff_at(
+        loc: &Location,
+        version: &crate::storage::ObjectVersion,
+        storage: &Storage,
+    ) -> Result<FileFormat, ReadError> {
         if version.size < 8 {
             return Err(ReadError::Format {
                 location: loc.to_string(),
                 message: "file too short".into(),
             });
         }
-        let head = storage.get_range(loc, 0..8).await?;
+        let head = storage.read_cached(loc, version, 0..8).await?;
         FileFormat::from_magic(&head).ok_or_else(|| ReadError::Format {
             location: loc.to_string(),
             message: "not a NetCDF or HDF5 file".into(),

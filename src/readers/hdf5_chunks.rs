@@ -264,7 +264,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fixtures::write_all(dir.path()).unwrap();
         let loc = Location::Local(dir.path().join("gridded_nc4.nc"));
-        let r = open(&loc, &Storage::default()).await.unwrap();
+        let r = open(&loc, &Arc::new(Storage::default())).await.unwrap();
         let bytes = std::fs::read(dir.path().join("gridded_nc4.nc")).unwrap();
 
         let idx = r.chunk_index("/temp").await.unwrap().unwrap();
@@ -338,7 +338,7 @@ mod tests {
 
         let r = open(
             &Location::Local(dir.path().join("types_nc4.nc")),
-            &Storage::default(),
+            &Arc::new(Storage::default()),
         )
         .await
         .unwrap();
@@ -361,9 +361,12 @@ mod tests {
         crate::fixtures::write_all(dir.path()).unwrap();
         for name in ["sst_classic.nc", "offset64.nc"] {
             let path = dir.path().join(name);
-            let r = open(&Location::Local(path.clone()), &Storage::default())
-                .await
-                .unwrap();
+            let r = open(
+                &Location::Local(path.clone()),
+                &Arc::new(Storage::default()),
+            )
+            .await
+            .unwrap();
             let bytes = std::fs::read(&path).unwrap();
             for var in ["/sst", "/sst_packed", "/quality", "/time"] {
                 let idx = r.chunk_index(var).await.unwrap().unwrap();
@@ -395,9 +398,12 @@ mod tests {
             );
         }
         let path = dir.path().join("types_cdf5.nc");
-        let r = open(&Location::Local(path.clone()), &Storage::default())
-            .await
-            .unwrap();
+        let r = open(
+            &Location::Local(path.clone()),
+            &Arc::new(Storage::default()),
+        )
+        .await
+        .unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let c = &r.chunk_index("/v_u64").await.unwrap().unwrap().chunks[0];
         assert_eq!(&bytes[c.offset as usize..c.offset as usize + 8], &[0u8; 8]);
@@ -431,7 +437,7 @@ mod tests {
                 assert_eq!(nc_close(nc), 0);
             }
         }
-        let r = open(&Location::Local(path), &Storage::default())
+        let r = open(&Location::Local(path), &Arc::new(Storage::default()))
             .await
             .unwrap();
         assert_eq!(r.chunk_index("/v").await.unwrap(), None);

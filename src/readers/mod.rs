@@ -6,6 +6,7 @@ mod format;
 mod hdf5_chunks;
 mod netcdf;
 mod netcdf3_layout;
+mod range_reader;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::subset::{Hyperslab, SubsetError};
 pub use chunk_index::{ChunkEntry, ChunkIndex, Filter};
 pub use format::FileFormat;
 pub use netcdf::{NetcdfReader, with_netcdf};
+pub use range_reader::RangeReader;
 
 #[derive(Debug, Error)]
 pub enum ReadError {
@@ -76,23 +78,27 @@ pub trait Reader: Send + Sync {
     }
 }
 
-/// Opens the reader for a location, choosing by the file's magic bytes.
+/// Opens the reader for a location, choosing by the file's magic bytes: local files
+/// through netCDF-C; remote ones by byte ranges (`RangeReader`), or through a copy in
+/// the file cache when configured so or when the range reader cannot read the file.
 pub async fn open(
     location: &Location,
-    storage: &crate::storage::Storage,
+    storage: &Arc<crate::storage::Storage>,
 ) -> Result<Arc<dyn Reader>, ReadError> {
-    let format = FileFormat::sniff(location, storage).await?;
-    match format {
-        FileFormat::NetCdf3 { .. } | FileFormat::Hdf5 => {
-            // netCDF-C needs a path: remote files go through the local file cache.
-            let path = match location.local_path() {
-                Some(p) => p.to_path_buf(),
-                None => {
-                    let version = storage.head(location).await?;
-                    storage.local_file(location, &version).await?
-                }
-            };
-            Ok(Arc::new(NetcdfReader::open_path(&path, format).await?))
+    let version = storage.head(location).await?;
+    let format = FileFormat::sniff_at(location, &version, storage).await?;
+    if let Some(path) = location.local_path() {
+        return Ok(Arc::new(NetcdfReader::open_path(path, format).await?));
+    }
+    if storage.config().remote_reads == crate::storage::RemoteReads::Ranges {
+        match RangeReader::open(location, &version, format, storage.clone()).await {
+            Ok(reader) => return Ok(Arc::new(reader)),
+            Err(e @ ReadError::Storage(_)) => return Err(e),
+            Err(e) => tracing::warn!(
+                "{location}: the range reader cannot read it ({e}); using the file cache"
+            ),
         }
     }
+    let path = storage.local_file(location, &version).await?;
+    Ok(Arc::new(NetcdfReader::open_path(&path, format).await?))
 }

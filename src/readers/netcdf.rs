@@ -462,9 +462,12 @@ mod tests {
     use crate::subset::DimSlice;
 
     async fn reader(dir: &Path, name: &str) -> Arc<dyn Reader> {
-        open(&Location::Local(dir.join(name)), &Storage::default())
-            .await
-            .unwrap()
+        open(
+            &Location::Local(dir.join(name)),
+            &Arc::new(Storage::default()),
+        )
+        .await
+        .unwrap()
     }
 
     #[tokio::test]

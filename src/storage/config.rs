@@ -18,7 +18,29 @@ pub struct StorageConfig {
     pub file_cache_dir: Option<String>,
     /// Bytes on disk the file cache may use; least recently used files go first.
     pub file_cache_bytes: u64,
+    /// How remote NetCDF/HDF5 files are read: `ranges` (byte-range requests through the
+    /// pure-Rust reader, no download) or `file-cache` (whole file copied to the file
+    /// cache, read by netCDF-C). Files the range reader cannot open use the file cache.
+    pub remote_reads: RemoteReads,
+    /// Remote bytes are read in aligned blocks of this size (the unit of caching and of
+    /// range requests: larger blocks mean fewer requests and more bytes per request).
+    pub block_bytes: u64,
+    /// Memory for cached remote blocks, shared by every dataset.
+    pub block_cache_bytes: u64,
+    /// Range requests one read may have in flight.
+    pub max_concurrent_requests: usize,
+    /// Memory for decoded chunks of each open remote NetCDF-4 file, shared by every
+    /// protocol reading it.
+    pub decoded_chunk_cache_bytes: usize,
     pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemoteReads {
+    #[default]
+    Ranges,
+    FileCache,
 }
 
 impl Default for StorageConfig {
@@ -30,6 +52,11 @@ impl Default for StorageConfig {
             max_retries: 2,
             file_cache_dir: None,
             file_cache_bytes: 10 << 30,
+            remote_reads: RemoteReads::Ranges,
+            block_bytes: 512 << 10,
+            block_cache_bytes: 256 << 20,
+            max_concurrent_requests: 8,
+            decoded_chunk_cache_bytes: 32 << 20,
             s3: S3Config::default(),
         }
     }

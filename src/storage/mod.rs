@@ -1,6 +1,7 @@
 //! Where bytes live: local files, S3 and HTTP through `object_store`, plus a local file
 //! cache for readers that need a path. Knows no file format.
 
+mod block_cache;
 mod config;
 mod file_cache;
 mod location;
@@ -20,7 +21,8 @@ use object_store::{
 };
 use thiserror::Error;
 
-pub use config::{S3Config, StorageConfig};
+pub use block_cache::{BlockCache, RangeCounters};
+pub use config::{RemoteReads, S3Config, StorageConfig};
 pub use file_cache::FileCache;
 pub use location::{Location, RemoteLocation};
 
@@ -82,6 +84,8 @@ pub struct Storage {
     /// Remote stores by their base (`s3://bucket`, `https://host`), built on first use.
     remotes: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
     file_cache: FileCache,
+    blocks: BlockCache,
+    metrics: Arc<Metrics>,
 }
 
 impl Default for Storage {
@@ -104,11 +108,22 @@ impl Storage {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("datagate-file-cache"));
         Storage {
-            file_cache: FileCache::new(dir, config.file_cache_bytes, metrics),
+            blocks: BlockCache::new(
+                config.block_cache_bytes,
+                config.block_bytes,
+                config.max_concurrent_requests,
+                metrics.clone(),
+            ),
+            file_cache: FileCache::new(dir, config.file_cache_bytes, metrics.clone()),
+            metrics,
             config,
             local: Arc::new(LocalFileSystem::new()),
             remotes: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn config(&self) -> &StorageConfig {
@@ -233,6 +248,30 @@ impl Storage {
             return self.get_range(&Location::Local(path), range).await;
         }
         self.get_range(loc, range).await
+    }
+
+    /// Bytes of `loc` at `version` through the in-memory block cache: what readers over
+    /// object storage use. Local files are read directly (the OS caches them).
+    pub async fn read_cached(
+        &self,
+        loc: &Location,
+        version: &ObjectVersion,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        match loc {
+            Location::Remote(r) => {
+                let url = r.url();
+                self.blocks
+                    .read(&url, version, range, |r| self.get_range(loc, r))
+                    .await
+            }
+            _ => self.get_range(loc, range).await,
+        }
+    }
+
+    /// Requests and bytes sent to object stores through `read_cached` so far.
+    pub fn range_counters(&self) -> &RangeCounters {
+        &self.blocks.counters
     }
 
     /// A local path holding the bytes of `loc` at `version`: the file itself when local,

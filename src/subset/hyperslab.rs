@@ -117,6 +117,25 @@ impl Hyperslab {
         self.dims.iter().map(|d| d.count).product()
     }
 
+    /// Row-major positions, in a whole array of `shape`, of the elements selected, in
+    /// order: for selecting from values already in memory.
+    pub fn linear_indices(&self, shape: &[usize]) -> Vec<usize> {
+        let mut out = vec![0usize];
+        let mut stride = 1usize;
+        let mut strides = vec![0usize; shape.len()];
+        for (d, &n) in shape.iter().enumerate().rev() {
+            strides[d] = stride;
+            stride *= n;
+        }
+        for (s, &step) in self.dims.iter().zip(&strides) {
+            out = out
+                .iter()
+                .flat_map(|&base| s.indices().map(move |i| base + i * step))
+                .collect();
+        }
+        out
+    }
+
     /// Checks that the selection fits a variable of `shape`.
     pub fn validate(&self, shape: &[usize]) -> Result<(), SubsetError> {
         if self.dims.len() != shape.len() {

@@ -1,0 +1,475 @@
+//! NetCDF-3 and NetCDF-4/HDF5 files in object storage, read by byte ranges.
+//!
+//! The pure-Rust `netcdf-reader` parses the header or the HDF5 metadata and chunk
+//! indexes, and asks for exactly the byte ranges it needs; `RangeSource` serves them
+//! from the storage's block cache (aligned blocks, adjacent misses fetched as one
+//! request, separate runs concurrently). No file is downloaded whole, no C library is
+//! involved, so reads of different files (and chunks of one read) run in parallel.
+//! netCDF-C stays the reference: `tests` compare both readers on every fixture.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use hdf5_reader::storage::{Storage as ByteSource, StorageBuffer};
+use netcdf_reader::{
+    NcAttrValue, NcDimension, NcFile, NcGroup, NcSliceInfo, NcSliceInfoElem, NcType,
+};
+
+use super::{ChunkIndex, FileFormat, ReadError, Reader, netcdf3_layout};
+use crate::model::{
+    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
+    Variable,
+};
+use crate::storage::{Location, ObjectVersion, Storage, StorageError};
+use crate::subset::Hyperslab;
+
+/// The bytes of one version of one object, for `netcdf-reader`'s synchronous reads:
+/// each read blocks its (blocking-pool or rayon) thread on the async storage.
+struct RangeSource {
+    storage: Arc<Storage>,
+    location: Location,
+    version: ObjectVersion,
+    runtime: tokio::runtime::Handle,
+    /// The storage failure behind the reader's last error: the parser only sees an I/O
+    /// error, the gateway must tell a 502/504 from a broken file.
+    failure: Mutex<Option<StorageError>>,
+}
+
+impl ByteSource for RangeSource {
+    fn len(&self) -> u64 {
+        self.version.size
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        let range = offset..offset.saturating_add(len as u64);
+        let result = self.runtime.block_on(self.storage.read_cached(
+            &self.location,
+            &self.version,
+            range,
+        ));
+        match result {
+            Ok(bytes) if bytes.len() == len => {
+                Ok(StorageBuffer::from_shared_owner(Arc::new(bytes), 0, len)?)
+            }
+            Ok(bytes) => Err(hdf5_reader::error::Error::UnexpectedEof {
+                offset,
+                needed: len as u64,
+                available: bytes.len() as u64,
+            }),
+            Err(e) => {
+                let message = e.to_string();
+                *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                Err(std::io::Error::other(message).into())
+            }
+        }
+    }
+}
+
+impl RangeSource {
+    /// A reader error, as a storage error when storage was the cause.
+    fn error(&self, e: impl std::fmt::Display) -> ReadError {
+        match self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(storage) => ReadError::Storage(storage),
+            None => ReadError::Format {
+                location: self.location.to_string(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+pub struct RangeReader {
+    file: Arc<NcFile>,
+    source: Arc<RangeSource>,
+    format: FileFormat,
+    meta: Arc<DatasetMeta>,
+    /// NetCDF-3 data offsets, parsed from the header once.
+    nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
+    /// What the decoded-chunk cache counted when last reported to the metrics.
+    reported: Mutex<hdf5_reader::ChunkCacheStats>,
+}
+
+impl RangeReader {
+    /// Opens `location` at `version`, reading its metadata by ranges.
+    pub async fn open(
+        location: &Location,
+        version: &ObjectVersion,
+        format: FileFormat,
+        storage: Arc<Storage>,
+    ) -> Result<RangeReader, ReadError> {
+        let source = Arc::new(RangeSource {
+            storage: storage.clone(),
+            location: location.clone(),
+            version: version.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            failure: Mutex::new(None),
+        });
+        let options = netcdf_reader::NcOpenOptions {
+            chunk_cache_bytes: storage.config().decoded_chunk_cache_bytes,
+            ..Default::default()
+        };
+        // NetCDF-4 metadata is read lazily: on the blocking pool, like every read.
+        let s = source.clone();
+        let (file, meta) = tokio::task::spawn_blocking(move || {
+            let file =
+                NcFile::from_storage_with_options(s.clone(), options).map_err(|e| s.error(e))?;
+            let root = build_group(file.root_group().map_err(|e| s.error(e))?, "/", &[], &[]);
+            Ok::<_, ReadError>((file, DatasetMeta { root }))
+        })
+        .await
+        .map_err(|e| ReadError::Internal(e.to_string()))??;
+        Ok(RangeReader {
+            file: Arc::new(file),
+            source,
+            format,
+            meta: Arc::new(meta),
+            nc3_layout: tokio::sync::OnceCell::new(),
+            reported: Mutex::new(Default::default()),
+        })
+    }
+
+    /// Adds what the file's decoded-chunk cache did since the last report to the
+    /// process metrics.
+    fn report_chunk_cache(&self) {
+        let Some(now) = self.file.chunk_cache_stats() else {
+            return;
+        };
+        let mut last = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let metrics = self.source.storage.metrics();
+        for (event, n) in [
+            ("hit", now.hits.saturating_sub(last.hits)),
+            ("miss", now.misses.saturating_sub(last.misses)),
+            ("eviction", now.evictions.saturating_sub(last.evictions)),
+        ] {
+            if n > 0 {
+                metrics
+                    .cache
+                    .with_label_values(&["decoded_chunk", event])
+                    .inc_by(n);
+            }
+        }
+        *last = now;
+    }
+}
+
+impl RangeReader {
+    /// The whole of a NetCDF-3 variable's bytes, from the header's offsets (for `char`
+    /// variables, which `netcdf-reader` reads only as strings).
+    async fn read_classic_bytes(&self, var: &Variable) -> Result<Vec<u8>, ReadError> {
+        let index = self
+            .chunk_index(&var.path)
+            .await?
+            .ok_or_else(|| ReadError::Unsupported(format!("{}: no NetCDF-3 layout", var.path)))?;
+        let s = &self.source;
+        let mut out = Vec::with_capacity(var.num_elements());
+        for c in &index.chunks {
+            let bytes = s
+                .storage
+                .read_cached(&s.location, &s.version, c.offset..c.offset + c.size)
+                .await?;
+            out.extend_from_slice(&bytes);
+        }
+        out.truncate(var.num_elements());
+        if out.len() < var.num_elements() {
+            return Err(s.error(format!("{}: file shorter than its header says", var.path)));
+        }
+        Ok(out)
+    }
+}
+
+/// `netcdf-reader` names root variables `v` and others `g/v`.
+fn reader_path(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+fn slice_info(slab: &Hyperslab) -> NcSliceInfo {
+    NcSliceInfo {
+        selections: slab
+            .dims
+            .iter()
+            .map(|d| NcSliceInfoElem::Slice {
+                start: d.start as u64,
+                end: (d.start + d.count.saturating_sub(1) * d.stride + 1) as u64,
+                step: d.stride as u64,
+            })
+            .collect(),
+    }
+}
+
+fn read_numeric(
+    file: &NcFile,
+    path: &str,
+    dtype: DataType,
+    slab: &Hyperslab,
+) -> netcdf_reader::Result<ArrayValues> {
+    fn get<T: netcdf_reader::NcReadable + Clone>(
+        file: &NcFile,
+        path: &str,
+        slab: &Hyperslab,
+    ) -> netcdf_reader::Result<Vec<T>> {
+        let a = file.read_variable_slice_parallel::<T>(path, &slice_info(slab))?;
+        Ok(match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().cloned().collect(),
+        })
+    }
+    Ok(match dtype {
+        DataType::I8 => ArrayValues::I8(get(file, path, slab)?),
+        DataType::U8 => ArrayValues::U8(get(file, path, slab)?),
+        DataType::I16 => ArrayValues::I16(get(file, path, slab)?),
+        DataType::U16 => ArrayValues::U16(get(file, path, slab)?),
+        DataType::I32 => ArrayValues::I32(get(file, path, slab)?),
+        DataType::U32 => ArrayValues::U32(get(file, path, slab)?),
+        DataType::I64 => ArrayValues::I64(get(file, path, slab)?),
+        DataType::U64 => ArrayValues::U64(get(file, path, slab)?),
+        DataType::F32 => ArrayValues::F32(get(file, path, slab)?),
+        DataType::F64 => ArrayValues::F64(get(file, path, slab)?),
+        DataType::Char | DataType::String => unreachable!("read whole, see read_text"),
+    })
+}
+
+/// Char and string variables: `netcdf-reader` reads them whole (they are small: names,
+/// labels); the selection is taken in memory.
+fn read_text(
+    file: &NcFile,
+    var: &Variable,
+    slab: &Hyperslab,
+) -> netcdf_reader::Result<ArrayValues> {
+    let path = reader_path(&var.path);
+    let picks = slab.linear_indices(&var.shape());
+    Ok(match var.dtype {
+        DataType::Char => {
+            let raw = file.read_variable_raw_bytes(path)?;
+            ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect())
+        }
+        // NetCDF-3 `char` is read by `read_classic_bytes`.
+        _ => {
+            let all = file.read_variable_as_strings(path)?;
+            ArrayValues::Str(picks.iter().map(|&i| all[i].clone()).collect())
+        }
+    })
+}
+
+#[async_trait]
+impl Reader for RangeReader {
+    fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    fn metadata(&self) -> Arc<DatasetMeta> {
+        self.meta.clone()
+    }
+
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?
+            .clone();
+        slab.validate(&var.shape())?;
+        let shape = slab.shape();
+        if slab.num_elements() == 0 {
+            let values =
+                ArrayValues::from_ne_bytes(var.dtype, &[]).unwrap_or(ArrayValues::Str(Vec::new()));
+            return Ok(Array::new(shape, values));
+        }
+        if var.dtype == DataType::Char && matches!(self.format, FileFormat::NetCdf3 { .. }) {
+            let raw = self.read_classic_bytes(&var).await?;
+            let picks = slab.linear_indices(&var.shape());
+            let values = ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect());
+            return Ok(Array::new(shape, values));
+        }
+        let (file, source, slab) = (self.file.clone(), self.source.clone(), slab.clone());
+        let values = tokio::task::spawn_blocking(move || {
+            let read = match var.dtype {
+                DataType::Char | DataType::String => read_text(&file, &var, &slab),
+                dtype => read_numeric(&file, reader_path(&var.path), dtype, &slab),
+            };
+            read.map_err(|e| source.error(e))
+        })
+        .await
+        .map_err(|e| ReadError::Internal(e.to_string()))??;
+        self.report_chunk_cache();
+        if values.len() != shape.iter().product::<usize>() {
+            return Err(ReadError::Internal(format!(
+                "{path}: read {} values for a selection of {shape:?}",
+                values.len()
+            )));
+        }
+        Ok(Array::new(shape, values))
+    }
+
+    async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        if !matches!(self.format, FileFormat::NetCdf3 { .. }) || var.dtype == DataType::String {
+            // HDF5 chunk addresses are not exposed by `netcdf-reader`: Zarr serves these
+            // variables decoded, through `read`.
+            return Ok(None);
+        }
+        let layout = self
+            .nc3_layout
+            .get_or_try_init(|| async {
+                let s = &self.source;
+                let mut want = 64 * 1024;
+                loop {
+                    let end = want.min(s.version.size);
+                    let head = s
+                        .storage
+                        .read_cached(&s.location, &s.version, 0..end)
+                        .await?;
+                    match netcdf3_layout::parse(&head) {
+                        Ok(layout) => return Ok(Arc::new(layout)),
+                        Err(e) if e.contains("truncated") && end < s.version.size => want *= 8,
+                        Err(e) => return Err(s.error(e)),
+                    }
+                }
+            })
+            .await?;
+        Ok(layout.chunk_index(&var.name, &var.shape()))
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+fn data_type(t: &NcType) -> Option<DataType> {
+    Some(match t {
+        NcType::Byte => DataType::I8,
+        NcType::UByte => DataType::U8,
+        NcType::Short => DataType::I16,
+        NcType::UShort => DataType::U16,
+        NcType::Int => DataType::I32,
+        NcType::UInt => DataType::U32,
+        NcType::Int64 => DataType::I64,
+        NcType::UInt64 => DataType::U64,
+        NcType::Float => DataType::F32,
+        NcType::Double => DataType::F64,
+        NcType::Char => DataType::Char,
+        NcType::String => DataType::String,
+        _ => return None,
+    })
+}
+
+/// Attribute values as netCDF-C presents them (a one-string `string` attribute reads
+/// as text, like a `char` one).
+fn attr_value(v: &NcAttrValue) -> Option<AttrValue> {
+    Some(match v {
+        NcAttrValue::Bytes(x) => AttrValue::I8(x.clone()),
+        NcAttrValue::UBytes(x) => AttrValue::U8(x.clone()),
+        NcAttrValue::Shorts(x) => AttrValue::I16(x.clone()),
+        NcAttrValue::UShorts(x) => AttrValue::U16(x.clone()),
+        NcAttrValue::Ints(x) => AttrValue::I32(x.clone()),
+        NcAttrValue::UInts(x) => AttrValue::U32(x.clone()),
+        NcAttrValue::Int64s(x) => AttrValue::I64(x.clone()),
+        NcAttrValue::UInt64s(x) => AttrValue::U64(x.clone()),
+        NcAttrValue::Floats(x) => AttrValue::F32(x.clone()),
+        NcAttrValue::Doubles(x) => AttrValue::F64(x.clone()),
+        NcAttrValue::Chars(s) => AttrValue::Text(s.clone()),
+        NcAttrValue::Strings(v) if v.len() == 1 => AttrValue::Text(v[0].clone()),
+        NcAttrValue::Strings(v) => AttrValue::Strings(v.clone()),
+        NcAttrValue::UserDefined { .. } => return None,
+    })
+}
+
+fn attributes(attrs: &[netcdf_reader::NcAttribute], owner: &str) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter_map(|a| match attr_value(&a.value) {
+            Some(v) => Some(Attribute::new(a.name.clone(), v)),
+            None => {
+                tracing::warn!("{owner}: skipping user-defined attribute {}", a.name);
+                None
+            }
+        })
+        .collect()
+}
+
+/// The dimensions a group defines itself. `netcdf-reader` lists a group's visible
+/// dimensions: its own first, then its parent's visible ones it does not shadow.
+fn own_dimensions<'a>(visible: &'a [NcDimension], parent: &[NcDimension]) -> &'a [NcDimension] {
+    for k in 0..=visible.len() {
+        let own = &visible[..k];
+        let inherited = parent
+            .iter()
+            .filter(|p| !own.iter().any(|o| o.name == p.name));
+        if inherited.eq(visible[k..].iter()) {
+            return own;
+        }
+    }
+    visible
+}
+
+/// Builds a model group and its descendants. `visible` holds the ancestors' dimensions,
+/// innermost last, for netCDF's scoping rule (a dimension name resolves to the nearest).
+fn build_group(g: &NcGroup, path: &str, visible: &[Dimension], parent: &[NcDimension]) -> Group {
+    let dimensions: Vec<Dimension> = own_dimensions(&g.dimensions, parent)
+        .iter()
+        .map(|d| Dimension {
+            name: d.name.clone(),
+            path: join(path, &d.name),
+            len: d.size as usize,
+            unlimited: d.is_unlimited,
+        })
+        .collect();
+    let mut scope = visible.to_vec();
+    scope.extend(dimensions.iter().cloned());
+    let mut variables = Vec::new();
+    for v in &g.variables {
+        let vpath = join(path, &v.name);
+        let Some(dtype) = data_type(&v.dtype) else {
+            tracing::warn!("{vpath}: user-defined types are not served yet; skipped");
+            continue;
+        };
+        let dims = v
+            .dimensions
+            .iter()
+            .map(|d| DimRef {
+                name: d.name.clone(),
+                path: scope
+                    .iter()
+                    .rev()
+                    .find(|s| s.name == d.name)
+                    .map(|s| s.path.clone())
+                    .unwrap_or_else(|| join(path, &d.name)),
+                len: d.size as usize,
+            })
+            .collect();
+        variables.push(Variable {
+            name: v.name.clone(),
+            path: vpath.clone(),
+            dims,
+            dtype,
+            attributes: attributes(&v.attributes, &vpath),
+            chunks: None,
+        });
+    }
+    Group {
+        name: if path == "/" {
+            String::new()
+        } else {
+            g.name.clone()
+        },
+        path: path.to_string(),
+        dimensions,
+        variables,
+        attributes: attributes(&g.attributes, path),
+        groups: g
+            .groups
+            .iter()
+            .map(|sub| build_group(sub, &join(path, &sub.name), &scope, &g.dimensions))
+            .collect(),
+    }
+}

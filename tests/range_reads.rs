@@ -1,0 +1,165 @@
+//! Remote files read by byte ranges (`RangeReader`) against netCDF-C on the same files:
+//! identical metadata and values for every fixture, and a subset of a large file costs
+//! a few range requests, not a download.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use datagate::metrics::Metrics;
+use datagate::model::{Group, Variable};
+use datagate::readers::{self, Reader};
+use datagate::storage::{Location, Storage, StorageConfig};
+use datagate::subset::{DimSlice, Hyperslab};
+
+/// Serves `dir` over HTTP with range support (tower-http's `ServeDir`) on loopback.
+async fn http_server(dir: &Path) -> String {
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn storage(block_bytes: u64) -> Arc<Storage> {
+    let config = StorageConfig {
+        block_bytes,
+        file_cache_dir: Some(
+            std::env::temp_dir()
+                .join("datagate-range-test-never-used")
+                .display()
+                .to_string(),
+        ),
+        ..StorageConfig::default()
+    };
+    Arc::new(Storage::new(config, Arc::new(Metrics::new())))
+}
+
+fn variables(g: &Group) -> Vec<Variable> {
+    let mut out: Vec<Variable> = g.variables.clone();
+    for sub in &g.groups {
+        out.extend(variables(sub));
+    }
+    out
+}
+
+/// Drops what only netCDF-C reports (the stored chunk shape).
+fn without_chunks(g: &Group) -> Group {
+    let mut g = g.clone();
+    for v in &mut g.variables {
+        v.chunks = None;
+    }
+    g.groups = g.groups.iter().map(without_chunks).collect();
+    g
+}
+
+/// A few selections of a variable: whole, first element, strided.
+fn selections(shape: &[usize]) -> Vec<Hyperslab> {
+    let mut out = vec![Hyperslab::full(shape)];
+    if shape.iter().all(|&n| n > 0) {
+        out.push(Hyperslab::new(
+            shape.iter().map(|_| DimSlice::index(0)).collect(),
+        ));
+        out.push(Hyperslab::new(
+            shape
+                .iter()
+                .map(|&n| DimSlice {
+                    start: n / 3,
+                    stride: 2,
+                    count: (n - n / 3).div_ceil(2),
+                })
+                .collect(),
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_reader_matches_netcdf_c_on_every_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = datagate::fixtures::write_all(dir.path()).unwrap();
+    let base = http_server(dir.path()).await;
+    let remote_storage = storage(4096);
+    let local_storage = Arc::new(Storage::default());
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        let local = readers::open(&Location::Local(file.clone()), &local_storage)
+            .await
+            .unwrap();
+        let loc = Location::parse(&format!("{base}/{name}"), Path::new("/")).unwrap();
+        let remote = readers::open(&loc, &remote_storage).await.unwrap();
+        assert_eq!(remote.format(), local.format(), "{name}");
+        // Compared as text: NaN attributes are equal there.
+        assert_eq!(
+            format!("{:#?}", without_chunks(&remote.metadata().root)),
+            format!("{:#?}", without_chunks(&local.metadata().root)),
+            "{name}: metadata differs"
+        );
+        for var in variables(&local.metadata().root) {
+            for slab in selections(&var.shape()) {
+                let want = local.read(&var.path, &slab).await.unwrap();
+                let got = remote.read(&var.path, &slab).await.unwrap();
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "{name} {} {slab:?}",
+                    var.path
+                );
+            }
+        }
+        // Bad selections are the same typed errors as locally.
+        let var = variables(&local.metadata().root).remove(0);
+        let bad = Hyperslab::new(vec![DimSlice::index(usize::MAX / 4); var.dims.len()]);
+        if !var.dims.is_empty() {
+            assert!(matches!(
+                remote.read(&var.path, &bad).await,
+                Err(readers::ReadError::Subset(_))
+            ));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.nc");
+    datagate::fixtures::large_nc4(&path, 6).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let base = http_server(dir.path()).await;
+    let storage = storage(64 << 10);
+    let loc = Location::parse(&format!("{base}/large.nc"), Path::new("/")).unwrap();
+    let reader = readers::open(&loc, &storage).await.unwrap();
+    let local = readers::open(
+        &Location::Local(path.clone()),
+        &Arc::new(Storage::default()),
+    )
+    .await
+    .unwrap();
+    let var = variables(&reader.metadata().root)
+        .into_iter()
+        .max_by_key(|v| v.num_elements())
+        .unwrap();
+    let opened = storage.range_counters().bytes.load(Ordering::Relaxed);
+    // One time step, a small window.
+    let mut dims: Vec<DimSlice> = var.shape().iter().map(|&n| DimSlice::full(n)).collect();
+    dims[0] = DimSlice::index(var.shape()[0] / 2);
+    for d in dims.iter_mut().skip(1) {
+        d.count = d.count.min(8);
+    }
+    let slab = Hyperslab::new(dims);
+    let got = reader.read(&var.path, &slab).await.unwrap();
+    assert_eq!(got, local.read(&var.path, &slab).await.unwrap());
+    let requests = storage.range_counters().requests.load(Ordering::Relaxed);
+    let bytes = storage.range_counters().bytes.load(Ordering::Relaxed);
+    assert!(
+        bytes < size / 4,
+        "read {bytes} of {size} bytes (opening took {opened})"
+    );
+    assert!(requests < 20, "{requests} range requests");
+    // The same read again comes from the caches: no request.
+    reader.read(&var.path, &slab).await.unwrap();
+    assert_eq!(
+        storage.range_counters().requests.load(Ordering::Relaxed),
+        requests
+    );
+}
