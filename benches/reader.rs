@@ -24,7 +24,7 @@ fn bench_file() -> PathBuf {
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let loc = Location::Local(bench_file());
-    let storage = Storage::default();
+    let storage = std::sync::Arc::new(Storage::default());
     c.bench_function("open_metadata_nc4_100MB", |b| {
         b.to_async(&rt)
             .iter(|| async { NetcdfReader::open(&loc, FileFormat::Hdf5).await.unwrap() })

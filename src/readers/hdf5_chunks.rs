@@ -264,7 +264,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fixtures::write_all(dir.path()).unwrap();
         let loc = Location::Local(dir.path().join("gridded_nc4.nc"));
-        let r = open(&loc, &Arc::new(Storage::default())).await.unwrap();
+        let r = open(&loc, &std::sync::Arc::new(Storage::default())).await.unwrap();
         let bytes = std::fs::read(dir.path().join("gridded_nc4.nc")).unwrap();
 
         let idx = r.chunk_index("/temp").await.unwrap().unwrap();
@@ -338,7 +338,7 @@ mod tests {
 
         let r = open(
             &Location::Local(dir.path().join("types_nc4.nc")),
-            &Arc::new(Storage::default()),
+            &std::sync::Arc::new(Storage::default()),
         )
         .await
         .unwrap();
@@ -363,7 +363,7 @@ mod tests {
             let path = dir.path().join(name);
             let r = open(
                 &Location::Local(path.clone()),
-                &Arc::new(Storage::default()),
+                &std::sync::Arc::new(Storage::default()),
             )
             .await
             .unwrap();
@@ -400,7 +400,7 @@ mod tests {
         let path = dir.path().join("types_cdf5.nc");
         let r = open(
             &Location::Local(path.clone()),
-            &Arc::new(Storage::default()),
+            &std::sync::Arc::new(Storage::default()),
         )
         .await
         .unwrap();
@@ -437,7 +437,7 @@ mod tests {
                 assert_eq!(nc_close(nc), 0);
             }
         }
-        let r = open(&Location::Local(path), &Arc::new(Storage::default()))
+        let r = open(&Location::Local(path), &std::sync::Arc::new(Storage::default()))
             .await
             .unwrap();
         assert_eq!(r.chunk_index("/v").await.unwrap(), None);

@@ -464,7 +464,7 @@ mod tests {
     async fn reader(dir: &Path, name: &str) -> Arc<dyn Reader> {
         open(
             &Location::Local(dir.join(name)),
-            &Arc::new(Storage::default()),
+            &std::sync::Arc::new(Storage::default()),
         )
         .await
         .unwrap()
