@@ -1,5 +1,5 @@
 """A small HTTP file server with range requests whose faults tests can switch on:
-`slow` (sleeps before answering GETs) and `truncate` (sends half the body it declares)."""
+`slow` (sleeps before answering GETs) and `truncate` (sends half the body it declares, whole or range: a transfer cut short)."""
 
 import email.utils
 import os
@@ -63,7 +63,7 @@ class FaultyFileServer:
                 else:
                     body = data
                     self._headers(path, len(body))
-                if owner.mode == "truncate" and not m:
+                if owner.mode == "truncate":
                     body = body[: len(body) // 2]
                 try:
                     self.wfile.write(body)

@@ -53,10 +53,12 @@ class MotoServer:
             if os.path.isfile(path):
                 self.client.upload_file(path, BUCKET, f"{prefix}/{name}")
 
-    def config_toml(self, cache_dir, roots, revalidate_secs=2, timeout_secs=5):
-        """A datagate config whose [[roots]] are `roots` (s3:// URLs or local paths)."""
+    def config_toml(self, cache_dir, roots, revalidate_secs=2, timeout_secs=5, storage=()):
+        """A datagate config whose [[roots]] are `roots` (s3:// URLs or local paths);
+        `storage`: more `key = value` lines for its [storage] section."""
         lines = [
             "[storage]",
+            *storage,
             f"revalidate_secs = {revalidate_secs}",
             f"timeout_secs = {timeout_secs}",
             "connect_timeout_secs = 2",

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Drives a running datagate with wrk and prints requests/s per endpoint, for the same
-datasets served from local disk and from S3 (moto on loopback), plus cold-open times.
+datasets served from local disk, from S3 (moto on loopback) read by byte ranges, and
+from S3 through the whole-file cache; plus, per workload, the first (cold) request's
+time and the range requests sent to S3 per response, cold and warm.
 
-Usage: scripts/load.sh [--seconds N] [--connections N] [--backends local,s3]
+Usage: scripts/load.sh [--seconds N] [--connections N] [--backends local,s3,s3-file-cache]
 Needs wrk (Debian package) and the conformance venv (moto) — scripts/load.sh sets both up.
 """
 
@@ -31,7 +33,20 @@ WORKLOADS = [
     ("Zarr chunk (passthrough)", "/zarr/gridded_nc4.nc/temp/0.0.0.0"),
     ("WMS GetMap 256x256", "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gridded_nc4.nc/temp&STYLES=&CRS=EPSG:3857&BBOX=-10000000,-5000000,10000000,5000000&WIDTH=256&HEIGHT=256&FORMAT=image/png"),
     ("EDR position", "/edr/collections/gridded_nc4.nc/position?coords=POINT(10%2010)&parameter-name=temp"),
+    # A 25 MB compressed file (8 steps of 720x1440 f32 in 180x360 chunks).
+    ("large: DAP2 10x10 window", "/opendap/large.nc.dods?temp%5B4%5D%5B300:309%5D%5B700:709%5D"),
+    ("large: Zarr chunk", "/zarr/large.nc/temp/4.1.1"),
+    ("large: EDR position", "/edr/collections/large.nc/position?coords=POINT(10%2010)&parameter-name=temp&datetime=2000-01-05T00:00:00Z"),
+    ("large: WMS GetMap", "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=large.nc/temp&STYLES=&CRS=EPSG:4326&BBOX=0,0,45,45&WIDTH=256&HEIGHT=256&FORMAT=image/png&TIME=2000-01-05T00:00:00Z"),
 ]
+
+
+def range_requests(base):
+    """Range requests datagate has sent to object stores so far (from /metrics)."""
+    with urllib.request.urlopen(base + "/metrics") as r:
+        text = r.read().decode()
+    m = re.search(r'datagate_cache_events_total\{cache="block",event="range_request"\} (\d+)', text)
+    return int(m.group(1)) if m else 0
 
 
 def wrk(url, seconds, connections):
@@ -41,8 +56,9 @@ def wrk(url, seconds, connections):
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"50%\s+([\d.]+\w+)", out).group(1)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p50, int(non2xx.group(1)) if non2xx else 0
+    return rps, p50, int(non2xx.group(1)) if non2xx else 0, total
 
 
 def cold_ms(url):
@@ -56,11 +72,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--backends", default="local,s3")
+    ap.add_argument("--backends", default="local,s3,s3-file-cache")
+    ap.add_argument("--large-steps", type=int, default=8)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="datagate-load-")
     fixtures = os.path.join(work, "fixtures")
     subprocess.run([os.environ["DATAGATE_BIN"], "make-fixtures", fixtures], check=True, capture_output=True)
+    subprocess.run(
+        [os.environ["DATAGATE_BIN"], "make-fixtures", fixtures, "--large", str(args.large_steps)],
+        check=True, capture_output=True,
+    )
     results = {}
     for backend in args.backends.split(","):
         moto = None
@@ -72,35 +93,53 @@ def main():
             moto = MotoServer()
             moto.upload_dir(fixtures, "fixtures")
             config = os.path.join(work, f"{backend}.toml")
+            mode = "file-cache" if backend == "s3-file-cache" else "ranges"
             with open(config, "w") as f:
-                f.write(moto.config_toml(os.path.join(work, "cache-" + backend), ["s3://datagate-test/fixtures/"], revalidate_secs=10))
+                f.write(moto.config_toml(
+                    os.path.join(work, "cache-" + backend), ["s3://datagate-test/fixtures/"],
+                    revalidate_secs=10, storage=[f'remote_reads = "{mode}"'],
+                ))
             proc, base = start_server(["--config", config])
         try:
-            cold = cold_ms(base + WORKLOADS[2][1])
-            results[backend] = {"cold": cold}
+            results[backend] = {}
             for name, path in WORKLOADS:
-                results[backend][name] = wrk(base + path, args.seconds, args.connections)
+                before = range_requests(base)
+                cold = cold_ms(base + path)
+                cold_ranges = range_requests(base) - before
+                before = range_requests(base)
+                rps, p50, bad, total = wrk(base + path, args.seconds, args.connections)
+                warm_ranges = (range_requests(base) - before) / max(total, 1)
+                results[backend][name] = (rps, p50, bad, cold, cold_ranges, warm_ranges)
         finally:
             stop_server(proc)
             if moto:
                 moto.stop()
     backends = list(results)
     print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, release build, requests/s (median latency)\n")
-    header = "| workload | " + " | ".join(backends) + (" | s3/local |" if {"local", "s3"} <= set(backends) else " |")
+    both = "local" in backends and len(backends) > 1
+    header = "| workload | " + " | ".join(backends) + " |"
+    if both:
+        header += "".join(f" {b}/local |" for b in backends if b != "local")
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     for name, _ in WORKLOADS:
         cells = []
         for b in backends:
-            rps, p50, bad = results[b][name]
+            rps, p50, bad = results[b][name][:3]
             cells.append(f"{rps:,.0f} ({p50})" + (f" [{bad} non-2xx]" if bad else ""))
-        ratio = ""
-        if {"local", "s3"} <= set(backends):
-            ratio = f" {results['s3'][name][0] / results['local'][name][0]:.2f} |"
-        print(f"| {name} | " + " | ".join(cells) + " |" + ratio)
-    print()
-    for b in backends:
-        print(f"first request on a fresh server ({b}, opens the dataset): {results[b]['cold']:.1f} ms")
+        ratios = ""
+        if both:
+            ratios = "".join(
+                f" {results[b][name][0] / results['local'][name][0]:.2f} |" for b in backends if b != "local"
+            )
+        print(f"| {name} | " + " | ".join(cells) + " |" + ratios)
+    print("\nfirst request of each workload on a fresh server, in order (ms; range requests to S3)\n")
+    print("| workload | " + " | ".join(f"{b} cold" for b in backends) + " | " + " | ".join(f"{b} warm ranges/response" for b in backends if b != "local") + " |")
+    print("|" + " --- |" * (1 + len(backends) + len([b for b in backends if b != "local"])))
+    for name, _ in WORKLOADS:
+        cold = [f"{results[b][name][3]:.1f} ({results[b][name][4]})" for b in backends]
+        warm = [f"{results[b][name][5]:.3f}" for b in backends if b != "local"]
+        print(f"| {name} | " + " | ".join(cold) + " | " + " | ".join(warm) + " |")
 
 
 if __name__ == "__main__":

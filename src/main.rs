@@ -42,6 +42,9 @@ enum Command {
         /// Write the daily series for aggregations instead (N days).
         #[arg(long, value_name = "N")]
         daily_series: Option<usize>,
+        /// Write `large.nc` instead: a chunked, compressed 720×1440 grid, N time steps.
+        #[arg(long, value_name = "N")]
+        large: Option<usize>,
     },
 }
 
@@ -188,9 +191,17 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::MakeFixtures { dir, daily_series } => match match daily_series {
-            Some(n) => datagate::fixtures::daily_series(&dir, n),
-            None => datagate::fixtures::write_all(&dir),
+        Command::MakeFixtures {
+            dir,
+            daily_series,
+            large,
+        } => match match (daily_series, large) {
+            (Some(n), _) => datagate::fixtures::daily_series(&dir, n),
+            (None, Some(n)) => std::fs::create_dir_all(&dir)
+                .map_err(|e| netcdf::Error::Str(e.to_string()))
+                .and_then(|()| datagate::fixtures::large_nc4(&dir.join("large.nc"), n))
+                .map(|()| vec![dir.join("large.nc")]),
+            (None, None) => datagate::fixtures::write_all(&dir),
         } {
             Ok(files) => {
                 for f in files {

@@ -64,6 +64,25 @@ impl Metrics {
         self.cache.with_label_values(&[cache, event]).inc();
     }
 
+    /// Records a lookup in `cache`.
+    pub fn cache_lookup(&self, cache: &str, hit: bool) {
+        self.cache_event(cache, if hit { "hit" } else { "miss" });
+    }
+
+    /// A moka eviction listener counting the entries `cache` pushed out for space.
+    pub fn eviction_listener<K, V>(
+        self: &std::sync::Arc<Self>,
+        cache: &'static str,
+    ) -> impl Fn(std::sync::Arc<K>, V, moka::notification::RemovalCause) + Send + Sync + 'static
+    {
+        let metrics = self.clone();
+        move |_key, _value, cause| {
+            if cause.was_evicted() {
+                metrics.cache_event(cache, "eviction");
+            }
+        }
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use datagate::metrics::Metrics;
 use datagate::model::{Group, Variable};
-use datagate::readers::{self, Reader};
+use datagate::readers;
 use datagate::storage::{Location, Storage, StorageConfig};
 use datagate::subset::{DimSlice, Hyperslab};
 
@@ -96,6 +96,19 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
             "{name}: metadata differs"
         );
         for var in variables(&local.metadata().root) {
+            // Where chunks lie (what virtual Zarr serves): as HDF5's C library says.
+            assert_eq!(
+                remote.chunk_index(&var.path).await.unwrap(),
+                local.chunk_index(&var.path).await.unwrap(),
+                "{name} {}: chunk index",
+                var.path
+            );
+            assert_eq!(
+                remote.chunk_layout(&var.path).await.unwrap(),
+                local.chunk_layout(&var.path).await.unwrap(),
+                "{name} {}: chunk layout",
+                var.path
+            );
             for slab in selections(&var.shape()) {
                 let want = local.read(&var.path, &slab).await.unwrap();
                 let got = remote.read(&var.path, &slab).await.unwrap();
@@ -139,6 +152,9 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
         .into_iter()
         .max_by_key(|v| v.num_elements())
         .unwrap();
+    let index = reader.chunk_index(&var.path).await.unwrap().unwrap();
+    assert_eq!(index.chunks.len(), 6 * 4 * 4);
+    assert_eq!(Some(index), local.chunk_index(&var.path).await.unwrap());
     let opened = storage.range_counters().bytes.load(Ordering::Relaxed);
     // One time step, a small window.
     let mut dims: Vec<DimSlice> = var.shape().iter().map(|&n| DimSlice::full(n)).collect();

@@ -247,9 +247,11 @@ impl Catalog {
             storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
             readers: moka::future::Cache::builder()
                 .max_capacity(config.cache.metadata_entries)
+                .eviction_listener(metrics.eviction_listener("reader"))
                 .build(),
             open: moka::future::Cache::builder()
                 .max_capacity(config.cache.metadata_entries)
+                .eviction_listener(metrics.eviction_listener("metadata"))
                 .build(),
             remote_versions: versions.build(),
             collections: RwLock::new(std::collections::HashMap::new()),

@@ -264,7 +264,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fixtures::write_all(dir.path()).unwrap();
         let loc = Location::Local(dir.path().join("gridded_nc4.nc"));
-        let r = open(&loc, &std::sync::Arc::new(Storage::default())).await.unwrap();
+        let r = open(&loc, &std::sync::Arc::new(Storage::default()))
+            .await
+            .unwrap();
         let bytes = std::fs::read(dir.path().join("gridded_nc4.nc")).unwrap();
 
         let idx = r.chunk_index("/temp").await.unwrap().unwrap();
@@ -437,9 +439,12 @@ mod tests {
                 assert_eq!(nc_close(nc), 0);
             }
         }
-        let r = open(&Location::Local(path), &std::sync::Arc::new(Storage::default()))
-            .await
-            .unwrap();
+        let r = open(
+            &Location::Local(path),
+            &std::sync::Arc::new(Storage::default()),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.chunk_index("/v").await.unwrap(), None);
         let all = r.read("/v", &Hyperslab::full(&[4])).await.unwrap();
         assert_eq!(all.values, ArrayValues::I32(vec![1, 2, 3, 4]));

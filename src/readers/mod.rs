@@ -4,6 +4,7 @@
 mod chunk_index;
 mod format;
 mod hdf5_chunks;
+mod hdf5_index;
 mod netcdf;
 mod netcdf3_layout;
 mod range_reader;

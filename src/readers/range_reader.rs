@@ -15,7 +15,7 @@ use netcdf_reader::{
     NcAttrValue, NcDimension, NcFile, NcGroup, NcSliceInfo, NcSliceInfoElem, NcType,
 };
 
-use super::{ChunkIndex, FileFormat, ReadError, Reader, netcdf3_layout};
+use super::{ChunkIndex, FileFormat, ReadError, Reader, hdf5_index, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -65,6 +65,24 @@ impl ByteSource for RangeSource {
     }
 }
 
+/// The same bytes for `hdf5-pure` (the HDF5 chunk index).
+struct PureSource(Arc<RangeSource>);
+
+impl hdf5_pure::Source for PureSource {
+    fn len(&self) -> u64 {
+        self.0.version.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), hdf5_pure::FormatError> {
+        let bytes = self
+            .0
+            .read_range(offset, buf.len())
+            .map_err(|e| hdf5_pure::FormatError::Source(e.to_string()))?;
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
+}
+
 impl RangeSource {
     /// A reader error, as a storage error when storage was the cause.
     fn error(&self, e: impl std::fmt::Display) -> ReadError {
@@ -90,6 +108,10 @@ pub struct RangeReader {
     meta: Arc<DatasetMeta>,
     /// NetCDF-3 data offsets, parsed from the header once.
     nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
+    /// The HDF5 file as `hdf5-pure` sees it, for chunk indexes, opened on first use.
+    hdf5: tokio::sync::OnceCell<Arc<hdf5_pure::File>>,
+    /// Chunk indexes by variable path (walking a large index is the slow part).
+    chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
     /// What the decoded-chunk cache counted when last reported to the metrics.
     reported: Mutex<hdf5_reader::ChunkCacheStats>,
 }
@@ -129,6 +151,8 @@ impl RangeReader {
             format,
             meta: Arc::new(meta),
             nc3_layout: tokio::sync::OnceCell::new(),
+            hdf5: tokio::sync::OnceCell::new(),
+            chunk_indexes: moka::future::Cache::builder().max_capacity(10_000).build(),
             reported: Mutex::new(Default::default()),
         })
     }
@@ -305,14 +329,66 @@ impl Reader for RangeReader {
     }
 
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        if let Some(hit) = self.chunk_indexes.get(path).await {
+            return Ok((*hit).clone());
+        }
+        let index = self.compute_chunk_index(path, true).await?;
+        self.chunk_indexes
+            .insert(path.to_string(), Arc::new(index.clone()))
+            .await;
+        Ok(index)
+    }
+
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        if let Some(hit) = self.chunk_indexes.get(path).await {
+            return Ok((*hit).clone().map(|mut index| {
+                index.chunks.clear();
+                index
+            }));
+        }
+        let with_chunks = !matches!(self.format, FileFormat::Hdf5);
+        let mut index = self.compute_chunk_index(path, with_chunks).await?;
+        if let Some(i) = index.as_mut() {
+            i.chunks.clear();
+        }
+        Ok(index)
+    }
+}
+
+impl RangeReader {
+    async fn compute_chunk_index(
+        &self,
+        path: &str,
+        with_chunks: bool,
+    ) -> Result<Option<ChunkIndex>, ReadError> {
         let var = self
             .meta
             .variable(path)
             .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
-        if !matches!(self.format, FileFormat::NetCdf3 { .. }) || var.dtype == DataType::String {
-            // HDF5 chunk addresses are not exposed by `netcdf-reader`: Zarr serves these
-            // variables decoded, through `read`.
-            return Ok(None);
+        if var.dtype == DataType::String {
+            return Ok(None); // variable-length: no byte ranges to give
+        }
+        if let FileFormat::Hdf5 = self.format {
+            let file = self
+                .hdf5
+                .get_or_try_init(|| async {
+                    let s = self.source.clone();
+                    tokio::task::spawn_blocking(move || {
+                        hdf5_pure::File::from_source(PureSource(s.clone()))
+                            .map(Arc::new)
+                            .map_err(|e| s.error(e))
+                    })
+                    .await
+                    .map_err(|e| ReadError::Internal(e.to_string()))?
+                })
+                .await?
+                .clone();
+            let (vpath, shape, s) = (var.path.clone(), var.shape(), self.source.clone());
+            return tokio::task::spawn_blocking(move || {
+                hdf5_index::chunk_index(&file, &vpath, &shape, with_chunks).map_err(|e| s.error(e))
+            })
+            .await
+            .map_err(|e| ReadError::Internal(e.to_string()))?;
         }
         let layout = self
             .nc3_layout

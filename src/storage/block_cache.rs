@@ -48,15 +48,10 @@ impl BlockCache {
         concurrency: usize,
         metrics: Arc<Metrics>,
     ) -> BlockCache {
-        let evictions = metrics.clone();
         let cache = moka::future::Cache::builder()
             .max_capacity(capacity_bytes)
             .weigher(|_k: &BlockKey, v: &Bytes| v.len().try_into().unwrap_or(u32::MAX))
-            .eviction_listener(move |_k, _v, cause| {
-                if cause.was_evicted() {
-                    evictions.cache_event("block", "eviction");
-                }
-            })
+            .eviction_listener(metrics.eviction_listener("block"))
             .build();
         let block_bytes = block_bytes.max(4096);
         BlockCache {
@@ -98,8 +93,7 @@ impl BlockCache {
         let mut blocks: Vec<Option<Bytes>> = Vec::with_capacity((last - first + 1) as usize);
         for b in first..=last {
             let hit = self.cache.get(&key(b)).await;
-            self.metrics
-                .cache_event("block", if hit.is_some() { "hit" } else { "miss" });
+            self.metrics.cache_lookup("block", hit.is_some());
             blocks.push(hit);
         }
         // Runs of adjacent missing blocks, each one request.

@@ -59,7 +59,7 @@ struct Caches {
 }
 
 impl Caches {
-    fn new(c: &WmsConfig) -> Caches {
+    fn new(c: &WmsConfig, metrics: &Arc<crate::metrics::Metrics>) -> Caches {
         Caches {
             // Layers hold their grids (a curvilinear grid's arrays can be large).
             layers: moka::future::Cache::builder()
@@ -67,17 +67,20 @@ impl Caches {
                     v.approx_bytes().min(u32::MAX as usize) as u32
                 })
                 .max_capacity(LAYERS_CACHE_BYTES)
+                .eviction_listener(metrics.eviction_listener("wms_layers"))
                 .build(),
             slices: moka::future::Cache::builder()
                 .weigher(|_k: &SliceKey, v: &Arc<Vec<f32>>| {
                     (v.len() * 4).min(u32::MAX as usize) as u32
                 })
                 .max_capacity(c.slice_cache_bytes)
+                .eviction_listener(metrics.eviction_listener("wms_slice"))
                 .build(),
             ranges: moka::future::Cache::builder().max_capacity(100_000).build(),
             images: moka::future::Cache::builder()
                 .weigher(|k: &String, v: &Bytes| (k.len() + v.len()).min(u32::MAX as usize) as u32)
                 .max_capacity(c.image_cache_bytes)
+                .eviction_listener(metrics.eviction_listener("wms_image"))
                 .build(),
             capabilities: moka::future::Cache::builder()
                 .weigher(|k: &String, v: &Bytes| (k.len() + v.len()).min(u32::MAX as usize) as u32)
@@ -146,7 +149,8 @@ fn dataset_error(id: &str, e: CatalogError) -> WmsError {
 
 impl Wms {
     fn caches(&self, state: &AppState) -> &Caches {
-        self.caches.get_or_init(|| Caches::new(&state.config.wms))
+        self.caches
+            .get_or_init(|| Caches::new(&state.config.wms, &state.metrics))
     }
 
     pub async fn handle(
@@ -302,8 +306,11 @@ impl Wms {
         }
         let key = (ds.id.clone(), ds.etag(), layer.var_path.clone(), t, z);
         let (ds, layer) = (ds.clone(), layer.clone());
-        self.caches(state)
-            .slices
+        let slices = &self.caches(state).slices;
+        state
+            .metrics
+            .cache_lookup("wms_slice", slices.contains_key(&key));
+        slices
             .try_get_with(key, async move {
                 let arr = ds
                     .read(&layer.var_path, &layer.slab(t, z))
@@ -511,7 +518,9 @@ impl Wms {
                 .join(",")
         );
         let caches = self.caches(state);
-        if let Some(bytes) = caches.images.get(&key).await {
+        let cached = caches.images.get(&key).await;
+        state.metrics.cache_lookup("wms_image", cached.is_some());
+        if let Some(bytes) = cached {
             return Ok(image_response(format, bytes));
         }
         let mut fields = Vec::new();

@@ -11,7 +11,7 @@ mod layout;
 mod metadata;
 mod refs;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -38,15 +38,23 @@ struct Caches {
     chunks: moka::future::Cache<(VersionKey, String, Vec<u64>), Bytes>,
 }
 
+impl Caches {
+    /// Made on the first request, which brings the metrics to count evictions in.
+    fn new(metrics: &Arc<crate::metrics::Metrics>) -> Caches {
+        Caches {
+            layouts: moka::future::Cache::builder().max_capacity(512).build(),
+            chunks: moka::future::Cache::builder()
+                .weigher(|_, v: &Bytes| v.len().try_into().unwrap_or(u32::MAX))
+                .max_capacity(128 << 20)
+                .eviction_listener(metrics.eviction_listener("zarr_chunk"))
+                .build(),
+        }
+    }
+}
+
 /// The Zarr routes, to merge into the server's router.
 pub fn router() -> Router<AppState> {
-    let caches = Arc::new(Caches {
-        layouts: moka::future::Cache::builder().max_capacity(512).build(),
-        chunks: moka::future::Cache::builder()
-            .weigher(|_, v: &Bytes| v.len().try_into().unwrap_or(u32::MAX))
-            .max_capacity(128 << 20)
-            .build(),
-    });
+    let caches: Arc<OnceLock<Caches>> = Arc::new(OnceLock::new());
     let c2 = caches.clone();
     Router::new()
         .route(
@@ -68,10 +76,11 @@ async fn respond(
     Path(path): Path<String>,
     method: Method,
     headers: HeaderMap,
-    caches: Arc<Caches>,
+    caches: Arc<OnceLock<Caches>>,
     version: Version,
 ) -> Response {
-    match answer(&state, &path, &method, &headers, &caches, version).await {
+    let caches = caches.get_or_init(|| Caches::new(&state.metrics));
+    match answer(&state, &path, &method, &headers, caches, version).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -193,6 +202,9 @@ async fn serve_chunk(
         chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {
             let ds2 = ds.clone();
             let key = (vkey, a.key.clone(), coords.clone());
+            state
+                .metrics
+                .cache_lookup("zarr_chunk", caches.chunks.contains_key(&key));
             caches
                 .chunks
                 .try_get_with(key, async move {
