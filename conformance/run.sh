@@ -17,6 +17,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install -q -r "$req"
   echo "$want" > "$stamp"
 fi
+# Azurite (Azure Blob Storage emulator) from the npm registry, for test_cloud_stores.py.
+if [ ! -x conformance/.work/node/node_modules/.bin/azurite-blob ]; then
+  mkdir -p conformance/.work/node
+  npm install --silent --no-audit --no-fund --prefix conformance/.work/node azurite@3
+fi
 cargo build --quiet --bin datagate
 export DATAGATE_BIN="${DATAGATE_BIN:-$PWD/target/debug/datagate}"
 # One pytest process per suite: netCDF4-python and the clients' C libraries are not

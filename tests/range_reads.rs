@@ -178,4 +178,19 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
         storage.range_counters().requests.load(Ordering::Relaxed),
         requests
     );
+    // A whole time step (16 compressed chunks): fetched up front, adjacent chunks
+    // coalesced into few requests.
+    let step = Hyperslab::new(vec![
+        DimSlice::index(1),
+        DimSlice::full(var.shape()[1]),
+        DimSlice::full(var.shape()[2]),
+    ]);
+    let before = storage.range_counters().requests.load(Ordering::Relaxed);
+    let got = reader.read(&var.path, &step).await.unwrap();
+    assert_eq!(got, local.read(&var.path, &step).await.unwrap());
+    let step_requests = storage.range_counters().requests.load(Ordering::Relaxed) - before;
+    assert!(
+        (1..=8).contains(&step_requests),
+        "{step_requests} requests for 16 chunks"
+    );
 }

@@ -182,6 +182,34 @@ impl RangeReader {
 }
 
 impl RangeReader {
+    /// Fetches, concurrently, the stored chunks of an HDF5 variable that `slab` needs,
+    /// before `netcdf-reader` reads them one by one. Only for chunked variables: a
+    /// contiguous variable (or a NetCDF-3 record) is read by sub-ranges instead, and a
+    /// selection bigger than a quarter of the block cache is left to the reader.
+    async fn prefetch_chunks(&self, var: &Variable, slab: &Hyperslab) -> Result<(), ReadError> {
+        if self.format != FileFormat::Hdf5 {
+            return Ok(());
+        }
+        let Some(index) = self.chunk_index(&var.path).await? else {
+            return Ok(());
+        };
+        if index.chunk_shape == var.shape() {
+            return Ok(());
+        }
+        let ranges: Vec<std::ops::Range<u64>> = index
+            .chunks
+            .iter()
+            .filter(|c| chunk_meets(&c.coords, &index.chunk_shape, slab))
+            .map(|c| c.offset..c.offset + c.size)
+            .collect();
+        let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        let s = &self.source;
+        if ranges.len() < 2 || total > s.storage.config().block_cache_bytes / 4 {
+            return Ok(());
+        }
+        Ok(s.storage.prefetch(&s.location, &s.version, ranges).await?)
+    }
+
     /// The whole of a NetCDF-3 variable's bytes, from the header's offsets (for `char`
     /// variables, which `netcdf-reader` reads only as strings).
     async fn read_classic_bytes(&self, var: &Variable) -> Result<Vec<u8>, ReadError> {
@@ -204,6 +232,21 @@ impl RangeReader {
         }
         Ok(out)
     }
+}
+
+/// Whether the chunk at grid `coords` holds any element `slab` selects.
+fn chunk_meets(coords: &[u64], chunk_shape: &[usize], slab: &Hyperslab) -> bool {
+    coords
+        .iter()
+        .zip(chunk_shape)
+        .zip(&slab.dims)
+        .all(|((&c, &n), d)| {
+            let (lo, hi) = (c as usize * n, (c as usize + 1) * n);
+            // The first selected index at or after `lo`.
+            let k = lo.saturating_sub(d.start).div_ceil(d.stride.max(1));
+            let first = d.start + k * d.stride;
+            k < d.count && first < hi
+        })
 }
 
 /// `netcdf-reader` names root variables `v` and others `g/v`.
@@ -279,6 +322,34 @@ fn read_text(
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subset::DimSlice;
+
+    #[test]
+    fn chunks_met_by_a_selection() {
+        // Rows 3, 7, 11 (stride 4) over chunks of 5: chunks 0, 1, 2 but with stride
+        // 10 from 1 (rows 1, 11) chunk 1 (rows 5..10) is skipped.
+        let slab = Hyperslab::new(vec![DimSlice {
+            start: 3,
+            stride: 4,
+            count: 3,
+        }]);
+        assert!(chunk_meets(&[0], &[5], &slab));
+        assert!(chunk_meets(&[2], &[5], &slab));
+        assert!(!chunk_meets(&[3], &[5], &slab));
+        let sparse = Hyperslab::new(vec![DimSlice {
+            start: 1,
+            stride: 10,
+            count: 2,
+        }]);
+        assert!(chunk_meets(&[0], &[5], &sparse));
+        assert!(!chunk_meets(&[1], &[5], &sparse));
+        assert!(chunk_meets(&[2], &[5], &sparse));
+    }
+}
+
 #[async_trait]
 impl Reader for RangeReader {
     fn format(&self) -> FileFormat {
@@ -307,6 +378,9 @@ impl Reader for RangeReader {
             let picks = slab.linear_indices(&var.shape());
             let values = ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect());
             return Ok(Array::new(shape, values));
+        }
+        if var.dtype != DataType::String {
+            self.prefetch_chunks(&var, slab).await?;
         }
         let (file, source, slab) = (self.file.clone(), self.source.clone(), slab.clone());
         let values = tokio::task::spawn_blocking(move || {

@@ -33,6 +33,8 @@ pub struct StorageConfig {
     /// protocol reading it.
     pub decoded_chunk_cache_bytes: usize,
     pub s3: S3Config,
+    pub gcs: GcsConfig,
+    pub azure: AzureConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -58,6 +60,8 @@ impl Default for StorageConfig {
             max_concurrent_requests: 8,
             decoded_chunk_cache_bytes: 32 << 20,
             s3: S3Config::default(),
+            gcs: GcsConfig::default(),
+            azure: AzureConfig::default(),
         }
     }
 }
@@ -75,6 +79,36 @@ pub struct S3Config {
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
     /// Unsigned requests, for public buckets.
+    pub anonymous: bool,
+    /// Allow `http://` endpoints.
+    pub allow_http: bool,
+}
+
+/// Settings for `gs://` locations. Unset values come from the standard Google
+/// environment variables (`GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS`...).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcsConfig {
+    /// Another endpoint than Google's (an emulator, a proxy).
+    pub base_url: Option<String>,
+    /// A service account key file.
+    pub service_account_path: Option<String>,
+    /// Unsigned requests, for public buckets.
+    pub anonymous: bool,
+}
+
+/// Settings for `az://container/key` locations (Azure Blob Storage). Unset values come
+/// from the standard `AZURE_STORAGE_*` environment variables.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AzureConfig {
+    pub account: Option<String>,
+    pub access_key: Option<String>,
+    /// Another endpoint than Azure's (`http://127.0.0.1:10000/devstoreaccount1`).
+    pub endpoint: Option<String>,
+    /// Use the Azurite emulator on loopback with its well-known account.
+    pub use_emulator: bool,
+    /// Unsigned requests, for public containers.
     pub anonymous: bool,
     /// Allow `http://` endpoints.
     pub allow_http: bool,

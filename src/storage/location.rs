@@ -1,4 +1,5 @@
-//! Dataset locations: local paths, `s3://bucket/key` and `http(s)://` URLs.
+//! Dataset locations: local paths, `s3://bucket/key`, `gs://bucket/key`,
+//! `az://container/key` and `http(s)://` URLs.
 
 use std::path::{Path, PathBuf};
 
@@ -45,15 +46,18 @@ impl Location {
         if let Some(rest) = s.strip_prefix("file://") {
             return Ok(Location::Local(absolute(Path::new(rest))));
         }
-        if let Some(rest) = s.strip_prefix("s3://") {
-            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(StorageError::InvalidLocation(format!("{s}: no bucket")));
+        // Bucket stores: S3, Google Cloud Storage, Azure Blob Storage (a container).
+        for scheme in ["s3://", "gs://", "az://"] {
+            if let Some(rest) = s.strip_prefix(scheme) {
+                let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(StorageError::InvalidLocation(format!("{s}: no bucket")));
+                }
+                return Ok(Location::Remote(RemoteLocation {
+                    store: format!("{scheme}{bucket}"),
+                    key: key.to_string(),
+                }));
             }
-            return Ok(Location::Remote(RemoteLocation {
-                store: format!("s3://{bucket}"),
-                key: key.to_string(),
-            }));
         }
         for scheme in ["http://", "https://"] {
             if let Some(rest) = s.strip_prefix(scheme) {
@@ -69,7 +73,7 @@ impl Location {
         }
         if s.contains("://") {
             return Err(StorageError::InvalidLocation(format!(
-                "{s}: supported are paths, file://, s3://, http:// and https://"
+                "{s}: supported are paths, file://, s3://, gs://, az://, http:// and https://"
             )));
         }
         Ok(Location::Local(absolute(&base.join(s))))
@@ -127,6 +131,15 @@ mod tests {
         let http = Location::parse("https://host:8443/a/f.nc", base).unwrap();
         assert_eq!(http.to_string(), "https://host:8443/a/f.nc");
         assert!(Location::parse("s3:///key", base).is_err());
+        let gs = Location::parse("gs://b/k/f.nc", base).unwrap();
+        assert_eq!(gs.to_string(), "gs://b/k/f.nc");
+        let Location::Remote(r) = Location::parse("az://container/f.nc", base).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (r.store.as_str(), r.key.as_str()),
+            ("az://container", "f.nc")
+        );
         assert!(Location::parse("gopher://x/y", base).is_err());
     }
 }

@@ -12,8 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::{
@@ -22,7 +24,7 @@ use object_store::{
 use thiserror::Error;
 
 pub use block_cache::{BlockCache, RangeCounters};
-pub use config::{RemoteReads, S3Config, StorageConfig};
+pub use config::{AzureConfig, GcsConfig, RemoteReads, S3Config, StorageConfig};
 pub use file_cache::FileCache;
 pub use location::{Location, RemoteLocation};
 
@@ -175,6 +177,41 @@ impl Storage {
                 .with_skip_signature(s3.anonymous);
             return Ok(Arc::new(b.build().map_err(invalid)?));
         }
+        if let Some(bucket) = base.strip_prefix("gs://") {
+            let gcs = &self.config.gcs;
+            let mut b = GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_client_options(self.client_options())
+                .with_retry(self.retry())
+                .with_skip_signature(gcs.anonymous);
+            if let Some(u) = &gcs.base_url {
+                b = b.with_base_url(u);
+            }
+            if let Some(p) = &gcs.service_account_path {
+                b = b.with_service_account_path(p);
+            }
+            return Ok(Arc::new(b.build().map_err(invalid)?));
+        }
+        if let Some(container) = base.strip_prefix("az://") {
+            let az = &self.config.azure;
+            let mut b = MicrosoftAzureBuilder::from_env()
+                .with_container_name(container)
+                .with_client_options(self.client_options())
+                .with_retry(self.retry())
+                .with_use_emulator(az.use_emulator)
+                .with_allow_http(az.allow_http || az.use_emulator)
+                .with_skip_signature(az.anonymous);
+            if let Some(a) = &az.account {
+                b = b.with_account(a);
+            }
+            if let Some(k) = &az.access_key {
+                b = b.with_access_key(k);
+            }
+            if let Some(e) = &az.endpoint {
+                b = b.with_endpoint(e.clone());
+            }
+            return Ok(Arc::new(b.build().map_err(invalid)?));
+        }
         let store = HttpBuilder::new()
             .with_url(base)
             .with_client_options(self.client_options())
@@ -235,7 +272,8 @@ impl Storage {
     }
 
     /// Bytes of `loc` at a known `version`: for a remote object whose copy is in the
-    /// file cache, read locally (same bytes, no round trip); otherwise a range request.
+    /// file cache, read locally (same bytes, no round trip); otherwise through the
+    /// block cache.
     pub async fn get_range_at(
         &self,
         loc: &Location,
@@ -247,7 +285,7 @@ impl Storage {
         {
             return self.get_range(&Location::Local(path), range).await;
         }
-        self.get_range(loc, range).await
+        self.read_cached(loc, version, range).await
     }
 
     /// Bytes of `loc` at `version` through the in-memory block cache: what readers over
@@ -267,6 +305,34 @@ impl Storage {
             }
             _ => self.get_range(loc, range).await,
         }
+    }
+
+    /// Brings `ranges` of `loc` into the block cache, concurrently (adjacent ones as
+    /// one request): a reader about to read many chunks one by one then finds them
+    /// all in memory. Local files need nothing.
+    pub async fn prefetch(
+        &self,
+        loc: &Location,
+        version: &ObjectVersion,
+        mut ranges: Vec<std::ops::Range<u64>>,
+    ) -> Result<(), StorageError> {
+        if !loc.is_remote() || ranges.is_empty() {
+            return Ok(());
+        }
+        ranges.sort_by_key(|r| r.start);
+        let gap = self.config.block_bytes;
+        let mut merged: Vec<std::ops::Range<u64>> = Vec::new();
+        for r in ranges {
+            match merged.last_mut() {
+                Some(m) if r.start <= m.end + gap => m.end = m.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        futures::stream::iter(merged)
+            .map(|r| self.read_cached(loc, version, r))
+            .buffer_unordered(self.config.max_concurrent_requests.max(1))
+            .try_for_each(|_| async { Ok(()) })
+            .await
     }
 
     /// Requests and bytes sent to object stores through `read_cached` so far.
