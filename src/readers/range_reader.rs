@@ -322,34 +322,6 @@ fn read_text(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::subset::DimSlice;
-
-    #[test]
-    fn chunks_met_by_a_selection() {
-        // Rows 3, 7, 11 (stride 4) over chunks of 5: chunks 0, 1, 2 but with stride
-        // 10 from 1 (rows 1, 11) chunk 1 (rows 5..10) is skipped.
-        let slab = Hyperslab::new(vec![DimSlice {
-            start: 3,
-            stride: 4,
-            count: 3,
-        }]);
-        assert!(chunk_meets(&[0], &[5], &slab));
-        assert!(chunk_meets(&[2], &[5], &slab));
-        assert!(!chunk_meets(&[3], &[5], &slab));
-        let sparse = Hyperslab::new(vec![DimSlice {
-            start: 1,
-            stride: 10,
-            count: 2,
-        }]);
-        assert!(chunk_meets(&[0], &[5], &sparse));
-        assert!(!chunk_meets(&[1], &[5], &sparse));
-        assert!(chunk_meets(&[2], &[5], &sparse));
-    }
-}
-
 #[async_trait]
 impl Reader for RangeReader {
     fn format(&self) -> FileFormat {
@@ -621,5 +593,33 @@ fn build_group(g: &NcGroup, path: &str, visible: &[Dimension], parent: &[NcDimen
             .iter()
             .map(|sub| build_group(sub, &join(path, &sub.name), &scope, &g.dimensions))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subset::DimSlice;
+
+    #[test]
+    fn chunks_met_by_a_selection() {
+        // Rows 3, 7, 11 (stride 4) over chunks of 5: chunks 0, 1, 2 but with stride
+        // 10 from 1 (rows 1, 11) chunk 1 (rows 5..10) is skipped.
+        let slab = Hyperslab::new(vec![DimSlice {
+            start: 3,
+            stride: 4,
+            count: 3,
+        }]);
+        assert!(chunk_meets(&[0], &[5], &slab));
+        assert!(chunk_meets(&[2], &[5], &slab));
+        assert!(!chunk_meets(&[3], &[5], &slab));
+        let sparse = Hyperslab::new(vec![DimSlice {
+            start: 1,
+            stride: 10,
+            count: 2,
+        }]);
+        assert!(chunk_meets(&[0], &[5], &sparse));
+        assert!(!chunk_meets(&[1], &[5], &sparse));
+        assert!(chunk_meets(&[2], &[5], &sparse));
     }
 }
