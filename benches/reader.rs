@@ -1,4 +1,6 @@
-//! Metadata open and hyperslab reads on a generated ~100 MB (uncompressed) NetCDF-4 file.
+//! Metadata open and hyperslab reads on a generated ~100 MB (uncompressed) NetCDF-4 file:
+//! netCDF-C on the local file, and the range reader over HTTP on loopback (the same
+//! file served with range support), warm and cold.
 //! Run: cargo bench --bench reader
 
 use std::path::PathBuf;
@@ -77,13 +79,48 @@ fn benches(c: &mut Criterion) {
             ]),
         ),
     ];
-    for (name, slab) in cases {
-        group.bench_function(name, |b| {
+    for (name, slab) in &cases {
+        group.bench_function(*name, |b| {
             b.to_async(&rt)
-                .iter(|| async { reader.read("/temp", &slab).await.unwrap() })
+                .iter(|| async { reader.read("/temp", slab).await.unwrap() })
         });
     }
     group.finish();
+
+    // The same reads by byte ranges over HTTP, caches warm.
+    let url = rt.block_on(http_server(loc.local_path().unwrap().parent().unwrap()));
+    let remote =
+        Location::parse(&format!("{url}/large_nc4.nc"), std::path::Path::new("/")).unwrap();
+    let storage = std::sync::Arc::new(Storage::default());
+    let ranged = rt.block_on(readers::open(&remote, &storage)).unwrap();
+    let mut group = c.benchmark_group("range_read_warm");
+    for (name, slab) in &cases {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt)
+                .iter(|| async { ranged.read("/temp", slab).await.unwrap() })
+        });
+    }
+    group.finish();
+
+    // Cold: a new storage (empty block cache) each time: open + one chunk.
+    let mut group = c.benchmark_group("range_read_cold");
+    group.bench_function("open_and_one_chunk", |b| {
+        b.to_async(&rt).iter(|| async {
+            let storage = std::sync::Arc::new(Storage::default());
+            let r = readers::open(&remote, &storage).await.unwrap();
+            r.read("/temp", &cases[0].1).await.unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// Serves `dir` over HTTP with range support on loopback.
+async fn http_server(dir: &std::path::Path) -> String {
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
 }
 
 criterion_group! {

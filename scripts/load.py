@@ -41,12 +41,15 @@ WORKLOADS = [
 ]
 
 
-def range_requests(base):
-    """Range requests datagate has sent to object stores so far (from /metrics)."""
+def store_reads(base):
+    """(GET requests, bytes) datagate has sent to / received from object stores so far,
+    ranges and whole-file downloads together (from /metrics)."""
     with urllib.request.urlopen(base + "/metrics") as r:
         text = r.read().decode()
-    m = re.search(r'datagate_cache_events_total\{cache="block",event="range_request"\} (\d+)', text)
-    return int(m.group(1)) if m else 0
+    total = lambda name: sum(  # noqa: E731
+        float(v) for v in re.findall(rf"datagate_object_store_{name}_total\{{kind=\"\w+\"\}} (\S+)", text)
+    )
+    return int(total("requests")), int(total("bytes"))
 
 
 def wrk(url, seconds, connections):
@@ -75,6 +78,8 @@ def main():
     ap.add_argument("--backends", default="local,s3,s3-file-cache")
     ap.add_argument("--large-steps", type=int, default=8)
     args = ap.parse_args()
+    # Request logs off: a log line per request would be part of what is measured.
+    os.environ.setdefault("RUST_LOG", "warn")
     work = tempfile.mkdtemp(prefix="datagate-load-")
     fixtures = os.path.join(work, "fixtures")
     subprocess.run([os.environ["DATAGATE_BIN"], "make-fixtures", fixtures], check=True, capture_output=True)
@@ -103,13 +108,13 @@ def main():
         try:
             results[backend] = {}
             for name, path in WORKLOADS:
-                before = range_requests(base)
+                before = store_reads(base)
                 cold = cold_ms(base + path)
-                cold_ranges = range_requests(base) - before
-                before = range_requests(base)
+                after = store_reads(base)
+                cold_reads = (after[0] - before[0], after[1] - before[1])
                 rps, p50, bad, total = wrk(base + path, args.seconds, args.connections)
-                warm_ranges = (range_requests(base) - before) / max(total, 1)
-                results[backend][name] = (rps, p50, bad, cold, cold_ranges, warm_ranges)
+                warm = (store_reads(base)[0] - after[0]) / max(total, 1)
+                results[backend][name] = (rps, p50, bad, cold, cold_reads, warm)
         finally:
             stop_server(proc)
             if moto:
@@ -133,12 +138,16 @@ def main():
                 f" {results[b][name][0] / results['local'][name][0]:.2f} |" for b in backends if b != "local"
             )
         print(f"| {name} | " + " | ".join(cells) + " |" + ratios)
-    print("\nfirst request of each workload on a fresh server, in order (ms; range requests to S3)\n")
-    print("| workload | " + " | ".join(f"{b} cold" for b in backends) + " | " + " | ".join(f"{b} warm ranges/response" for b in backends if b != "local") + " |")
-    print("|" + " --- |" * (1 + len(backends) + len([b for b in backends if b != "local"])))
+    print("\nfirst request of each workload on a fresh server, in order: ms (GETs to the object store, KiB received)\n")
+    remote = [b for b in backends if b != "local"]
+    print("| workload | " + " | ".join(f"{b} cold" for b in backends) + " | " + " | ".join(f"{b} warm GETs/response" for b in remote) + " |")
+    print("|" + " --- |" * (1 + len(backends) + len(remote)))
     for name, _ in WORKLOADS:
-        cold = [f"{results[b][name][3]:.1f} ({results[b][name][4]})" for b in backends]
-        warm = [f"{results[b][name][5]:.3f}" for b in backends if b != "local"]
+        cold = []
+        for b in backends:
+            ms, (n, nbytes) = results[b][name][3], results[b][name][4]
+            cold.append(f"{ms:.1f}" + (f" ({n}, {nbytes / 1024:,.0f})" if b != "local" else ""))
+        warm = [f"{results[b][name][5]:.3f}" for b in remote]
         print(f"| {name} | " + " | ".join(cold) + " | " + " | ".join(warm) + " |")
 
 

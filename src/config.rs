@@ -83,14 +83,20 @@ impl Default for LimitsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
-    /// Open datasets (metadata + reader) kept in memory.
+    /// Open datasets (metadata + reader) kept in memory, at most this many...
     pub metadata_entries: u64,
+    /// ...and at most this much memory for their metadata.
+    pub metadata_bytes: u64,
+    /// Encoded single-chunk Zarr arrays (coordinates, which clients re-read).
+    pub zarr_chunk_bytes: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             metadata_entries: 10_000,
+            metadata_bytes: 256 << 20,
+            zarr_chunk_bytes: 128 << 20,
         }
     }
 }

@@ -9,6 +9,10 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub cache: IntCounterVec,
+    /// GET requests to object stores and the bytes they brought, by kind: `range` (the
+    /// block cache) or `whole` (a file-cache download).
+    pub store_requests: IntCounterVec,
+    pub store_bytes: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -45,10 +49,28 @@ impl Metrics {
             &["cache", "event"],
         )
         .expect("valid metric");
+        let store_requests = IntCounterVec::new(
+            Opts::new(
+                "datagate_object_store_requests_total",
+                "GET requests sent to object stores, by kind (range, whole)",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        let store_bytes = IntCounterVec::new(
+            Opts::new(
+                "datagate_object_store_bytes_total",
+                "Bytes received from object stores, by kind (range, whole)",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(cache.clone()),
+            Box::new(store_requests.clone()),
+            Box::new(store_bytes.clone()),
         ] {
             registry.register(c).expect("unique metric");
         }
@@ -57,11 +79,19 @@ impl Metrics {
             requests,
             latency,
             cache,
+            store_requests,
+            store_bytes,
         }
     }
 
     pub fn cache_event(&self, cache: &str, event: &str) {
         self.cache.with_label_values(&[cache, event]).inc();
+    }
+
+    /// Records a GET to an object store.
+    pub fn object_store_read(&self, kind: &str, bytes: u64) {
+        self.store_requests.with_label_values(&[kind]).inc();
+        self.store_bytes.with_label_values(&[kind]).inc_by(bytes);
     }
 
     /// Records a lookup in `cache`.

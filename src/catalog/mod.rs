@@ -242,15 +242,27 @@ impl Catalog {
                 config.storage.revalidate_secs,
             ));
         }
+        let min_weight = config.cache.metadata_bytes / config.cache.metadata_entries.max(1);
+        fn weight(bytes: u64, min: u64) -> u32 {
+            bytes.max(min).min(u32::MAX as u64) as u32
+        }
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
             storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
+            // Bounded by bytes of metadata; `metadata_entries` caps the count through
+            // a minimum weight per entry.
             readers: moka::future::Cache::builder()
-                .max_capacity(config.cache.metadata_entries)
+                .weigher(move |_k, r: &Arc<dyn crate::readers::Reader>| {
+                    weight(r.metadata().approx_bytes() as u64, min_weight)
+                })
+                .max_capacity(config.cache.metadata_bytes)
                 .eviction_listener(metrics.eviction_listener("reader"))
                 .build(),
             open: moka::future::Cache::builder()
-                .max_capacity(config.cache.metadata_entries)
+                .weigher(move |_k, d: &Arc<Dataset>| {
+                    weight(d.meta.approx_bytes() as u64, min_weight)
+                })
+                .max_capacity(config.cache.metadata_bytes)
                 .eviction_listener(metrics.eviction_listener("metadata"))
                 .build(),
             remote_versions: versions.build(),

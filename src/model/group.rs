@@ -111,6 +111,40 @@ pub struct DatasetMeta {
 }
 
 impl DatasetMeta {
+    /// Roughly the memory the metadata takes: what byte-bounded caches weigh it by.
+    pub fn approx_bytes(&self) -> usize {
+        fn attrs(a: &[Attribute]) -> usize {
+            a.iter()
+                .map(|a| {
+                    let v = match &a.value {
+                        super::AttrValue::Text(t) => t.len(),
+                        super::AttrValue::Strings(s) => s.iter().map(|x| x.len() + 24).sum(),
+                        other => other.len() * other.dtype().size().unwrap_or(8),
+                    };
+                    64 + a.name.len() + v
+                })
+                .sum()
+        }
+        fn group(g: &Group) -> usize {
+            let dims: usize = g.dimensions.iter().map(|d| 80 + 2 * d.path.len()).sum();
+            let vars: usize = g
+                .variables
+                .iter()
+                .map(|v| {
+                    160 + 2 * v.path.len()
+                        + v.dims.iter().map(|d| 64 + 2 * d.path.len()).sum::<usize>()
+                        + attrs(&v.attributes)
+                })
+                .sum();
+            120 + g.path.len()
+                + dims
+                + vars
+                + attrs(&g.attributes)
+                + g.groups.iter().map(group).sum::<usize>()
+        }
+        group(&self.root)
+    }
+
     /// Finds a variable by full path (`/g/v`) or, at the root, by bare name (`v`).
     pub fn variable(&self, path: &str) -> Option<&Variable> {
         let full = if path.starts_with('/') {

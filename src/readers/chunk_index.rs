@@ -39,3 +39,17 @@ pub struct ChunkIndex {
     /// Only chunks that exist; absent ones read as the fill value.
     pub chunks: Vec<ChunkEntry>,
 }
+
+/// Chunk indexes of one open file by variable path, bounded by their size (a large
+/// variable has hundreds of thousands of chunks).
+pub(crate) fn index_cache() -> moka::future::Cache<String, std::sync::Arc<Option<ChunkIndex>>> {
+    const BYTES: u64 = 64 << 20;
+    moka::future::Cache::builder()
+        .weigher(|k: &String, v: &std::sync::Arc<Option<ChunkIndex>>| {
+            let chunks = v.as_ref().as_ref().map_or(0, |i| i.chunks.len());
+            (k.len() + 128 + chunks * (std::mem::size_of::<ChunkEntry>() + 24))
+                .min(u32::MAX as usize) as u32
+        })
+        .max_capacity(BYTES)
+        .build()
+}

@@ -120,7 +120,7 @@ impl NetcdfReader {
             format,
             meta: Arc::new(meta),
             file: Arc::new(Mutex::new(Some(file))),
-            chunk_indexes: moka::future::Cache::builder().max_capacity(10_000).build(),
+            chunk_indexes: super::chunk_index::index_cache(),
             nc3_layout: tokio::sync::OnceCell::new(),
         })
     }

@@ -152,7 +152,7 @@ impl RangeReader {
             meta: Arc::new(meta),
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
-            chunk_indexes: moka::future::Cache::builder().max_capacity(10_000).build(),
+            chunk_indexes: super::chunk_index::index_cache(),
             reported: Mutex::new(Default::default()),
         })
     }

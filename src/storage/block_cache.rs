@@ -138,7 +138,7 @@ impl BlockCache {
             self.counters
                 .bytes
                 .fetch_add(data.len() as u64, Ordering::Relaxed);
-            self.metrics.cache_event("block", "range_request");
+            self.metrics.object_store_read("range", data.len() as u64);
             for b in run.clone() {
                 let lo = ((b - run.start) * block_bytes) as usize;
                 let hi = (lo + block_bytes as usize).min(data.len());

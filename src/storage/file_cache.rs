@@ -95,6 +95,7 @@ impl FileCache {
             .try_get_with(name.clone(), async move {
                 metrics.cache_event("file", "miss");
                 download(&store, &key, &url, &version, &dir.join(&name)).await?;
+                metrics.object_store_read("whole", version.size);
                 Ok::<_, StorageError>(dir.join(&name))
             })
             .await

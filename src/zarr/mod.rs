@@ -40,12 +40,12 @@ struct Caches {
 
 impl Caches {
     /// Made on the first request, which brings the metrics to count evictions in.
-    fn new(metrics: &Arc<crate::metrics::Metrics>) -> Caches {
+    fn new(metrics: &Arc<crate::metrics::Metrics>, chunk_bytes: u64) -> Caches {
         Caches {
             layouts: moka::future::Cache::builder().max_capacity(512).build(),
             chunks: moka::future::Cache::builder()
                 .weigher(|_, v: &Bytes| v.len().try_into().unwrap_or(u32::MAX))
-                .max_capacity(128 << 20)
+                .max_capacity(chunk_bytes)
                 .eviction_listener(metrics.eviction_listener("zarr_chunk"))
                 .build(),
         }
@@ -79,7 +79,8 @@ async fn respond(
     caches: Arc<OnceLock<Caches>>,
     version: Version,
 ) -> Response {
-    let caches = caches.get_or_init(|| Caches::new(&state.metrics));
+    let caches =
+        caches.get_or_init(|| Caches::new(&state.metrics, state.config.cache.zarr_chunk_bytes));
     match answer(&state, &path, &method, &headers, caches, version).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
