@@ -85,7 +85,8 @@ impl Default for LimitsConfig {
 pub struct CacheConfig {
     /// Open datasets (metadata + reader) kept in memory, at most this many...
     pub metadata_entries: u64,
-    /// ...and at most this much memory for their metadata.
+    /// ...and at most this much memory: their metadata, plus for remote files the
+    /// decoded-chunk cache each may fill (`storage.decoded_chunk_cache_bytes`).
     pub metadata_bytes: u64,
     /// Encoded single-chunk Zarr arrays (coordinates, which clients re-read).
     pub zarr_chunk_bytes: u64,
@@ -95,7 +96,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             metadata_entries: 10_000,
-            metadata_bytes: 256 << 20,
+            metadata_bytes: 1 << 30,
             zarr_chunk_bytes: 128 << 20,
         }
     }
@@ -316,6 +317,22 @@ pub fn valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_config_is_valid_and_holds_the_defaults() {
+        let c: Config = toml::from_str(include_str!("../config/datagate.toml")).unwrap();
+        let d = crate::storage::StorageConfig::default();
+        assert_eq!(c.storage.block_bytes, d.block_bytes);
+        assert_eq!(c.storage.block_cache_bytes, d.block_cache_bytes);
+        assert_eq!(
+            c.storage.decoded_chunk_cache_bytes,
+            d.decoded_chunk_cache_bytes
+        );
+        assert_eq!(c.storage.remote_reads, d.remote_reads);
+        let cache = CacheConfig::default();
+        assert_eq!(c.cache.metadata_bytes, cache.metadata_bytes);
+        assert_eq!(c.cache.zarr_chunk_bytes, cache.zarr_chunk_bytes);
+    }
 
     #[test]
     fn parses_and_reports() {

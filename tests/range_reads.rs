@@ -22,15 +22,17 @@ async fn http_server(dir: &Path) -> String {
 }
 
 fn storage(block_bytes: u64) -> Arc<Storage> {
-    let config = StorageConfig {
+    storage_with(StorageConfig {
         block_bytes,
-        file_cache_dir: Some(
-            std::env::temp_dir()
-                .join("datagate-range-test-never-used")
-                .display()
-                .to_string(),
-        ),
         ..StorageConfig::default()
+    })
+}
+
+fn storage_with(config: StorageConfig) -> Arc<Storage> {
+    let cache = tempfile::tempdir().unwrap().keep();
+    let config = StorageConfig {
+        file_cache_dir: Some(cache.display().to_string()),
+        ..config
     };
     Arc::new(Storage::new(config, Arc::new(Metrics::new())))
 }
@@ -120,6 +122,8 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
                 );
             }
         }
+        // Nothing was downloaded whole.
+        assert_eq!(downloads(&remote_storage), 0, "{name}");
         // Bad selections are the same typed errors as locally.
         let var = variables(&local.metadata().root).remove(0);
         let bad = Hyperslab::new(vec![DimSlice::index(usize::MAX / 4); var.dims.len()]);
@@ -193,4 +197,64 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
         (1..=8).contains(&step_requests),
         "{step_requests} requests for 16 chunks"
     );
+}
+
+/// What a remote read cost in whole-file downloads (file-cache copies).
+fn downloads(storage: &Storage) -> u64 {
+    storage
+        .metrics()
+        .store_requests
+        .with_label_values(&["whole"])
+        .get()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_cache_mode_and_fallback_read_through_netcdf_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.nc");
+    datagate::fixtures::large_nc4(&path, 2).unwrap();
+    let base = http_server(dir.path()).await;
+    let loc = Location::parse(&format!("{base}/large.nc"), Path::new("/")).unwrap();
+    let local = readers::open(
+        &Location::Local(path.clone()),
+        &Arc::new(Storage::default()),
+    )
+    .await
+    .unwrap();
+    let slab = Hyperslab::new(vec![
+        DimSlice::index(1),
+        DimSlice::full(200),
+        DimSlice::full(400),
+    ]);
+    let want = local.read("/temp", &slab).await.unwrap();
+
+    // `remote_reads = "file-cache"`: one whole download, then netCDF-C.
+    let s = storage_with(StorageConfig {
+        remote_reads: datagate::storage::RemoteReads::FileCache,
+        ..StorageConfig::default()
+    });
+    let r = readers::open(&loc, &s).await.unwrap();
+    assert_eq!(r.read("/temp", &slab).await.unwrap(), want);
+    assert_eq!(downloads(&s), 1);
+    assert_eq!(r.memory_budget(), 0, "netCDF-C reader");
+
+    // Chunks (180x360 f32 = 259 KB) above the range reader's decode limit: the read
+    // falls back to netCDF-C on a file-cache copy, with the same values.
+    let s = storage_with(StorageConfig {
+        max_decoded_chunk_bytes: 64 << 10,
+        ..StorageConfig::default()
+    });
+    let r = readers::open(&loc, &s).await.unwrap();
+    assert!(r.memory_budget() > 0, "range reader");
+    assert_eq!(downloads(&s), 0);
+    assert_eq!(r.read("/temp", &slab).await.unwrap(), want);
+    assert_eq!(downloads(&s), 1);
+    // Coordinates (small, contiguous) and later reads keep working.
+    let lat = r.read("/lat", &Hyperslab::full(&[720])).await.unwrap();
+    assert_eq!(
+        lat,
+        local.read("/lat", &Hyperslab::full(&[720])).await.unwrap()
+    );
+    assert_eq!(r.read("/temp", &slab).await.unwrap(), want);
+    assert_eq!(downloads(&s), 1);
 }

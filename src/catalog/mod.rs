@@ -246,21 +246,24 @@ impl Catalog {
         fn weight(bytes: u64, min: u64) -> u32 {
             bytes.max(min).min(u32::MAX as u64) as u32
         }
+        fn footprint(r: &dyn crate::readers::Reader) -> u64 {
+            (r.metadata().approx_bytes() + r.memory_budget()) as u64
+        }
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
             storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
-            // Bounded by bytes of metadata; `metadata_entries` caps the count through
-            // a minimum weight per entry.
+            // Bounded by memory (metadata, plus what a reader may hold decoded);
+            // `metadata_entries` caps the count through a minimum weight per entry.
             readers: moka::future::Cache::builder()
                 .weigher(move |_k, r: &Arc<dyn crate::readers::Reader>| {
-                    weight(r.metadata().approx_bytes() as u64, min_weight)
+                    weight(footprint(r.as_ref()), min_weight)
                 })
                 .max_capacity(config.cache.metadata_bytes)
                 .eviction_listener(metrics.eviction_listener("reader"))
                 .build(),
             open: moka::future::Cache::builder()
                 .weigher(move |_k, d: &Arc<Dataset>| {
-                    weight(d.meta.approx_bytes() as u64, min_weight)
+                    weight(footprint(d.reader.as_ref()), min_weight)
                 })
                 .max_capacity(config.cache.metadata_bytes)
                 .eviction_listener(metrics.eviction_listener("metadata"))

@@ -60,6 +60,12 @@ pub trait Reader: Send + Sync {
     /// The dataset's structure and attributes, read once at open.
     fn metadata(&self) -> Arc<DatasetMeta>;
 
+    /// Memory the open reader may hold besides its metadata (decoded chunks): what the
+    /// cache of open datasets weighs it by, so that their total stays bounded.
+    fn memory_budget(&self) -> usize {
+        0
+    }
+
     /// Reads `slab` of the variable at `path` (`/var` or `/group/var`).
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError>;
 

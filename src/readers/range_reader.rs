@@ -15,7 +15,7 @@ use netcdf_reader::{
     NcAttrValue, NcDimension, NcFile, NcGroup, NcSliceInfo, NcSliceInfoElem, NcType,
 };
 
-use super::{ChunkIndex, FileFormat, ReadError, Reader, hdf5_index, netcdf3_layout};
+use super::{ChunkIndex, FileFormat, NetcdfReader, ReadError, Reader, hdf5_index, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -112,6 +112,8 @@ pub struct RangeReader {
     hdf5: tokio::sync::OnceCell<Arc<hdf5_pure::File>>,
     /// Chunk indexes by variable path (walking a large index is the slow part).
     chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
+    /// netCDF-C on a file-cache copy, once a read failed in the pure-Rust reader.
+    fallback: tokio::sync::OnceCell<NetcdfReader>,
     /// What the decoded-chunk cache counted when last reported to the metrics.
     reported: Mutex<hdf5_reader::ChunkCacheStats>,
 }
@@ -133,6 +135,7 @@ impl RangeReader {
         });
         let options = netcdf_reader::NcOpenOptions {
             chunk_cache_bytes: storage.config().decoded_chunk_cache_bytes,
+            max_chunk_bytes: storage.config().max_decoded_chunk_bytes,
             ..Default::default()
         };
         // NetCDF-4 metadata is read lazily: on the blocking pool, like every read.
@@ -153,6 +156,7 @@ impl RangeReader {
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
             chunk_indexes: super::chunk_index::index_cache(),
+            fallback: tokio::sync::OnceCell::new(),
             reported: Mutex::new(Default::default()),
         })
     }
@@ -190,7 +194,8 @@ impl RangeReader {
         if self.format != FileFormat::Hdf5 {
             return Ok(());
         }
-        let Some(index) = self.chunk_index(&var.path).await? else {
+        let cached = self.cached_index(&var.path).await?;
+        let Some(index) = cached.as_ref() else {
             return Ok(());
         };
         if index.chunk_shape == var.shape() {
@@ -332,6 +337,10 @@ impl Reader for RangeReader {
         self.meta.clone()
     }
 
+    fn memory_budget(&self) -> usize {
+        self.source.storage.config().decoded_chunk_cache_bytes
+    }
+
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
         let var = self
             .meta
@@ -354,17 +363,41 @@ impl Reader for RangeReader {
         if var.dtype != DataType::String {
             self.prefetch_chunks(&var, slab).await?;
         }
-        let (file, source, slab) = (self.file.clone(), self.source.clone(), slab.clone());
-        let values = tokio::task::spawn_blocking(move || {
+        if let Some(fallback) = self.fallback.get() {
+            return fallback.read(path, slab).await;
+        }
+        let (file, source, s2) = (self.file.clone(), self.source.clone(), slab.clone());
+        let read = tokio::task::spawn_blocking(move || {
             let read = match var.dtype {
-                DataType::Char | DataType::String => read_text(&file, &var, &slab),
-                dtype => read_numeric(&file, reader_path(&var.path), dtype, &slab),
+                DataType::Char | DataType::String => read_text(&file, &var, &s2),
+                dtype => read_numeric(&file, reader_path(&var.path), dtype, &s2),
             };
             read.map_err(|e| source.error(e))
         })
         .await
-        .map_err(|e| ReadError::Internal(e.to_string()))??;
+        .map_err(|e| ReadError::Internal(e.to_string()))?;
         self.report_chunk_cache();
+        let values = match read {
+            Ok(values) => values,
+            // Data the pure-Rust reader cannot decode (a filter it lacks...): netCDF-C
+            // reads it from a copy in the file cache, from now on.
+            Err(ReadError::Format { message, .. }) => {
+                let s = &self.source;
+                tracing::warn!(
+                    "{}: {path}: {message}; reading through the file cache from now on",
+                    s.location
+                );
+                let fallback = self
+                    .fallback
+                    .get_or_try_init(|| async {
+                        let local = s.storage.local_file(&s.location, &s.version).await?;
+                        Ok::<_, ReadError>(NetcdfReader::open_path(&local, self.format).await?)
+                    })
+                    .await?;
+                return fallback.read(path, slab).await;
+            }
+            Err(e) => return Err(e),
+        };
         if values.len() != shape.iter().product::<usize>() {
             return Err(ReadError::Internal(format!(
                 "{path}: read {} values for a selection of {shape:?}",
@@ -375,14 +408,7 @@ impl Reader for RangeReader {
     }
 
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        if let Some(hit) = self.chunk_indexes.get(path).await {
-            return Ok((*hit).clone());
-        }
-        let index = self.compute_chunk_index(path, true).await?;
-        self.chunk_indexes
-            .insert(path.to_string(), Arc::new(index.clone()))
-            .await;
-        Ok(index)
+        Ok((*self.cached_index(path).await?).clone())
     }
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
@@ -402,6 +428,19 @@ impl Reader for RangeReader {
 }
 
 impl RangeReader {
+    /// The chunk index of a variable, computed once (shared, not copied: reads consult
+    /// it on every call).
+    async fn cached_index(&self, path: &str) -> Result<Arc<Option<ChunkIndex>>, ReadError> {
+        if let Some(hit) = self.chunk_indexes.get(path).await {
+            return Ok(hit);
+        }
+        let index = Arc::new(self.compute_chunk_index(path, true).await?);
+        self.chunk_indexes
+            .insert(path.to_string(), index.clone())
+            .await;
+        Ok(index)
+    }
+
     async fn compute_chunk_index(
         &self,
         path: &str,

@@ -32,6 +32,9 @@ pub struct StorageConfig {
     /// Memory for decoded chunks of each open remote NetCDF-4 file, shared by every
     /// protocol reading it.
     pub decoded_chunk_cache_bytes: usize,
+    /// Largest stored chunk the range reader decodes in memory; a variable with larger
+    /// chunks is read by netCDF-C from the file cache instead.
+    pub max_decoded_chunk_bytes: usize,
     pub s3: S3Config,
     pub gcs: GcsConfig,
     pub azure: AzureConfig,
@@ -58,7 +61,8 @@ impl Default for StorageConfig {
             block_bytes: 512 << 10,
             block_cache_bytes: 256 << 20,
             max_concurrent_requests: 8,
-            decoded_chunk_cache_bytes: 32 << 20,
+            decoded_chunk_cache_bytes: 16 << 20,
+            max_decoded_chunk_bytes: 256 << 20,
             s3: S3Config::default(),
             gcs: GcsConfig::default(),
             azure: AzureConfig::default(),
