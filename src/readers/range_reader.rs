@@ -391,7 +391,7 @@ impl Reader for RangeReader {
                     .fallback
                     .get_or_try_init(|| async {
                         let local = s.storage.local_file(&s.location, &s.version).await?;
-                        Ok::<_, ReadError>(NetcdfReader::open_path(&local, self.format).await?)
+                        NetcdfReader::open_path(&local, self.format).await
                     })
                     .await?;
                 return fallback.read(path, slab).await;
