@@ -1,5 +1,7 @@
 """A small HTTP file server with range requests whose faults tests can switch on:
-`slow` (sleeps before answering GETs) and `truncate` (sends half the body it declares, whole or range: a transfer cut short)."""
+`slow` (sleeps before answering GETs), `truncate` (sends half the body it declares,
+whole or range: a transfer cut short) and `gets_left` (after that many more GETs, every
+GET fails with 500: an object store failing in the middle of a response)."""
 
 import email.utils
 import os
@@ -13,6 +15,8 @@ class FaultyFileServer:
     def __init__(self, directory):
         self.directory = directory
         self.mode = "ok"
+        self.gets_left = None
+        self.lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +52,13 @@ class FaultyFileServer:
                     return
                 if owner.mode == "slow":
                     time.sleep(30)
+                with owner.lock:
+                    failing = owner.gets_left is not None and owner.gets_left <= 0
+                    if owner.gets_left is not None:
+                        owner.gets_left -= 1
+                if failing:
+                    self.send_error(500)
+                    return
                 data = open(path, "rb").read()
                 m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
                 if m:

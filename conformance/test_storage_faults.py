@@ -3,11 +3,12 @@ a clean error in the protocol's form (502/504), never a hang, and the server kee
 serving its other datasets."""
 
 import shutil
+import subprocess
 
 import pytest
 import requests
 
-from conftest import start_server, stop_server
+from conftest import BIN, start_server, stop_server
 from faulty_http import FaultyFileServer
 from s3server import MotoServer
 
@@ -53,6 +54,22 @@ def test_stopped_s3_gives_clean_errors_and_local_data_stays(mixed):
     listed = requests.get(base + "/datasets", timeout=60).json()["datasets"]
     assert "local_sst.nc" in {d["id"] for d in listed}
     assert requests.get(base + "/healthz", timeout=5).text == "ok"
+    # Every protocol answers in its own error form.
+    wms = requests.get(
+        base + "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=gridded_nc4.nc/temp&STYLES="
+        "&CRS=CRS:84&BBOX=0,0,10,10&WIDTH=16&HEIGHT=16&FORMAT=image/png",
+        timeout=60,
+    )
+    assert wms.status_code in (502, 504) and "ServiceException" in wms.text, wms.text
+    edr = requests.get(
+        base + "/edr/collections/gridded_nc4.nc/position?coords=POINT(10%2010)", timeout=60
+    )
+    assert edr.status_code in (502, 504), edr.text
+    assert edr.headers["content-type"].startswith("application/problem+json"), edr.headers
+    zarr = requests.get(base + "/zarr/gridded_nc4.nc/.zmetadata", timeout=60)
+    assert zarr.status_code in (502, 504), zarr.text
+    dap4 = requests.get(base + "/opendap/gridded_nc4.nc.dmr.xml", timeout=60)
+    assert dap4.status_code in (502, 504) and "<Error" in dap4.text, dap4.text
 
 
 @pytest.fixture
@@ -104,3 +121,48 @@ def test_truncated_object_is_an_error_not_data(http_backed):
     status, body = opendap_error_status(base, "remote")
     assert status == 502, body
     assert "truncated" in body or "Error" in body
+
+
+def test_store_failing_mid_response_aborts_the_stream(tmp_path):
+    """A response already streaming when the object store starts failing is cut off:
+    the client sees an incomplete body, never a complete-looking short one."""
+    data = tmp_path / "data"
+    subprocess.run([BIN, "make-fixtures", str(data), "--large", "2"], check=True, capture_output=True)
+    files = FaultyFileServer(str(data))
+    config = tmp_path / "datagate.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[limits]",
+                "read_block_bytes = 65536",
+                "[storage]",
+                "revalidate_secs = 600",
+                "timeout_secs = 3",
+                "max_retries = 0",
+                "block_bytes = 65536",
+                f'file_cache_dir = "{tmp_path / "cache"}"',
+                "[[datasets]]",
+                'id = "remote"',
+                f'location = "{files.url}/large.nc"',
+            ]
+        )
+        + "\n"
+    )
+    proc, base = start_server(["--config", str(config)])
+    try:
+        assert requests.get(base + "/opendap/remote.dds", timeout=30).status_code == 200
+        files.gets_left = 3
+        r = requests.get(base + "/opendap/remote.dods?temp", stream=True, timeout=60)
+        assert r.status_code == 200  # headers went out before the store failed
+        declared = r.headers.get("content-length")
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            body = b"".join(r.iter_content(65536))
+            # Reached only if the body ended cleanly: then it must be whole.
+            assert declared is None or len(body) == int(declared)
+        # Once the store works again, so does the dataset.
+        files.gets_left = None
+        whole = requests.get(base + "/opendap/remote.dods?temp[0][0:9][0:9]", timeout=60)
+        assert whole.status_code == 200
+    finally:
+        stop_server(proc)
+        files.stop()
