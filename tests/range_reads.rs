@@ -140,7 +140,7 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
 async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("large.nc");
-    datagate::fixtures::large_nc4(&path, 6).unwrap();
+    datagate::fixtures::large_nc4(&path, 16).unwrap();
     let size = std::fs::metadata(&path).unwrap().len();
     let base = http_server(dir.path()).await;
     let storage = storage(64 << 10);
@@ -156,11 +156,8 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
         .into_iter()
         .max_by_key(|v| v.num_elements())
         .unwrap();
-    let index = reader.chunk_index(&var.path).await.unwrap().unwrap();
-    assert_eq!(index.chunks.len(), 6 * 4 * 4);
-    assert_eq!(Some(index), local.chunk_index(&var.path).await.unwrap());
     let opened = storage.range_counters().bytes.load(Ordering::Relaxed);
-    // One time step, a small window.
+    // One time step, a small window: opening and reading cost a small part of the file.
     let mut dims: Vec<DimSlice> = var.shape().iter().map(|&n| DimSlice::full(n)).collect();
     dims[0] = DimSlice::index(var.shape()[0] / 2);
     for d in dims.iter_mut().skip(1) {
@@ -172,10 +169,10 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
     let requests = storage.range_counters().requests.load(Ordering::Relaxed);
     let bytes = storage.range_counters().bytes.load(Ordering::Relaxed);
     assert!(
-        bytes < size / 4,
+        bytes < size / 5,
         "read {bytes} of {size} bytes (opening took {opened})"
     );
-    assert!(requests < 20, "{requests} range requests");
+    assert!(requests < 12, "{requests} range requests");
     // The same read again comes from the caches: no request.
     reader.read(&var.path, &slab).await.unwrap();
     assert_eq!(
@@ -189,6 +186,9 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
         DimSlice::full(var.shape()[1]),
         DimSlice::full(var.shape()[2]),
     ]);
+    let index = reader.chunk_index(&var.path).await.unwrap().unwrap();
+    assert_eq!(index.chunks.len(), 16 * 4 * 4);
+    assert_eq!(Some(index), local.chunk_index(&var.path).await.unwrap());
     let before = storage.range_counters().requests.load(Ordering::Relaxed);
     let got = reader.read(&var.path, &step).await.unwrap();
     assert_eq!(got, local.read(&var.path, &step).await.unwrap());

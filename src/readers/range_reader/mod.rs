@@ -7,99 +7,21 @@
 //! involved, so reads of different files (and chunks of one read) run in parallel.
 //! netCDF-C stays the reference: `tests` compare both readers on every fixture.
 
+mod meta;
+mod source;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use hdf5_reader::storage::{Storage as ByteSource, StorageBuffer};
-use netcdf_reader::{
-    NcAttrValue, NcDimension, NcFile, NcGroup, NcSliceInfo, NcSliceInfoElem, NcType,
-};
+use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem};
+
+use meta::build_group;
+use source::{PureSource, RangeSource};
 
 use super::{ChunkIndex, FileFormat, NetcdfReader, ReadError, Reader, hdf5_index, netcdf3_layout};
-use crate::model::{
-    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
-    Variable,
-};
-use crate::storage::{Location, ObjectVersion, Storage, StorageError};
+use crate::model::{Array, ArrayValues, DataType, DatasetMeta, Variable};
+use crate::storage::{Location, ObjectVersion, Storage};
 use crate::subset::Hyperslab;
-
-/// The bytes of one version of one object, for `netcdf-reader`'s synchronous reads:
-/// each read blocks its (blocking-pool or rayon) thread on the async storage.
-struct RangeSource {
-    storage: Arc<Storage>,
-    location: Location,
-    version: ObjectVersion,
-    runtime: tokio::runtime::Handle,
-    /// The storage failure behind the reader's last error: the parser only sees an I/O
-    /// error, the gateway must tell a 502/504 from a broken file.
-    failure: Mutex<Option<StorageError>>,
-}
-
-impl ByteSource for RangeSource {
-    fn len(&self) -> u64 {
-        self.version.size
-    }
-
-    fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
-        let range = offset..offset.saturating_add(len as u64);
-        let result = self.runtime.block_on(self.storage.read_cached(
-            &self.location,
-            &self.version,
-            range,
-        ));
-        match result {
-            Ok(bytes) if bytes.len() == len => {
-                Ok(StorageBuffer::from_shared_owner(Arc::new(bytes), 0, len)?)
-            }
-            Ok(bytes) => Err(hdf5_reader::error::Error::UnexpectedEof {
-                offset,
-                needed: len as u64,
-                available: bytes.len() as u64,
-            }),
-            Err(e) => {
-                let message = e.to_string();
-                *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                Err(std::io::Error::other(message).into())
-            }
-        }
-    }
-}
-
-/// The same bytes for `hdf5-pure` (the HDF5 chunk index).
-struct PureSource(Arc<RangeSource>);
-
-impl hdf5_pure::Source for PureSource {
-    fn len(&self) -> u64 {
-        self.0.version.size
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), hdf5_pure::FormatError> {
-        let bytes = self
-            .0
-            .read_range(offset, buf.len())
-            .map_err(|e| hdf5_pure::FormatError::Source(e.to_string()))?;
-        buf.copy_from_slice(&bytes);
-        Ok(())
-    }
-}
-
-impl RangeSource {
-    /// A reader error, as a storage error when storage was the cause.
-    fn error(&self, e: impl std::fmt::Display) -> ReadError {
-        match self
-            .failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            Some(storage) => ReadError::Storage(storage),
-            None => ReadError::Format {
-                location: self.location.to_string(),
-                message: e.to_string(),
-            },
-        }
-    }
-}
 
 pub struct RangeReader {
     file: Arc<NcFile>,
@@ -112,6 +34,8 @@ pub struct RangeReader {
     hdf5: tokio::sync::OnceCell<Arc<hdf5_pure::File>>,
     /// Chunk indexes by variable path (walking a large index is the slow part).
     chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
+    /// Chunk shapes by variable path, known without walking an index.
+    chunk_shapes: moka::sync::Cache<String, Option<Vec<usize>>>,
     /// netCDF-C on a file-cache copy, once a read failed in the pure-Rust reader.
     fallback: tokio::sync::OnceCell<NetcdfReader>,
     /// What the decoded-chunk cache counted when last reported to the metrics.
@@ -156,6 +80,7 @@ impl RangeReader {
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
             chunk_indexes: super::chunk_index::index_cache(),
+            chunk_shapes: moka::sync::Cache::new(10_000),
             fallback: tokio::sync::OnceCell::new(),
             reported: Mutex::new(Default::default()),
         })
@@ -194,7 +119,21 @@ impl RangeReader {
         if self.format != FileFormat::Hdf5 {
             return Ok(());
         }
-        let cached = self.cached_index(&var.path).await?;
+        // Walking the whole chunk index can cost more than a few chunks (its B-tree
+        // nodes lie all over the file): a small read leaves the reader to descend to
+        // just its chunks, unless the index is known already.
+        let cached = match self.chunk_indexes.get(&var.path).await {
+            Some(index) => index,
+            None => {
+                let Some(shape) = self.chunk_shape(&var.path).await? else {
+                    return Ok(());
+                };
+                if chunks_met(&shape, slab) <= MIN_PREFETCH_CHUNKS {
+                    return Ok(());
+                }
+                self.cached_index(&var.path).await?
+            }
+        };
         let Some(index) = cached.as_ref() else {
             return Ok(());
         };
@@ -213,6 +152,20 @@ impl RangeReader {
             return Ok(());
         }
         Ok(s.storage.prefetch(&s.location, &s.version, ranges).await?)
+    }
+
+    /// A variable's chunk shape (`None` when not chunked), read once, without walking
+    /// its chunk index.
+    async fn chunk_shape(&self, path: &str) -> Result<Option<Vec<usize>>, ReadError> {
+        if let Some(hit) = self.chunk_shapes.get(path) {
+            return Ok(hit);
+        }
+        let shape = self
+            .compute_chunk_index(path, false)
+            .await?
+            .map(|i| i.chunk_shape);
+        self.chunk_shapes.insert(path.to_string(), shape.clone());
+        Ok(shape)
     }
 
     /// The whole of a NetCDF-3 variable's bytes, from the header's offsets (for `char`
@@ -237,6 +190,26 @@ impl RangeReader {
         }
         Ok(out)
     }
+}
+
+/// Reads meeting at most this many chunks are not prefetched.
+const MIN_PREFETCH_CHUNKS: usize = 4;
+
+/// How many chunks of shape `chunk_shape` `slab` meets (at most: a stride can skip
+/// some).
+fn chunks_met(chunk_shape: &[usize], slab: &Hyperslab) -> usize {
+    chunk_shape
+        .iter()
+        .zip(&slab.dims)
+        .map(|(&n, d)| {
+            if d.count == 0 {
+                0
+            } else {
+                let n = n.max(1);
+                (d.last() / n - d.start / n + 1).min(d.count)
+            }
+        })
+        .product()
 }
 
 /// Whether the chunk at grid `coords` holds any element `slab` selects.
@@ -498,143 +471,6 @@ impl RangeReader {
     }
 }
 
-fn join(parent: &str, name: &str) -> String {
-    if parent == "/" {
-        format!("/{name}")
-    } else {
-        format!("{parent}/{name}")
-    }
-}
-
-fn data_type(t: &NcType) -> Option<DataType> {
-    Some(match t {
-        NcType::Byte => DataType::I8,
-        NcType::UByte => DataType::U8,
-        NcType::Short => DataType::I16,
-        NcType::UShort => DataType::U16,
-        NcType::Int => DataType::I32,
-        NcType::UInt => DataType::U32,
-        NcType::Int64 => DataType::I64,
-        NcType::UInt64 => DataType::U64,
-        NcType::Float => DataType::F32,
-        NcType::Double => DataType::F64,
-        NcType::Char => DataType::Char,
-        NcType::String => DataType::String,
-        _ => return None,
-    })
-}
-
-/// Attribute values as netCDF-C presents them (a one-string `string` attribute reads
-/// as text, like a `char` one).
-fn attr_value(v: &NcAttrValue) -> Option<AttrValue> {
-    Some(match v {
-        NcAttrValue::Bytes(x) => AttrValue::I8(x.clone()),
-        NcAttrValue::UBytes(x) => AttrValue::U8(x.clone()),
-        NcAttrValue::Shorts(x) => AttrValue::I16(x.clone()),
-        NcAttrValue::UShorts(x) => AttrValue::U16(x.clone()),
-        NcAttrValue::Ints(x) => AttrValue::I32(x.clone()),
-        NcAttrValue::UInts(x) => AttrValue::U32(x.clone()),
-        NcAttrValue::Int64s(x) => AttrValue::I64(x.clone()),
-        NcAttrValue::UInt64s(x) => AttrValue::U64(x.clone()),
-        NcAttrValue::Floats(x) => AttrValue::F32(x.clone()),
-        NcAttrValue::Doubles(x) => AttrValue::F64(x.clone()),
-        NcAttrValue::Chars(s) => AttrValue::Text(s.clone()),
-        NcAttrValue::Strings(v) if v.len() == 1 => AttrValue::Text(v[0].clone()),
-        NcAttrValue::Strings(v) => AttrValue::Strings(v.clone()),
-        NcAttrValue::UserDefined { .. } => return None,
-    })
-}
-
-fn attributes(attrs: &[netcdf_reader::NcAttribute], owner: &str) -> Vec<Attribute> {
-    attrs
-        .iter()
-        .filter_map(|a| match attr_value(&a.value) {
-            Some(v) => Some(Attribute::new(a.name.clone(), v)),
-            None => {
-                tracing::warn!("{owner}: skipping user-defined attribute {}", a.name);
-                None
-            }
-        })
-        .collect()
-}
-
-/// The dimensions a group defines itself. `netcdf-reader` lists a group's visible
-/// dimensions: its own first, then its parent's visible ones it does not shadow.
-fn own_dimensions<'a>(visible: &'a [NcDimension], parent: &[NcDimension]) -> &'a [NcDimension] {
-    for k in 0..=visible.len() {
-        let own = &visible[..k];
-        let inherited = parent
-            .iter()
-            .filter(|p| !own.iter().any(|o| o.name == p.name));
-        if inherited.eq(visible[k..].iter()) {
-            return own;
-        }
-    }
-    visible
-}
-
-/// Builds a model group and its descendants. `visible` holds the ancestors' dimensions,
-/// innermost last, for netCDF's scoping rule (a dimension name resolves to the nearest).
-fn build_group(g: &NcGroup, path: &str, visible: &[Dimension], parent: &[NcDimension]) -> Group {
-    let dimensions: Vec<Dimension> = own_dimensions(&g.dimensions, parent)
-        .iter()
-        .map(|d| Dimension {
-            name: d.name.clone(),
-            path: join(path, &d.name),
-            len: d.size as usize,
-            unlimited: d.is_unlimited,
-        })
-        .collect();
-    let mut scope = visible.to_vec();
-    scope.extend(dimensions.iter().cloned());
-    let mut variables = Vec::new();
-    for v in &g.variables {
-        let vpath = join(path, &v.name);
-        let Some(dtype) = data_type(&v.dtype) else {
-            tracing::warn!("{vpath}: user-defined types are not served yet; skipped");
-            continue;
-        };
-        let dims = v
-            .dimensions
-            .iter()
-            .map(|d| DimRef {
-                name: d.name.clone(),
-                path: scope
-                    .iter()
-                    .rev()
-                    .find(|s| s.name == d.name)
-                    .map(|s| s.path.clone())
-                    .unwrap_or_else(|| join(path, &d.name)),
-                len: d.size as usize,
-            })
-            .collect();
-        variables.push(Variable {
-            name: v.name.clone(),
-            path: vpath.clone(),
-            dims,
-            dtype,
-            attributes: attributes(&v.attributes, &vpath),
-            chunks: None,
-        });
-    }
-    Group {
-        name: if path == "/" {
-            String::new()
-        } else {
-            g.name.clone()
-        },
-        path: path.to_string(),
-        dimensions,
-        variables,
-        attributes: attributes(&g.attributes, path),
-        groups: g
-            .groups
-            .iter()
-            .map(|sub| build_group(sub, &join(path, &sub.name), &scope, &g.dimensions))
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,5 +496,9 @@ mod tests {
         assert!(chunk_meets(&[0], &[5], &sparse));
         assert!(!chunk_meets(&[1], &[5], &sparse));
         assert!(chunk_meets(&[2], &[5], &sparse));
+        assert_eq!(chunks_met(&[5], &slab), 3);
+        assert_eq!(chunks_met(&[5], &sparse), 2);
+        let window = Hyperslab::new(vec![DimSlice::index(4), DimSlice::full(720)]);
+        assert_eq!(chunks_met(&[1, 180], &window), 4);
     }
 }

@@ -1,0 +1,88 @@
+//! The bytes of one remote object for the pure-Rust readers, whose reads are
+//! synchronous: each blocks its thread (the blocking pool or rayon's) on the async
+//! storage and its block cache.
+
+use std::sync::{Arc, Mutex};
+
+use hdf5_reader::storage::{Storage as ByteSource, StorageBuffer};
+
+use crate::readers::ReadError;
+use crate::storage::{Location, ObjectVersion, Storage, StorageError};
+
+/// The bytes of one version of one object, for `netcdf-reader`'s synchronous reads:
+/// each read blocks its (blocking-pool or rayon) thread on the async storage.
+pub(super) struct RangeSource {
+    pub(super) storage: Arc<Storage>,
+    pub(super) location: Location,
+    pub(super) version: ObjectVersion,
+    pub(super) runtime: tokio::runtime::Handle,
+    /// The storage failure behind the reader's last error: the parser only sees an I/O
+    /// error, the gateway must tell a 502/504 from a broken file.
+    pub(super) failure: Mutex<Option<StorageError>>,
+}
+
+impl ByteSource for RangeSource {
+    fn len(&self) -> u64 {
+        self.version.size
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        let range = offset..offset.saturating_add(len as u64);
+        let result = self.runtime.block_on(self.storage.read_cached(
+            &self.location,
+            &self.version,
+            range,
+        ));
+        match result {
+            Ok(bytes) if bytes.len() == len => {
+                Ok(StorageBuffer::from_shared_owner(Arc::new(bytes), 0, len)?)
+            }
+            Ok(bytes) => Err(hdf5_reader::error::Error::UnexpectedEof {
+                offset,
+                needed: len as u64,
+                available: bytes.len() as u64,
+            }),
+            Err(e) => {
+                let message = e.to_string();
+                *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                Err(std::io::Error::other(message).into())
+            }
+        }
+    }
+}
+
+/// The same bytes for `hdf5-pure` (the HDF5 chunk index).
+pub(super) struct PureSource(pub(super) Arc<RangeSource>);
+
+impl hdf5_pure::Source for PureSource {
+    fn len(&self) -> u64 {
+        self.0.version.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), hdf5_pure::FormatError> {
+        let bytes = self
+            .0
+            .read_range(offset, buf.len())
+            .map_err(|e| hdf5_pure::FormatError::Source(e.to_string()))?;
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
+}
+
+impl RangeSource {
+    /// A reader error, as a storage error when storage was the cause.
+    pub(super) fn error(&self, e: impl std::fmt::Display) -> ReadError {
+        match self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(storage) => ReadError::Storage(storage),
+            None => ReadError::Format {
+                location: self.location.to_string(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
