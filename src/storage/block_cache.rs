@@ -21,6 +21,8 @@ use crate::metrics::Metrics;
 struct BlockKey {
     url: Arc<str>,
     version: Arc<ObjectVersion>,
+    /// Block size: small reads use smaller blocks (pages), see `read`.
+    size: u64,
     block: u64,
 }
 
@@ -34,8 +36,9 @@ pub struct RangeCounters {
 pub struct BlockCache {
     cache: moka::future::Cache<BlockKey, Bytes>,
     block_bytes: u64,
-    /// Most blocks one request may carry: longer runs are split and fetched in parallel.
-    max_run_blocks: u64,
+    /// Pages: the blocks of small reads (HDF5 B-tree nodes, headers), which lie all over
+    /// a file and need not bring a whole block each.
+    page_bytes: u64,
     concurrency: usize,
     metrics: Arc<Metrics>,
     pub counters: RangeCounters,
@@ -57,7 +60,7 @@ impl BlockCache {
         BlockCache {
             cache,
             block_bytes,
-            max_run_blocks: (16 << 20) / block_bytes + 1,
+            page_bytes: (block_bytes / 8).max(4096),
             concurrency: concurrency.max(1),
             metrics,
             counters: RangeCounters::default(),
@@ -83,16 +86,34 @@ impl BlockCache {
         }
         let (url, version): (Arc<str>, Arc<ObjectVersion>) =
             (Arc::from(url), Arc::new(version.clone()));
-        let key = |block| BlockKey {
+        let key = |size, block| BlockKey {
             url: url.clone(),
             version: version.clone(),
+            size,
             block,
         };
-        let first = range.start / self.block_bytes;
-        let last = (end - 1) / self.block_bytes;
+        // A small read inside a block already cached takes it from there; otherwise
+        // it reads a page.
+        let small = end - range.start <= self.page_bytes / 2;
+        let big = range.start / self.block_bytes;
+        if small && (end - 1) / self.block_bytes == big {
+            if let Some(b) = self.cache.get(&key(self.block_bytes, big)).await {
+                self.metrics.cache_lookup("block", true);
+                let lo = (range.start - big * self.block_bytes) as usize;
+                return Ok(b.slice(lo..lo + (end - range.start) as usize));
+            }
+        }
+        let block_bytes = if small {
+            self.page_bytes
+        } else {
+            self.block_bytes
+        };
+        let max_run_blocks = (16 << 20) / block_bytes + 1;
+        let first = range.start / block_bytes;
+        let last = (end - 1) / block_bytes;
         let mut blocks: Vec<Option<Bytes>> = Vec::with_capacity((last - first + 1) as usize);
         for b in first..=last {
-            let hit = self.cache.get(&key(b)).await;
+            let hit = self.cache.get(&key(block_bytes, b)).await;
             self.metrics.cache_lookup("block", hit.is_some());
             blocks.push(hit);
         }
@@ -104,12 +125,11 @@ impl BlockCache {
             }
             let n = first + i as u64;
             match runs.last_mut() {
-                Some(r) if r.end == n && r.end - r.start < self.max_run_blocks => r.end = n + 1,
+                Some(r) if r.end == n && r.end - r.start < max_run_blocks => r.end = n + 1,
                 _ => runs.push(n..n + 1),
             }
         }
         let size = version.size;
-        let block_bytes = self.block_bytes;
         let fetched: Vec<(Range<u64>, Bytes)> = futures::stream::iter(runs)
             .map(|run| {
                 let bytes = (run.start * block_bytes)..(run.end * block_bytes).min(size);
@@ -143,7 +163,7 @@ impl BlockCache {
                 let lo = ((b - run.start) * block_bytes) as usize;
                 let hi = (lo + block_bytes as usize).min(data.len());
                 let block = data.slice(lo..hi);
-                self.cache.insert(key(b), block.clone()).await;
+                self.cache.insert(key(block_bytes, b), block.clone()).await;
                 blocks[(b - first) as usize] = Some(block);
             }
         }
@@ -208,6 +228,38 @@ mod tests {
         assert_eq!(&got[..], &data[..10]);
         assert_eq!(requests.lock().unwrap().len(), 2);
         assert_eq!(cache.counters.requests.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn small_reads_fetch_pages_not_blocks() {
+        let data: Bytes = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let cache = BlockCache::new(1 << 20, 64 << 10, 4, Arc::new(Metrics::new()));
+        let requests = Mutex::new(Vec::new());
+        let fetch = |r: Range<u64>| {
+            requests.lock().unwrap().push(r.clone());
+            let d = data.slice(r.start as usize..r.end as usize);
+            async move { Ok(d) }
+        };
+        let v = version(200_000);
+        // A 100-byte read (a B-tree node, say) brings one 8 KiB page.
+        let got = cache
+            .read("s3://b/k", &v, 70_000..70_100, fetch)
+            .await
+            .unwrap();
+        assert_eq!(&got[..], &data[70_000..70_100]);
+        assert_eq!(*requests.lock().unwrap(), vec![65_536..73_728]);
+        // A chunk-sized read brings its whole block; small reads inside it then hit it.
+        cache
+            .read("s3://b/k", &v, 66_000..100_000, fetch)
+            .await
+            .unwrap();
+        assert_eq!(requests.lock().unwrap()[1], 65_536..131_072);
+        let got = cache
+            .read("s3://b/k", &v, 120_000..120_010, fetch)
+            .await
+            .unwrap();
+        assert_eq!(&got[..], &data[120_000..120_010]);
+        assert_eq!(requests.lock().unwrap().len(), 2);
     }
 
     #[tokio::test]
