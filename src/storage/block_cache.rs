@@ -96,12 +96,13 @@ impl BlockCache {
         // it reads a page.
         let small = end - range.start <= self.page_bytes / 2;
         let big = range.start / self.block_bytes;
-        if small && (end - 1) / self.block_bytes == big {
-            if let Some(b) = self.cache.get(&key(self.block_bytes, big)).await {
-                self.metrics.cache_lookup("block", true);
-                let lo = (range.start - big * self.block_bytes) as usize;
-                return Ok(b.slice(lo..lo + (end - range.start) as usize));
-            }
+        if small
+            && (end - 1) / self.block_bytes == big
+            && let Some(b) = self.cache.get(&key(self.block_bytes, big)).await
+        {
+            self.metrics.cache_lookup("block", true);
+            let lo = (range.start - big * self.block_bytes) as usize;
+            return Ok(b.slice(lo..lo + (end - range.start) as usize));
         }
         let block_bytes = if small {
             self.page_bytes
