@@ -72,7 +72,7 @@ pub struct NetcdfReader {
     file: Arc<Mutex<Option<netcdf::File>>>,
     /// Chunk indexes by variable path. A reader serves one version of one file (the
     /// catalog reopens changed files), so the cache is keyed like the catalog's.
-    chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
+    chunk_indexes: super::chunk_index::IndexCache,
     /// NetCDF-3 data offsets, parsed from the header once.
     nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
 }
@@ -120,7 +120,7 @@ impl NetcdfReader {
             format,
             meta: Arc::new(meta),
             file: Arc::new(Mutex::new(Some(file))),
-            chunk_indexes: super::chunk_index::index_cache(),
+            chunk_indexes: super::chunk_index::IndexCache::new(),
             nc3_layout: tokio::sync::OnceCell::new(),
         })
     }
@@ -208,30 +208,19 @@ impl Reader for NetcdfReader {
     }
 
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        if let Some(hit) = self.chunk_indexes.get(path).await {
-            return Ok((*hit).clone());
-        }
-        let index = self.compute_chunk_index(path, true).await?;
-        self.chunk_indexes
-            .insert(path.to_string(), Arc::new(index.clone()))
-            .await;
-        Ok(index)
+        let index = self
+            .chunk_indexes
+            .index(path, || self.compute_chunk_index(path, true))
+            .await?;
+        Ok((*index).clone())
     }
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        if let Some(hit) = self.chunk_indexes.get(path).await {
-            return Ok((*hit).clone().map(|mut index| {
-                index.chunks.clear();
-                index
-            }));
-        }
         // NetCDF-3 offsets come from the parsed header: the full index costs nothing.
         let with_chunks = !matches!(self.format, FileFormat::Hdf5);
-        let mut index = self.compute_chunk_index(path, with_chunks).await?;
-        if let Some(i) = index.as_mut() {
-            i.chunks.clear();
-        }
-        Ok(index)
+        self.chunk_indexes
+            .layout(path, || self.compute_chunk_index(path, with_chunks))
+            .await
     }
 }
 

@@ -33,7 +33,7 @@ pub struct RangeReader {
     /// The HDF5 file as `hdf5-pure` sees it, for chunk indexes, opened on first use.
     hdf5: tokio::sync::OnceCell<Arc<hdf5_pure::File>>,
     /// Chunk indexes by variable path (walking a large index is the slow part).
-    chunk_indexes: moka::future::Cache<String, Arc<Option<ChunkIndex>>>,
+    chunk_indexes: super::chunk_index::IndexCache,
     /// Chunk shapes by variable path, known without walking an index.
     chunk_shapes: moka::sync::Cache<String, Option<Vec<usize>>>,
     /// netCDF-C on a file-cache copy, once a read failed in the pure-Rust reader.
@@ -79,7 +79,7 @@ impl RangeReader {
             meta: Arc::new(meta),
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
-            chunk_indexes: super::chunk_index::index_cache(),
+            chunk_indexes: super::chunk_index::IndexCache::new(),
             chunk_shapes: moka::sync::Cache::new(10_000),
             fallback: tokio::sync::OnceCell::new(),
             reported: Mutex::new(Default::default()),
@@ -122,7 +122,7 @@ impl RangeReader {
         // Walking the whole chunk index can cost more than a few chunks (its B-tree
         // nodes lie all over the file): a small read leaves the reader to descend to
         // just its chunks, unless the index is known already.
-        let cached = match self.chunk_indexes.get(&var.path).await {
+        let cached = match self.chunk_indexes.cached(&var.path).await {
             Some(index) => index,
             None => {
                 let Some(shape) = self.chunk_shape(&var.path).await? else {
@@ -385,18 +385,10 @@ impl Reader for RangeReader {
     }
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        if let Some(hit) = self.chunk_indexes.get(path).await {
-            return Ok((*hit).clone().map(|mut index| {
-                index.chunks.clear();
-                index
-            }));
-        }
         let with_chunks = !matches!(self.format, FileFormat::Hdf5);
-        let mut index = self.compute_chunk_index(path, with_chunks).await?;
-        if let Some(i) = index.as_mut() {
-            i.chunks.clear();
-        }
-        Ok(index)
+        self.chunk_indexes
+            .layout(path, || self.compute_chunk_index(path, with_chunks))
+            .await
     }
 }
 
@@ -404,14 +396,9 @@ impl RangeReader {
     /// The chunk index of a variable, computed once (shared, not copied: reads consult
     /// it on every call).
     async fn cached_index(&self, path: &str) -> Result<Arc<Option<ChunkIndex>>, ReadError> {
-        if let Some(hit) = self.chunk_indexes.get(path).await {
-            return Ok(hit);
-        }
-        let index = Arc::new(self.compute_chunk_index(path, true).await?);
         self.chunk_indexes
-            .insert(path.to_string(), index.clone())
-            .await;
-        Ok(index)
+            .index(path, || self.compute_chunk_index(path, true))
+            .await
     }
 
     async fn compute_chunk_index(
