@@ -166,3 +166,34 @@ def test_store_failing_mid_response_aborts_the_stream(tmp_path):
     finally:
         stop_server(proc)
         files.stop()
+
+
+def test_object_replaced_mid_interval_never_mixes_versions(fixtures_dir, tmp_path):
+    """An object replaced at the source while datagate trusts its old version (long
+    revalidation interval): reads needing bytes not cached yet fail with a DAP 503
+    (conditional range GETs see the ETag changed) instead of decoding a mix of two
+    files, and the next request serves the new version."""
+    moto = MotoServer()
+    key = "changing/data.nc"
+    moto.client.upload_file(str(fixtures_dir / "gridded_nc4.nc"), "datagate-test", key)
+    config = tmp_path / "datagate.toml"
+    config.write_text(
+        moto.config_toml(tmp_path / "cache", ["s3://datagate-test/changing/"], revalidate_secs=600)
+        .replace("[storage]\n", "[storage]\nblock_bytes = 4096\n")
+    )
+    proc, base = start_server(["--config", str(config)])
+    try:
+        assert "temp" in requests.get(base + "/opendap/data.nc.dds", timeout=30).text
+        moto.client.upload_file(str(fixtures_dir / "curvilinear.nc"), "datagate-test", key)
+        r = requests.get(base + "/opendap/data.nc.ascii?temp", timeout=30)
+        assert r.status_code == 503, r.text[:300]
+        assert r.text.startswith("Error {") and "changed" in r.text, r.text
+        # At once (not after 600 s) the new object is what is served.
+        dds = requests.get(base + "/opendap/data.nc.dds", timeout=30)
+        assert dds.status_code == 200
+        assert "[y = 6]" in dds.text, dds.text
+        new = requests.get(base + "/opendap/data.nc.ascii?temp", timeout=30)
+        assert new.status_code == 200, new.text[:300]
+    finally:
+        stop_server(proc)
+        moto.stop()

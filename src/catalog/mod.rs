@@ -573,7 +573,9 @@ impl Catalog {
         if !loc.is_remote() || self.storage.config().revalidate_secs == 0 {
             return self.storage.head(loc).await;
         }
-        if let Some(v) = self.remote_versions.get(loc).await {
+        if self.storage.take_changed(loc) {
+            self.remote_versions.invalidate(loc).await;
+        } else if let Some(v) = self.remote_versions.get(loc).await {
             return Ok(v);
         }
         let v = self.storage.head(loc).await?;

@@ -6,7 +6,6 @@ use thiserror::Error;
 
 use crate::catalog::CatalogError;
 use crate::readers::ReadError;
-use crate::storage::StorageError;
 
 #[derive(Debug, Error)]
 pub enum Dap2Error {
@@ -45,12 +44,8 @@ impl From<ReadError> for Dap2Error {
         match e {
             ReadError::NoSuchVariable(_) => Dap2Error::NotFound(e.to_string()),
             ReadError::Subset(_) => Dap2Error::BadRequest(e.to_string()),
-            ReadError::Storage(StorageError::Timeout(_)) => Dap2Error::Unavailable {
-                status: 504,
-                message: e.to_string(),
-            },
             ReadError::Storage(_) => Dap2Error::Unavailable {
-                status: 502,
+                status: e.upstream_status().unwrap_or(502),
                 message: e.to_string(),
             },
             _ => Dap2Error::Internal(e.to_string()),

@@ -41,10 +41,12 @@ pub enum ReadError {
 
 impl ReadError {
     /// For failures of the storage behind the file: the status a gateway answers with
-    /// (504 when it timed out, 502 otherwise). `None` for other errors.
+    /// (504 when it timed out, 503 when the object changed during the read: retry,
+    /// 502 otherwise). `None` for other errors.
     pub fn upstream_status(&self) -> Option<u16> {
         match self {
             ReadError::Storage(crate::storage::StorageError::Timeout(_)) => Some(504),
+            ReadError::Storage(crate::storage::StorageError::Changed(_)) => Some(503),
             ReadError::Storage(crate::storage::StorageError::Backend { .. }) => Some(502),
             _ => None,
         }

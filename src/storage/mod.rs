@@ -19,7 +19,8 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig, path::Path as StorePath,
+    BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, RetryConfig,
+    path::Path as StorePath,
 };
 use thiserror::Error;
 
@@ -40,12 +41,17 @@ pub enum StorageError {
     Timeout(String),
     #[error("invalid location {0:?}")]
     InvalidLocation(String),
+    /// The object is no longer the version being read (its ETag changed): bytes of two
+    /// versions are never mixed; the next request sees the new version.
+    #[error("{0} changed at the source during the read; retry")]
+    Changed(String),
 }
 
 /// Maps object_store's errors; time-outs are told apart so they can become 504s.
 pub(crate) fn map_store_error(location: &str, e: object_store::Error) -> StorageError {
     match e {
         object_store::Error::NotFound { .. } => StorageError::NotFound(location.to_string()),
+        object_store::Error::Precondition { .. } => StorageError::Changed(location.to_string()),
         other => {
             let message = other.to_string();
             // object_store's HTTP errors carry `HttpErrorKind::Timeout` only in their
@@ -88,6 +94,9 @@ pub struct Storage {
     file_cache: FileCache,
     blocks: BlockCache,
     metrics: Arc<Metrics>,
+    /// Remote objects (by URL) found changed during a read, for the catalog to check
+    /// again at once rather than after its revalidation interval.
+    changed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Default for Storage {
@@ -118,6 +127,7 @@ impl Storage {
             ),
             file_cache: FileCache::new(dir, config.file_cache_bytes, metrics.clone()),
             metrics,
+            changed: Mutex::new(std::collections::HashSet::new()),
             config,
             local: Arc::new(LocalFileSystem::new()),
             remotes: Mutex::new(HashMap::new()),
@@ -300,11 +310,57 @@ impl Storage {
             Location::Remote(r) => {
                 let url = r.url();
                 self.blocks
-                    .read(&url, version, range, |r| self.get_range(loc, r))
+                    .read(&url, version, range, |r| self.get_range_of(loc, version, r))
                     .await
             }
             _ => self.get_range(loc, range).await,
         }
+    }
+
+    /// A range of `loc` as it is at `version`: asked with `If-Match` on its ETag, and the
+    /// answer's ETag checked too (for servers that ignore the condition), so a changed
+    /// object is an error, never bytes of another version.
+    async fn get_range_of(
+        &self,
+        loc: &Location,
+        version: &ObjectVersion,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StorageError> {
+        let (store, path) = self.store(loc)?;
+        let options = GetOptions {
+            range: Some(range.into()),
+            // A weak ETag never matches `If-Match` (RFC 9110): compared below instead.
+            if_match: version.etag.clone().filter(|e| !e.starts_with("W/")),
+            ..GetOptions::default()
+        };
+        let changed = |loc: &Location| {
+            self.changed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(loc.to_string());
+            StorageError::Changed(loc.to_string())
+        };
+        let got = match store.get_opts(&path, options).await {
+            Ok(got) => got,
+            Err(object_store::Error::Precondition { .. }) => return Err(changed(loc)),
+            Err(e) => return Err(map_store_error(&loc.to_string(), e)),
+        };
+        if let (Some(want), Some(have)) = (&version.etag, &got.meta.e_tag)
+            && want != have
+        {
+            return Err(changed(loc));
+        }
+        got.bytes()
+            .await
+            .map_err(|e| map_store_error(&loc.to_string(), e))
+    }
+
+    /// Whether a read found `loc` changed since the last call (and forgets it).
+    pub fn take_changed(&self, loc: &Location) -> bool {
+        self.changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&loc.to_string())
     }
 
     /// Brings `ranges` of `loc` into the block cache, concurrently (adjacent ones as
