@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::StreamExt;
-use object_store::{ObjectStore, ObjectStoreExt, path::Path as StorePath};
+use object_store::{ObjectStore, path::Path as StorePath};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -167,10 +167,21 @@ async fn download(
     }
     let tmp = dest.with_extension(format!("tmp{}", std::process::id()));
     let result = async {
+        // Conditional on the version's ETag, like range reads: a copy never holds
+        // another version's bytes under this version's name.
+        let options = object_store::GetOptions {
+            if_match: version.etag.clone().filter(|e| !e.starts_with("W/")),
+            ..object_store::GetOptions::default()
+        };
         let got = store
-            .get(key)
+            .get_opts(key, options)
             .await
             .map_err(|e| super::map_store_error(url, e))?;
+        if let (Some(want), Some(have)) = (&version.etag, &got.meta.e_tag)
+            && want != have
+        {
+            return Err(StorageError::Changed(url.to_string()));
+        }
         let mut stream = got.into_stream();
         let mut file = tokio::fs::File::create(&tmp)
             .await
@@ -221,11 +232,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Arc::new(Metrics::new());
         let cache = FileCache::new(dir.path().to_path_buf(), 1000, metrics.clone());
+        let etag = store.head(&StorePath::from("a")).await.unwrap().e_tag;
         let v = |size| ObjectVersion {
             size,
             last_modified: None,
-            etag: Some("e1".into()),
+            etag: etag.clone(),
         };
+        // Another version than the store holds is refused, not copied.
+        let stale = ObjectVersion {
+            etag: Some("\"other\"".into()),
+            ..v(600)
+        };
+        let err = cache
+            .fetch(store.clone(), &StorePath::from("a"), "mem://a", &stale)
+            .await;
+        assert!(matches!(err, Err(StorageError::Changed(_))), "{err:?}");
         let a = cache
             .fetch(store.clone(), &StorePath::from("a"), "mem://a", &v(600))
             .await
@@ -238,15 +259,27 @@ mod tests {
         assert_eq!(a, again);
         // A second file overflows the budget: the older one is evicted.
         std::thread::sleep(std::time::Duration::from_millis(10));
+        let b_version = ObjectVersion {
+            etag: store.head(&StorePath::from("b")).await.unwrap().e_tag,
+            ..v(600)
+        };
         let b = cache
-            .fetch(store.clone(), &StorePath::from("b"), "mem://b", &v(600))
+            .fetch(store.clone(), &StorePath::from("b"), "mem://b", &b_version)
             .await
             .unwrap();
         assert!(b.exists());
         assert!(!a.exists());
         // A size that does not match what arrives is a truncated transfer, not a file.
         let err = cache
-            .fetch(store, &StorePath::from("b"), "mem://b2", &v(900))
+            .fetch(
+                store,
+                &StorePath::from("b"),
+                "mem://b2",
+                &ObjectVersion {
+                    size: 900,
+                    ..b_version
+                },
+            )
             .await;
         assert!(err.is_err());
         let m = metrics.render();
