@@ -112,12 +112,13 @@ impl RangeReader {
 
 impl RangeReader {
     /// Fetches, concurrently, the stored chunks of an HDF5 variable that `slab` needs,
-    /// before `netcdf-reader` reads them one by one. Only for chunked variables: a
+    /// before `netcdf-reader` reads them; true when it did (the read may then decode in
+    /// parallel: rayon's few threads will not wait on the network). Only for chunked variables: a
     /// contiguous variable (or a NetCDF-3 record) is read by sub-ranges instead, and a
     /// selection bigger than a quarter of the block cache is left to the reader.
-    async fn prefetch_chunks(&self, var: &Variable, slab: &Hyperslab) -> Result<(), ReadError> {
+    async fn prefetch_chunks(&self, var: &Variable, slab: &Hyperslab) -> Result<bool, ReadError> {
         if self.format != FileFormat::Hdf5 {
-            return Ok(());
+            return Ok(false);
         }
         // Walking the whole chunk index can cost more than a few chunks (its B-tree
         // nodes lie all over the file): a small read leaves the reader to descend to
@@ -126,19 +127,19 @@ impl RangeReader {
             Some(index) => index,
             None => {
                 let Some(shape) = self.chunk_shape(&var.path).await? else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 if chunks_met(&shape, slab) <= MIN_PREFETCH_CHUNKS {
-                    return Ok(());
+                    return Ok(false);
                 }
                 self.cached_index(&var.path).await?
             }
         };
         let Some(index) = cached.as_ref() else {
-            return Ok(());
+            return Ok(false);
         };
         if index.chunk_shape == var.shape() {
-            return Ok(());
+            return Ok(false);
         }
         let ranges: Vec<std::ops::Range<u64>> = index
             .chunks
@@ -149,9 +150,10 @@ impl RangeReader {
         let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
         let s = &self.source;
         if ranges.len() < 2 || total > s.storage.config().block_cache_bytes / 4 {
-            return Ok(());
+            return Ok(false);
         }
-        Ok(s.storage.prefetch(&s.location, &s.version, ranges).await?)
+        s.storage.prefetch(&s.location, &s.version, ranges).await?;
+        Ok(true)
     }
 
     /// A variable's chunk shape (`None` when not chunked), read once, without walking
@@ -246,34 +248,42 @@ fn slice_info(slab: &Hyperslab) -> NcSliceInfo {
     }
 }
 
+/// Numeric values of a selection; `parallel`: decode chunks on rayon's threads (only
+/// when their bytes are in memory already, or those threads would wait on the network
+/// for every request in the process).
 fn read_numeric(
     file: &NcFile,
     path: &str,
     dtype: DataType,
     slab: &Hyperslab,
+    parallel: bool,
 ) -> netcdf_reader::Result<ArrayValues> {
+    let selection = slice_info(slab);
+    let read = (file, path, &selection, parallel);
     fn get<T: netcdf_reader::NcReadable + Clone>(
-        file: &NcFile,
-        path: &str,
-        slab: &Hyperslab,
+        (file, path, selection, parallel): (&NcFile, &str, &NcSliceInfo, bool),
     ) -> netcdf_reader::Result<Vec<T>> {
-        let a = file.read_variable_slice_parallel::<T>(path, &slice_info(slab))?;
+        let a = if parallel {
+            file.read_variable_slice_parallel::<T>(path, selection)?
+        } else {
+            file.read_variable_slice::<T>(path, selection)?
+        };
         Ok(match a.as_slice() {
             Some(s) => s.to_vec(),
             None => a.iter().cloned().collect(),
         })
     }
     Ok(match dtype {
-        DataType::I8 => ArrayValues::I8(get(file, path, slab)?),
-        DataType::U8 => ArrayValues::U8(get(file, path, slab)?),
-        DataType::I16 => ArrayValues::I16(get(file, path, slab)?),
-        DataType::U16 => ArrayValues::U16(get(file, path, slab)?),
-        DataType::I32 => ArrayValues::I32(get(file, path, slab)?),
-        DataType::U32 => ArrayValues::U32(get(file, path, slab)?),
-        DataType::I64 => ArrayValues::I64(get(file, path, slab)?),
-        DataType::U64 => ArrayValues::U64(get(file, path, slab)?),
-        DataType::F32 => ArrayValues::F32(get(file, path, slab)?),
-        DataType::F64 => ArrayValues::F64(get(file, path, slab)?),
+        DataType::I8 => ArrayValues::I8(get(read)?),
+        DataType::U8 => ArrayValues::U8(get(read)?),
+        DataType::I16 => ArrayValues::I16(get(read)?),
+        DataType::U16 => ArrayValues::U16(get(read)?),
+        DataType::I32 => ArrayValues::I32(get(read)?),
+        DataType::U32 => ArrayValues::U32(get(read)?),
+        DataType::I64 => ArrayValues::I64(get(read)?),
+        DataType::U64 => ArrayValues::U64(get(read)?),
+        DataType::F32 => ArrayValues::F32(get(read)?),
+        DataType::F64 => ArrayValues::F64(get(read)?),
         DataType::Char | DataType::String => unreachable!("read whole, see read_text"),
     })
 }
@@ -333,9 +343,7 @@ impl Reader for RangeReader {
             let values = ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect());
             return Ok(Array::new(shape, values));
         }
-        if var.dtype != DataType::String {
-            self.prefetch_chunks(&var, slab).await?;
-        }
+        let parallel = var.dtype != DataType::String && self.prefetch_chunks(&var, slab).await?;
         if let Some(fallback) = self.fallback.get() {
             return fallback.read(path, slab).await;
         }
@@ -343,7 +351,7 @@ impl Reader for RangeReader {
         let read = tokio::task::spawn_blocking(move || {
             let read = match var.dtype {
                 DataType::Char | DataType::String => read_text(&file, &var, &s2),
-                dtype => read_numeric(&file, reader_path(&var.path), dtype, &s2),
+                dtype => read_numeric(&file, reader_path(&var.path), dtype, &s2, parallel),
             };
             read.map_err(|e| source.error(e))
         })
