@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages datagate needs to build (libnetcdf-dev) and, with
-# --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk).
+# --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk) and
+# Node.js with npm (to install Azurite, the Azure Blob Storage emulator), unless present.
 set -euo pipefail
 pkgs=(libnetcdf-dev pkg-config)
+missing=()
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(netcdf-bin gdal-bin wrk)
+  # Any Node.js with npm will do (Debian's, or one installed otherwise).
+  command -v npm >/dev/null || missing+=(nodejs npm)
 fi
-missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
