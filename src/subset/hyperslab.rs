@@ -268,6 +268,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn linear_indices_are_row_major_positions() {
+        // [1][0:2:3] of a 3x4 array: row 1, columns 0 and 2.
+        let slab = Hyperslab::new(vec![
+            DimSlice::index(1),
+            DimSlice {
+                start: 0,
+                stride: 2,
+                count: 2,
+            },
+        ]);
+        assert_eq!(slab.linear_indices(&[3, 4]), vec![4, 6]);
+        assert_eq!(
+            Hyperslab::full(&[2, 2]).linear_indices(&[2, 2]),
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(Hyperslab::full(&[]).linear_indices(&[]), vec![0]);
+    }
+
+    #[test]
     fn inclusive_stop() {
         let s = DimSlice::from_inclusive(0, 10, 5, 30, 40).unwrap();
         assert_eq!(s.count, 5); // 10, 15, 20, 25, 30
