@@ -72,10 +72,11 @@ def stop_server(proc):
         proc.kill()
 
 
-# Every suite runs against the fixtures on local disk and, copied into a real
-# S3-compatible server (moto), over object storage: results must be identical.
-# DATAGATE_BACKENDS=local (or s3) restricts the run.
-BACKENDS = [b for b in os.environ.get("DATAGATE_BACKENDS", "local,s3").split(",") if b]
+# Every suite runs against the fixtures on local disk (read by netCDF-C, and by the
+# pure-Rust reader: `native`) and, copied into a real S3-compatible server (moto), over
+# object storage: results must be identical. DATAGATE_BACKENDS=local (or native, s3)
+# restricts the run.
+BACKENDS = [b for b in os.environ.get("DATAGATE_BACKENDS", "local,native,s3").split(",") if b]
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +92,15 @@ def s3(fixtures_dir):
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request, fixtures_dir, tmp_path_factory):
     """Base URL of a datagate serving the fixtures (ids = file names), from local disk
-    or from S3."""
+    (netCDF-C or native) or from S3."""
     if request.param == "local":
         proc, base = start_server([str(fixtures_dir)])
+    elif request.param == "native":
+        config = tmp_path_factory.mktemp("native") / "datagate.toml"
+        config.write_text(
+            f'[storage]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures_dir}"\n'
+        )
+        proc, base = start_server(["--config", str(config)])
     else:
         moto = request.getfixturevalue("s3")
         work = tmp_path_factory.mktemp("s3-backed")

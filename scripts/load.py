@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Drives a running datagate with wrk and prints requests/s per endpoint, for the same
-datasets served from local disk, from S3 (moto on loopback) read by byte ranges, and
-from S3 through the whole-file cache; plus, per workload, the first (cold) request's
+datasets served from local disk (netCDF-C, and the pure-Rust reader: local-native),
+from S3 (moto on loopback) read by byte ranges, and from S3 through the whole-file cache; plus, per workload, the first (cold) request's
 time and the range requests sent to S3 per response, cold and warm.
 
-Usage: scripts/load.sh [--seconds N] [--connections N] [--backends local,s3,s3-file-cache]
+Usage: scripts/load.sh [--seconds N] [--connections N] [--backends local,local-native,s3,s3-file-cache]
 Needs wrk (Debian package) and the conformance venv (moto) — scripts/load.sh sets both up.
 """
 
@@ -75,7 +75,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--backends", default="local,s3,s3-file-cache")
+    ap.add_argument("--backends", default="local,local-native,s3,s3-file-cache")
     ap.add_argument("--large-steps", type=int, default=48)
     args = ap.parse_args()
     # Request logs off: a log line per request would be part of what is measured.
@@ -92,6 +92,11 @@ def main():
         moto = None
         if backend == "local":
             proc, base = start_server([fixtures])
+        elif backend == "local-native":
+            config = os.path.join(work, "local-native.toml")
+            with open(config, "w") as f:
+                f.write(f'[storage]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures}"\n')
+            proc, base = start_server(["--config", config])
         else:
             from s3server import MotoServer
 
@@ -139,14 +144,14 @@ def main():
             )
         print(f"| {name} | " + " | ".join(cells) + " |" + ratios)
     print("\nfirst request of each workload on a fresh server, in order: ms (GETs to the object store, KiB received)\n")
-    remote = [b for b in backends if b != "local"]
+    remote = [b for b in backends if b.startswith("s3")]
     print("| workload | " + " | ".join(f"{b} cold" for b in backends) + " | " + " | ".join(f"{b} warm GETs/response" for b in remote) + " |")
     print("|" + " --- |" * (1 + len(backends) + len(remote)))
     for name, _ in WORKLOADS:
         cold = []
         for b in backends:
             ms, (n, nbytes) = results[b][name][3], results[b][name][4]
-            cold.append(f"{ms:.1f}" + (f" ({n}, {nbytes / 1024:,.0f})" if b != "local" else ""))
+            cold.append(f"{ms:.1f}" + (f" ({n}, {nbytes / 1024:,.0f})" if b in remote else ""))
         warm = [f"{results[b][name][5]:.3f}" for b in remote]
         print(f"| {name} | " + " | ".join(cold) + " | " + " | ".join(warm) + " |")
 

@@ -329,6 +329,7 @@ mod tests {
             d.decoded_chunk_cache_bytes
         );
         assert_eq!(c.storage.remote_reads, d.remote_reads);
+        assert_eq!(c.storage.local_reads, d.local_reads);
         let cache = CacheConfig::default();
         assert_eq!(c.cache.metadata_bytes, cache.metadata_bytes);
         assert_eq!(c.cache.zarr_chunk_bytes, cache.zarr_chunk_bytes);

@@ -1,6 +1,6 @@
-//! Remote files read by byte ranges (`RangeReader`) against netCDF-C on the same files:
-//! identical metadata and values for every fixture, and a subset of a large file costs
-//! a few range requests, not a download.
+//! Remote files read by byte ranges (`RangeReader`), and local files through the same
+//! reader, against netCDF-C on the same files: identical metadata and values for every
+//! fixture, and a subset of a large file costs a few range requests, not a download.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -83,6 +83,10 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
     let base = http_server(dir.path()).await;
     let remote_storage = storage(4096);
     let local_storage = Arc::new(Storage::default());
+    let native_storage = storage_with(StorageConfig {
+        local_reads: datagate::storage::LocalReads::Native,
+        ..StorageConfig::default()
+    });
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_string();
         let local = readers::open(&Location::Local(file.clone()), &local_storage)
@@ -90,12 +94,22 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
             .unwrap();
         let loc = Location::parse(&format!("{base}/{name}"), Path::new("/")).unwrap();
         let remote = readers::open(&loc, &remote_storage).await.unwrap();
+        // The same reader on the local file (`storage.local_reads = "native"`).
+        let native = readers::open(&Location::Local(file.clone()), &native_storage)
+            .await
+            .unwrap();
+        assert!(native.memory_budget() > 0, "{name}: not the range reader");
         assert_eq!(remote.format(), local.format(), "{name}");
         // Compared as text: NaN attributes are equal there.
         assert_eq!(
             format!("{:#?}", without_chunks(&remote.metadata().root)),
             format!("{:#?}", without_chunks(&local.metadata().root)),
             "{name}: metadata differs"
+        );
+        assert_eq!(
+            format!("{:#?}", without_chunks(&native.metadata().root)),
+            format!("{:#?}", without_chunks(&local.metadata().root)),
+            "{name}: metadata differs (local, native)"
         );
         for var in variables(&local.metadata().root) {
             // Where chunks lie (what virtual Zarr serves): as HDF5's C library says.
@@ -113,13 +127,17 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
             );
             for slab in selections(&var.shape()) {
                 let want = local.read(&var.path, &slab).await.unwrap();
-                let got = remote.read(&var.path, &slab).await.unwrap();
-                assert_eq!(
-                    format!("{got:?}"),
-                    format!("{want:?}"),
-                    "{name} {} {slab:?}",
-                    var.path
-                );
+                for got in [
+                    remote.read(&var.path, &slab).await.unwrap(),
+                    native.read(&var.path, &slab).await.unwrap(),
+                ] {
+                    assert_eq!(
+                        format!("{got:?}"),
+                        format!("{want:?}"),
+                        "{name} {} {slab:?}",
+                        var.path
+                    );
+                }
             }
         }
         // Nothing was downloaded whole.

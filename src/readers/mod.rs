@@ -87,25 +87,27 @@ pub trait Reader: Send + Sync {
     }
 }
 
-/// Opens the reader for a location, choosing by the file's magic bytes: local files
-/// through netCDF-C; remote ones by byte ranges (`RangeReader`), or through a copy in
-/// the file cache when configured so or when the range reader cannot read the file.
+/// Opens the reader for a location, choosing by the file's magic bytes: remote files by
+/// byte ranges (`RangeReader`), local ones through netCDF-C, unless configured
+/// otherwise; netCDF-C (on a file-cache copy for remote files) for what the range
+/// reader cannot read.
 pub async fn open(
     location: &Location,
     storage: &Arc<crate::storage::Storage>,
 ) -> Result<Arc<dyn Reader>, ReadError> {
     let version = storage.head(location).await?;
     let format = FileFormat::sniff_at(location, &version, storage).await?;
-    if let Some(path) = location.local_path() {
-        return Ok(Arc::new(NetcdfReader::open_path(path, format).await?));
-    }
-    if storage.config().remote_reads == crate::storage::RemoteReads::Ranges {
+    let native = match location.local_path() {
+        Some(_) => storage.config().local_reads == crate::storage::LocalReads::Native,
+        None => storage.config().remote_reads == crate::storage::RemoteReads::Ranges,
+    };
+    if native {
         match RangeReader::open(location, &version, format, storage.clone()).await {
             Ok(reader) => return Ok(Arc::new(reader)),
             Err(e @ ReadError::Storage(_)) => return Err(e),
-            Err(e) => tracing::warn!(
-                "{location}: the range reader cannot read it ({e}); using the file cache"
-            ),
+            Err(e) => {
+                tracing::warn!("{location}: the range reader cannot read it ({e}); using netCDF-C")
+            }
         }
     }
     let path = storage.local_file(location, &version).await?;

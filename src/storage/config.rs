@@ -22,6 +22,10 @@ pub struct StorageConfig {
     /// pure-Rust reader, no download) or `file-cache` (whole file copied to the file
     /// cache, read by netCDF-C). Files the range reader cannot open use the file cache.
     pub remote_reads: RemoteReads,
+    /// How local NetCDF/HDF5 files are read: `netcdf-c` (the C library, one call at a
+    /// time in the process) or `native` (the pure-Rust range reader, on every core;
+    /// netCDF-C for what it cannot read).
+    pub local_reads: LocalReads,
     /// Remote bytes are read in aligned blocks of this size (the unit of caching and of
     /// range requests: larger blocks mean fewer requests and more bytes per request).
     pub block_bytes: u64,
@@ -42,6 +46,14 @@ pub struct StorageConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+pub enum LocalReads {
+    #[default]
+    NetcdfC,
+    Native,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum RemoteReads {
     #[default]
     Ranges,
@@ -58,6 +70,7 @@ impl Default for StorageConfig {
             file_cache_dir: None,
             file_cache_bytes: 10 << 30,
             remote_reads: RemoteReads::Ranges,
+            local_reads: LocalReads::NetcdfC,
             block_bytes: 512 << 10,
             block_cache_bytes: 256 << 20,
             max_concurrent_requests: 8,

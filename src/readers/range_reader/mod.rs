@@ -1,4 +1,5 @@
-//! NetCDF-3 and NetCDF-4/HDF5 files in object storage, read by byte ranges.
+//! NetCDF-3 and NetCDF-4/HDF5 files read without the C library: files in object storage
+//! by byte ranges, and local files too when configured (`storage.local_reads`).
 //!
 //! The pure-Rust `netcdf-reader` parses the header or the HDF5 metadata and chunk
 //! indexes, and asks for exactly the byte ranges it needs; `RangeSource` serves them
@@ -50,11 +51,25 @@ impl RangeReader {
         format: FileFormat,
         storage: Arc<Storage>,
     ) -> Result<RangeReader, ReadError> {
+        let local = match location.local_path() {
+            Some(path) => Some(
+                tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| ReadError::Format {
+                        location: location.to_string(),
+                        message: e.to_string(),
+                    })?
+                    .into_std()
+                    .await,
+            ),
+            None => None,
+        };
         let source = Arc::new(RangeSource {
             storage: storage.clone(),
             location: location.clone(),
             version: version.clone(),
             runtime: tokio::runtime::Handle::current(),
+            local,
             failure: Mutex::new(None),
         });
         let options = netcdf_reader::NcOpenOptions {
@@ -343,7 +358,8 @@ impl Reader for RangeReader {
             let values = ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect());
             return Ok(Array::new(shape, values));
         }
-        let parallel = var.dtype != DataType::String && self.prefetch_chunks(&var, slab).await?;
+        let prefetched = var.dtype != DataType::String && self.prefetch_chunks(&var, slab).await?;
+        let parallel = prefetched || self.source.local.is_some();
         if let Some(fallback) = self.fallback.get() {
             return fallback.read(path, slab).await;
         }

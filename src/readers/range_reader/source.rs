@@ -1,6 +1,7 @@
-//! The bytes of one remote object for the pure-Rust readers, whose reads are
-//! synchronous: each blocks its thread (the blocking pool or rayon's) on the async
-//! storage and its block cache.
+//! The bytes of one file for the pure-Rust readers, whose reads are synchronous: a
+//! local file is read with `pread` on the calling thread; a remote object blocks the
+//! calling thread (the blocking pool or rayon's) on the async storage and its block
+//! cache.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,9 @@ pub(super) struct RangeSource {
     pub(super) location: Location,
     pub(super) version: ObjectVersion,
     pub(super) runtime: tokio::runtime::Handle,
+    /// The open file, for a local location (not memory-mapped: a file truncated while
+    /// mapped would kill the process; `pread` past its end is an error).
+    pub(super) local: Option<std::fs::File>,
     /// The storage failure behind the reader's last error: the parser only sees an I/O
     /// error, the gateway must tell a 502/504 from a broken file.
     pub(super) failure: Mutex<Option<StorageError>>,
@@ -27,6 +31,12 @@ impl ByteSource for RangeSource {
     }
 
     fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        if let Some(file) = &self.local {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0u8; len];
+            file.read_exact_at(&mut buf, offset)?;
+            return Ok(StorageBuffer::from_vec(buf));
+        }
         let range = offset..offset.saturating_add(len as u64);
         let result = self.runtime.block_on(self.storage.read_cached(
             &self.location,
