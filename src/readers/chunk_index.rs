@@ -44,6 +44,28 @@ pub struct ChunkIndex {
     pub chunks: Vec<ChunkEntry>,
 }
 
+impl ChunkIndex {
+    /// A contiguous variable of `shape`: one chunk of the whole shape, stored at
+    /// `stored` (offset, size) or nowhere when never written (all fill).
+    pub fn contiguous(shape: &[usize], little_endian: bool, stored: Option<(u64, u64)>) -> Self {
+        ChunkIndex {
+            chunk_shape: shape.iter().map(|&n| n.max(1)).collect(),
+            filters: Vec::new(),
+            little_endian,
+            chunks: stored
+                .filter(|&(_, size)| size > 0)
+                .map(|(offset, size)| ChunkEntry {
+                    coords: vec![0; shape.len()],
+                    offset,
+                    size,
+                    filter_mask: 0,
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
 /// Chunk indexes of one open file by variable path, bounded by their size (a large
 /// variable has hundreds of thousands of chunks). A reader serves one version of one
 /// file (the catalog reopens changed files), so paths are keys enough.

@@ -86,22 +86,8 @@ pub fn chunk_index(
             H5D_layout_t::H5D_CONTIGUOUS => {
                 let addr = h5d::H5Dget_offset(d.0);
                 let size = h5d::H5Dget_storage_size(d.0);
-                let chunks = if addr == HADDR_UNDEF || size == 0 || !with_chunks {
-                    Vec::new() // never written: all fill
-                } else {
-                    vec![ChunkEntry {
-                        coords: vec![0; shape.len()],
-                        offset: addr,
-                        size,
-                        filter_mask: 0,
-                    }]
-                };
-                Ok(Some(ChunkIndex {
-                    chunk_shape: shape.iter().map(|&n| n.max(1)).collect(),
-                    filters: Vec::new(),
-                    little_endian,
-                    chunks,
-                }))
+                let stored = (addr != HADDR_UNDEF && with_chunks).then_some((addr, size));
+                Ok(Some(ChunkIndex::contiguous(shape, little_endian, stored)))
             }
             H5D_layout_t::H5D_CHUNKED => {
                 let rank = shape.len();

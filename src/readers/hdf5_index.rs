@@ -27,23 +27,11 @@ pub fn chunk_index(
         _ => return Ok(None),
     };
     match d.layout().map_err(|e| e.to_string())? {
-        Layout::Contiguous { address, size } => {
-            let chunks = match address {
-                Some(addr) if size > 0 && with_chunks => vec![ChunkEntry {
-                    coords: vec![0; shape.len()],
-                    offset: addr,
-                    size,
-                    filter_mask: 0,
-                }],
-                _ => Vec::new(), // never written: all fill
-            };
-            Ok(Some(ChunkIndex {
-                chunk_shape: shape.iter().map(|&n| n.max(1)).collect(),
-                filters: Vec::new(),
-                little_endian,
-                chunks,
-            }))
-        }
+        Layout::Contiguous { address, size } => Ok(Some(ChunkIndex::contiguous(
+            shape,
+            little_endian,
+            address.filter(|_| with_chunks).map(|a| (a, size)),
+        ))),
         Layout::Chunked { chunk_shape, .. } => {
             let chunk_shape: Vec<usize> = chunk_shape.iter().map(|&c| c as usize).collect();
             if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
