@@ -647,10 +647,10 @@ impl Catalog {
         self.open
             .try_get_with(key, async move {
                 let reader_key = (entry.location.clone(), version.clone());
-                let location = entry.location.clone();
+                let (location, v) = (entry.location.clone(), version.clone());
                 let reader = readers
                     .try_get_with(reader_key, async move {
-                        readers::open(&location, &storage).await
+                        readers::open_at(&location, &v, &storage).await
                     })
                     .await?;
                 let meta = reader.metadata();

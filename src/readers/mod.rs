@@ -96,13 +96,23 @@ pub async fn open(
     storage: &Arc<crate::storage::Storage>,
 ) -> Result<Arc<dyn Reader>, ReadError> {
     let version = storage.head(location).await?;
-    let format = FileFormat::sniff_at(location, &version, storage).await?;
+    open_at(location, &version, storage).await
+}
+
+/// `open` for a version the caller already knows (the catalog has just checked it):
+/// no second HEAD request.
+pub async fn open_at(
+    location: &Location,
+    version: &crate::storage::ObjectVersion,
+    storage: &Arc<crate::storage::Storage>,
+) -> Result<Arc<dyn Reader>, ReadError> {
+    let format = FileFormat::sniff_at(location, version, storage).await?;
     let native = match location.local_path() {
         Some(_) => storage.config().local_reads == crate::storage::LocalReads::Native,
         None => storage.config().remote_reads == crate::storage::RemoteReads::Ranges,
     };
     if native {
-        match RangeReader::open(location, &version, format, storage.clone()).await {
+        match RangeReader::open(location, version, format, storage.clone()).await {
             Ok(reader) => return Ok(Arc::new(reader)),
             Err(e @ ReadError::Storage(_)) => return Err(e),
             Err(e) => {
@@ -110,6 +120,6 @@ pub async fn open(
             }
         }
     }
-    let path = storage.local_file(location, &version).await?;
+    let path = storage.local_file(location, version).await?;
     Ok(Arc::new(NetcdfReader::open_path(&path, format).await?))
 }
