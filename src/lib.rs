@@ -1,11 +1,13 @@
 //! datagate: archive datasets behind OPeNDAP, OGC API EDR, OGC WMS and virtual Zarr.
 
+pub mod app;
 pub mod catalog;
 pub mod config;
 pub mod dap2;
 pub mod dap4;
 pub mod edr;
 pub mod fixtures;
+pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod model;

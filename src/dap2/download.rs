@@ -135,7 +135,7 @@ pub async fn netcdf(
             .map_err(internal)?;
     }
     let path = writer.finish().await.map_err(internal)?;
-    crate::server::http::netcdf_download(path, &ds.id, "")
+    crate::http::netcdf_download(path, &ds.id, "")
         .await
         .map_err(|e| Dap2Error::Internal(e.to_string()))
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::schema::{Dap2Array, Item, Schema, escape_name};
 use crate::catalog::Dataset;
-use crate::server::http::html_escape;
+use crate::http::html_escape;
 
 fn page(title: &str, body: &str) -> Response {
     let html = format!(

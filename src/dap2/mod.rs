@@ -22,10 +22,10 @@ use axum::response::{IntoResponse, Response};
 pub use error::{Dap2Error, error_response};
 pub use schema::{Dap2Type, Schema};
 
+use crate::app::{AppState, OpendapRequest};
 use crate::catalog::Dataset;
+use crate::http::{not_modified, validators};
 use crate::model::ArrayValues;
-use crate::server::http::{not_modified, validators};
-use crate::server::{AppState, OpendapRequest};
 use crate::subset::Hyperslab;
 use selection::Projected;
 
@@ -199,7 +199,7 @@ async fn handle(
             )
         }
         Kind::Html => {
-            let base = crate::server::http::base_url(state, &req.headers);
+            let base = crate::http::base_url(state, &req.headers);
             html::form(&ds, &schema, &base)
         }
         Kind::Dods => {

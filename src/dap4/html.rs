@@ -1,8 +1,8 @@
 //! The `.dmr.html` request form and the `.dsr` dataset services response.
 
 use crate::catalog::Dataset;
+use crate::http::html_escape;
 use crate::model::{AttrValue, Variable};
-use crate::server::http::html_escape;
 
 use super::dmr::{escape_attr, type_name};
 

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 
 pub use error::{Dap4Error, error_response};
 
-use crate::server::http::{base_url, not_modified, validators};
-use crate::server::{AppState, OpendapRequest};
+use crate::app::{AppState, OpendapRequest};
+use crate::http::{base_url, not_modified, validators};
 
 pub const DMR_CONTENT_TYPE: &str =
     "application/vnd.opendap.dap4.dataset-metadata+xml; charset=UTF-8";

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::server::http::html_escape;
+use crate::http::html_escape;
 
 fn links(doc: &Value) -> String {
     let mut s = String::new();

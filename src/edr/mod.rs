@@ -30,8 +30,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::server::AppState;
-use crate::server::http::{base_url, wants_json};
+use crate::app::AppState;
+use crate::http::{base_url, wants_json};
 use collection::Collection;
 use coverage::Coverage;
 use error::{EdrError, EdrResult};

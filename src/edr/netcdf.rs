@@ -275,7 +275,7 @@ pub async fn respond(
         }
     }
     let file = writer.finish().await.map_err(internal)?;
-    crate::server::http::netcdf_download(file, &col.id, "-edr")
+    crate::http::netcdf_download(file, &col.id, "-edr")
         .await
         .map_err(|e| EdrError::Internal(e.to_string()))
 }

@@ -10,7 +10,7 @@ use super::body::{Out, push_number};
 use super::collection::Collection;
 use super::coverage::{Coord, Coverage};
 use super::error::EdrResult;
-use crate::server::http::html_escape;
+use crate::http::html_escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

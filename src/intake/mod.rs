@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use crate::server::AppState;
-use crate::server::http::base_url;
+use crate::app::AppState;
+use crate::http::base_url;
 
 pub fn router() -> Router<AppState> {
     Router::new()

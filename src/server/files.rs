@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
-use super::AppState;
+use crate::app::AppState;
 use crate::storage::Location;
 
 fn error(status: StatusCode, description: String) -> Response {
@@ -66,7 +66,7 @@ pub async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Re
             if let Ok(v) = header::HeaderValue::from_str(&size.to_string()) {
                 h.insert(header::CONTENT_LENGTH, v);
             }
-            for (k, v) in super::http::validators(&ds) {
+            for (k, v) in crate::http::validators(&ds) {
                 h.insert(k, v);
             }
             response

@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use serde::Serialize;
 
-use super::AppState;
-use super::http::{base_url, html_escape, wants_json};
+use crate::app::AppState;
 use crate::catalog::Dataset;
+use crate::http::{base_url, html_escape, wants_json};
 
 #[derive(Serialize)]
 struct VariableInfo {

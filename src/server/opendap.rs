@@ -4,19 +4,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 
-use super::AppState;
+use crate::app::{AppState, OpendapRequest};
 
 /// Suffixes answered by DAP4; every other one goes to DAP2.
 const DAP4_SUFFIXES: &[&str] = &[".dmr", ".dmr.xml", ".dap", ".dmr.html", ".dsr", ".dsr.xml"];
-
-/// A request to an OPeNDAP endpoint, as the protocol modules receive it.
-#[derive(Debug, Clone)]
-pub struct OpendapRequest {
-    pub method: Method,
-    /// The query string exactly as received (still percent-encoded).
-    pub query: Option<String>,
-    pub headers: HeaderMap,
-}
 
 pub async fn dispatch(
     State(state): State<AppState>,

@@ -15,8 +15,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::server::AppState;
-use crate::server::http::base_url;
+use crate::app::AppState;
+use crate::http::base_url;
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};

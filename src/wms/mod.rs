@@ -28,7 +28,7 @@ use axum::routing::get;
 
 pub use error::{ExceptionCode, WmsError};
 
-use crate::server::AppState;
+use crate::app::AppState;
 use service::{Scope, Wms};
 
 /// The two protocol versions served.

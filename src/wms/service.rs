@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::StreamExt;
 
+use crate::app::AppState;
 use crate::catalog::{CatalogError, Dataset};
 use crate::config::WmsConfig;
-use crate::server::AppState;
-use crate::server::http::base_url;
+use crate::http::base_url;
 use crate::subset::{DimSlice, Hyperslab};
 
 use super::Version;

@@ -23,9 +23,9 @@ use bytes::Bytes;
 pub use error::ZarrError;
 pub use layout::{ArrayLayout, Encoding, StoreLayout};
 
+use crate::app::AppState;
 use crate::catalog::Dataset;
-use crate::server::AppState;
-use crate::server::http::{base_url, not_modified, validators};
+use crate::http::{base_url, not_modified, validators};
 use keys::{Key, Version};
 
 /// Cached per dataset version (the id and the dataset's ETag).

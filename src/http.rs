@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use crate::app::AppState;
 use crate::catalog::Dataset;
 
 /// The URL clients reach this server at, without a trailing slash: the configured
