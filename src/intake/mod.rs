@@ -93,7 +93,10 @@ async fn notebook(
     };
     let ds = match state.catalog.open(id).await {
         Ok(ds) => ds,
-        Err(e) => return not_found(e.to_string()),
+        Err(e) => {
+            use crate::error::Kinded;
+            return crate::http::json_error(e.kind().status(), e.to_string());
+        }
     };
     let base = base_url(&state, &headers);
     // A variable to show: the first with the most dimensions.
