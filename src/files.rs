@@ -6,16 +6,44 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use tower::ServiceExt;
+use tower::ServiceExt as _;
 use tower_http::services::ServeFile;
 
 use crate::app::AppState;
-use crate::storage::Location;
-
 use crate::error::Kinded;
 use crate::http::json_error as error;
+use crate::service::{Service, ThreddsService};
+use crate::storage::Location;
 
-pub async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+pub struct Files;
+
+pub fn service(_state: &AppState) -> std::sync::Arc<dyn Service> {
+    std::sync::Arc::new(Files)
+}
+
+impl Service for Files {
+    fn name(&self) -> &'static str {
+        "files"
+    }
+
+    fn router(&self, state: &AppState) -> axum::Router {
+        axum::Router::new()
+            .route("/files/{*id}", axum::routing::get(file))
+            .with_state(state.clone())
+    }
+
+    // No per-dataset endpoint: aggregations have no file, and the list is built from
+    // ids alone. THREDDS clients reach files through the HTTPServer service.
+    fn thredds_services(&self) -> Vec<ThreddsService> {
+        vec![ThreddsService {
+            name: "files",
+            service_type: "HTTPServer",
+            base: "/files/",
+        }]
+    }
+}
+
+async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let ds = match state.catalog.open(&id).await {
         Ok(ds) => ds,
         Err(e) => return error(e.kind().status(), e.to_string()),
