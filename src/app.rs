@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, Method};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::endpoint::{EndpointDirectory, NoEndpoints};
 use crate::metrics::Metrics;
-use crate::service::Services;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,7 +19,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The services the server offers (installed by the server when it assembles
     /// them): what every endpoint list is built from.
-    pub services: Services,
+    pub services: Arc<dyn EndpointDirectory>,
 }
 
 impl AppState {
@@ -35,7 +35,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             config: Arc::new(config),
             metrics,
-            services: Services::default(),
+            services: Arc::new(NoEndpoints),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dap2;
 pub mod dap4;
 pub mod edr;
+pub mod endpoint;
 pub mod error;
 pub mod files;
 pub mod fixtures;

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::catalog::Dataset;
+use crate::endpoint::{Endpoint, EndpointDirectory};
 use crate::http::{base_url, html_escape, wants_json};
-use crate::service::{Endpoint, Services};
 
 #[derive(Serialize)]
 struct VariableInfo {
@@ -55,7 +55,7 @@ impl From<Endpoint> for Link {
 }
 
 /// The endpoints of a dataset in every service.
-fn links(services: &Services, base: &str, id: &str) -> Vec<Link> {
+fn links(services: &dyn EndpointDirectory, base: &str, id: &str) -> Vec<Link> {
     services
         .endpoints(base, id)
         .into_iter()
@@ -63,7 +63,7 @@ fn links(services: &Services, base: &str, id: &str) -> Vec<Link> {
         .collect()
 }
 
-fn info(services: &Services, base: &str, ds: &Dataset) -> DatasetInfo {
+fn info(services: &dyn EndpointDirectory, base: &str, ds: &Dataset) -> DatasetInfo {
     DatasetInfo {
         id: ds.id.clone(),
         title: ds.title.clone(),
@@ -105,7 +105,7 @@ pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let all = open_all(&state).await;
     let list: Vec<DatasetInfo> = all
         .iter()
-        .map(|ds| info(&state.services, &base, ds))
+        .map(|ds| info(state.services.as_ref(), &base, ds))
         .collect();
     Json(serde_json::json!({ "datasets": list })).into_response()
 }
@@ -124,7 +124,7 @@ pub async fn landing(
                 serde_json::json!({
                     "id": e.id,
                     "title": e.title.clone().unwrap_or_else(|| e.id.clone()),
-                    "links": links(&state.services, &base, &e.id),
+                    "links": links(state.services.as_ref(), &base, &e.id),
                 })
             })
             .collect();
@@ -156,7 +156,7 @@ pub async fn landing(
             html_escape(&e.id),
             html_escape(&title)
         );
-        for l in links(&state.services, &base, &e.id) {
+        for l in links(state.services.as_ref(), &base, &e.id) {
             let _ = write!(html, "<a href=\"{}\">{}</a> ", html_escape(&l.href), l.rel);
         }
         html.push_str("</td></tr>");

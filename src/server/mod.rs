@@ -40,7 +40,8 @@ pub fn services(state: &AppState) -> Vec<Arc<dyn Service>> {
 
 /// The whole application: routes and middleware.
 pub fn router(mut state: AppState) -> Router {
-    state.services = Services(Arc::new(services(&state)));
+    let list = Services(Arc::new(services(&state)));
+    state.services = Arc::new(list.clone());
     let server = &state.config.server;
     let mut app = Router::new()
         .route("/", get(landing::landing))
@@ -50,7 +51,7 @@ pub fn router(mut state: AppState) -> Router {
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
         .fallback(not_found)
         .with_state(state.clone());
-    for service in state.services.0.iter() {
+    for service in list.0.iter() {
         app = app.merge(service.router(&state));
     }
     let mut app = app

@@ -17,8 +17,9 @@ use thiserror::Error;
 
 use crate::app::AppState;
 use crate::cache::ViewCache;
+use crate::endpoint::EndpointDirectory;
 use crate::http::base_url;
-use crate::service::{Endpoint, Service, Services};
+use crate::service::{Endpoint, Service};
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
@@ -181,7 +182,7 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
 
 /// The item of a dataset file, with assets linking every protocol's endpoint.
 /// An item's assets: the endpoints services offer with roles, keyed by relation.
-fn assets(services: &Services, base: &str, id: &str) -> Value {
+fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
     let mut out = serde_json::Map::new();
     for e in services.endpoints(base, id) {
         if e.roles.is_empty() {
@@ -197,7 +198,7 @@ fn assets(services: &Services, base: &str, id: &str) -> Value {
     Value::Object(out)
 }
 
-fn item_json(base: &str, services: &Services, i: &IndexedItem) -> Value {
+fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> Value {
     let (geometry, bbox) = match i.bbox {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
@@ -296,7 +297,7 @@ async fn collection_paths(
         let search = Search::new(SearchRequest::from_query(&pairs)?)?.in_collection(&coll.id);
         let self_href = format!("{base}/stac/collections/{}/items", coll.id);
         return Ok(geo(run_search(
-            &state.services,
+            state.services.as_ref(),
             &index,
             &search,
             &self_href,
@@ -309,12 +310,12 @@ async fn collection_paths(
         .iter()
         .find(|i| i.collection == coll.id && i.id == item_id)
         .ok_or_else(|| StacError::NotFound(format!("no item {item_id:?} in {}", coll.id)))?;
-    Ok(geo(item_json(&base, &state.services, item)))
+    Ok(geo(item_json(&base, state.services.as_ref(), item)))
 }
 
 /// Runs a search; `next` links repeat the query with a paging token.
 fn run_search(
-    services: &Services,
+    services: &dyn EndpointDirectory,
     index: &Arc<ItemIndex>,
     search: &Search,
     self_href: &str,
@@ -366,7 +367,7 @@ async fn search_get(
     let search = Search::new(SearchRequest::from_query(&pairs)?)?;
     let index = stac.index().await;
     Ok(geo(run_search(
-        &state.services,
+        state.services.as_ref(),
         &index,
         &search,
         &format!("{base}/stac/search"),
@@ -392,7 +393,7 @@ async fn search_post(
     let search = Search::new(request)?;
     let index = stac.index().await;
     let mut result = run_search(
-        &state.services,
+        state.services.as_ref(),
         &index,
         &search,
         &format!("{base}/stac/search"),
