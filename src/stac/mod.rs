@@ -97,6 +97,10 @@ impl Service for Stac {
         "stac"
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/stac"]
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/stac", get(landing))
