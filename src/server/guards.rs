@@ -208,9 +208,8 @@ mod tests {
             .route(
                 "/boom",
                 axum::routing::get(|| async {
-                    let v: Vec<u8> = Vec::new();
-                    #[allow(clippy::get_first)]
-                    v.get(0).copied().expect("a bug")
+                    let v: Vec<String> = Vec::new();
+                    v.first().cloned().expect("a bug")
                 }),
             )
             .layer(axum::middleware::from_fn_with_state(guards, guard));
