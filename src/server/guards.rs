@@ -143,8 +143,23 @@ pub async fn guard(State(guards): State<Guards>, mut req: Request, next: Next) -
 fn render_bare_error(guards: &Guards, req: RequestInfo<'_>, response: Response) -> Response {
     use http_body::Body as _;
     let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Layers answer with no content type, or plain text (the body limit's "length
+    // limit exceeded"); no service answers these statuses in plain text itself.
+    let from_a_layer = content_type.is_empty()
+        || (content_type.starts_with("text/plain")
+            && matches!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED
+                    | StatusCode::REQUEST_TIMEOUT
+                    | StatusCode::PAYLOAD_TOO_LARGE
+            ));
     let bare = (status.is_client_error() || status.is_server_error())
-        && !response.headers().contains_key(header::CONTENT_TYPE)
+        && from_a_layer
         && response.body().size_hint().upper().is_some_and(|n| n <= 64);
     if !bare {
         return response;
