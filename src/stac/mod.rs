@@ -194,8 +194,8 @@ fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
         }
         let mut asset =
             json!({"href": e.href, "type": e.media_type, "title": e.title, "roles": e.roles});
-        if let Value::Object(extra) = e.asset_fields {
-            asset.as_object_mut().map(|a| a.extend(extra));
+        if let (Value::Object(extra), Some(a)) = (e.asset_fields, asset.as_object_mut()) {
+            a.extend(extra);
         }
         out.insert(e.rel.to_string(), asset);
     }
