@@ -10,7 +10,6 @@ mod draw;
 pub mod encode;
 mod error;
 mod featureinfo;
-pub mod grid;
 mod layers;
 mod legend;
 mod params;
