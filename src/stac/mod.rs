@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::app::AppState;
 use crate::http::base_url;
+use crate::subset::BBox;
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
@@ -111,7 +112,7 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
         "description": c.title,
         "license": "other",
         "extent": {
-            "spatial": {"bbox": [c.bbox.map_or(json!([-180.0, -90.0, 180.0, 90.0]), |b| json!(b))]},
+            "spatial": {"bbox": [c.bbox.unwrap_or_else(BBox::world).to_array()]},
             "temporal": {"interval": [[iso(&c.start), iso(&c.end)]]},
         },
         "links": [
@@ -125,7 +126,7 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
 
 /// The item of a dataset file, with assets linking every protocol's endpoint.
 fn item_json(base: &str, i: &IndexedItem) -> Value {
-    let (geometry, bbox) = match i.bbox {
+    let (geometry, bbox) = match i.bbox.map(|b| b.to_array()) {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
             json!([w, s, e, n]),
