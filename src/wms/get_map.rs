@@ -138,7 +138,13 @@ impl Wms {
                 render::composite_over(&mut out, &canvas);
                 canvas = out;
             }
-            encode::encode(&canvas, view.width, view.height, format, background)
+            Ok(encode::encode(
+                &canvas,
+                view.width,
+                view.height,
+                format,
+                background,
+            )?)
         })
         .await
         .map_err(|e| WmsError::internal(format!("rendering failed: {e}")))??;

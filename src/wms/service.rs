@@ -1,6 +1,6 @@
-//! The WMS service: which datasets a request sees, and the dispatch of a request to
-//! its operation (GetCapabilities, GetMap, GetFeatureInfo, GetLegendGraphic) with
-//! errors turned into exception reports or images.
+//! The WMS service: which datasets a request sees, and the dispatch of a request (or
+//! an XYZ tile) to its operation (GetCapabilities, GetMap, GetFeatureInfo,
+//! GetLegendGraphic) with errors turned into exception reports or images.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -10,6 +10,7 @@ use crate::config::WmsConfig;
 
 use super::Version;
 use super::caches::LazyCaches;
+use super::crs::tile_bbox;
 use super::encode::ImageFormat;
 use super::error::{ExceptionCode, ExceptionMode, ImageContext, WmsError, exception_response};
 use super::params::{Params, parse_color};
@@ -93,6 +94,31 @@ impl Wms {
             )),
         };
         result.unwrap_or_else(|e| exception_response(&e, version, ExceptionMode::Xml, None))
+    }
+
+    /// An XYZ tile: a 256×256 Web Mercator GetMap (transparent unless asked).
+    pub async fn tile(&self, state: &AppState, tile: TilePath, query: Option<&str>) -> Response {
+        let mut p = Params::parse(query);
+        let Some(b) = tile_bbox(tile.z, tile.x, tile.y) else {
+            let e = WmsError::invalid(&format!("no tile {}/{}/{}", tile.z, tile.x, tile.y));
+            return exception_response(&e, Version::V130, ExceptionMode::Xml, None);
+        };
+        p.set("LAYERS", tile.layer);
+        p.set("CRS", "EPSG:3857");
+        p.set("BBOX", format!("{},{},{},{}", b[0], b[1], b[2], b[3]));
+        p.set("WIDTH", "256");
+        p.set("HEIGHT", "256");
+        p.set("FORMAT", "image/png");
+        if let Some(s) = p.non_empty("STYLE").map(str::to_string) {
+            p.set("STYLES", s);
+        }
+        if p.non_empty("TRANSPARENT").is_none() {
+            p.set("TRANSPARENT", "TRUE");
+        }
+        match self.get_map(state, &Scope::All, &p, Version::V130).await {
+            Ok(r) => r,
+            Err(e) => exception_response(&e, Version::V130, ExceptionMode::Xml, None),
+        }
     }
 }
 
