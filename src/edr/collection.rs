@@ -8,7 +8,7 @@ use super::error::{EdrError, EdrResult};
 use crate::catalog::Dataset;
 use crate::model::cf::{self, CoordinateSystem, Packing, TimeUnits};
 use crate::model::{AttributeList, DataType, DimRef, Variable};
-use crate::subset::{CoordAxis, CurvilinearGrid, Hyperslab, LonConvention, RectilinearGrid};
+use crate::subset::{BBox, CoordAxis, CurvilinearGrid, Hyperslab, LonConvention, RectilinearGrid};
 
 /// One EDR parameter: a data variable on a horizontal grid.
 #[derive(Debug, Clone)]
@@ -120,15 +120,18 @@ impl Group {
         }
     }
 
-    /// The bbox in CRS84 (-180..180; the whole range when the grid goes round).
-    pub fn crs84_bbox(&self) -> [f64; 4] {
+    /// The bbox in CRS84 (-180..180; the whole range when the grid goes round; west
+    /// east of east when it crosses the antimeridian).
+    pub fn crs84_bbox(&self) -> BBox {
         let (w, s, e, n) = self.bounds();
         let global = matches!(&self.horizontal, Horizontal::Rect { grid, .. } if grid.is_global());
-        if global || e - w >= 360.0 {
-            return [-180.0, s, 180.0, n];
-        }
         let signed = LonConvention::Signed;
-        [signed.normalize(w), s, signed.normalize(e), n]
+        let (w, e) = if global || e - w >= 360.0 {
+            (-180.0, 180.0)
+        } else {
+            (signed.normalize(w), signed.normalize(e))
+        };
+        BBox::new(w, s, e, n).unwrap_or_else(|_| BBox::world())
     }
 }
 
