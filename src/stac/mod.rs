@@ -20,6 +20,7 @@ use crate::cache::ViewCache;
 use crate::endpoint::EndpointDirectory;
 use crate::http::base_url;
 use crate::service::{Endpoint, Service};
+use crate::subset::BBox;
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
@@ -172,7 +173,7 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
         "description": c.title,
         "license": "other",
         "extent": {
-            "spatial": {"bbox": [c.bbox.map_or(json!([-180.0, -90.0, 180.0, 90.0]), |b| json!(b))]},
+            "spatial": {"bbox": [c.bbox.unwrap_or_else(BBox::world).to_array()]},
             "temporal": {"interval": [[iso(&c.start), iso(&c.end)]]},
         },
         "links": [
@@ -184,7 +185,6 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
     })
 }
 
-/// The item of a dataset file, with assets linking every protocol's endpoint.
 /// An item's assets: the endpoints services offer with roles, keyed by relation.
 fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
     let mut out = serde_json::Map::new();
@@ -202,8 +202,9 @@ fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
     Value::Object(out)
 }
 
+/// The item of a dataset file, with assets linking every protocol's endpoint.
 fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> Value {
-    let (geometry, bbox) = match i.bbox {
+    let (geometry, bbox) = match i.bbox.map(|b| b.to_array()) {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
             json!([w, s, e, n]),

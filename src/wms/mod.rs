@@ -4,19 +4,25 @@
 //! (layer `{variable}`, or `{id}/{variable}` too), `/wms/tiles/{layer}/{z}/{x}/{y}.png`
 //! XYZ tiles in Web Mercator for Leaflet and OpenLayers.
 
+mod caches;
 mod capabilities;
 pub mod crs;
 mod draw;
 pub mod encode;
 mod error;
 mod featureinfo;
-pub mod grid;
+mod get_capabilities;
+mod get_feature_info;
+mod get_legend;
+mod get_map;
+mod layer_data;
 mod layers;
 mod legend;
 mod params;
 pub mod render;
 mod service;
 pub mod style;
+mod tiles;
 
 use std::sync::Arc;
 
