@@ -100,9 +100,11 @@ pub struct WmsService {
     wms: Arc<Wms>,
 }
 
-pub fn service(_state: &AppState) -> Arc<dyn Service> {
+pub fn service(state: &AppState) -> Arc<dyn Service> {
     Arc::new(WmsService {
-        wms: Arc::new(Wms::default()),
+        wms: Arc::new(Wms {
+            caches: caches::Caches::new(&state.config.wms, &state.config.cache, &state.metrics),
+        }),
     })
 }
 
