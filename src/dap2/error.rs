@@ -4,8 +4,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, Dataset};
 use crate::readers::ReadError;
+use crate::storage::{Location, StorageError};
 
 #[derive(Debug, Error)]
 pub enum Dap2Error {
@@ -14,11 +15,10 @@ pub enum Dap2Error {
     /// A malformed constraint expression, an unknown variable, an index out of range.
     #[error("{0}")]
     BadRequest(String),
-    /// The response would exceed `limits.max_response_bytes`.
-    #[error(
-        "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
-    )]
-    TooLarge { size: u64, limit: u64 },
+    /// The response would exceed `limits.max_response_bytes` (`size` is `None` when
+    /// it does not even fit a u64).
+    #[error("{}", too_large(*size, *limit))]
+    TooLarge { size: Option<u64>, limit: u64 },
     /// The dataset or its storage failed: the status `CatalogError::status` gives every
     /// protocol (502/504 for storage, 503 for an unreadable file).
     #[error("{message}")]
@@ -27,33 +27,113 @@ pub enum Dap2Error {
     Internal(String),
 }
 
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    let size = size.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+    format!(
+        "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
+    )
+}
+
+/// The text of a read error that a client may see: what failed, without the file's
+/// path or the storage URL (those name the server's layout; the log has them).
+pub fn public_read_message(e: &ReadError) -> String {
+    match e {
+        ReadError::Format { message, .. } => format!("cannot read the dataset: {message}"),
+        ReadError::Storage(s) => match s {
+            StorageError::NotFound(_) => "the dataset's file is missing from storage".into(),
+            StorageError::Backend { .. } => "the storage behind the dataset failed".into(),
+            StorageError::Timeout(_) => "the storage behind the dataset timed out".into(),
+            StorageError::InvalidLocation(_) => "the dataset's location is invalid".into(),
+            StorageError::Changed(_) => {
+                "the dataset changed at the source during the read; retry".into()
+            }
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The text of a catalog error that a client may see (see `public_read_message`).
+pub fn public_catalog_message(e: &CatalogError) -> String {
+    match e {
+        CatalogError::NotFound(_) => e.to_string(),
+        CatalogError::Unavailable { id, source } => format!(
+            "dataset {id:?} is unavailable: {}",
+            public_read_message(source)
+        ),
+    }
+}
+
+/// `message` with every spelling of the dataset's location replaced by its id: a last
+/// guard for paths that lower layers (netCDF-C, HDF5) put in their own messages.
+pub fn redact_location(message: &str, ds: &Dataset) -> String {
+    let mut out = message.to_string();
+    let mut spellings = vec![ds.location.to_string()];
+    if let Location::Local(p) = &ds.location {
+        spellings.push(p.display().to_string());
+    }
+    for s in spellings.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(s.as_str(), &ds.id);
+    }
+    // Other files of the same directory (a sidecar, a temporary copy).
+    if let Location::Local(p) = &ds.location
+        && let Some(dir) = p.parent().filter(|d| d.as_os_str().len() > 1)
+    {
+        out = out.replace(&dir.display().to_string(), "<data>");
+    }
+    out
+}
+
 impl From<CatalogError> for Dap2Error {
     fn from(e: CatalogError) -> Self {
+        let message = public_catalog_message(&e);
         match e {
-            CatalogError::NotFound(_) => Dap2Error::NotFound(e.to_string()),
-            CatalogError::Unavailable { .. } => Dap2Error::Unavailable {
-                status: e.status(),
-                message: e.to_string(),
-            },
+            CatalogError::NotFound(_) => Dap2Error::NotFound(message),
+            CatalogError::Unavailable { .. } => {
+                tracing::warn!("dap2: {e}");
+                Dap2Error::Unavailable {
+                    status: e.status(),
+                    message,
+                }
+            }
         }
     }
 }
 
 impl From<ReadError> for Dap2Error {
     fn from(e: ReadError) -> Self {
+        let message = public_read_message(&e);
+        if matches!(e, ReadError::Storage(_) | ReadError::Format { .. }) {
+            // The full text, path included, for the operator only.
+            tracing::warn!("dap2: {e}");
+        }
         match e {
-            ReadError::NoSuchVariable(_) => Dap2Error::NotFound(e.to_string()),
-            ReadError::Subset(_) => Dap2Error::BadRequest(e.to_string()),
+            ReadError::NoSuchVariable(_) => Dap2Error::NotFound(message),
+            ReadError::Subset(_) => Dap2Error::BadRequest(message),
             ReadError::Storage(_) => Dap2Error::Unavailable {
                 status: e.upstream_status().unwrap_or(502),
-                message: e.to_string(),
+                message,
             },
-            _ => Dap2Error::Internal(e.to_string()),
+            _ => Dap2Error::Internal(message),
         }
     }
 }
 
 impl Dap2Error {
+    /// The same error with the dataset's location replaced by its id.
+    pub fn redacted(self, ds: &Dataset) -> Dap2Error {
+        let r = |m: String| redact_location(&m, ds);
+        match self {
+            Dap2Error::NotFound(m) => Dap2Error::NotFound(r(m)),
+            Dap2Error::BadRequest(m) => Dap2Error::BadRequest(r(m)),
+            Dap2Error::Internal(m) => Dap2Error::Internal(r(m)),
+            Dap2Error::Unavailable { status, message } => Dap2Error::Unavailable {
+                status,
+                message: r(message),
+            },
+            e @ Dap2Error::TooLarge { .. } => e,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Dap2Error::NotFound(_) => StatusCode::NOT_FOUND,

@@ -149,6 +149,18 @@ async fn handle(
         ))
     })?;
     let ds = state.catalog.open(id).await?;
+    answer(state, &ds, kind, req)
+        .await
+        .map_err(|e| e.redacted(&ds))
+}
+
+async fn answer(
+    state: &AppState,
+    ds: &Arc<Dataset>,
+    kind: Kind,
+    req: &OpendapRequest,
+) -> Result<Response, Dap2Error> {
+    let ds = ds.clone();
     if kind == Kind::Ver {
         let body = format!(
             "Core version: {}\nServer version: {}\nDAP protocol version: {}\n",
@@ -203,11 +215,10 @@ async fn handle(
             html::form(&ds, &schema, &base)
         }
         Kind::Dods => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             let mut header = dds::dds(&ds.id, &projected).into_bytes();
             header.extend_from_slice(b"Data:\n");
-            let exact = exact_size(&projected).map(|n| n + header.len() as u64);
+            let exact = exact_size(&projected).and_then(|n| n.checked_add(header.len() as u64));
             let body = stream::body(ds.clone(), projected, header, block_bytes, encode_xdr).await?;
             let mut r = Response::new(body);
             r.headers_mut().insert(
@@ -222,8 +233,7 @@ async fn handle(
             r
         }
         Kind::Ascii => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             let header = format!("Dataset: {}\n", ds.id).into_bytes();
             let body =
                 stream::body(ds.clone(), projected, header, block_bytes, ascii::encoder()).await?;
@@ -236,8 +246,7 @@ async fn handle(
             r
         }
         Kind::Nc => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             download::netcdf(&ds, &projected, block_bytes).await?
         }
         Kind::Ver => unreachable!("answered above"),
@@ -250,17 +259,47 @@ fn constrained(schema: &Schema, req: &OpendapRequest) -> Result<Vec<Projected>, 
     selection::select(schema, &ce)
 }
 
+/// The one validation point of a data request (`.dods`, `.ascii`, `.nc`), before
+/// anything is read or any header sent: the constrained shapes (checked against the
+/// dimensions by `select`), each array's count (XDR writes it as a u32), and the total
+/// size against `limits.max_response_bytes`, all in checked arithmetic.
+fn validated(
+    state: &AppState,
+    schema: &Schema,
+    req: &OpendapRequest,
+) -> Result<Vec<Projected>, Dap2Error> {
+    let projected = constrained(schema, req)?;
+    for s in projected.iter().flat_map(|p| p.members()) {
+        if s.slab
+            .checked_num_elements()
+            .is_none_or(|n| n > u32::MAX as usize)
+        {
+            return Err(Dap2Error::BadRequest(format!(
+                "{}: DAP2 cannot send more than {} values of one array; request a subset",
+                s.array.name,
+                u32::MAX
+            )));
+        }
+    }
+    let limit = state.config.limits.max_response_bytes;
+    match data_size(&projected) {
+        Some(size) if size <= limit => Ok(projected),
+        size => Err(Dap2Error::TooLarge { size, limit }),
+    }
+}
+
 /// Size of the data part, counting strings at their longest when known (netCDF-4
-/// strings: 4 bytes each plus what cannot be known before reading).
-fn data_size(projected: &[Projected]) -> u64 {
+/// strings: 4 bytes each plus what cannot be known before reading); `None` if it does
+/// not fit a u64.
+fn data_size(projected: &[Projected]) -> Option<u64> {
     projected
         .iter()
         .flat_map(|p| p.members())
         .map(|s| {
             xdr::encoded_size(s.array.dtype, s.count(), s.array.char_len, s.is_scalar())
-                .unwrap_or(4 + 4 * s.count() as u64)
+                .unwrap_or_else(|| (s.count() as u64).saturating_mul(4).saturating_add(4))
         })
-        .sum()
+        .try_fold(0u64, |total, n| total.checked_add(n))
 }
 
 fn exact_size(projected: &[Projected]) -> Option<u64> {
@@ -268,17 +307,11 @@ fn exact_size(projected: &[Projected]) -> Option<u64> {
         .iter()
         .flat_map(|p| p.members())
         .all(|s| s.array.dtype != Dap2Type::String);
-    all_fixed.then(|| data_size(projected))
-}
-
-/// Refuses, before anything is read, a response larger than the configured limit.
-fn check_size(state: &AppState, projected: &[Projected]) -> Result<(), Dap2Error> {
-    let size = data_size(projected);
-    let limit = state.config.limits.max_response_bytes;
-    if size > limit {
-        return Err(Dap2Error::TooLarge { size, limit });
+    if all_fixed {
+        data_size(projected)
+    } else {
+        None
     }
-    Ok(())
 }
 
 fn encode_xdr(ev: stream::Event<'_>, out: &mut Vec<u8>) {
