@@ -19,7 +19,9 @@ use std::sync::{Arc, LazyLock};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-pub use error::{Dap2Error, error_response};
+pub use error::{
+    Dap2Error, error_response, public_catalog_message, public_read_message, redact_location,
+};
 pub use schema::{Dap2Type, Schema};
 
 use crate::app::{AppState, OpendapRequest};

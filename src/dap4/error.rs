@@ -7,7 +7,8 @@ use thiserror::Error;
 
 use super::ce::CeError;
 use super::selection::SelectError;
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, Dataset};
+use crate::dap2::{public_catalog_message, public_read_message, redact_location};
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -27,6 +28,21 @@ pub enum Dap4Error {
 }
 
 impl Dap4Error {
+    /// The same error with the dataset's location replaced by its id.
+    pub fn redacted(self, ds: &Dataset) -> Dap4Error {
+        let r = |m: String| redact_location(&m, ds);
+        match self {
+            Dap4Error::NotFound(m) => Dap4Error::NotFound(r(m)),
+            Dap4Error::BadRequest(m) => Dap4Error::BadRequest(r(m)),
+            Dap4Error::TooLarge(m) => Dap4Error::TooLarge(r(m)),
+            Dap4Error::Internal(m) => Dap4Error::Internal(r(m)),
+            Dap4Error::Unavailable { status, message } => Dap4Error::Unavailable {
+                status,
+                message: r(message),
+            },
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Dap4Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -42,12 +58,14 @@ impl Dap4Error {
 
 impl From<CatalogError> for Dap4Error {
     fn from(e: CatalogError) -> Self {
+        // Clients see no server paths; the log keeps the whole text.
+        let message = public_catalog_message(&e);
         match e.status() {
-            404 => Dap4Error::NotFound(e.to_string()),
-            status => Dap4Error::Unavailable {
-                status,
-                message: e.to_string(),
-            },
+            404 => Dap4Error::NotFound(message),
+            status => {
+                tracing::warn!("dap4: {e}");
+                Dap4Error::Unavailable { status, message }
+            }
         }
     }
 }
@@ -66,16 +84,17 @@ impl From<SelectError> for Dap4Error {
 
 impl From<ReadError> for Dap4Error {
     fn from(e: ReadError) -> Self {
+        let message = public_read_message(&e);
+        if matches!(e, ReadError::Storage(_) | ReadError::Format { .. }) {
+            tracing::warn!("dap4: {e}");
+        }
         if let Some(status) = e.upstream_status() {
-            return Dap4Error::Unavailable {
-                status,
-                message: e.to_string(),
-            };
+            return Dap4Error::Unavailable { status, message };
         }
         match e {
-            ReadError::Subset(_) => Dap4Error::BadRequest(e.to_string()),
-            ReadError::NoSuchVariable(_) => Dap4Error::NotFound(e.to_string()),
-            _ => Dap4Error::Internal(e.to_string()),
+            ReadError::Subset(_) => Dap4Error::BadRequest(message),
+            ReadError::NoSuchVariable(_) => Dap4Error::NotFound(message),
+            _ => Dap4Error::Internal(message),
         }
     }
 }
