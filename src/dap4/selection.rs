@@ -365,4 +365,32 @@ mod tests {
         assert!(sel(&m, "/sst[0];/sst[0]").is_ok());
         assert!(matches!(sel(&m, "/g[0]"), Err(SelectError::GroupSubset(_))));
     }
+
+    #[test]
+    fn indices_past_i64_are_range_errors_not_huge_shapes() {
+        let m = meta();
+        for ce in [
+            "/sst[0:2:9223372036854775808][0]",
+            "/sst[0:2:18446744073709551615]",
+            "/sst[9223372036854775808]",
+            "/sst[0:1:2]",
+            "/lat=[0:9223372036854775808]",
+            "/sst[9223372036854775808:]",
+        ] {
+            assert!(
+                matches!(sel(&m, ce), Err(SelectError::Range { .. })),
+                "{ce} -> {:?}",
+                sel(&m, ce)
+            );
+        }
+        // A huge stride on a short dimension selects one index, stride 1.
+        let s = sel(&m, "/sst[0:18446744073709551615:1][4:2147483647:4]").unwrap();
+        assert_eq!(
+            s.vars[0].slab,
+            Hyperslab::new(vec![DimSlice::index(0), DimSlice::index(4)])
+        );
+        // An open stop keeps the stride.
+        let s = sel(&m, "/lat[1:9223372036854775808:]").unwrap();
+        assert_eq!(s.vars[0].slab.shape(), vec![1]);
+    }
 }
