@@ -85,7 +85,7 @@ async fn answer(
 ) -> Result<Response, Dap4Error> {
     let query = ce::parse_query(req.query.as_deref())?;
     let selection = selection::resolve(&ds.meta, query.ce.as_ref())?;
-    if let Some(r) = not_modified(&req.headers, &ds) {
+    if let Some(r) = not_modified(&req.headers, ds) {
         return Ok(r);
     }
     match suffix {
@@ -96,15 +96,15 @@ async fn answer(
                 name: &ds.id,
                 checksums: None,
             });
-            Ok(with_headers(text.into_response(), DMR_CONTENT_TYPE, &ds))
+            Ok(with_headers(text.into_response(), DMR_CONTENT_TYPE, ds))
         }
         ".dap" => {
             check_size(&selection, state.config.limits.max_response_bytes)?;
             if req.method == Method::HEAD {
-                return Ok(with_headers(().into_response(), DATA_CONTENT_TYPE, &ds));
+                return Ok(with_headers(().into_response(), DATA_CONTENT_TYPE, ds));
             }
             let block = state.config.limits.read_block_bytes.max(1);
-            let (parts, sums) = data::prepare(&ds, &selection, query.checksum, block).await?;
+            let (parts, sums) = data::prepare(ds, &selection, query.checksum, block).await?;
             let text = dmr::write_dmr(&dmr::DmrInput {
                 meta: &ds.meta,
                 selection: &selection,
@@ -118,21 +118,21 @@ async fn answer(
             Ok(with_headers(
                 Body::from_stream(stream).into_response(),
                 DATA_CONTENT_TYPE,
-                &ds,
+                ds,
             ))
         }
         ".dmr.html" => {
             let base = format!("{}/opendap/{}", base_url(state, &req.headers), ds.id);
             let page = html::form(ds, &base);
             let r = axum::response::Html(page).into_response();
-            Ok(with_headers(r, "text/html; charset=UTF-8", &ds))
+            Ok(with_headers(r, "text/html; charset=UTF-8", ds))
         }
         ".dsr" | ".dsr.xml" => {
             let base = format!("{}/opendap/{}", base_url(state, &req.headers), ds.id);
             Ok(with_headers(
                 html::dsr(&ds.id, &base).into_response(),
                 DSR_CONTENT_TYPE,
-                &ds,
+                ds,
             ))
         }
         other => Err(Dap4Error::NotFound(format!(
