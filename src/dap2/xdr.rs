@@ -248,4 +248,25 @@ mod tests {
             [0, 0, 0, 2, b'h', b'i', 0, 0]
         );
     }
+
+    #[test]
+    fn encoded_sizes_saturate_instead_of_wrapping() {
+        assert_eq!(
+            encoded_size(Dap2Type::Float64, usize::MAX, None, false),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            encoded_size(Dap2Type::String, 1 << 62, Some(usize::MAX - 8), false),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            encoded_size(Dap2Type::Byte, usize::MAX, None, false),
+            Some(u64::MAX)
+        );
+        assert_eq!(encoded_size(Dap2Type::Byte, 5, None, false), Some(8 + 8));
+        assert_eq!(
+            encoded_size(Dap2Type::Float32, 3, None, false),
+            Some(8 + 12)
+        );
+    }
 }

@@ -107,7 +107,7 @@ impl Framer {
         let mut chunk = Vec::with_capacity(MAX_CHUNK);
         chunk.extend_from_slice(&header(FLAGS, MAX_PAYLOAD));
         chunk.extend_from_slice(&self.pending[..MAX_PAYLOAD]);
-        // What is left is less than one element past the chunk: a short move.
+        // What is left is usually less than one element (a long string can leave more).
         self.pending.drain(..MAX_PAYLOAD);
         Some(Bytes::from(chunk))
     }
