@@ -287,6 +287,10 @@ async fn huge_strides_select_one_index() {
                 want.extend(45f32.to_be_bytes());
                 assert_eq!(xdr, want, "{id} {ce}");
             }
+            for suffix in [".ascii", ".nc", ".dds"] {
+                let r = get(&format!("{}/{id}{suffix}?{ce}", s.base)).await;
+                assert_eq!(r.status(), 200, "{id}{suffix} {ce}");
+            }
         }
     }
 }
