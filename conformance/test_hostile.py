@@ -109,7 +109,7 @@ CASES = [
     ("edr area 8000 vertices", f"{EDR}/big%2Flarge.nc/area?coords={polygon(8000)}", {400, 413}, json_form),
     ("edr corridor 1000 vertices", f"{EDR}/big%2Flarge.nc/corridor?coords={linestring(1000)}&corridor-width=100&width-units=km&corridor-height=10&height-units=m", {400, 413}, json_form),
     ("edr trajectory 16000 vertices", f"{EDR}/big%2Flarge.nc/trajectory?coords={linestring(16000)}", {400, 413, 414}, json_form),
-    ("edr resolution 2^32", f"{EDR}/sst_classic.nc/cube?bbox=0,-10,20,10&resolution-x=4294967296", {400}, json_form),
+    ("edr resolution 2^32", f"{EDR}/sst_classic.nc/cube?bbox=0,-10,20,10&resolution-x=4294967296", {200, 400}, json_form),
     ("edr resolution negative", f"{EDR}/sst_classic.nc/cube?bbox=0,-10,20,10&resolution-x=-1", {400}, json_form),
     ("edr bbox NaN", f"{EDR}/sst_classic.nc/cube?bbox=NaN,0,1,1", {400}, json_form),
     ("edr position inf", f"{EDR}/sst_classic.nc/position?coords=POINT(inf 0)", {400}, json_form),

@@ -89,6 +89,12 @@ pub struct LimitsConfig {
     pub concurrent_renders: usize,
     pub concurrent_queries: usize,
     pub admission_wait_ms: u64,
+    /// Geometry work one EDR query may do: cells tested × points or vertices tested
+    /// against each (radius, area, corridor); decided before any test runs.
+    pub max_geometry_work: u64,
+    /// Values one EDR answer may hold (positions × times × levels × parameters):
+    /// what the answer builds, not only what it reads.
+    pub max_answer_values: u64,
 }
 
 impl Default for LimitsConfig {
@@ -100,6 +106,8 @@ impl Default for LimitsConfig {
             concurrent_renders: 8,
             concurrent_queries: 4,
             admission_wait_ms: 2_000,
+            max_geometry_work: 50_000_000,
+            max_answer_values: 10_000_000,
         }
     }
 }
@@ -143,6 +151,11 @@ pub struct WmsConfig {
     pub image_cache_bytes: u64,
     /// Palette of the default style.
     pub default_palette: String,
+    /// Layers one GetMap may draw (LAYERS=a,b,...).
+    pub max_layers: usize,
+    /// Memory all GetMaps being drawn at once may take (about 12 bytes a pixel);
+    /// more wait up to `limits.admission_wait_ms`, then get a 503.
+    pub render_memory_bytes: u64,
 }
 
 impl Default for WmsConfig {
@@ -153,6 +166,8 @@ impl Default for WmsConfig {
             slice_cache_bytes: 512 << 20,
             image_cache_bytes: 64 << 20,
             default_palette: "viridis".into(),
+            max_layers: 16,
+            render_memory_bytes: 384 << 20,
         }
     }
 }

@@ -124,6 +124,27 @@ pub fn json_error(status: StatusCode, description: impl Into<String>) -> Respons
         .into_response()
 }
 
+/// `message` with every spelling of the dataset's location replaced by its id: a last
+/// guard for paths that lower layers (netCDF-C, HDF5) put in their own messages.
+pub fn redact_location(message: &str, ds: &Dataset) -> String {
+    use crate::storage::Location;
+    let mut out = message.to_string();
+    let mut spellings = vec![ds.location.to_string()];
+    if let Location::Local(p) = &ds.location {
+        spellings.push(p.display().to_string());
+    }
+    for s in spellings.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(s.as_str(), &ds.id);
+    }
+    // Other files of the same directory (a sidecar, a temporary copy).
+    if let Location::Local(p) = &ds.location
+        && let Some(dir) = p.parent().filter(|d| d.as_os_str().len() > 1)
+    {
+        out = out.replace(&dir.display().to_string(), "<data>");
+    }
+    out
+}
+
 /// A finished NetCDF file streamed as a download named after the dataset id
 /// (`{last path segment without .nc}{suffix}.nc`); the file is removed once sent.
 pub async fn netcdf_download(

@@ -10,8 +10,17 @@ struct Server {
 }
 
 async fn start(max_response_bytes: Option<u64>) -> Server {
+    start_with(|_| {}, max_response_bytes).await
+}
+
+/// Like `start`, with `extra` writing more files into the served directory first.
+async fn start_with(
+    extra: impl FnOnce(&std::path::Path),
+    max_response_bytes: Option<u64>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     datagate::fixtures::write_all(dir.path()).unwrap();
+    extra(dir.path());
     let mut config = Config::for_roots(&[dir.path().to_path_buf()]);
     if let Some(n) = max_response_bytes {
         config.limits.max_response_bytes = n;
@@ -194,4 +203,116 @@ async fn conditional_get_and_headers() {
         .await
         .unwrap();
     assert_eq!(r.status(), 304);
+}
+
+/// Asserts a DAP2 error body with `status`, naming no server path; returns its text.
+async fn assert_dap2_error(s: &Server, path: &str, status: u16) -> String {
+    let r = get(&format!("{}/{path}", s.base)).await;
+    assert_eq!(r.status().as_u16(), status, "{path}");
+    assert_eq!(r.headers()["content-description"], "dods_error", "{path}");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.starts_with(&format!("Error {{\n    code = {status};\n    message = \""))
+            && body.ends_with("\";\n};\n"),
+        "{path}: {body}"
+    );
+    let dir = s._dir.path().display().to_string();
+    assert!(
+        !body.contains("/tmp") && !body.contains(&dir),
+        "{path} leaks a path: {body}"
+    );
+    body
+}
+
+/// Indices that do not fit an i64 (or wrap a count) are 400s in DAP2's error form, for
+/// every response that takes a constraint, and the server keeps answering.
+#[tokio::test]
+async fn hostile_indices_are_400s_and_the_server_survives() {
+    let s = start(None).await;
+    let ranges = [
+        "lat[0:2:9223372036854775808]",
+        "lat[0:2:18446744073709551615]",
+        "lat[9223372036854775808]",
+        "lat[18446744073709551615:1:18446744073709551615]",
+        "lat[0:1:10]",
+        "lat[5:1:2]",
+        "lat[0:0:3]",
+        "sst[0:1:2][0:2:9223372036854775808][0]",
+        "sst.sst[0][0][4611686018427387904:1:4611686018427387905]",
+        "lat[18446744073709551616]",
+        "lat[-1]",
+        "lat[]",
+    ];
+    for suffix in [".dds", ".dods", ".ascii", ".nc"] {
+        for ce in ranges {
+            assert_dap2_error(&s, &format!("sst_classic.nc{suffix}?{ce}"), 400).await;
+        }
+    }
+    // Responses that ignore the constraint still answer.
+    for suffix in [".das", ".html"] {
+        let r = get(&format!(
+            "{}/sst_classic.nc{suffix}?lat[0:2:9223372036854775808]",
+            s.base
+        ))
+        .await;
+        assert_eq!(r.status(), 200, "{suffix}");
+    }
+    let r = get(&format!("{}/sst_classic.nc.dods?lat[0:2:9]", s.base)).await;
+    assert_eq!(r.status(), 200);
+    let (dds, xdr) = split_dods(&r.bytes().await.unwrap());
+    assert!(dds.contains("Float32 lat[lat = 5];"), "{dds}");
+    assert_eq!(xdr.len(), 8 + 5 * 4);
+}
+
+/// A stride of 2^31 - 1 or more can only select one index: it is served (netCDF-3
+/// refused the stride itself, a 500 before), on classic and 64-bit offset files.
+#[tokio::test]
+async fn huge_strides_select_one_index() {
+    let s = start(None).await;
+    for id in ["sst_classic.nc", "offset64.nc"] {
+        for ce in [
+            "lat[0:2147483647:9]",
+            "lat[0:4294967296:9]",
+            "lat[0:18446744073709551615:0]",
+            "sst[0:2147483647:2][0][0:9223372036854775807:17]",
+        ] {
+            let r = get(&format!("{}/{id}.dods?{ce}", s.base)).await;
+            assert_eq!(r.status(), 200, "{id} {ce}");
+            let (dds, xdr) = split_dods(&r.bytes().await.unwrap());
+            assert!(dds.contains("= 1]"), "{dds}");
+            if ce.starts_with("lat") {
+                let mut want = Vec::new();
+                want.extend(be32(1));
+                want.extend(be32(1));
+                want.extend(45f32.to_be_bytes());
+                assert_eq!(xdr, want, "{id} {ce}");
+            }
+            for suffix in [".ascii", ".nc", ".dds"] {
+                let r = get(&format!("{}/{id}{suffix}?{ce}", s.base)).await;
+                assert_eq!(r.status(), 200, "{id}{suffix} {ce}");
+            }
+        }
+    }
+}
+
+/// A dataset that cannot be read answers in DAP2's form without the file's path.
+#[tokio::test]
+async fn unreadable_files_do_not_leak_paths() {
+    let s = start_with(
+        |d| std::fs::write(d.join("broken.nc"), b"CDF\x01 this is not netCDF").unwrap(),
+        None,
+    )
+    .await;
+    for path in ["broken.nc.dds", "broken.nc.dods?x", "broken.nc.das"] {
+        let r = get(&format!("{}/{path}", s.base)).await;
+        assert!(r.status().as_u16() >= 400, "{path}");
+        let body = r.text().await.unwrap();
+        let dir = s._dir.path().display().to_string();
+        assert!(
+            body.starts_with("Error {") && !body.contains("/tmp") && !body.contains(&dir),
+            "{path}: {body}"
+        );
+    }
+    let r = get(&format!("{}/sst_classic.nc.dds", s.base)).await;
+    assert_eq!(r.status(), 200);
 }

@@ -355,6 +355,8 @@ async fn failure_after_streaming_started_is_an_error_chunk_and_a_broken_body() {
     let (_, data, err) = chunk::dechunk(&body).expect("an error chunk ends the framing");
     let err = err.expect("error chunk");
     assert!(err.contains("<Error httpcode=\"500\">"), "{err}");
+    let dir = srv.data.display().to_string();
+    assert!(!err.contains(&dir) && !err.contains("/tmp"), "{err}");
     assert!(data.len() < 3 * 720 * 1440 * 4);
 }
 
@@ -383,4 +385,101 @@ async fn head_form_and_services() {
         .await
         .unwrap();
     assert!(dsr.contains("<DatasetServices") && dsr.contains("types_nc4.nc.dmr.xml"));
+}
+
+fn encoded(ce: &str) -> String {
+    ce.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+fn assert_no_path(text: &str, s: &Running) {
+    let dir = s.data.display().to_string();
+    assert!(
+        !text.contains("/tmp") && !text.contains(&dir),
+        "leaks a path: {text}"
+    );
+}
+
+/// Indices that do not fit an i64 (they passed the bound checks as negatives, then
+/// grew memory without bound) are 400s before anything is read, and the server keeps
+/// answering.
+#[tokio::test]
+async fn hostile_indices_are_400s_and_the_server_survives() {
+    let s = start(|_| {}).await;
+    for ce in [
+        "/temp[0:2:9223372036854775808][0][0][0]",
+        "/temp[0:2:18446744073709551615][0][0][0]",
+        "/temp[9223372036854775808][0][0][0]",
+        "/temp[0:0:][0][0][0]",
+        "/temp[4611686018427387904:]",
+        "/temp[0:1:4]",
+        "/temp[3:1:2]",
+        "/lat=[0:9223372036854775808];/temp",
+        "/temp[18446744073709551616]",
+        "/temp[-1]",
+    ] {
+        for q in ["", "&dap4.checksum=true"] {
+            for suffix in [".dap", ".dmr"] {
+                let url = format!(
+                    "{}/gridded_nc4.nc{suffix}?dap4.ce={}{q}",
+                    s.base,
+                    encoded(ce)
+                );
+                let text = assert_dap4_error(&url, 400).await;
+                assert_no_path(&text, &s);
+            }
+        }
+    }
+    let (dmr, data) = dap(&format!(
+        "{}/gridded_nc4.nc.dap?dap4.ce={}",
+        s.base,
+        encoded("/temp[0:2:3][0][0][0]")
+    ))
+    .await;
+    assert!(dmr.contains("<Dim size=\"2\"/>"), "{dmr}");
+    assert_eq!(data.len(), 2 * 4);
+}
+
+/// A stride too large for netCDF-3 selects a single index: served, stride 1.
+#[tokio::test]
+async fn huge_strides_select_one_index() {
+    let s = start(|_| {}).await;
+    for (id, ce, var) in [
+        ("sst_classic.nc", "/lat[0:2147483647:9]", "/lat"),
+        ("sst_classic.nc", "/lat[0:18446744073709551615:]", "/lat"),
+        (
+            "gridded_nc4.nc",
+            "/temp[0:18446744073709551615:3][0][0][0]",
+            "/temp",
+        ),
+    ] {
+        let (dmr, data) = dap(&format!("{}/{id}.dap?dap4.ce={}", s.base, encoded(ce))).await;
+        assert!(dmr.contains("<Dim size=\"1\"/>"), "{ce}: {dmr}");
+        let rank = if var == "/temp" { 4 } else { 1 };
+        let want = expected(
+            &s.data,
+            id,
+            var,
+            Some(Hyperslab::new(vec![DimSlice::index(0); rank])),
+        )
+        .await;
+        assert_eq!(data, want, "{ce}");
+    }
+}
+
+/// A dataset that cannot be read is a DAP4 error that names no server path.
+#[tokio::test]
+async fn unreadable_files_do_not_leak_paths() {
+    let s = start_with(
+        |d| std::fs::write(d.join("broken.nc"), b"CDF\x01 this is not netCDF").unwrap(),
+        |_| {},
+    )
+    .await;
+    for suffix in [".dmr", ".dap"] {
+        let r = get(&format!("{}/broken.nc{suffix}", s.base)).await;
+        assert!(r.status().as_u16() >= 500, "{suffix}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("<Error httpcode="), "{text}");
+        assert_no_path(&text, &s);
+    }
+    dap(&format!("{}/sst_classic.nc.dap?dap4.ce=/lat", s.base)).await;
 }

@@ -335,4 +335,30 @@ mod tests {
             Err(CeError::Function(_))
         ));
     }
+
+    #[test]
+    fn indices_at_the_type_extremes() {
+        // Every u64 parses (bounds are checked against the dimension later, as usize);
+        // one more is a syntax error, never a wrap.
+        for n in [1u64 << 63, u64::MAX, (1 << 31) - 1] {
+            let ce = format!("lat[0:{n}:{n}]");
+            assert_eq!(one(&ce)[0].ranges, vec![r(0, n as usize, Some(n as usize))]);
+        }
+        for bad in [
+            "lat[18446744073709551616]",
+            "lat[0:18446744073709551616:1]",
+            "lat[0:1:18446744073709551616]",
+            "lat[-9223372036854775808]",
+            "lat[0:-1:3]",
+            "lat[]",
+        ] {
+            assert!(
+                matches!(parse_decoded(bad), Err(CeError::Syntax { .. })),
+                "{bad:?} -> {:?}",
+                parse_decoded(bad)
+            );
+        }
+        // Start after stop parses; `select` refuses it against the dimension.
+        assert_eq!(one("lat[5:1:2]")[0].ranges, vec![r(5, 1, Some(2))]);
+    }
 }

@@ -4,8 +4,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, Dataset};
 use crate::error::{ErrorKind, Kinded};
+use crate::http::redact_location;
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -15,11 +16,10 @@ pub enum Dap2Error {
     /// A malformed constraint expression, an unknown variable, an index out of range.
     #[error("{0}")]
     BadRequest(String),
-    /// The response would exceed `limits.max_response_bytes`.
-    #[error(
-        "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
-    )]
-    TooLarge { size: u64, limit: u64 },
+    /// The response would exceed `limits.max_response_bytes` (`size` is `None` when
+    /// it does not even fit a u64).
+    #[error("{}", too_large(*size, *limit))]
+    TooLarge { size: Option<u64>, limit: u64 },
     /// The dataset or its storage failed: the status `CatalogError::status` gives every
     /// protocol (502/504 for storage, 503 for an unreadable file).
     #[error("{message}")]
@@ -28,14 +28,28 @@ pub enum Dap2Error {
     Internal(String),
 }
 
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    let size = size.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+    format!(
+        "the response would be {size} bytes, more than this server's limit of {limit} bytes; request a smaller subset"
+    )
+}
+
 impl From<CatalogError> for Dap2Error {
     fn from(e: CatalogError) -> Self {
+        if !e.kind().is_client_error() {
+            // The whole text, paths included, for the operator only.
+            tracing::warn!("dap2: {e:?}");
+        }
         Dap2Error::of_kind(e.kind(), e.to_string())
     }
 }
 
 impl From<ReadError> for Dap2Error {
     fn from(e: ReadError) -> Self {
+        if !e.kind().is_client_error() {
+            tracing::warn!("dap2: {e}");
+        }
         Dap2Error::of_kind(e.kind(), e.public_message())
     }
 }
@@ -56,6 +70,21 @@ impl Dap2Error {
 }
 
 impl Dap2Error {
+    /// The same error with the dataset's location replaced by its id.
+    pub fn redacted(self, ds: &Dataset) -> Dap2Error {
+        let r = |m: String| redact_location(&m, ds);
+        match self {
+            Dap2Error::NotFound(m) => Dap2Error::NotFound(r(m)),
+            Dap2Error::BadRequest(m) => Dap2Error::BadRequest(r(m)),
+            Dap2Error::Internal(m) => Dap2Error::Internal(r(m)),
+            Dap2Error::Unavailable { status, message } => Dap2Error::Unavailable {
+                status,
+                message: r(message),
+            },
+            e @ Dap2Error::TooLarge { .. } => e,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Dap2Error::NotFound(_) => StatusCode::NOT_FOUND,

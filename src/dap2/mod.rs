@@ -14,7 +14,7 @@ mod selection;
 mod stream;
 pub mod xdr;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ pub use error::{Dap2Error, error_response};
 pub use schema::{Dap2Type, Schema};
 
 use crate::app::{AppState, OpendapRequest};
+use crate::cache::{VersionKey, ViewCache, Weight};
 use crate::catalog::Dataset;
 use crate::http::{not_modified, validators};
 use crate::model::ArrayValues;
@@ -59,35 +60,74 @@ impl Kind {
 }
 
 /// Answers `/opendap/{id}{suffix}` for DAP2 suffixes.
-pub async fn respond(state: AppState, id: String, suffix: String, req: OpendapRequest) -> Response {
-    match handle(&state, &id, &suffix, &req).await {
+pub async fn respond(
+    state: AppState,
+    caches: &Dap2Caches,
+    id: String,
+    suffix: String,
+    req: OpendapRequest,
+) -> Response {
+    match handle(&state, caches, &id, &suffix, &req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-/// DAP2 views, cached per dataset version.
-static SCHEMAS: LazyLock<moka::sync::Cache<(String, String), Arc<Schema>>> =
-    LazyLock::new(|| moka::sync::Cache::new(1_000));
-
-fn schema_of(ds: &Dataset) -> Arc<Schema> {
-    SCHEMAS.get_with((ds.id.clone(), ds.etag()), || {
-        Arc::new(Schema::build(&ds.meta))
-    })
+/// The views DAP2 derives from a dataset version, cached (built at start-up by the
+/// OPeNDAP service that owns them).
+pub struct Dap2Caches {
+    schemas: ViewCache<VersionKey, Arc<Schema>>,
+    /// Longest value, in bytes, of each netCDF-4 string variable. DAS `strlen` needs
+    /// it, or netCDF-C cuts strings at 64 characters.
+    string_lens: ViewCache<(VersionKey, String), StringLen>,
 }
 
-/// Longest value, in bytes, of each netCDF-4 string variable, cached per version. DAS
-/// `strlen` needs it, or netCDF-C cuts strings at 64 characters.
-static STRING_LENS: LazyLock<moka::sync::Cache<(String, String, String), Option<usize>>> =
-    LazyLock::new(|| moka::sync::Cache::new(10_000));
+impl Dap2Caches {
+    pub fn new(cache: &crate::config::CacheConfig, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+        Dap2Caches {
+            schemas: ViewCache::new("dap2_schema", cache.derived_bytes, metrics),
+            string_lens: ViewCache::new("dap2_string_len", cache.derived_bytes, metrics),
+        }
+    }
+}
+
+impl Weight for Schema {
+    fn weight(&self) -> usize {
+        // Names, types and dimensions: a few hundred bytes an item.
+        (self.items.len() + self.omitted.len() + self.groups.len()).saturating_mul(512)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct StringLen(Option<usize>);
+
+impl Weight for StringLen {
+    fn weight(&self) -> usize {
+        16
+    }
+}
+
+async fn schema_of(caches: &Dap2Caches, ds: &Dataset) -> Arc<Schema> {
+    caches
+        .schemas
+        .get_with(VersionKey::of(ds), async {
+            Arc::new(Schema::build(&ds.meta))
+        })
+        .await
+}
 
 /// Strings longer than this many elements are not scanned for the DAS.
 const MAX_SCANNED_STRINGS: usize = 1_000_000;
 
-async fn string_len(ds: &Arc<Dataset>, path: &str, block_bytes: usize) -> Option<usize> {
-    let key = (ds.id.clone(), ds.etag(), path.to_string());
-    if let Some(n) = STRING_LENS.get(&key) {
-        return n;
+async fn string_len(
+    caches: &Dap2Caches,
+    ds: &Arc<Dataset>,
+    path: &str,
+    block_bytes: usize,
+) -> Option<usize> {
+    let key = (VersionKey::of(ds), path.to_string());
+    if let Some(n) = caches.string_lens.get(&key).await {
+        return n.0;
     }
     let var = ds.meta.variable(path)?;
     let n = if var.num_elements() > MAX_SCANNED_STRINGS {
@@ -110,7 +150,7 @@ async fn string_len(ds: &Arc<Dataset>, path: &str, block_bytes: usize) -> Option
         }
         ok.then_some(longest)
     };
-    STRING_LENS.insert(key, n);
+    caches.string_lens.insert(key, StringLen(n)).await;
     n
 }
 
@@ -139,6 +179,7 @@ fn finish(mut r: Response, ds: &Dataset) -> Response {
 /// gives 304 for any of them.
 async fn handle(
     state: &AppState,
+    caches: &Dap2Caches,
     id: &str,
     suffix: &str,
     req: &OpendapRequest,
@@ -149,6 +190,19 @@ async fn handle(
         ))
     })?;
     let ds = state.catalog.open(id).await?;
+    answer(state, caches, &ds, kind, req)
+        .await
+        .map_err(|e| e.redacted(&ds))
+}
+
+async fn answer(
+    state: &AppState,
+    caches: &Dap2Caches,
+    ds: &Arc<Dataset>,
+    kind: Kind,
+    req: &OpendapRequest,
+) -> Result<Response, Dap2Error> {
+    let ds = ds.clone();
     if kind == Kind::Ver {
         let body = format!(
             "Core version: {}\nServer version: {}\nDAP protocol version: {}\n",
@@ -164,7 +218,7 @@ async fn handle(
     if let Some(r) = not_modified(&req.headers, &ds) {
         return Ok(finish(r, &ds));
     }
-    let schema = schema_of(&ds);
+    let schema = schema_of(caches, &ds).await;
     let block_bytes = state.config.limits.read_block_bytes.max(1);
     let das_text = |strings: &std::collections::HashMap<String, usize>| {
         das::das(&ds.meta, &schema, &|p| strings.get(p).copied())
@@ -174,7 +228,7 @@ async fn handle(
             let mut strings = std::collections::HashMap::new();
             for v in ds.meta.variables() {
                 if v.dtype == crate::model::DataType::String
-                    && let Some(n) = string_len(&ds, &v.path, block_bytes).await
+                    && let Some(n) = string_len(caches, &ds, &v.path, block_bytes).await
                 {
                     strings.insert(v.path.clone(), n);
                 }
@@ -203,11 +257,10 @@ async fn handle(
             html::form(&ds, &schema, &base)
         }
         Kind::Dods => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             let mut header = dds::dds(&ds.id, &projected).into_bytes();
             header.extend_from_slice(b"Data:\n");
-            let exact = exact_size(&projected).map(|n| n + header.len() as u64);
+            let exact = exact_size(&projected).and_then(|n| n.checked_add(header.len() as u64));
             let body = stream::body(ds.clone(), projected, header, block_bytes, encode_xdr).await?;
             let mut r = Response::new(body);
             r.headers_mut().insert(
@@ -222,8 +275,7 @@ async fn handle(
             r
         }
         Kind::Ascii => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             let header = format!("Dataset: {}\n", ds.id).into_bytes();
             let body =
                 stream::body(ds.clone(), projected, header, block_bytes, ascii::encoder()).await?;
@@ -236,8 +288,7 @@ async fn handle(
             r
         }
         Kind::Nc => {
-            let projected = constrained(&schema, req)?;
-            check_size(state, &projected)?;
+            let projected = validated(state, &schema, req)?;
             download::netcdf(&ds, &projected, block_bytes).await?
         }
         Kind::Ver => unreachable!("answered above"),
@@ -250,17 +301,47 @@ fn constrained(schema: &Schema, req: &OpendapRequest) -> Result<Vec<Projected>, 
     selection::select(schema, &ce)
 }
 
+/// The one validation point of a data request (`.dods`, `.ascii`, `.nc`), before
+/// anything is read or any header sent: the constrained shapes (checked against the
+/// dimensions by `select`), each array's count (XDR writes it as a u32), and the total
+/// size against `limits.max_response_bytes`, all in checked arithmetic.
+fn validated(
+    state: &AppState,
+    schema: &Schema,
+    req: &OpendapRequest,
+) -> Result<Vec<Projected>, Dap2Error> {
+    let projected = constrained(schema, req)?;
+    for s in projected.iter().flat_map(|p| p.members()) {
+        if s.slab
+            .checked_num_elements()
+            .is_none_or(|n| n > u32::MAX as usize)
+        {
+            return Err(Dap2Error::BadRequest(format!(
+                "{}: DAP2 cannot send more than {} values of one array; request a subset",
+                s.array.name,
+                u32::MAX
+            )));
+        }
+    }
+    let limit = state.config.limits.max_response_bytes;
+    match data_size(&projected) {
+        Some(size) if size <= limit => Ok(projected),
+        size => Err(Dap2Error::TooLarge { size, limit }),
+    }
+}
+
 /// Size of the data part, counting strings at their longest when known (netCDF-4
-/// strings: 4 bytes each plus what cannot be known before reading).
-fn data_size(projected: &[Projected]) -> u64 {
+/// strings: 4 bytes each plus what cannot be known before reading); `None` if it does
+/// not fit a u64.
+fn data_size(projected: &[Projected]) -> Option<u64> {
     projected
         .iter()
         .flat_map(|p| p.members())
         .map(|s| {
             xdr::encoded_size(s.array.dtype, s.count(), s.array.char_len, s.is_scalar())
-                .unwrap_or(4 + 4 * s.count() as u64)
+                .unwrap_or_else(|| (s.count() as u64).saturating_mul(4).saturating_add(4))
         })
-        .sum()
+        .try_fold(0u64, |total, n| total.checked_add(n))
 }
 
 fn exact_size(projected: &[Projected]) -> Option<u64> {
@@ -268,17 +349,11 @@ fn exact_size(projected: &[Projected]) -> Option<u64> {
         .iter()
         .flat_map(|p| p.members())
         .all(|s| s.array.dtype != Dap2Type::String);
-    all_fixed.then(|| data_size(projected))
-}
-
-/// Refuses, before anything is read, a response larger than the configured limit.
-fn check_size(state: &AppState, projected: &[Projected]) -> Result<(), Dap2Error> {
-    let size = data_size(projected);
-    let limit = state.config.limits.max_response_bytes;
-    if size > limit {
-        return Err(Dap2Error::TooLarge { size, limit });
+    if all_fixed {
+        data_size(projected)
+    } else {
+        None
     }
-    Ok(())
 }
 
 fn encode_xdr(ev: stream::Event<'_>, out: &mut Vec<u8>) {

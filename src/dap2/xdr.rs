@@ -96,28 +96,32 @@ fn words(v: impl ExactSizeIterator<Item = [u8; 4]>, out: &mut Vec<u8>) {
 }
 
 /// The exact encoded size of `count` values, when it is known without reading them
-/// (not for netCDF-4 strings: `None`).
+/// (not for netCDF-4 strings: `None`). Saturates at `u64::MAX` rather than wrap: an
+/// impossible size must stay larger than any limit.
 pub fn encoded_size(
     dtype: Dap2Type,
     count: usize,
     char_len: Option<usize>,
     scalar: bool,
 ) -> Option<u64> {
-    let head = if scalar {
+    let head: u64 = if scalar {
         0
     } else if dtype == Dap2Type::String {
         4
     } else {
         8
     };
+    let count = count as u64;
     let body = match (dtype, char_len) {
         (Dap2Type::Byte, _) if scalar => 4,
-        (Dap2Type::Byte, _) => count + pad(count),
-        (Dap2Type::String, Some(n)) => count * (4 + n + pad(n)),
+        (Dap2Type::Byte, _) => count.saturating_add(pad(count as usize) as u64),
+        (Dap2Type::String, Some(n)) => {
+            count.saturating_mul((4 + n as u64).saturating_add(pad(n) as u64))
+        }
         (Dap2Type::String, None) => return None,
-        (t, _) => count * t.xdr_width().unwrap_or(4),
+        (t, _) => count.saturating_mul(t.xdr_width().unwrap_or(4) as u64),
     };
-    Some((head + body) as u64)
+    Some(head.saturating_add(body))
 }
 
 #[cfg(test)]
@@ -242,6 +246,27 @@ mod tests {
                 true
             ),
             [0, 0, 0, 2, b'h', b'i', 0, 0]
+        );
+    }
+
+    #[test]
+    fn encoded_sizes_saturate_instead_of_wrapping() {
+        assert_eq!(
+            encoded_size(Dap2Type::Float64, usize::MAX, None, false),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            encoded_size(Dap2Type::String, 1 << 62, Some(usize::MAX - 8), false),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            encoded_size(Dap2Type::Byte, usize::MAX, None, false),
+            Some(u64::MAX)
+        );
+        assert_eq!(encoded_size(Dap2Type::Byte, 5, None, false), Some(8 + 8));
+        assert_eq!(
+            encoded_size(Dap2Type::Float32, 3, None, false),
+            Some(8 + 12)
         );
     }
 }

@@ -423,4 +423,31 @@ mod tests {
         ));
         assert_eq!(parse_query(Some("dap4.ce=%FF%FE")), Err(CeError::Encoding));
     }
+
+    #[test]
+    fn indices_at_the_type_extremes() {
+        for n in [1usize << 63, usize::MAX, (1 << 31) - 1] {
+            let c = parse_ce(&format!("/lat[0:{n}:{n}]")).unwrap();
+            assert_eq!(c.clauses, vec![var("/lat", vec![s(0, n, Some(n))])]);
+        }
+        for bad in [
+            "/lat[18446744073709551616]",
+            "/lat[0:18446744073709551616:]",
+            "/lat[-9223372036854775808]",
+            "/lat[0:-1:3]",
+            "/lat[5:1:2]",
+            "/lat[18446744073709551615:1:0]",
+        ] {
+            assert!(
+                matches!(parse_ce(bad), Err(CeError::Syntax(_))),
+                "{bad:?} -> {:?}",
+                parse_ce(bad)
+            );
+        }
+        // `[]` is the whole dimension in DAP4.
+        assert_eq!(
+            parse_ce("/lat[]").unwrap().clauses,
+            vec![var("/lat", vec![Slice::ALL])]
+        );
+    }
 }

@@ -98,6 +98,20 @@ impl Framer {
         self.pending.drain(..full * MAX_PAYLOAD);
     }
 
+    /// The first full chunk pending, framed, if there is one. Taking chunks one at a
+    /// time keeps what a response buffers to one chunk, whatever the block size.
+    pub fn take_chunk(&mut self) -> Option<Bytes> {
+        if self.pending.len() < MAX_PAYLOAD {
+            return None;
+        }
+        let mut chunk = Vec::with_capacity(MAX_CHUNK);
+        chunk.extend_from_slice(&header(FLAGS, MAX_PAYLOAD));
+        chunk.extend_from_slice(&self.pending[..MAX_PAYLOAD]);
+        // What is left is usually less than one element (a long string can leave more).
+        self.pending.drain(..MAX_PAYLOAD);
+        Some(Bytes::from(chunk))
+    }
+
     /// Everything still pending, as the last chunk (possibly empty).
     pub fn finish(&mut self) -> Bytes {
         let mut out = Vec::with_capacity(self.pending.len() + 4);

@@ -7,8 +7,9 @@ use thiserror::Error;
 
 use super::ce::CeError;
 use super::selection::SelectError;
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, Dataset};
 use crate::error::{ErrorKind, Kinded};
+use crate::http::redact_location;
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -28,6 +29,21 @@ pub enum Dap4Error {
 }
 
 impl Dap4Error {
+    /// The same error with the dataset's location replaced by its id.
+    pub fn redacted(self, ds: &Dataset) -> Dap4Error {
+        let r = |m: String| redact_location(&m, ds);
+        match self {
+            Dap4Error::NotFound(m) => Dap4Error::NotFound(r(m)),
+            Dap4Error::BadRequest(m) => Dap4Error::BadRequest(r(m)),
+            Dap4Error::TooLarge(m) => Dap4Error::TooLarge(r(m)),
+            Dap4Error::Internal(m) => Dap4Error::Internal(r(m)),
+            Dap4Error::Unavailable { status, message } => Dap4Error::Unavailable {
+                status,
+                message: r(message),
+            },
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Dap4Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -43,6 +59,10 @@ impl Dap4Error {
 
 impl From<CatalogError> for Dap4Error {
     fn from(e: CatalogError) -> Self {
+        if !e.kind().is_client_error() {
+            // The whole text, paths included, for the operator only.
+            tracing::warn!("dap4: {e:?}");
+        }
         Dap4Error::of_kind(e.kind(), e.to_string())
     }
 }
@@ -77,6 +97,9 @@ impl From<SelectError> for Dap4Error {
 
 impl From<ReadError> for Dap4Error {
     fn from(e: ReadError) -> Self {
+        if !e.kind().is_client_error() {
+            tracing::warn!("dap4: {e}");
+        }
         Dap4Error::of_kind(e.kind(), e.public_message())
     }
 }

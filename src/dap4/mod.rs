@@ -27,8 +27,14 @@ pub const DSR_CONTENT_TYPE: &str =
     "application/vnd.opendap.dap4.dataset-services+xml; charset=UTF-8";
 
 /// Answers `/opendap/{id}{suffix}` for DAP4 suffixes.
-pub async fn respond(state: AppState, id: String, suffix: String, req: OpendapRequest) -> Response {
-    match respond_inner(state, &id, &suffix, req).await {
+pub async fn respond(
+    state: AppState,
+    checksums: &data::Checksums,
+    id: String,
+    suffix: String,
+    req: OpendapRequest,
+) -> Response {
+    match respond_inner(state, checksums, &id, &suffix, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -50,14 +56,44 @@ fn with_headers(
 
 async fn respond_inner(
     state: AppState,
+    checksums: &data::Checksums,
     id: &str,
     suffix: &str,
     req: OpendapRequest,
 ) -> Result<Response, Dap4Error> {
     let ds = state.catalog.open(id).await?;
+    answer(&state, checksums, &ds, id, suffix, &req)
+        .await
+        .map_err(|e| e.redacted(&ds))
+}
+
+/// The one validation point of a data request, before anything is read or any header
+/// sent: the selection's shapes were checked against the dimensions by `resolve`; here
+/// its total size, in checked arithmetic, against `limits.max_response_bytes`.
+fn check_size(selection: &selection::Selection<'_>, limit: u64) -> Result<(), Dap4Error> {
+    match selection.fixed_bytes() {
+        Some(size) if size <= limit => Ok(()),
+        size => {
+            let size = size.map_or_else(|| "more than 2^64".into(), |n| n.to_string());
+            Err(Dap4Error::TooLarge(format!(
+                "Request too big: {size} bytes of data, more than this server's limit of \
+                 {limit}; select fewer variables or a subset with dap4.ce"
+            )))
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    checksums: &data::Checksums,
+    ds: &std::sync::Arc<crate::catalog::Dataset>,
+    id: &str,
+    suffix: &str,
+    req: &OpendapRequest,
+) -> Result<Response, Dap4Error> {
     let query = ce::parse_query(req.query.as_deref())?;
     let selection = selection::resolve(&ds.meta, query.ce.as_ref())?;
-    if let Some(r) = not_modified(&req.headers, &ds) {
+    if let Some(r) = not_modified(&req.headers, ds) {
         return Ok(r);
     }
     match suffix {
@@ -68,22 +104,16 @@ async fn respond_inner(
                 name: &ds.id,
                 checksums: None,
             });
-            Ok(with_headers(text.into_response(), DMR_CONTENT_TYPE, &ds))
+            Ok(with_headers(text.into_response(), DMR_CONTENT_TYPE, ds))
         }
         ".dap" => {
-            let limit = state.config.limits.max_response_bytes;
-            let size = selection.fixed_bytes();
-            if size > limit {
-                return Err(Dap4Error::TooLarge(format!(
-                    "Request too big: {size} bytes of data, more than this server's limit of \
-                     {limit}; select fewer variables or a subset with dap4.ce"
-                )));
-            }
+            check_size(&selection, state.config.limits.max_response_bytes)?;
             if req.method == Method::HEAD {
-                return Ok(with_headers(().into_response(), DATA_CONTENT_TYPE, &ds));
+                return Ok(with_headers(().into_response(), DATA_CONTENT_TYPE, ds));
             }
             let block = state.config.limits.read_block_bytes.max(1);
-            let (parts, sums) = data::prepare(&ds, &selection, query.checksum, block).await?;
+            let (parts, sums) =
+                data::prepare(ds, &selection, query.checksum, block, checksums).await?;
             let text = dmr::write_dmr(&dmr::DmrInput {
                 meta: &ds.meta,
                 selection: &selection,
@@ -97,21 +127,21 @@ async fn respond_inner(
             Ok(with_headers(
                 Body::from_stream(stream).into_response(),
                 DATA_CONTENT_TYPE,
-                &ds,
+                ds,
             ))
         }
         ".dmr.html" => {
-            let base = format!("{}/opendap/{}", base_url(&state, &req.headers), ds.id);
-            let page = html::form(&ds, &base);
+            let base = format!("{}/opendap/{}", base_url(state, &req.headers), ds.id);
+            let page = html::form(ds, &base);
             let r = axum::response::Html(page).into_response();
-            Ok(with_headers(r, "text/html; charset=UTF-8", &ds))
+            Ok(with_headers(r, "text/html; charset=UTF-8", ds))
         }
         ".dsr" | ".dsr.xml" => {
-            let base = format!("{}/opendap/{}", base_url(&state, &req.headers), ds.id);
+            let base = format!("{}/opendap/{}", base_url(state, &req.headers), ds.id);
             Ok(with_headers(
                 html::dsr(&ds.id, &base).into_response(),
                 DSR_CONTENT_TYPE,
-                &ds,
+                ds,
             ))
         }
         other => Err(Dap4Error::NotFound(format!(

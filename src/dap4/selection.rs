@@ -40,10 +40,12 @@ pub struct Selected<'m> {
 }
 
 impl Selected<'_> {
-    /// Encoded size in bytes; strings count their 8-byte lengths only.
-    pub fn fixed_bytes(&self) -> u64 {
-        let n = self.slab.num_elements() as u64;
-        n * self.var.dtype.size().unwrap_or(8) as u64
+    /// Encoded size in bytes; strings count their 8-byte lengths only. `None` if it
+    /// does not fit a u64 (a request can ask for that much; no file holds it).
+    pub fn fixed_bytes(&self) -> Option<u64> {
+        self.slab
+            .checked_bytes(self.var.dtype.size().unwrap_or(8))
+            .ok()
     }
 }
 
@@ -83,9 +85,11 @@ impl<'m> Selection<'m> {
         self.vars.iter().find(|s| s.var.path == path)
     }
 
-    /// Total encoded size in bytes (strings counted by their lengths only).
-    pub fn fixed_bytes(&self) -> u64 {
-        self.vars.iter().map(Selected::fixed_bytes).sum()
+    /// Total encoded size in bytes (strings counted by their lengths only), checked.
+    pub fn fixed_bytes(&self) -> Option<u64> {
+        self.vars
+            .iter()
+            .try_fold(0u64, |total, s| total.checked_add(s.fixed_bytes()?))
     }
 
     /// Whether the DMR must contain anything of `group` (a projected variable or a
@@ -334,7 +338,7 @@ mod tests {
         // Only dimension subsets: all variables.
         let s = sel(&m, "/lat=[4]").unwrap();
         assert_eq!(s.vars.len(), 3);
-        assert_eq!(s.fixed_bytes(), (2 + 1 + 1) * 4);
+        assert_eq!(s.fixed_bytes(), Some((2 + 1 + 1) * 4));
     }
 
     #[test]
@@ -360,5 +364,33 @@ mod tests {
         ));
         assert!(sel(&m, "/sst[0];/sst[0]").is_ok());
         assert!(matches!(sel(&m, "/g[0]"), Err(SelectError::GroupSubset(_))));
+    }
+
+    #[test]
+    fn indices_past_i64_are_range_errors_not_huge_shapes() {
+        let m = meta();
+        for ce in [
+            "/sst[0:2:9223372036854775808][0]",
+            "/sst[0:2:18446744073709551615]",
+            "/sst[9223372036854775808]",
+            "/sst[0:1:2]",
+            "/lat=[0:9223372036854775808]",
+            "/sst[9223372036854775808:]",
+        ] {
+            assert!(
+                matches!(sel(&m, ce), Err(SelectError::Range { .. })),
+                "{ce} -> {:?}",
+                sel(&m, ce)
+            );
+        }
+        // A huge stride on a short dimension selects one index, stride 1.
+        let s = sel(&m, "/sst[0:18446744073709551615:1][4:2147483647:4]").unwrap();
+        assert_eq!(
+            s.vars[0].slab,
+            Hyperslab::new(vec![DimSlice::index(0), DimSlice::index(4)])
+        );
+        // An open stop keeps the stride.
+        let s = sel(&m, "/lat[1:9223372036854775808:]").unwrap();
+        assert_eq!(s.vars[0].slab.shape(), vec![1]);
     }
 }

@@ -22,6 +22,7 @@ mod select;
 mod tabular;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -291,7 +292,7 @@ async fn handle(
         }
         [q] if metadata::QUERIES.contains(q) => {
             let common = common(&col, &params)?;
-            let covs = run_query(&col, q, &params, &common)?;
+            let covs = off_the_workers(&col, q, &params, common, &state.config.limits).await?;
             respond(state, &col, covs, &params, headers).await
         }
         _ => Err(EdrError::NotFound(format!(
@@ -357,11 +358,88 @@ fn grown_bbox(pts: &[Pos], km: f64) -> (f64, f64, f64, f64) {
     b
 }
 
+/// Runs a query's geometry on the blocking pool (never on the async workers); when
+/// the client goes away (this future is dropped), the work stops at its next cell.
+async fn off_the_workers(
+    col: &Arc<Collection>,
+    q: &str,
+    params: &Params,
+    common: Common,
+    limits: &crate::config::LimitsConfig,
+) -> EdrResult<Vec<Coverage>> {
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let max_values = limits.max_answer_values;
+    let (col, q, params, limits) = (col.clone(), q.to_string(), params.clone(), limits.clone());
+    let covs = tokio::task::spawn_blocking(move || {
+        let budget = Budget {
+            limits: &limits,
+            cancelled: &cancelled,
+        };
+        run_query(&col, &q, &params, &common, &budget)
+    })
+    .await
+    .map_err(|e| EdrError::Internal(format!("query task failed: {e}")))??;
+    let values = covs
+        .iter()
+        .map(|c| {
+            c.shape()
+                .iter()
+                .fold(c.params.len() as u64, |n, &k| n.saturating_mul(k as u64))
+        })
+        .fold(0u64, u64::saturating_add);
+    if values > max_values {
+        return Err(EdrError::TooLarge {
+            bytes: values.saturating_mul(8),
+            limit: max_values.saturating_mul(8),
+        });
+    }
+    Ok(covs)
+}
+
+/// What a query may spend, and whether its client is still there.
+struct Budget<'a> {
+    limits: &'a crate::config::LimitsConfig,
+    cancelled: &'a AtomicBool,
+}
+
+impl Budget<'_> {
+    /// Refuses a geometry query whose cells × tests would exceed the limit, before it
+    /// runs.
+    fn check(&self, what: &str, cells: u64, tests_per_cell: u64) -> EdrResult<()> {
+        let work = cells.saturating_mul(tests_per_cell.max(1));
+        let max = self.limits.max_geometry_work;
+        if work > max {
+            return Err(EdrError::bad(format!(
+                "{what}: the query would test {cells} cells against {tests_per_cell} points or \
+                 vertices each ({work} tests), more than this server's limit of {max}; \
+                 query a smaller area or a simpler geometry"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `inside`, answering "no" at once when the client has gone away.
+    fn unless_cancelled<'f>(
+        &'f self,
+        inside: &'f dyn Fn(f64, f64) -> bool,
+    ) -> impl Fn(f64, f64) -> bool + 'f {
+        move |x, y| !self.cancelled.load(Ordering::Relaxed) && inside(x, y)
+    }
+}
+
 fn run_query(
     col: &Collection,
     q: &str,
     params: &Params,
     common: &Common,
+    budget: &Budget<'_>,
 ) -> EdrResult<Vec<Coverage>> {
     let res = (
         params.count("resolution-x")?,
@@ -387,7 +465,11 @@ fn run_query(
             };
             let (w, s, e, n) = geometry::bounds(polys.iter().flatten().flatten())
                 .ok_or_else(|| EdrError::bad("area: empty polygon"))?;
+            let vertices = polys.iter().flatten().map(|ring| ring.len() as u64).sum();
+            let cells = select::candidate_cells(col, common, (w, s, e, n), (res.0, res.1));
+            budget.check("area", cells, vertices)?;
             let inside = |x: f64, y: f64| polys.iter().any(|p| geometry::polygon_contains(p, x, y));
+            let inside = budget.unless_cancelled(&inside);
             select::area(col, common, (w, s, e, n), (res.0, res.1, None), &inside)
         }
         "cube" => {
@@ -419,10 +501,13 @@ fn run_query(
                 .ok_or_else(|| EdrError::bad("radius: within is required"))?;
             let km = params::distance_km(within, params.get("within-units"), "within")?;
             let bbox = grown_bbox(&pts, km);
+            let cells = select::candidate_cells(col, common, bbox, (None, None));
+            budget.check("radius", cells, pts.len() as u64)?;
             let inside = |x: f64, y: f64| {
                 pts.iter()
                     .any(|p| geometry::distance_km(p.x, p.y, x, y) <= km)
             };
+            let inside = budget.unless_cancelled(&inside);
             select::area(col, common, bbox, (None, None, None), &inside)
         }
         "trajectory" => {
@@ -465,7 +550,10 @@ fn run_query(
                 }
             }
             let bbox = grown_bbox(&line, half);
+            let cells = select::candidate_cells(col, &c, bbox, (res.0, res.1));
+            budget.check("corridor", cells, line.len() as u64)?;
             let inside = |x: f64, y: f64| geometry::distance_to_line_km(&line, x, y) <= half;
+            let inside = budget.unless_cancelled(&inside);
             select::area(col, &c, bbox, (res.0, res.1, None), &inside)
         }
         _ => Err(EdrError::NotFound(format!("no query {q:?}"))),

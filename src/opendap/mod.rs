@@ -23,10 +23,24 @@ fn is_dap4_path(path: &str) -> bool {
     DAP4_SUFFIXES.iter().any(|s| path.ends_with(s))
 }
 
-pub struct Opendap;
+/// The OPeNDAP service and the caches of its two protocols.
+pub struct Opendap {
+    caches: Arc<Caches>,
+}
 
-pub fn service(_state: &AppState) -> Arc<dyn Service> {
-    Arc::new(Opendap)
+struct Caches {
+    dap2: crate::dap2::Dap2Caches,
+    checksums: crate::dap4::data::Checksums,
+}
+
+pub fn service(state: &AppState) -> Arc<dyn Service> {
+    let (cache, metrics) = (&state.config.cache, &state.metrics);
+    Arc::new(Opendap {
+        caches: Arc::new(Caches {
+            dap2: crate::dap2::Dap2Caches::new(cache, metrics),
+            checksums: crate::cache::ViewCache::new("dap4_checksum", cache.derived_bytes, metrics),
+        }),
+    })
 }
 
 impl Service for Opendap {
@@ -37,7 +51,10 @@ impl Service for Opendap {
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/opendap/{*path}", get(dispatch).head(dispatch))
-            .with_state(state.clone())
+            .with_state(OpendapState {
+                app: state.clone(),
+                caches: self.caches.clone(),
+            })
     }
 
     fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
@@ -113,8 +130,14 @@ impl Service for Opendap {
     }
 }
 
+#[derive(Clone)]
+struct OpendapState {
+    app: AppState,
+    caches: Arc<Caches>,
+}
+
 async fn dispatch(
-    State(state): State<AppState>,
+    State(OpendapState { app: state, caches }): State<OpendapState>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
     method: Method,
@@ -129,11 +152,11 @@ async fn dispatch(
     match state.catalog.resolve(&path) {
         Some((id, suffix)) if is_dap4(suffix) => {
             let suffix = suffix.to_string();
-            crate::dap4::respond(state, id, suffix, req).await
+            crate::dap4::respond(state, &caches.checksums, id, suffix, req).await
         }
         Some((id, suffix)) => {
             let suffix = suffix.to_string();
-            crate::dap2::respond(state, id, suffix, req).await
+            crate::dap2::respond(state, &caches.dap2, id, suffix, req).await
         }
         None if is_dap4_path(&path) => {
             crate::dap4::error_response(StatusCode::NOT_FOUND, &format!("no dataset at {path:?}"))

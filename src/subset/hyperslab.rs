@@ -8,16 +8,24 @@ pub enum SubsetError {
     Rank { expected: usize, got: usize },
     #[error("dimension {dim}: stride must be at least 1")]
     ZeroStride { dim: usize },
-    #[error("dimension {dim}: start {start} is past the last index {last}")]
-    StartOutOfRange { dim: usize, start: usize, last: i64 },
-    #[error("dimension {dim}: stop {stop} is past the last index {last}")]
-    StopOutOfRange { dim: usize, stop: usize, last: i64 },
+    #[error("dimension {dim}: start {start} is past the last index of a dimension of length {len}")]
+    StartOutOfRange {
+        dim: usize,
+        start: usize,
+        len: usize,
+    },
+    #[error("dimension {dim}: stop {stop} is past the last index of a dimension of length {len}")]
+    StopOutOfRange { dim: usize, stop: usize, len: usize },
     #[error("dimension {dim}: start {start} is after stop {stop}")]
     StartAfterStop {
         dim: usize,
         start: usize,
         stop: usize,
     },
+    /// Element counts or byte sizes that do not fit the machine's integers: no real
+    /// variable is that large, so the request is wrong.
+    #[error("the selection is too large to count ({0} overflows)")]
+    Overflow(&'static str),
     #[error("{0}")]
     Coordinate(String),
 }
@@ -54,6 +62,9 @@ impl DimSlice {
     }
 
     /// The DAP form `[start:stride:stop]`, `stop` included, checked against `len`.
+    /// Compared as `usize` (a cast to a signed type would let indices ≥ 2^63 pass), and
+    /// a single selected index gets stride 1: the stride cannot matter, and readers
+    /// such as netCDF-3 refuse strides ≥ 2^31 − 1 even then.
     pub fn from_inclusive(
         dim: usize,
         start: usize,
@@ -61,29 +72,39 @@ impl DimSlice {
         stop: usize,
         len: usize,
     ) -> Result<DimSlice, SubsetError> {
-        let last = len as i64 - 1;
         if stride == 0 {
             return Err(SubsetError::ZeroStride { dim });
         }
-        if start as i64 > last {
-            return Err(SubsetError::StartOutOfRange { dim, start, last });
+        if start >= len {
+            return Err(SubsetError::StartOutOfRange { dim, start, len });
         }
-        if stop as i64 > last {
-            return Err(SubsetError::StopOutOfRange { dim, stop, last });
+        if stop >= len {
+            return Err(SubsetError::StopOutOfRange { dim, stop, len });
         }
         if start > stop {
             return Err(SubsetError::StartAfterStop { dim, start, stop });
         }
+        // stop - start < len, so neither this nor `last` can overflow.
+        let count = (stop - start) / stride + 1;
         Ok(DimSlice {
             start,
-            stride,
-            count: (stop - start) / stride + 1,
+            stride: if count == 1 { 1 } else { stride },
+            count,
         })
     }
 
-    /// The last index selected (start when count is 0).
+    /// The last index selected (start when count is 0); `None` if it does not fit a
+    /// `usize` (only a slice built by hand can do that).
+    pub fn checked_last(&self) -> Option<usize> {
+        self.count
+            .saturating_sub(1)
+            .checked_mul(self.stride)
+            .and_then(|n| n.checked_add(self.start))
+    }
+
+    /// The last index selected (start when count is 0), saturating.
     pub fn last(&self) -> usize {
-        self.start + self.count.saturating_sub(1) * self.stride
+        self.checked_last().unwrap_or(usize::MAX)
     }
 
     /// The indices selected, in order.
@@ -119,8 +140,25 @@ impl Hyperslab {
         self.dims.iter().map(|d| d.count).collect()
     }
 
+    /// Number of elements selected; `None` if the product overflows.
+    pub fn checked_num_elements(&self) -> Option<usize> {
+        self.dims
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(d.count))
+    }
+
+    /// Number of elements selected, saturating at `usize::MAX` (never wrapping to a
+    /// small number); requests are validated with `checked_bytes` first.
     pub fn num_elements(&self) -> usize {
-        self.dims.iter().map(|d| d.count).product()
+        self.checked_num_elements().unwrap_or(usize::MAX)
+    }
+
+    /// Bytes of the selection at `elem_bytes` per element, checked.
+    pub fn checked_bytes(&self, elem_bytes: usize) -> Result<u64, SubsetError> {
+        self.checked_num_elements()
+            .and_then(|n| n.checked_mul(elem_bytes))
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or(SubsetError::Overflow("the byte size"))
     }
 
     /// Row-major positions, in a whole array of `shape`, of the elements selected, in
@@ -157,20 +195,22 @@ impl Hyperslab {
             if s.count == 0 {
                 continue;
             }
-            let last = len as i64 - 1;
-            if s.start as i64 > last {
+            if s.start >= len {
                 return Err(SubsetError::StartOutOfRange {
                     dim,
                     start: s.start,
-                    last,
+                    len,
                 });
             }
-            if s.last() as i64 > last {
-                return Err(SubsetError::StopOutOfRange {
-                    dim,
-                    stop: s.last(),
-                    last,
-                });
+            match s.checked_last() {
+                Some(last) if last < len => {}
+                last => {
+                    return Err(SubsetError::StopOutOfRange {
+                        dim,
+                        stop: last.unwrap_or(usize::MAX),
+                        len,
+                    });
+                }
             }
         }
         Ok(())
@@ -178,19 +218,28 @@ impl Hyperslab {
 
     /// The selection of `inner` taken within this one: index `i` of `inner` along a
     /// dimension is index `start + i * stride` of the variable.
-    pub fn compose(&self, inner: &Hyperslab) -> Hyperslab {
-        Hyperslab {
-            dims: self
-                .dims
-                .iter()
-                .zip(&inner.dims)
-                .map(|(o, i)| DimSlice {
-                    start: o.start + i.start * o.stride,
-                    stride: o.stride * i.stride,
-                    count: i.count,
-                })
-                .collect(),
-        }
+    pub fn compose(&self, inner: &Hyperslab) -> Result<Hyperslab, SubsetError> {
+        let dims = self
+            .dims
+            .iter()
+            .zip(&inner.dims)
+            .map(|(o, i)| {
+                let start = i
+                    .start
+                    .checked_mul(o.stride)
+                    .and_then(|n| n.checked_add(o.start));
+                let stride = o.stride.checked_mul(i.stride);
+                match (start, stride) {
+                    (Some(start), Some(stride)) => Ok(DimSlice {
+                        start,
+                        stride,
+                        count: i.count,
+                    }),
+                    _ => Err(SubsetError::Overflow("a composed index")),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Hyperslab { dims })
     }
 
     /// Splits the selection into consecutive pieces of at most `max_elements` each
@@ -303,7 +352,7 @@ mod tests {
             Err(SubsetError::StopOutOfRange {
                 dim: 1,
                 stop: 4,
-                last: 3
+                len: 4
             })
         );
         assert!(matches!(
@@ -410,8 +459,124 @@ mod tests {
             count: 2,
         }]);
         assert_eq!(
-            outer.compose(&inner).dims[0].indices().collect::<Vec<_>>(),
+            outer.compose(&inner).unwrap().dims[0]
+                .indices()
+                .collect::<Vec<_>>(),
             vec![12, 16]
+        );
+    }
+
+    const HUGE: usize = 1 << 63;
+
+    #[test]
+    fn indices_past_i64_are_out_of_range_not_negative() {
+        // `as i64` made 2^63 and u64::MAX negative, so they passed the bound checks.
+        for big in [HUGE, usize::MAX, HUGE + 1] {
+            assert_eq!(
+                DimSlice::from_inclusive(0, 0, 2, big, 10),
+                Err(SubsetError::StopOutOfRange {
+                    dim: 0,
+                    stop: big,
+                    len: 10
+                })
+            );
+            assert_eq!(
+                DimSlice::from_inclusive(2, big, 1, big, 10),
+                Err(SubsetError::StartOutOfRange {
+                    dim: 2,
+                    start: big,
+                    len: 10
+                })
+            );
+        }
+        // An empty dimension has no index at all.
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 0, 1, 0, 0),
+            Err(SubsetError::StartOutOfRange { len: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn stop_before_start_and_stop_beyond_length() {
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 5, 1, 2, 10),
+            Err(SubsetError::StartAfterStop {
+                start: 5,
+                stop: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 0, 1, 10, 10),
+            Err(SubsetError::StopOutOfRange { stop: 10, .. })
+        ));
+        assert_eq!(DimSlice::from_inclusive(0, 9, 1, 9, 10).unwrap().count, 1);
+    }
+
+    #[test]
+    fn huge_strides_select_one_index_with_stride_one() {
+        // netCDF-3 refuses strides >= 2^31 - 1 even for one index: normalised away.
+        for stride in [(1 << 31) - 1, 1 << 31, HUGE, usize::MAX] {
+            let s = DimSlice::from_inclusive(0, 0, stride, 0, 1).unwrap();
+            assert_eq!(s, DimSlice::index(0), "{stride}");
+            let s = DimSlice::from_inclusive(0, 3, stride, 9, 10).unwrap();
+            assert_eq!(s, DimSlice::index(3), "{stride}");
+        }
+        let s = DimSlice::from_inclusive(0, 0, (1 << 31) - 1, usize::MAX - 1, usize::MAX).unwrap();
+        // Strides that large stay when they select several indices, and `last` fits.
+        let stride = (1 << 31) - 1;
+        assert_eq!(s.count, (usize::MAX - 1) / stride + 1);
+        assert_eq!(s.stride, stride);
+        assert!(s.checked_last().is_some_and(|l| l < usize::MAX));
+    }
+
+    #[test]
+    fn counts_and_sizes_are_checked() {
+        let big = Hyperslab::new(vec![DimSlice::full(1 << 40), DimSlice::full(1 << 40)]);
+        assert_eq!(big.checked_num_elements(), None);
+        assert_eq!(big.num_elements(), usize::MAX, "saturates, never wraps");
+        assert!(matches!(
+            big.checked_bytes(4),
+            Err(SubsetError::Overflow(_))
+        ));
+        let h = Hyperslab::new(vec![DimSlice::full(1 << 61)]);
+        assert_eq!(h.checked_num_elements(), Some(1 << 61));
+        assert!(h.checked_bytes(8).is_err());
+        assert_eq!(Hyperslab::full(&[3, 4]).checked_bytes(8), Ok(96));
+        assert_eq!(Hyperslab::full(&[]).checked_bytes(8), Ok(8));
+    }
+
+    #[test]
+    fn validate_catches_overflowing_hand_built_slices() {
+        let wraps = DimSlice {
+            start: 5,
+            stride: HUGE,
+            count: 3,
+        };
+        assert_eq!(wraps.checked_last(), None);
+        assert_eq!(wraps.last(), usize::MAX);
+        assert!(matches!(
+            Hyperslab::new(vec![wraps]).validate(&[10]),
+            Err(SubsetError::StopOutOfRange { .. })
+        ));
+        let far = Hyperslab::new(vec![DimSlice::index(HUGE)]);
+        assert!(matches!(
+            far.validate(&[10]),
+            Err(SubsetError::StartOutOfRange { .. })
+        ));
+        let outer = Hyperslab::new(vec![DimSlice {
+            start: 0,
+            stride: HUGE,
+            count: 1,
+        }]);
+        assert!(
+            outer
+                .compose(&Hyperslab::new(vec![DimSlice {
+                    start: 0,
+                    stride: 2,
+                    count: 1,
+                }]))
+                .is_err()
         );
     }
 }

@@ -17,7 +17,33 @@ use super::render::{self, Field, MapView};
 use super::service::{Scope, Wms};
 use super::style::StyleRequest;
 
+/// Memory a drawing takes per pixel: the canvas, a scratch layer for compositing, and
+/// the encoder's output.
+const RENDER_BYTES_PER_PIXEL: u64 = 12;
+
 impl Wms {
+    /// Reserves the memory drawing `view` takes, waiting briefly for other drawings
+    /// to finish; a 503 when none frees up in time.
+    pub(super) async fn reserve_render_memory(
+        &self,
+        state: &AppState,
+        view: &MapView,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, WmsError> {
+        let bytes = (view.width as u64)
+            .saturating_mul(view.height as u64)
+            .saturating_mul(RENDER_BYTES_PER_PIXEL);
+        let mib = bytes
+            .div_ceil(1 << 20)
+            .clamp(1, self.render_memory_mib as u64) as u32;
+        let wait = std::time::Duration::from_millis(state.config.limits.admission_wait_ms);
+        match tokio::time::timeout(wait, self.render_memory.clone().acquire_many_owned(mib)).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(WmsError::unavailable(
+                "the server is busy drawing other maps; retry shortly",
+            )),
+        }
+    }
+
     /// The map view of a GetMap or GetFeatureInfo request.
     pub(super) fn view(
         &self,
@@ -58,6 +84,13 @@ impl Wms {
         let names = p.list("LAYERS");
         if names.is_empty() {
             return Err(WmsError::missing("missing parameter LAYERS"));
+        }
+        let max_layers = state.config.wms.max_layers;
+        if names.len() > max_layers {
+            return Err(WmsError::invalid(&format!(
+                "LAYERS names {} layers; this server draws at most {max_layers} in one map",
+                names.len()
+            )));
         }
         let styles = p.list("STYLES");
         if styles.len() > names.len() {
@@ -101,6 +134,8 @@ impl Wms {
         if let Some(bytes) = cached {
             return Ok(image_response(format, bytes));
         }
+        // The memory the drawing will take is reserved before anything is read.
+        let _reserved = self.reserve_render_memory(state, &view).await?;
         let mut fields = Vec::new();
         for (ds, layer, t, z, style) in jobs {
             let range = match style.range {
@@ -131,11 +166,7 @@ impl Wms {
                 }
             }
             if !transparent || format == ImageFormat::Jpeg {
-                let mut bg = background;
-                bg[3] = 255;
-                let mut out = bg.repeat(n / 4);
-                render::composite_over(&mut out, &canvas);
-                canvas = out;
+                render::flatten_on(&mut canvas, background);
             }
             Ok(encode::encode(
                 &canvas,

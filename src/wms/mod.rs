@@ -55,9 +55,7 @@ pub struct WmsService {
 
 pub fn service(state: &AppState) -> Arc<dyn Service> {
     Arc::new(WmsService {
-        wms: Arc::new(Wms {
-            caches: caches::Caches::new(&state.config.wms, &state.config.cache, &state.metrics),
-        }),
+        wms: Arc::new(Wms::new(state)),
     })
 }
 

@@ -36,6 +36,21 @@ impl Scope {
 /// The WMS service state: its caches.
 pub struct Wms {
     pub(super) caches: Caches,
+    /// Memory for drawing, in MiB permits (`wms.render_memory_bytes`).
+    pub(super) render_memory: std::sync::Arc<tokio::sync::Semaphore>,
+    pub(super) render_memory_mib: u32,
+}
+
+impl Wms {
+    pub(super) fn new(state: &AppState) -> Wms {
+        let mib =
+            (state.config.wms.render_memory_bytes >> 20).clamp(1, u32::MAX as u64 >> 4) as u32;
+        Wms {
+            caches: Caches::new(&state.config.wms, &state.config.cache, &state.metrics),
+            render_memory: std::sync::Arc::new(tokio::sync::Semaphore::new(mib as usize)),
+            render_memory_mib: mib,
+        }
+    }
 }
 
 /// The 404 of an unknown `/wms/...` path, as a 1.3.0 exception report.

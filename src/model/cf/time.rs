@@ -181,6 +181,9 @@ pub struct CfDateTime {
     pub second: f64,
 }
 
+/// The largest year (either sign) a date may name.
+pub const MAX_YEAR: i64 = 1_000_000;
+
 impl CfDateTime {
     /// Parses ISO 8601-like dates: `2000-01-01`, `2000-1-1 12:00:00`, `2000-01-01T12:00Z`.
     pub fn parse(s: &str) -> Result<CfDateTime, TimeError> {
@@ -204,7 +207,12 @@ impl CfDateTime {
             .next()
             .map_or(Ok(1), |p| p.parse())
             .map_err(|_| bad())?;
-        if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        // Years past a million have no use in data and overflow day arithmetic later.
+        if parts.next().is_some()
+            || !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || year > MAX_YEAR
+        {
             return Err(bad());
         }
         // Drop a zone designator: `Z`, `UTC`, or `+00:00`-style offsets of zero.
