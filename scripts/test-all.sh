@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 scripts/setup-system.sh --test
 echo "== cargo fmt --check"
 cargo fmt --check
+echo "== layers and import cycles"
+python3 scripts/check-layers.py
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --quiet
 echo "== conformance"
 conformance/run.sh "$@"
+echo "== soak (smoke: 20 s of mixed valid and hostile load)"
+scripts/soak.sh 20 --debug

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
-use super::{ObjectVersion, StorageError};
+use super::error::StorageError;
+use super::version::ObjectVersion;
 use crate::metrics::Metrics;
 
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -12,7 +12,8 @@ use object_store::{ObjectStore, path::Path as StorePath};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{ObjectVersion, StorageError};
+use super::error::{StorageError, map_store_error};
+use super::version::ObjectVersion;
 use crate::metrics::Metrics;
 
 pub struct FileCache {
@@ -176,7 +177,7 @@ async fn download(
         let got = store
             .get_opts(key, options)
             .await
-            .map_err(|e| super::map_store_error(url, e))?;
+            .map_err(|e| map_store_error(url, e))?;
         if let (Some(want), Some(have)) = (&version.etag, &got.meta.e_tag)
             && want != have
         {
@@ -188,7 +189,7 @@ async fn download(
             .map_err(|e| backend(format!("file cache: {e}")))?;
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| super::map_store_error(url, e))?;
+            let chunk = chunk.map_err(|e| map_store_error(url, e))?;
             written += chunk.len() as u64;
             file.write_all(&chunk)
                 .await

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::StorageError;
+use super::error::StorageError;
 
 /// An object in a remote store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
