@@ -103,12 +103,7 @@ impl Service for WmsService {
             message: message.to_string(),
             status,
         };
-        error::exception_response(
-            &err,
-            Version::of_request(&p),
-            error::ExceptionMode::Xml,
-            None,
-        )
+        error::exception_response(&err, p.version(), error::ExceptionMode::Xml, None)
     }
 
     /// Maps and feature queries draw or sample grids; capabilities and legends do not.

@@ -46,6 +46,22 @@ impl Params {
     }
 
     /// The value of `name`, absent when empty.
+    /// The version of an operation other than GetCapabilities: VERSION if given,
+    /// else 1.1.1 when the request uses 1.1.1's `SRS`, else 1.3.0.
+    pub fn version(&self) -> super::Version {
+        use super::Version;
+        match self
+            .non_empty("VERSION")
+            .or_else(|| self.non_empty("WMTVER"))
+        {
+            Some(v) => Version::negotiate(Some(v)),
+            None if self.non_empty("SRS").is_some() && self.non_empty("CRS").is_none() => {
+                Version::V111
+            }
+            None => Version::V130,
+        }
+    }
+
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
     }

@@ -61,7 +61,7 @@ pub fn not_found(path: &str, query: Option<&str>) -> Response {
         message: format!("no dataset or tile at /wms/{path}"),
         status: StatusCode::NOT_FOUND,
     };
-    exception_response(&err, Version::of_request(&p), ExceptionMode::Xml, None)
+    exception_response(&err, p.version(), ExceptionMode::Xml, None)
 }
 
 impl Wms {
@@ -77,7 +77,7 @@ impl Wms {
         let version = if request.ends_with("capabilities") {
             Version::negotiate(p.non_empty("VERSION").or_else(|| p.non_empty("WMTVER")))
         } else {
-            Version::of_request(&p)
+            p.version()
         };
         let mode = ExceptionMode::parse(p.non_empty("EXCEPTIONS"));
         if let Some(s) = p.non_empty("SERVICE")

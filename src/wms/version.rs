@@ -1,7 +1,5 @@
 //! The WMS versions served and their negotiation.
 
-use super::params;
-
 /// The two protocol versions served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
@@ -39,16 +37,6 @@ impl Version {
             Version::V111
         }
     }
-
-    /// The version of an operation other than GetCapabilities: VERSION if given,
-    /// else 1.1.1 when the request uses 1.1.1's `SRS`, else 1.3.0.
-    pub(super) fn of_request(p: &params::Params) -> Version {
-        match p.non_empty("VERSION").or_else(|| p.non_empty("WMTVER")) {
-            Some(v) => Version::negotiate(Some(v)),
-            None if p.non_empty("SRS").is_some() && p.non_empty("CRS").is_none() => Version::V111,
-            None => Version::V130,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -63,9 +51,9 @@ mod tests {
         assert_eq!(Version::negotiate(Some("1.1.1")), Version::V111);
         assert_eq!(Version::negotiate(Some("1.2.0")), Version::V111);
         assert_eq!(Version::negotiate(Some("1.0.0")), Version::V111);
-        let p = params::Params::parse(Some("SRS=EPSG:4326"));
-        assert_eq!(Version::of_request(&p), Version::V111);
-        let p = params::Params::parse(Some("CRS=EPSG:4326"));
-        assert_eq!(Version::of_request(&p), Version::V130);
+        let p = crate::wms::params::Params::parse(Some("SRS=EPSG:4326"));
+        assert_eq!(p.version(), Version::V111);
+        let p = crate::wms::params::Params::parse(Some("CRS=EPSG:4326"));
+        assert_eq!(p.version(), Version::V130);
     }
 }
