@@ -156,15 +156,18 @@ mod tests {
     async fn bounded_by_bytes_and_counted() {
         let metrics = Arc::new(Metrics::new());
         let cache: ViewCache<u32, bytes::Bytes> = ViewCache::new("test_view", 10_000, &metrics);
-        for i in 0..100 {
+        cache
+            .get_with(0, async { bytes::Bytes::from(vec![0u8; 1000]) })
+            .await;
+        let again = cache.get_with(0, async { bytes::Bytes::new() }).await;
+        assert_eq!(again.len(), 1000, "a hit returns the cached value");
+        for i in 1..100 {
             cache
                 .get_with(i, async { bytes::Bytes::from(vec![0u8; 1000]) })
                 .await;
         }
         let (_, weight) = cache.usage().await;
         assert!(weight <= 10_000, "{weight}");
-        let again = cache.get_with(99, async { bytes::Bytes::new() }).await;
-        assert_eq!(again.len(), 1000, "a hit returns the cached value");
         let failed: Result<_, Arc<&str>> = cache.try_get_with(1000, async { Err("no") }).await;
         assert!(failed.is_err());
         assert!(cache.get(&1000).await.is_none(), "failures are not cached");
