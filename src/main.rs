@@ -123,6 +123,9 @@ fn main() -> ExitCode {
             if let Some(b) = bind {
                 cfg.server.bind = b;
             }
+            for d in &cfg.deprecations {
+                tracing::warn!("{d}");
+            }
             let problems = cfg.problems();
             if !problems.is_empty() {
                 for p in problems {
@@ -165,6 +168,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            for d in &cfg.deprecations {
+                println!("deprecated: {d}");
+            }
             let mut problems = cfg.problems();
             let (catalog, catalog_problems) = datagate::catalog::Catalog::from_config(
                 &cfg,

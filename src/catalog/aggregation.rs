@@ -12,7 +12,7 @@ use crate::model::cf::{CfDateTime, TimeUnits, time_units};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Variable,
 };
-use crate::readers::{FileFormat, ReadError, Reader};
+use crate::readers::{FormatSpec, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion};
 use crate::subset::{DimSlice, Hyperslab};
 
@@ -50,7 +50,7 @@ pub struct AggregationReader {
     join_values: Vec<f64>,
     /// Union: which member holds each variable.
     owner: HashMap<String, usize>,
-    format: FileFormat,
+    format: &'static FormatSpec,
 }
 
 /// A file opened for the aggregation, before checks.
@@ -583,7 +583,7 @@ impl AggregationReader {
 
 #[async_trait]
 impl Reader for AggregationReader {
-    fn format(&self) -> FileFormat {
+    fn format(&self) -> &'static FormatSpec {
         self.format
     }
 

@@ -19,7 +19,7 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{Array, DatasetMeta};
-use crate::readers::{self, FileFormat, ReadError, Reader};
+use crate::readers;
 use crate::storage::{Location, ObjectVersion, Storage, StorageError};
 use crate::subset::Hyperslab;
 
@@ -27,6 +27,8 @@ pub use aggregation::{AggregationReader, Candidate, Combine, Member, date_from_n
 pub use concat::concat;
 pub use extent::DatasetExtent;
 pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
+// What a `Dataset` exposes of the readers, so protocols need not import them.
+pub use crate::readers::{FormatSpec, ReadError, Reader, formats};
 
 #[derive(Debug, Error)]
 pub enum CatalogError {
@@ -71,7 +73,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    pub fn format(&self) -> FileFormat {
+    /// The dataset's row of the format table (`format().name` for listings).
+    pub fn format(&self) -> &'static FormatSpec {
         self.reader.format()
     }
 
@@ -125,6 +128,8 @@ type DatasetKey = (String, Location, ObjectVersion);
 pub struct Catalog {
     entries: RwLock<Arc<BTreeMap<String, DatasetEntry>>>,
     storage: Arc<Storage>,
+    /// How files are opened (`[readers]`).
+    readers_config: crate::readers::ReadersConfig,
     readers: moka::future::Cache<ReaderKey, Arc<dyn Reader>>,
     open: moka::future::Cache<DatasetKey, Arc<Dataset>>,
     /// Versions of remote objects, trusted for `storage.revalidate_secs`.
@@ -140,12 +145,6 @@ pub struct Catalog {
     collections: RwLock<std::collections::HashMap<String, Arc<Dataset>>>,
     metrics: Arc<Metrics>,
 }
-
-/// File names that remote scans treat as datasets (listing cannot read magic bytes
-/// cheaply); readers still check the bytes when the dataset is opened.
-const DATASET_EXTENSIONS: &[&str] = &[
-    ".nc", ".nc4", ".nc3", ".cdf", ".h5", ".hdf5", ".he5", ".hdf",
-];
 
 impl Catalog {
     /// Builds the catalog of a configuration. Problems (missing files, bad globs,
@@ -252,6 +251,7 @@ impl Catalog {
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
             storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
+            readers_config: config.readers.clone(),
             // Bounded by memory (metadata, plus what a reader may hold decoded);
             // `metadata_entries` caps the count through a minimum weight per entry.
             readers: moka::future::Cache::builder()
@@ -329,7 +329,9 @@ impl Catalog {
                         let rel = o.location.key[prefix.key.len()..]
                             .trim_start_matches('/')
                             .to_string();
-                        let wanted = DATASET_EXTENSIONS.iter().any(|e| rel.ends_with(e));
+                        // Listings cannot read bytes cheaply: names decide here, and
+                        // readers still check the bytes when the dataset is opened.
+                        let wanted = readers::formats::has_dataset_extension(&rel);
                         let id = format!("{id_prefix}{rel}");
                         if wanted && crate::config::valid_id(&id) {
                             found.push(DatasetEntry {
@@ -643,6 +645,7 @@ impl Catalog {
         }
         self.metrics.cache_event("metadata", "miss");
         let storage = self.storage.clone();
+        let readers_config = self.readers_config.clone();
         let readers = self.readers.clone();
         self.open
             .try_get_with(key, async move {
@@ -650,7 +653,7 @@ impl Catalog {
                 let (location, v) = (entry.location.clone(), version.clone());
                 let reader = readers
                     .try_get_with(reader_key, async move {
-                        readers::open_at(&location, &v, &storage).await
+                        readers::open_at(&location, &v, &storage, &readers_config).await
                     })
                     .await?;
                 let meta = reader.metadata();

@@ -25,7 +25,7 @@ use object_store::{
 use thiserror::Error;
 
 pub use block_cache::{BlockCache, RangeCounters};
-pub use config::{AzureConfig, GcsConfig, LocalReads, RemoteReads, S3Config, StorageConfig};
+pub use config::{AzureConfig, GcsConfig, S3Config, StorageConfig};
 pub use file_cache::FileCache;
 pub use location::{Location, RemoteLocation};
 
