@@ -9,6 +9,8 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+# The production build, without the test datasets (`fixtures` feature).
+cargo clippy --lib --bins --quiet -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --quiet
 echo "== conformance"

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dap2;
 pub mod dap4;
 pub mod edr;
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod http;
 pub mod intake;

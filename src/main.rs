@@ -37,6 +37,7 @@ enum Command {
         config: PathBuf,
     },
     /// Write the deterministic test datasets into a directory.
+    #[cfg(feature = "fixtures")]
     MakeFixtures {
         dir: PathBuf,
         /// Write the daily series for aggregations instead (N days).
@@ -197,6 +198,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        #[cfg(feature = "fixtures")]
         Command::MakeFixtures {
             dir,
             daily_series,
