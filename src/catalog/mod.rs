@@ -815,6 +815,12 @@ mod tests {
             v,
             vec![expect(1, 10), expect(1, 14), expect(3, 10), expect(3, 14)]
         );
+        // Aggregations are readers like any other.
+        for id in ["sst-daily", "sst-undated"] {
+            let ds = cat.open(id).await.unwrap();
+            let problems = crate::readers::conformance::check(ds.reader.as_ref()).await;
+            assert!(problems.is_empty(), "{id}: {problems:#?}");
+        }
         // Members are datasets of their own.
         assert!(cat.open("sst-daily/sst_20200131.nc").await.is_ok());
         assert_eq!(

@@ -3,6 +3,8 @@
 //! a new format is a reader module here plus one row there.
 
 mod config;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod conformance;
 pub mod formats;
 mod hdf5_chunks;
 mod hdf5_index;
