@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, Method};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::endpoint::{EndpointDirectory, NoEndpoints};
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
@@ -16,6 +17,9 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// The services the server offers (installed by the server when it assembles
+    /// them): what every endpoint list is built from.
+    pub services: Arc<dyn EndpointDirectory>,
 }
 
 impl AppState {
@@ -31,6 +35,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             config: Arc::new(config),
             metrics,
+            services: Arc::new(NoEndpoints),
         }
     }
 }

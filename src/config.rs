@@ -105,6 +105,9 @@ pub struct CacheConfig {
     pub metadata_bytes: u64,
     /// Encoded single-chunk Zarr arrays (coordinates, which clients re-read).
     pub zarr_chunk_bytes: u64,
+    /// Views each service derives from a dataset version (Zarr layouts, DAP2 schemas,
+    /// EDR collections, DAP4 checksums): each such cache holds at most this much.
+    pub derived_bytes: u64,
 }
 
 impl Default for CacheConfig {
@@ -113,6 +116,7 @@ impl Default for CacheConfig {
             metadata_entries: 10_000,
             metadata_bytes: 1 << 30,
             zarr_chunk_bytes: 128 << 20,
+            derived_bytes: 64 << 20,
         }
     }
 }

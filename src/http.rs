@@ -113,6 +113,17 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// An error as JSON (`code`, `description`, as OGC API clients read it): the form of
+/// endpoints that have no protocol error form of their own.
+pub fn json_error(status: StatusCode, description: impl Into<String>) -> Response {
+    let description = description.into();
+    (
+        status,
+        axum::Json(serde_json::json!({"code": status.as_u16(), "description": description})),
+    )
+        .into_response()
+}
+
 /// A finished NetCDF file streamed as a download named after the dataset id
 /// (`{last path segment without .nc}{suffix}.nc`); the file is removed once sent.
 pub async fn netcdf_download(

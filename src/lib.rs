@@ -1,19 +1,25 @@
 //! datagate: archive datasets behind OPeNDAP, OGC API EDR, OGC WMS and virtual Zarr.
 
 pub mod app;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod dap2;
 pub mod dap4;
 pub mod edr;
+pub mod endpoint;
+pub mod error;
+pub mod files;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod model;
+pub mod opendap;
 pub mod readers;
 pub mod server;
+pub mod service;
 pub mod stac;
 pub mod storage;
 pub mod subset;

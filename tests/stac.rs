@@ -32,7 +32,7 @@ async fn thousand_granules() {
     config.base_dir = dir.path().to_path_buf();
     let (catalog, _) = Catalog::from_config(&config, Arc::new(Metrics::new()));
     assert!(catalog.build_collections(&config).await.is_empty());
-    let index = ItemIndex::of(&catalog).await;
+    let index = std::sync::Arc::new(ItemIndex::build(&catalog).await);
     let daily: Vec<_> = index
         .items
         .iter()

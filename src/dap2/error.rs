@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use crate::catalog::CatalogError;
+use crate::error::{ErrorKind, Kinded};
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -29,26 +30,27 @@ pub enum Dap2Error {
 
 impl From<CatalogError> for Dap2Error {
     fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::NotFound(_) => Dap2Error::NotFound(e.to_string()),
-            CatalogError::Unavailable { .. } => Dap2Error::Unavailable {
-                status: e.status(),
-                message: e.to_string(),
-            },
-        }
+        Dap2Error::of_kind(e.kind(), e.to_string())
     }
 }
 
 impl From<ReadError> for Dap2Error {
     fn from(e: ReadError) -> Self {
-        match e {
-            ReadError::NoSuchVariable(_) => Dap2Error::NotFound(e.to_string()),
-            ReadError::Subset(_) => Dap2Error::BadRequest(e.to_string()),
-            ReadError::Storage(_) => Dap2Error::Unavailable {
-                status: e.upstream_status().unwrap_or(502),
-                message: e.to_string(),
+        Dap2Error::of_kind(e.kind(), e.public_message())
+    }
+}
+
+impl Dap2Error {
+    /// The one place an error kind becomes a DAP2 error.
+    pub fn of_kind(kind: ErrorKind, message: String) -> Dap2Error {
+        match kind {
+            ErrorKind::NotFound => Dap2Error::NotFound(message),
+            ErrorKind::BadRequest | ErrorKind::TooLarge => Dap2Error::BadRequest(message),
+            ErrorKind::Internal => Dap2Error::Internal(message),
+            other => Dap2Error::Unavailable {
+                status: other.status().as_u16(),
+                message,
             },
-            _ => Dap2Error::Internal(e.to_string()),
         }
     }
 }

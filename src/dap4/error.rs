@@ -8,6 +8,7 @@ use thiserror::Error;
 use super::ce::CeError;
 use super::selection::SelectError;
 use crate::catalog::CatalogError;
+use crate::error::{ErrorKind, Kinded};
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -42,11 +43,21 @@ impl Dap4Error {
 
 impl From<CatalogError> for Dap4Error {
     fn from(e: CatalogError) -> Self {
-        match e.status() {
-            404 => Dap4Error::NotFound(e.to_string()),
-            status => Dap4Error::Unavailable {
-                status,
-                message: e.to_string(),
+        Dap4Error::of_kind(e.kind(), e.to_string())
+    }
+}
+
+impl Dap4Error {
+    /// The one place an error kind becomes a DAP4 error.
+    pub fn of_kind(kind: ErrorKind, message: String) -> Dap4Error {
+        match kind {
+            ErrorKind::NotFound => Dap4Error::NotFound(message),
+            ErrorKind::BadRequest => Dap4Error::BadRequest(message),
+            ErrorKind::TooLarge => Dap4Error::TooLarge(message),
+            ErrorKind::Internal => Dap4Error::Internal(message),
+            other => Dap4Error::Unavailable {
+                status: other.status().as_u16(),
+                message,
             },
         }
     }
@@ -66,17 +77,7 @@ impl From<SelectError> for Dap4Error {
 
 impl From<ReadError> for Dap4Error {
     fn from(e: ReadError) -> Self {
-        if let Some(status) = e.upstream_status() {
-            return Dap4Error::Unavailable {
-                status,
-                message: e.to_string(),
-            };
-        }
-        match e {
-            ReadError::Subset(_) => Dap4Error::BadRequest(e.to_string()),
-            ReadError::NoSuchVariable(_) => Dap4Error::NotFound(e.to_string()),
-            _ => Dap4Error::Internal(e.to_string()),
-        }
+        Dap4Error::of_kind(e.kind(), e.public_message())
     }
 }
 

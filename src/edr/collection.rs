@@ -2,7 +2,9 @@
 //! groups sharing dimensions, each group with its horizontal grid (1-D lat/lon or
 //! curvilinear 2-D), time and vertical axes, read once and cached per dataset version.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use crate::cache::{VersionKey, ViewCache, Weight};
 
 use super::error::{EdrError, EdrResult};
 use crate::catalog::Dataset;
@@ -177,17 +179,29 @@ impl Collection {
     }
 }
 
-fn cache() -> &'static moka::future::Cache<String, Arc<Collection>> {
-    static CACHE: OnceLock<moka::future::Cache<String, Arc<Collection>>> = OnceLock::new();
-    CACHE.get_or_init(|| moka::future::Cache::builder().max_capacity(512).build())
+/// Collections of dataset versions: owned by the EDR service.
+pub type Collections = ViewCache<VersionKey, Arc<Collection>>;
+
+impl Weight for Collection {
+    /// The coordinates it holds: at most every 1-D and 2-D variable as f64.
+    fn weight(&self) -> usize {
+        self.ds
+            .meta
+            .variables()
+            .iter()
+            .filter(|v| v.dims.len() <= 2)
+            .map(|v| v.shape().iter().product::<usize>().saturating_mul(8))
+            .fold(4096usize, usize::saturating_add)
+    }
 }
 
 /// The collection of an opened dataset (cached per dataset version).
-pub async fn load(ds: &Arc<Dataset>) -> EdrResult<Arc<Collection>> {
-    let key = format!("{}\u{0}{}\u{0}{}", ds.id, ds.location, ds.etag());
+pub async fn load(cache: &Collections, ds: &Arc<Dataset>) -> EdrResult<Arc<Collection>> {
     let ds2 = ds.clone();
-    cache()
-        .try_get_with(key, async move { build(&ds2).await.map(Arc::new) })
+    cache
+        .try_get_with(VersionKey::of(ds), async move {
+            build(&ds2).await.map(Arc::new)
+        })
         .await
         .map_err(|e: Arc<EdrError>| match &*e {
             EdrError::BadRequest(m) => EdrError::BadRequest(m.clone()),

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use crate::catalog::CatalogError;
+use crate::error::{ErrorKind, Kinded};
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -61,22 +62,27 @@ impl EdrError {
 
 impl From<CatalogError> for EdrError {
     fn from(e: CatalogError) -> Self {
-        match (e.status(), e) {
-            (_, CatalogError::NotFound(id)) => EdrError::NotFound(format!("no collection {id:?}")),
-            (404, e) => EdrError::NotFound(e.to_string()),
-            (code, e) => EdrError::Upstream(code, e.to_string()),
+        match e {
+            CatalogError::NotFound(id) => EdrError::NotFound(format!("no collection {id:?}")),
+            e => EdrError::of_kind(e.kind(), e.to_string()),
         }
     }
 }
 
 impl From<ReadError> for EdrError {
     fn from(e: ReadError) -> Self {
-        match e {
-            ReadError::Subset(s) => EdrError::BadRequest(s.to_string()),
-            other => match other.upstream_status() {
-                Some(code) => EdrError::Upstream(code, other.to_string()),
-                None => EdrError::Internal(other.to_string()),
-            },
+        EdrError::of_kind(e.kind(), e.public_message())
+    }
+}
+
+impl EdrError {
+    /// The one place an error kind becomes an EDR error.
+    pub fn of_kind(kind: ErrorKind, message: String) -> EdrError {
+        match kind {
+            ErrorKind::NotFound => EdrError::NotFound(message),
+            ErrorKind::BadRequest | ErrorKind::TooLarge => EdrError::BadRequest(message),
+            ErrorKind::Internal => EdrError::Internal(message),
+            other => EdrError::Upstream(other.status().as_u16(), message),
         }
     }
 }

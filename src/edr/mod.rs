@@ -31,8 +31,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::cache::ViewCache;
 use crate::http::{base_url, wants_json};
-use collection::Collection;
+use crate::service::{Endpoint, Service};
+use collection::{Collection, Collections};
 use coverage::Coverage;
 use error::{EdrError, EdrResult};
 use geometry::{Geometry, Pos};
@@ -42,15 +44,74 @@ use select::Common;
 pub use error::EdrError as Error;
 
 /// The EDR routes, merged into the server's router.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/edr", get(landing))
-        .route("/edr/", get(landing))
-        .route("/edr/conformance", get(conformance))
-        .route("/edr/api", get(api))
-        .route("/edr/collections", get(collections))
-        .route("/edr/collections/", get(collections))
-        .route("/edr/collections/{*rest}", get(dispatch))
+/// The EDR service's state: the app's, and its cache of collections.
+#[derive(Clone)]
+struct EdrState {
+    app: AppState,
+    collections: Collections,
+}
+
+impl axum::extract::FromRef<EdrState> for AppState {
+    fn from_ref(s: &EdrState) -> AppState {
+        s.app.clone()
+    }
+}
+
+/// OGC API EDR: every gridded dataset as a collection.
+pub struct Edr {
+    collections: Collections,
+}
+
+pub fn service(state: &AppState) -> Arc<dyn Service> {
+    Arc::new(Edr {
+        collections: ViewCache::new(
+            "edr_collection",
+            state.config.cache.derived_bytes,
+            &state.metrics,
+        ),
+    })
+}
+
+impl Service for Edr {
+    fn name(&self) -> &'static str {
+        "edr"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/edr", get(landing))
+            .route("/edr/", get(landing))
+            .route("/edr/conformance", get(conformance))
+            .route("/edr/api", get(api))
+            .route("/edr/collections", get(collections))
+            .route("/edr/collections/", get(collections))
+            .route("/edr/collections/{*rest}", get(dispatch))
+            .with_state(EdrState {
+                app: state.clone(),
+                collections: self.collections.clone(),
+            })
+    }
+
+    fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
+        vec![
+            Endpoint::new(
+                "edr",
+                "OGC API EDR collection",
+                format!("{base}/edr/collections/{id}"),
+                "application/json",
+            )
+            .roles(&["data"]),
+        ]
+    }
+
+    fn service_links(&self, base: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "service-desc",
+            "OGC API EDR",
+            format!("{base}/edr"),
+            "application/json",
+        )]
+    }
 }
 
 fn json_response(doc: &Value, media: &'static str) -> Response {
@@ -119,11 +180,12 @@ async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: Head
 }
 
 /// Every dataset with at least one gridded parameter.
-async fn all_collections(state: &AppState) -> Vec<Arc<Collection>> {
+async fn all_collections(edr: &EdrState) -> Vec<Arc<Collection>> {
+    let state = &edr.app;
     let mut out = Vec::new();
     for id in state.catalog.entries().keys() {
         match state.catalog.open(id).await {
-            Ok(ds) => match collection::load(&ds).await {
+            Ok(ds) => match collection::load(&edr.collections, &ds).await {
                 Ok(c) if !c.params.is_empty() => out.push(c),
                 Ok(_) => {}
                 Err(e) => tracing::warn!("edr: {id}: {e}"),
@@ -135,13 +197,13 @@ async fn all_collections(state: &AppState) -> Vec<Arc<Collection>> {
 }
 
 async fn collections(
-    State(state): State<AppState>,
+    State(edr): State<EdrState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let base = base_url(&state, &headers);
+    let base = base_url(&edr.app, &headers);
     let p = Params::parse(q.as_deref());
-    let cols = all_collections(&state).await;
+    let cols = all_collections(&edr).await;
     document(
         &p,
         &headers,
@@ -151,20 +213,20 @@ async fn collections(
 }
 
 async fn dispatch(
-    State(state): State<AppState>,
+    State(edr): State<EdrState>,
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match handle(&state, &rest, q.as_deref(), &headers).await {
+    match handle(&edr, &rest, q.as_deref(), &headers).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn open(state: &AppState, id: &str) -> EdrResult<Arc<Collection>> {
-    let ds = state.catalog.open(id).await?;
-    let col = collection::load(&ds).await?;
+async fn open(edr: &EdrState, id: &str) -> EdrResult<Arc<Collection>> {
+    let ds = edr.app.catalog.open(id).await?;
+    let col = collection::load(&edr.collections, &ds).await?;
     if col.params.is_empty() {
         return Err(EdrError::NotFound(format!(
             "dataset {id:?} has no gridded variables to offer as an EDR collection"
@@ -174,11 +236,12 @@ async fn open(state: &AppState, id: &str) -> EdrResult<Arc<Collection>> {
 }
 
 async fn handle(
-    state: &AppState,
+    edr: &EdrState,
     rest: &str,
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> EdrResult<Response> {
+    let state = &edr.app;
     let rest = rest.trim_start_matches('/');
     let (id, tail) = state
         .catalog
@@ -187,7 +250,7 @@ async fn handle(
     let tail = tail.trim_end_matches('/');
     let params = Params::parse(query);
     let base = base_url(state, headers);
-    let col = open(state, &id).await?;
+    let col = open(edr, &id).await?;
     let segs: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
         [""] => {

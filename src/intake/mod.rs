@@ -12,12 +12,45 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::http::base_url;
+use crate::http::{base_url, html_escape};
+use crate::service::{Endpoint, Service};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/intake/catalog.yaml", get(catalog))
-        .route("/datasets/{*path}", get(notebook))
+/// The intake catalog and the per-dataset notebooks.
+pub struct Intake;
+
+pub fn service(_state: &AppState) -> std::sync::Arc<dyn Service> {
+    std::sync::Arc::new(Intake)
+}
+
+impl Service for Intake {
+    fn name(&self) -> &'static str {
+        "intake"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/intake/catalog.yaml", get(catalog))
+            .route("/datasets/{*path}", get(notebook))
+            .with_state(state.clone())
+    }
+
+    fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "notebook",
+            "Jupyter notebook opening the dataset",
+            format!("{base}/datasets/{id}/notebook.ipynb"),
+            "application/x-ipynb+json",
+        )]
+    }
+
+    fn service_links(&self, base: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "intake",
+            "intake catalog",
+            format!("{base}/intake/catalog.yaml"),
+            "application/yaml",
+        )]
+    }
 }
 
 /// intake source names are identifiers: other characters become `_`.
@@ -46,20 +79,23 @@ async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response 
     for (id, entry) in state.catalog.entries().iter() {
         let name = source_name(id);
         let title = entry.title.clone().unwrap_or_else(|| id.clone());
-        let _ = write!(
-            out,
-            "  {name}:\n    description: {}\n    driver: opendap\n    args:\n      urlpath: {}\n      engine: netcdf4\n    metadata:\n      datagate_id: {}\n",
-            quoted(&title),
-            quoted(&format!("{base}/opendap/{id}")),
-            quoted(id),
-        );
-        let _ = write!(
-            out,
-            "  {name}_zarr:\n    description: {}\n    driver: zarr\n    args:\n      urlpath: {}\n      consolidated: true\n    metadata:\n      datagate_id: {}\n",
-            quoted(&format!("{title} (virtual Zarr)")),
-            quoted(&format!("{base}/zarr/{id}")),
-            quoted(id),
-        );
+        for endpoint in state.services.endpoints(&base, id) {
+            let Some(source) = endpoint.intake else {
+                continue;
+            };
+            let _ = write!(
+                out,
+                "  {name}{}:\n    description: {}\n    driver: {}\n    args:\n      urlpath: {}\n",
+                source.name_suffix,
+                quoted(&format!("{title}{}", source.description_suffix)),
+                source.driver,
+                quoted(&endpoint.href),
+            );
+            for (k, v) in source.args {
+                let _ = writeln!(out, "      {k}: {v}");
+            }
+            let _ = writeln!(out, "    metadata:\n      datagate_id: {}", quoted(id));
+        }
     }
     (
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
@@ -93,40 +129,58 @@ async fn notebook(
     };
     let ds = match state.catalog.open(id).await {
         Ok(ds) => ds,
-        Err(e) => return not_found(e.to_string()),
+        Err(e) => {
+            use crate::error::Kinded;
+            return crate::http::json_error(e.kind().status(), e.to_string());
+        }
     };
     let base = base_url(&state, &headers);
     // A variable to show: the first with the most dimensions.
     let mut vars = ds.meta.variables();
     vars.sort_by_key(|v| std::cmp::Reverse(v.dims.len()));
     let var = vars.first().map(|v| v.name.clone()).unwrap_or_default();
+    let href = |rel: &str| {
+        state
+            .services
+            .endpoints(&base, id)
+            .into_iter()
+            .find(|e| e.rel == rel)
+            .map(|e| e.href)
+    };
+    // Titles come from file attributes: escaped, so they cannot inject markup.
     let mut cells = vec![
         cell_markdown(&format!(
-            "# {}\n\nDataset `{id}` served by datagate. The same data over OPeNDAP, virtual Zarr and OGC API EDR.",
-            ds.title
+            "# {}\n\nDataset `{}` served by datagate. The same data over OPeNDAP, virtual Zarr and OGC API EDR.",
+            html_escape(&ds.title),
+            html_escape(id)
         )),
         cell_code("import xarray as xr\nimport requests"),
-        cell_markdown("## OPeNDAP (DAP2), lazily with xarray's netCDF4 engine"),
-        cell_code(&format!(
-            "ds = xr.open_dataset({:?}, engine=\"netcdf4\")\nds",
-            format!("{base}/opendap/{id}")
-        )),
-        cell_markdown("## Virtual Zarr, chunk by chunk with dask"),
-        cell_code(&format!(
-            "dz = xr.open_zarr({:?}, consolidated=True)\ndz",
-            format!("{base}/zarr/{id}")
-        )),
     ];
-    if !var.is_empty() {
-        cells.push(cell_code(&format!("dz[{var:?}]")));
+    if let Some(url) = href("opendap") {
+        cells.push(cell_markdown(
+            "## OPeNDAP (DAP2), lazily with xarray's netCDF4 engine",
+        ));
+        cells.push(cell_code(&format!(
+            "ds = xr.open_dataset({url:?}, engine=\"netcdf4\")\nds"
+        )));
     }
-    cells.push(cell_markdown(
-        "## OGC API EDR: the collection's metadata and queries",
-    ));
-    cells.push(cell_code(&format!(
-        "r = requests.get({:?})\nr.status_code, (r.json().get(\"data_queries\") if r.ok else r.text)",
-        format!("{base}/edr/collections/{id}")
-    )));
+    if let Some(url) = href("zarr") {
+        cells.push(cell_markdown("## Virtual Zarr, chunk by chunk with dask"));
+        cells.push(cell_code(&format!(
+            "dz = xr.open_zarr({url:?}, consolidated=True)\ndz"
+        )));
+        if !var.is_empty() {
+            cells.push(cell_code(&format!("dz[{var:?}]")));
+        }
+    }
+    if let Some(url) = href("edr") {
+        cells.push(cell_markdown(
+            "## OGC API EDR: the collection's metadata and queries",
+        ));
+        cells.push(cell_code(&format!(
+            "r = requests.get({url:?})\nr.status_code, (r.json().get(\"data_queries\") if r.ok else r.text)"
+        )));
+    }
     Json(json!({
         "nbformat": 4,
         "nbformat_minor": 5,

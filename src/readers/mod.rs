@@ -43,16 +43,43 @@ pub enum ReadError {
     Internal(String),
 }
 
-impl ReadError {
-    /// For failures of the storage behind the file: the status a gateway answers with
-    /// (504 when it timed out, 503 when the object changed during the read: retry,
-    /// 502 otherwise). `None` for other errors.
-    pub fn upstream_status(&self) -> Option<u16> {
+impl crate::error::Kinded for ReadError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            ReadError::Storage(crate::storage::StorageError::Timeout(_)) => Some(504),
-            ReadError::Storage(crate::storage::StorageError::Changed(_)) => Some(503),
-            ReadError::Storage(crate::storage::StorageError::Backend { .. }) => Some(502),
-            _ => None,
+            ReadError::NoSuchVariable(_) => ErrorKind::NotFound,
+            ReadError::Subset(e) => e.kind(),
+            ReadError::Storage(e) => e.kind(),
+            ReadError::Format { .. } | ReadError::Unsupported(_) => ErrorKind::Unreadable,
+            ReadError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl ReadError {
+    /// The text a client may see: no server paths or storage locations (those go to
+    /// the log), only what went wrong.
+    pub fn public_message(&self) -> String {
+        use crate::error::{ErrorKind, Kinded};
+        match self {
+            ReadError::NoSuchVariable(_) | ReadError::Subset(_) | ReadError::Unsupported(_) => {
+                self.to_string()
+            }
+            ReadError::Format { location, message } => {
+                format!(
+                    "the file cannot be read: {}",
+                    message.replace(location.as_str(), "…")
+                )
+            }
+            ReadError::Storage(_) | ReadError::Internal(_) => match self.kind() {
+                ErrorKind::NotFound => "the file is missing from storage".into(),
+                ErrorKind::UpstreamTimeout => "the storage behind the dataset timed out".into(),
+                ErrorKind::Changed => {
+                    "the file changed at the source during the read; retry".into()
+                }
+                ErrorKind::UpstreamFailed => "the storage behind the dataset failed".into(),
+                _ => "internal error while reading the dataset".into(),
+            },
         }
     }
 }

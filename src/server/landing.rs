@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::catalog::Dataset;
+use crate::endpoint::{Endpoint, EndpointDirectory};
 use crate::http::{base_url, html_escape, wants_json};
 
 #[derive(Serialize)]
@@ -38,45 +39,31 @@ struct Link {
     rel: &'static str,
     href: String,
     title: &'static str,
+    #[serde(rename = "type")]
+    media_type: &'static str,
 }
 
-/// The endpoints of a dataset in every protocol.
-fn links(base: &str, id: &str) -> Vec<Link> {
-    vec![
+impl From<Endpoint> for Link {
+    fn from(e: Endpoint) -> Link {
         Link {
-            rel: "opendap-dap2",
-            href: format!("{base}/opendap/{id}.html"),
-            title: "OPeNDAP DAP2 request form",
-        },
-        Link {
-            rel: "opendap-dap4",
-            href: format!("{base}/opendap/{id}.dmr.xml"),
-            title: "OPeNDAP DAP4 DMR",
-        },
-        Link {
-            rel: "zarr",
-            href: format!("{base}/zarr/{id}"),
-            title: "Virtual Zarr store",
-        },
-        Link {
-            rel: "zarr3",
-            href: format!("{base}/zarr3/{id}"),
-            title: "Virtual Zarr store (v3)",
-        },
-        Link {
-            rel: "edr",
-            href: format!("{base}/edr/collections/{id}"),
-            title: "OGC API EDR collection",
-        },
-        Link {
-            rel: "wms",
-            href: format!("{base}/wms/{id}?SERVICE=WMS&REQUEST=GetCapabilities"),
-            title: "OGC WMS capabilities",
-        },
-    ]
+            rel: e.rel,
+            href: e.href,
+            title: e.title,
+            media_type: e.media_type,
+        }
+    }
 }
 
-fn info(base: &str, ds: &Dataset) -> DatasetInfo {
+/// The endpoints of a dataset in every service.
+fn links(services: &dyn EndpointDirectory, base: &str, id: &str) -> Vec<Link> {
+    services
+        .endpoints(base, id)
+        .into_iter()
+        .map(Link::from)
+        .collect()
+}
+
+fn info(services: &dyn EndpointDirectory, base: &str, ds: &Dataset) -> DatasetInfo {
     DatasetInfo {
         id: ds.id.clone(),
         title: ds.title.clone(),
@@ -95,7 +82,7 @@ fn info(base: &str, ds: &Dataset) -> DatasetInfo {
                 units: v.attr("units").and_then(|a| a.as_text()),
             })
             .collect(),
-        links: links(base, &ds.id),
+        links: links(services, base, &ds.id),
     }
 }
 
@@ -116,7 +103,10 @@ async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
 pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&state, &headers);
     let all = open_all(&state).await;
-    let list: Vec<DatasetInfo> = all.iter().map(|ds| info(&base, ds)).collect();
+    let list: Vec<DatasetInfo> = all
+        .iter()
+        .map(|ds| info(state.services.as_ref(), &base, ds))
+        .collect();
     Json(serde_json::json!({ "datasets": list })).into_response()
 }
 
@@ -134,18 +124,21 @@ pub async fn landing(
                 serde_json::json!({
                     "id": e.id,
                     "title": e.title.clone().unwrap_or_else(|| e.id.clone()),
-                    "links": links(&base, &e.id),
+                    "links": links(state.services.as_ref(), &base, &e.id),
                 })
             })
             .collect();
         return Json(serde_json::json!({
             "title": "datagate",
             "version": env!("CARGO_PKG_VERSION"),
-            "links": [
-                {"rel": "data", "href": format!("{base}/datasets"), "title": "Datasets with variables"},
-                {"rel": "service-desc", "href": format!("{base}/edr"), "title": "OGC API EDR"},
-                {"rel": "wms", "href": format!("{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"), "title": "OGC WMS"},
-            ],
+            "links": std::iter::once(Link {
+                rel: "data",
+                href: format!("{base}/datasets"),
+                title: "Datasets with variables",
+                media_type: "application/json",
+            })
+            .chain(state.services.service_links(&base).into_iter().map(Link::from))
+            .collect::<Vec<_>>(),
             "datasets": list,
         }))
         .into_response();
@@ -163,7 +156,7 @@ pub async fn landing(
             html_escape(&e.id),
             html_escape(&title)
         );
-        for l in links(&base, &e.id) {
+        for l in links(state.services.as_ref(), &base, &e.id) {
             let _ = write!(html, "<a href=\"{}\">{}</a> ", html_escape(&l.href), l.rel);
         }
         html.push_str("</td></tr>");

@@ -1,9 +1,9 @@
-//! The HTTP server: routing, middleware, configuration. Each protocol is one module
-//! with its own router (or handler) and its own error → response mapping.
+//! The HTTP server: it only assembles. The service list below is the one place that
+//! names the protocols and catalogs; each is a folder implementing
+//! `service::Service` (routes, caches, endpoint links). To add a protocol, write its
+//! folder and add one line to `services`.
 
-mod files;
 mod landing;
-mod opendap;
 
 use std::time::{Duration, Instant};
 
@@ -21,9 +21,27 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use crate::app::AppState;
+use crate::service::{Service, Services};
+use std::sync::Arc;
+
+/// Every service the server offers, in the order their links are listed.
+pub fn services(state: &AppState) -> Vec<Arc<dyn Service>> {
+    vec![
+        crate::opendap::service(state),
+        crate::zarr::service(state),
+        crate::edr::service(state),
+        crate::wms::service(state),
+        crate::stac::service(state),
+        crate::thredds::service(state),
+        crate::intake::service(state),
+        crate::files::service(state),
+    ]
+}
 
 /// The whole application: routes and middleware.
-pub fn router(state: AppState) -> Router {
+pub fn router(mut state: AppState) -> Router {
+    let list = Services(Arc::new(services(&state)));
+    state.services = Arc::new(list.clone());
     let server = &state.config.server;
     let mut app = Router::new()
         .route("/", get(landing::landing))
@@ -31,19 +49,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(landing::healthz))
         .route("/metrics", get(landing::metrics))
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
-        // Protocols: one line each.
-        .route(
-            "/opendap/{*path}",
-            get(opendap::dispatch).head(opendap::dispatch),
-        )
-        .route("/files/{*id}", get(files::file))
-        .merge(crate::stac::router())
-        .merge(crate::thredds::router())
-        .merge(crate::intake::router())
-        .merge(crate::zarr::router())
-        .merge(crate::wms::router())
-        .merge(crate::edr::router())
         .fallback(not_found)
+        .with_state(state.clone());
+    for service in list.0.iter() {
+        app = app.merge(service.router(&state));
+    }
+    let mut app = app
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
@@ -66,7 +77,7 @@ pub fn router(state: AppState) -> Router {
     if server.cors {
         app = app.layer(CorsLayer::permissive());
     }
-    app.with_state(state)
+    app
 }
 
 async fn not_found() -> Response {
@@ -135,3 +146,6 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod service_links_tests;

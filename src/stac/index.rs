@@ -1,8 +1,6 @@
 //! The item index: one STAC item per dataset file, with its footprint and time span,
 //! built from the catalog and rebuilt when the catalog changes.
 
-use std::sync::Arc;
-
 use crate::catalog::Catalog;
 use crate::model::cf::CfDateTime;
 
@@ -127,9 +125,11 @@ impl ItemIndex {
         }
         ItemIndex { collections, items }
     }
+}
 
-    /// The index of `catalog`, built once per catalog generation.
-    pub async fn of(catalog: &Catalog) -> Arc<ItemIndex> {
-        catalog.derived(|| ItemIndex::build(catalog)).await
+impl crate::cache::Weight for ItemIndex {
+    /// Ids, titles, bboxes and times: a few hundred bytes an item or collection.
+    fn weight(&self) -> usize {
+        (self.items.len() + self.collections.len()).saturating_mul(512)
     }
 }

@@ -16,7 +16,10 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::app::AppState;
+use crate::cache::ViewCache;
+use crate::endpoint::EndpointDirectory;
 use crate::http::base_url;
+use crate::service::{Endpoint, Service};
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
@@ -55,23 +58,77 @@ impl IntoResponse for StacError {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/stac", get(landing))
-        .route("/stac/", get(landing))
-        .route("/stac/conformance", get(conformance))
-        .route("/stac/collections", get(collections))
-        .route("/stac/collections/{*rest}", get(collection_paths))
-        .route("/stac/search", get(search_get).post(search_post))
+/// The STAC service's state: the app's, and the item index per catalog generation.
+#[derive(Clone)]
+struct StacState {
+    app: AppState,
+    indexes: ViewCache<u64, Arc<ItemIndex>>,
+}
+
+impl StacState {
+    /// The index of the catalog as it is now (rebuilt when datasets change).
+    async fn index(&self) -> Arc<ItemIndex> {
+        let catalog = &self.app.catalog;
+        self.indexes
+            .get_with(catalog.generation(), async {
+                Arc::new(ItemIndex::build(catalog).await)
+            })
+            .await
+    }
+}
+
+/// The STAC API over every dataset with a time coordinate.
+pub struct Stac {
+    indexes: ViewCache<u64, Arc<ItemIndex>>,
+}
+
+pub fn service(state: &AppState) -> Arc<dyn Service> {
+    Arc::new(Stac {
+        indexes: ViewCache::new(
+            "stac_index",
+            state.config.cache.derived_bytes,
+            &state.metrics,
+        ),
+    })
+}
+
+impl Service for Stac {
+    fn name(&self) -> &'static str {
+        "stac"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/stac", get(landing))
+            .route("/stac/", get(landing))
+            .route("/stac/conformance", get(conformance))
+            .route("/stac/collections", get(collections))
+            .route("/stac/collections/{*rest}", get(collection_paths))
+            .route("/stac/search", get(search_get).post(search_post))
+            .with_state(StacState {
+                app: state.clone(),
+                indexes: self.indexes.clone(),
+            })
+    }
+
+    fn service_links(&self, base: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "stac",
+            "STAC API",
+            format!("{base}/stac"),
+            "application/json",
+        )]
+    }
 }
 
 fn geo(body: Value) -> Response {
     ([("content-type", "application/geo+json")], Json(body)).into_response()
 }
 
-async fn landing(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state, &headers);
-    let index = ItemIndex::of(&state.catalog).await;
+async fn landing(State(stac): State<StacState>, headers: HeaderMap) -> Json<Value> {
+    let state = &stac.app;
+    let base = base_url(state, &headers);
+    let index = stac.index().await;
     let mut links = vec![
         json!({"rel": "self", "href": format!("{base}/stac"), "type": "application/json"}),
         json!({"rel": "root", "href": format!("{base}/stac"), "type": "application/json"}),
@@ -124,7 +181,24 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
 }
 
 /// The item of a dataset file, with assets linking every protocol's endpoint.
-fn item_json(base: &str, i: &IndexedItem) -> Value {
+/// An item's assets: the endpoints services offer with roles, keyed by relation.
+fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for e in services.endpoints(base, id) {
+        if e.roles.is_empty() {
+            continue;
+        }
+        let mut asset =
+            json!({"href": e.href, "type": e.media_type, "title": e.title, "roles": e.roles});
+        if let Value::Object(extra) = e.asset_fields {
+            asset.as_object_mut().map(|a| a.extend(extra));
+        }
+        out.insert(e.rel.to_string(), asset);
+    }
+    Value::Object(out)
+}
+
+fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> Value {
     let (geometry, bbox) = match i.bbox {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
@@ -156,14 +230,7 @@ fn item_json(base: &str, i: &IndexedItem) -> Value {
             {"rel": "parent", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
             {"rel": "collection", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
         ],
-        "assets": {
-            "opendap": {"href": format!("{base}/opendap/{id}"), "type": "text/html", "title": "OPeNDAP (DAP2 and DAP4) data access", "roles": ["data"]},
-            "dap4": {"href": format!("{base}/opendap/{id}.dmr.xml"), "type": "application/vnd.opendap.dap4.dataset-metadata+xml", "title": "DAP4 metadata", "roles": ["metadata"]},
-            "netcdf": {"href": format!("{base}/opendap/{id}.nc"), "type": "application/x-netcdf", "title": "NetCDF-4 download", "roles": ["data"]},
-            "zarr": {"href": format!("{base}/zarr/{id}"), "type": "application/vnd+zarr", "title": "Virtual Zarr store", "roles": ["data"], "zarr:zarr_format": 2, "zarr:consolidated": true},
-            "references": {"href": format!("{base}/zarr/{id}/refs.json"), "type": "application/json", "title": "kerchunk references", "roles": ["references"]},
-            "edr": {"href": format!("{base}/edr/collections/{id}"), "type": "application/json", "title": "OGC API EDR collection", "roles": ["data"]},
-        },
+        "assets": assets(services, base, id),
     });
     if !bbox.is_null() {
         item["bbox"] = bbox;
@@ -171,9 +238,10 @@ fn item_json(base: &str, i: &IndexedItem) -> Value {
     item
 }
 
-async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state, &headers);
-    let index = ItemIndex::of(&state.catalog).await;
+async fn collections(State(stac): State<StacState>, headers: HeaderMap) -> Json<Value> {
+    let state = &stac.app;
+    let base = base_url(state, &headers);
+    let index = stac.index().await;
     let list: Vec<Value> = index
         .collections
         .iter()
@@ -206,13 +274,14 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 
 /// `{cid}`, `{cid}/items`, `{cid}/items/{item id}` (ids may contain `/`).
 async fn collection_paths(
-    State(state): State<AppState>,
+    State(stac): State<StacState>,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, StacError> {
-    let base = base_url(&state, &headers);
-    let index = ItemIndex::of(&state.catalog).await;
+    let state = &stac.app;
+    let base = base_url(state, &headers);
+    let index = stac.index().await;
     let coll = index
         .collections
         .iter()
@@ -227,7 +296,13 @@ async fn collection_paths(
         let pairs = query_pairs(query.as_deref());
         let search = Search::new(SearchRequest::from_query(&pairs)?)?.in_collection(&coll.id);
         let self_href = format!("{base}/stac/collections/{}/items", coll.id);
-        return Ok(geo(run_search(&index, &search, &self_href, &pairs)));
+        return Ok(geo(run_search(
+            state.services.as_ref(),
+            &index,
+            &search,
+            &self_href,
+            &pairs,
+        )));
     }
     let item_id = tail.strip_prefix("/items/").unwrap_or("");
     let item = index
@@ -235,11 +310,12 @@ async fn collection_paths(
         .iter()
         .find(|i| i.collection == coll.id && i.id == item_id)
         .ok_or_else(|| StacError::NotFound(format!("no item {item_id:?} in {}", coll.id)))?;
-    Ok(geo(item_json(&base, item)))
+    Ok(geo(item_json(&base, state.services.as_ref(), item)))
 }
 
 /// Runs a search; `next` links repeat the query with a paging token.
 fn run_search(
+    services: &dyn EndpointDirectory,
     index: &Arc<ItemIndex>,
     search: &Search,
     self_href: &str,
@@ -251,7 +327,7 @@ fn run_search(
         .iter()
         .skip(search.offset)
         .take(search.limit)
-        .map(|i| item_json(&base, i))
+        .map(|i| item_json(&base, services, i))
         .collect();
     let mut links =
         vec![json!({"rel": "root", "href": format!("{base}/stac"), "type": "application/json"})];
@@ -281,15 +357,17 @@ fn run_search(
 }
 
 async fn search_get(
-    State(state): State<AppState>,
+    State(stac): State<StacState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, StacError> {
-    let base = base_url(&state, &headers);
+    let state = &stac.app;
+    let base = base_url(state, &headers);
     let pairs = query_pairs(query.as_deref());
     let search = Search::new(SearchRequest::from_query(&pairs)?)?;
-    let index = ItemIndex::of(&state.catalog).await;
+    let index = stac.index().await;
     Ok(geo(run_search(
+        state.services.as_ref(),
         &index,
         &search,
         &format!("{base}/stac/search"),
@@ -298,11 +376,12 @@ async fn search_get(
 }
 
 async fn search_post(
-    State(state): State<AppState>,
+    State(stac): State<StacState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, StacError> {
-    let base = base_url(&state, &headers);
+    let state = &stac.app;
+    let base = base_url(state, &headers);
     let raw: Value = if body.is_empty() {
         json!({})
     } else {
@@ -312,8 +391,14 @@ async fn search_post(
     let request: SearchRequest = serde_json::from_value(raw.clone())
         .map_err(|e| StacError::BadRequest(format!("bad search body: {e}")))?;
     let search = Search::new(request)?;
-    let index = ItemIndex::of(&state.catalog).await;
-    let mut result = run_search(&index, &search, &format!("{base}/stac/search"), &[]);
+    let index = stac.index().await;
+    let mut result = run_search(
+        state.services.as_ref(),
+        &index,
+        &search,
+        &format!("{base}/stac/search"),
+        &[],
+    );
     // Paging a POST search: the next link is a POST with the same body and a token.
     if let Some(links) = result["links"].as_array_mut() {
         for l in links.iter_mut() {

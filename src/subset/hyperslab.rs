@@ -22,6 +22,12 @@ pub enum SubsetError {
     Coordinate(String),
 }
 
+impl crate::error::Kinded for SubsetError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::BadRequest
+    }
+}
+
 /// The selection along one dimension: `count` indices from `start`, `stride` apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DimSlice {

@@ -13,11 +13,35 @@ use quick_xml::escape::escape;
 
 use crate::app::AppState;
 use crate::http::base_url;
+use crate::service::{Endpoint, Service, ThreddsService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/thredds/catalog.xml", get(top))
-        .route("/thredds/catalog/{*path}", get(collection))
+/// THREDDS catalogs (Siphon) of every dataset, with an access service per service.
+pub struct Thredds;
+
+pub fn service(_state: &AppState) -> std::sync::Arc<dyn Service> {
+    std::sync::Arc::new(Thredds)
+}
+
+impl Service for Thredds {
+    fn name(&self) -> &'static str {
+        "thredds"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/thredds/catalog.xml", get(top))
+            .route("/thredds/catalog/{*path}", get(collection))
+            .with_state(state.clone())
+    }
+
+    fn service_links(&self, base: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "thredds",
+            "THREDDS catalog",
+            format!("{base}/thredds/catalog.xml"),
+            "application/xml",
+        )]
+    }
 }
 
 fn xml(body: String) -> Response {
@@ -50,20 +74,23 @@ fn base_path(base: &str) -> String {
     })
 }
 
-fn open_catalog(out: &mut String, name: &str, prefix: &str) {
+fn open_catalog(out: &mut String, name: &str, prefix: &str, services: &[ThreddsService]) {
     let _ = write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <catalog xmlns=\"http://www.unidata.ucar.edu/namespaces/thredds/InvCatalog/v1.0\" \
          xmlns:xlink=\"http://www.w3.org/1999/xlink\" name=\"{}\" version=\"1.0.1\">\n\
-         \x20 <service name=\"all\" serviceType=\"Compound\" base=\"\">\n\
-         \x20   <service name=\"odap\" serviceType=\"OPENDAP\" base=\"{prefix}/opendap/\"/>\n\
-         \x20   <service name=\"dap4\" serviceType=\"DAP4\" base=\"{prefix}/opendap/\"/>\n\
-         \x20   <service name=\"wms\" serviceType=\"WMS\" base=\"{prefix}/wms/\"/>\n\
-         \x20   <service name=\"files\" serviceType=\"HTTPServer\" base=\"{prefix}/files/\"/>\n\
-         \x20 </service>\n",
+         \x20 <service name=\"all\" serviceType=\"Compound\" base=\"\">\n",
         escape(name)
     );
+    for s in services {
+        let _ = writeln!(
+            out,
+            "    <service name=\"{}\" serviceType=\"{}\" base=\"{prefix}{}\"/>",
+            s.name, s.service_type, s.base
+        );
+    }
+    out.push_str("  </service>\n");
 }
 
 fn dataset_element(out: &mut String, id: &str, title: &str) {
@@ -90,7 +117,12 @@ async fn top(State(state): State<AppState>, headers: HeaderMap) -> Response {
         })
         .collect();
     let mut out = String::new();
-    open_catalog(&mut out, "datagate", &prefix);
+    open_catalog(
+        &mut out,
+        "datagate",
+        &prefix,
+        &state.services.thredds_services(),
+    );
     out.push_str("  <dataset name=\"datagate\" ID=\"datagate\">\n    <metadata inherited=\"true\">\n      <serviceName>all</serviceName>\n    </metadata>\n");
     for (id, entry) in entries.iter() {
         if aggregates
@@ -137,7 +169,12 @@ async fn collection(
         .and_then(|e| e.title.clone())
         .unwrap_or_else(|| id.to_string());
     let mut out = String::new();
-    open_catalog(&mut out, &title, &prefix);
+    open_catalog(
+        &mut out,
+        &title,
+        &prefix,
+        &state.services.thredds_services(),
+    );
     let _ = writeln!(
         out,
         "  <dataset name=\"{}\" ID=\"{}\">\n    <metadata inherited=\"true\">\n      <serviceName>all</serviceName>\n    </metadata>",

@@ -86,10 +86,13 @@ impl WmsError {
     }
     /// A failure reading data: 502/504 when the storage behind the file failed, else 503.
     pub fn read_failed(what: &str, e: &crate::readers::ReadError) -> WmsError {
-        let mut err = WmsError::unavailable(format!("reading {what}: {e}"));
-        if let Some(code) = e.upstream_status() {
-            err.status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
-        }
+        use crate::error::Kinded;
+        let mut err = WmsError::unavailable(format!("reading {what}: {}", e.public_message()));
+        err.status = match e.kind() {
+            // The slab came from our own arithmetic: a failure is ours.
+            crate::error::ErrorKind::BadRequest => StatusCode::INTERNAL_SERVER_ERROR,
+            kind => kind.status(),
+        };
         err
     }
 

@@ -21,7 +21,7 @@ pub mod style;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -29,6 +29,7 @@ use axum::routing::get;
 pub use error::{ExceptionCode, WmsError};
 
 use crate::app::AppState;
+use crate::service::{Endpoint, Service, ThreddsService};
 use service::{Scope, Wms};
 
 /// The two protocol versions served.
@@ -80,18 +81,68 @@ impl Version {
     }
 }
 
-/// The WMS routes; its caches live with the router.
-pub fn router() -> Router<AppState> {
-    let wms = Arc::new(Wms::default());
-    Router::new()
-        .route("/wms", get(all_datasets))
-        .route("/wms/{*rest}", get(with_path))
-        .layer(Extension(wms))
+/// The WMS service's state: the app's, and the WMS with its caches.
+#[derive(Clone)]
+struct WmsState {
+    app: AppState,
+    wms: Arc<Wms>,
+}
+
+/// OGC WMS 1.1.1/1.3.0 and XYZ tiles over every gridded variable.
+pub struct WmsService {
+    wms: Arc<Wms>,
+}
+
+pub fn service(_state: &AppState) -> Arc<dyn Service> {
+    Arc::new(WmsService {
+        wms: Arc::new(Wms::default()),
+    })
+}
+
+impl Service for WmsService {
+    fn name(&self) -> &'static str {
+        "wms"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/wms", get(all_datasets))
+            .route("/wms/{*rest}", get(with_path))
+            .with_state(WmsState {
+                app: state.clone(),
+                wms: self.wms.clone(),
+            })
+    }
+
+    fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "wms",
+            "OGC WMS capabilities",
+            format!("{base}/wms/{id}?SERVICE=WMS&REQUEST=GetCapabilities"),
+            "text/xml",
+        )]
+    }
+
+    fn service_links(&self, base: &str) -> Vec<Endpoint> {
+        vec![Endpoint::new(
+            "wms",
+            "OGC WMS (all datasets)",
+            format!("{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"),
+            "text/xml",
+        )]
+    }
+
+    fn thredds_services(&self) -> Vec<ThreddsService> {
+        vec![ThreddsService {
+            name: "wms",
+            service_type: "WMS",
+            base: "/wms/",
+        }]
+    }
 }
 
 async fn all_datasets(
-    State(state): State<AppState>,
-    Extension(wms): Extension<Arc<Wms>>,
+    State(WmsState { app: state, wms }): State<WmsState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -100,8 +151,7 @@ async fn all_datasets(
 }
 
 async fn with_path(
-    State(state): State<AppState>,
-    Extension(wms): Extension<Arc<Wms>>,
+    State(WmsState { app: state, wms }): State<WmsState>,
     Path(rest): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,

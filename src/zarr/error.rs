@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use crate::catalog::CatalogError;
+use crate::error::Kinded;
 use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
@@ -17,7 +18,7 @@ pub enum ZarrError {
     TooLarge(String),
     #[error("dataset unavailable: {0}")]
     Unavailable(String),
-    #[error("read failed: {0}")]
+    #[error("read failed: {}", .0.public_message())]
     Read(#[from] ReadError),
     /// A shared failure seen by another waiter of the same cached computation.
     #[error("{message}")]
@@ -30,8 +31,7 @@ impl From<CatalogError> for ZarrError {
             CatalogError::NotFound(id) => ZarrError::NotFound(format!("no dataset {id:?}")),
             // Storage failures keep their 502/504; unreadable files are 503.
             other => ZarrError::Again {
-                status: StatusCode::from_u16(other.status())
-                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                status: other.kind().status(),
                 message: format!("dataset unavailable: {other}"),
             },
         }
@@ -53,11 +53,7 @@ impl ZarrError {
             ZarrError::NotFound(_) => StatusCode::NOT_FOUND,
             ZarrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ZarrError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ZarrError::Read(ReadError::NoSuchVariable(_)) => StatusCode::NOT_FOUND,
-            ZarrError::Read(e) => e
-                .upstream_status()
-                .and_then(|c| StatusCode::from_u16(c).ok())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ZarrError::Read(e) => e.kind().status(),
         }
     }
 }

@@ -11,7 +11,7 @@ mod layout;
 mod metadata;
 mod refs;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -24,51 +24,97 @@ pub use error::ZarrError;
 pub use layout::{ArrayLayout, Encoding, StoreLayout};
 
 use crate::app::AppState;
+use crate::cache::{VersionKey, ViewCache, Weight};
 use crate::catalog::Dataset;
 use crate::http::{base_url, not_modified, validators};
+use crate::service::{Endpoint, IntakeSource, Service};
 use keys::{Key, Version};
 
-/// Cached per dataset version (the id and the dataset's ETag).
-type VersionKey = (String, String);
-
-/// Caches shared by the Zarr handlers.
+/// Caches of the Zarr service, built at start-up.
 struct Caches {
-    layouts: moka::future::Cache<VersionKey, Arc<StoreLayout>>,
+    layouts: ViewCache<VersionKey, Arc<StoreLayout>>,
     /// Encoded single-chunk arrays, bounded by bytes: xarray re-reads coordinates.
-    chunks: moka::future::Cache<(VersionKey, String, Vec<u64>), Bytes>,
+    chunks: ViewCache<(VersionKey, String, Vec<u64>), Bytes>,
 }
 
-impl Caches {
-    /// Made on the first request, which brings the metrics to count evictions in.
-    fn new(metrics: &Arc<crate::metrics::Metrics>, chunk_bytes: u64) -> Caches {
-        Caches {
-            layouts: moka::future::Cache::builder().max_capacity(512).build(),
-            chunks: moka::future::Cache::builder()
-                .weigher(|_, v: &Bytes| v.len().try_into().unwrap_or(u32::MAX))
-                .max_capacity(chunk_bytes)
-                .eviction_listener(metrics.eviction_listener("zarr_chunk"))
-                .build(),
-        }
+impl Weight for StoreLayout {
+    fn weight(&self) -> usize {
+        // Keys, shapes, attributes: a few hundred bytes an array or group.
+        (self.arrays.len() + self.groups.len()).saturating_mul(1024)
     }
 }
 
-/// The Zarr routes, to merge into the server's router.
-pub fn router() -> Router<AppState> {
-    let caches: Arc<OnceLock<Caches>> = Arc::new(OnceLock::new());
-    let c2 = caches.clone();
-    Router::new()
-        .route(
-            "/zarr/{*path}",
-            get(move |state, path, method, headers| {
-                respond(state, path, method, headers, caches.clone(), Version::V2)
+/// The virtual Zarr service: v2 at `/zarr/{id}`, v3 at `/zarr3/{id}`.
+pub struct Zarr {
+    caches: Arc<Caches>,
+}
+
+pub fn service(state: &AppState) -> Arc<dyn Service> {
+    let cache = &state.config.cache;
+    Arc::new(Zarr {
+        caches: Arc::new(Caches {
+            layouts: ViewCache::new("zarr_layout", cache.derived_bytes, &state.metrics),
+            chunks: ViewCache::new("zarr_chunk", cache.zarr_chunk_bytes, &state.metrics),
+        }),
+    })
+}
+
+impl Service for Zarr {
+    fn name(&self) -> &'static str {
+        "zarr"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        let (c2, c3) = (self.caches.clone(), self.caches.clone());
+        Router::new()
+            .route(
+                "/zarr/{*path}",
+                get(move |state, path, method, headers| {
+                    respond(state, path, method, headers, c2.clone(), Version::V2)
+                }),
+            )
+            .route(
+                "/zarr3/{*path}",
+                get(move |state, path, method, headers| {
+                    respond(state, path, method, headers, c3.clone(), Version::V3)
+                }),
+            )
+            .with_state(state.clone())
+    }
+
+    fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
+        vec![
+            Endpoint::new(
+                "zarr",
+                "Virtual Zarr store (v2, consolidated)",
+                format!("{base}/zarr/{id}"),
+                "application/vnd+zarr",
+            )
+            .roles(&["data"])
+            .asset_fields(serde_json::json!({"zarr:zarr_format": 2, "zarr:consolidated": true}))
+            .intake(IntakeSource {
+                driver: "zarr",
+                name_suffix: "_zarr",
+                description_suffix: " (virtual Zarr)",
+                args: &[("consolidated", "true")],
             }),
-        )
-        .route(
-            "/zarr3/{*path}",
-            get(move |state, path, method, headers| {
-                respond(state, path, method, headers, c2.clone(), Version::V3)
-            }),
-        )
+            Endpoint::new(
+                "zarr3",
+                "Virtual Zarr store (v3, consolidated)",
+                format!("{base}/zarr3/{id}"),
+                "application/vnd+zarr",
+            )
+            .roles(&["data"])
+            .asset_fields(serde_json::json!({"zarr:zarr_format": 3, "zarr:consolidated": true})),
+            Endpoint::new(
+                "references",
+                "kerchunk references",
+                format!("{base}/zarr/{id}/refs.json"),
+                "application/json",
+            )
+            .roles(&["references"]),
+        ]
+    }
 }
 
 async fn respond(
@@ -76,12 +122,10 @@ async fn respond(
     Path(path): Path<String>,
     method: Method,
     headers: HeaderMap,
-    caches: Arc<OnceLock<Caches>>,
+    caches: Arc<Caches>,
     version: Version,
 ) -> Response {
-    let caches =
-        caches.get_or_init(|| Caches::new(&state.metrics, state.config.cache.zarr_chunk_bytes));
-    match answer(&state, &path, &method, &headers, caches, version).await {
+    match answer(&state, &path, &method, &headers, &caches, version).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -107,7 +151,7 @@ async fn answer(
     if let Some(r) = not_modified(headers, &ds) {
         return Ok(r);
     }
-    let vkey = (id.clone(), ds.etag());
+    let vkey = VersionKey::of(&ds);
     let max = state.config.limits.max_response_bytes;
     let layout = caches
         .layouts
@@ -203,9 +247,6 @@ async fn serve_chunk(
         chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {
             let ds2 = ds.clone();
             let key = (vkey, a.key.clone(), coords.clone());
-            state
-                .metrics
-                .cache_lookup("zarr_chunk", caches.chunks.contains_key(&key));
             caches
                 .chunks
                 .try_get_with(key, async move {

@@ -4,35 +4,57 @@
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use tower::ServiceExt;
+use tower::ServiceExt as _;
 use tower_http::services::ServeFile;
 
 use crate::app::AppState;
+use crate::error::Kinded;
+use crate::http::json_error as error;
+use crate::service::{Service, ThreddsService};
 use crate::storage::Location;
 
-fn error(status: StatusCode, description: String) -> Response {
-    (
-        status,
-        Json(serde_json::json!({"code": status.as_u16(), "description": description})),
-    )
-        .into_response()
+pub struct Files;
+
+pub fn service(_state: &AppState) -> std::sync::Arc<dyn Service> {
+    std::sync::Arc::new(Files)
 }
 
-pub async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+impl Service for Files {
+    fn name(&self) -> &'static str {
+        "files"
+    }
+
+    fn router(&self, state: &AppState) -> axum::Router {
+        axum::Router::new()
+            .route("/files/{*id}", axum::routing::get(file))
+            .with_state(state.clone())
+    }
+
+    // No per-dataset endpoint: aggregations have no file, and the list is built from
+    // ids alone. THREDDS clients reach files through the HTTPServer service.
+    fn thredds_services(&self) -> Vec<ThreddsService> {
+        vec![ThreddsService {
+            name: "files",
+            service_type: "HTTPServer",
+            base: "/files/",
+        }]
+    }
+}
+
+async fn file(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let ds = match state.catalog.open(&id).await {
         Ok(ds) => ds,
-        Err(e) => {
-            let status =
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return error(status, e.to_string());
-        }
+        Err(e) => return error(e.kind().status(), e.to_string()),
     };
     match &ds.location {
         Location::Local(path) => match ServeFile::new(path).oneshot(req).await {
             Ok(r) => r.map(Body::new).into_response(),
-            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => {
+                tracing::error!("{id}: {e}");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "the file cannot be sent")
+            }
         },
         Location::Remote(_) => {
             // Streamed in bounded pieces; a failure midway aborts the body.

@@ -1,0 +1,119 @@
+//! `/opendap/{id}{suffix}`: DAP2 and DAP4 share one URL space and the suffix decides.
+//! This service owns that space and dispatches to the two protocol modules, which
+//! know nothing of each other.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::app::{AppState, OpendapRequest};
+use crate::service::{Endpoint, IntakeSource, Service, ThreddsService};
+
+/// Suffixes answered by DAP4; every other one goes to DAP2.
+const DAP4_SUFFIXES: &[&str] = &[".dmr", ".dmr.xml", ".dap", ".dmr.html", ".dsr", ".dsr.xml"];
+
+pub struct Opendap;
+
+pub fn service(_state: &AppState) -> Arc<dyn Service> {
+    Arc::new(Opendap)
+}
+
+impl Service for Opendap {
+    fn name(&self) -> &'static str {
+        "opendap"
+    }
+
+    fn router(&self, state: &AppState) -> Router {
+        Router::new()
+            .route("/opendap/{*path}", get(dispatch).head(dispatch))
+            .with_state(state.clone())
+    }
+
+    fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {
+        vec![
+            Endpoint::new(
+                "opendap",
+                "OPeNDAP (DAP2 and DAP4) data access",
+                format!("{base}/opendap/{id}"),
+                "text/html",
+            )
+            .roles(&["data"])
+            .intake(IntakeSource {
+                driver: "opendap",
+                name_suffix: "",
+                description_suffix: "",
+                args: &[("engine", "netcdf4")],
+            }),
+            Endpoint::new(
+                "dap2-form",
+                "OPeNDAP DAP2 request form",
+                format!("{base}/opendap/{id}.html"),
+                "text/html",
+            ),
+            Endpoint::new(
+                "dap4",
+                "OPeNDAP DAP4 metadata (DMR)",
+                format!("{base}/opendap/{id}.dmr.xml"),
+                "application/vnd.opendap.dap4.dataset-metadata+xml",
+            )
+            .roles(&["metadata"]),
+            Endpoint::new(
+                "netcdf",
+                "NetCDF-4 download",
+                format!("{base}/opendap/{id}.nc"),
+                "application/x-netcdf",
+            )
+            .roles(&["data"]),
+        ]
+    }
+
+    fn thredds_services(&self) -> Vec<ThreddsService> {
+        vec![
+            ThreddsService {
+                name: "odap",
+                service_type: "OPENDAP",
+                base: "/opendap/",
+            },
+            ThreddsService {
+                name: "dap4",
+                service_type: "DAP4",
+                base: "/opendap/",
+            },
+        ]
+    }
+}
+
+async fn dispatch(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let req = OpendapRequest {
+        method,
+        query,
+        headers,
+    };
+    let is_dap4 = |suffix: &str| DAP4_SUFFIXES.contains(&suffix);
+    match state.catalog.resolve(&path) {
+        Some((id, suffix)) if is_dap4(suffix) => {
+            let suffix = suffix.to_string();
+            crate::dap4::respond(state, id, suffix, req).await
+        }
+        Some((id, suffix)) => {
+            let suffix = suffix.to_string();
+            crate::dap2::respond(state, id, suffix, req).await
+        }
+        None if DAP4_SUFFIXES.iter().any(|s| path.ends_with(s)) => {
+            crate::dap4::error_response(StatusCode::NOT_FOUND, &format!("no dataset at {path:?}"))
+        }
+        None => {
+            crate::dap2::error_response(StatusCode::NOT_FOUND, &format!("no dataset at {path:?}"))
+        }
+    }
+}
