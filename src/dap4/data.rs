@@ -18,8 +18,8 @@ use super::encode::encode_values;
 use super::error::{Dap4Error, error_chunk};
 use super::selection::Selection;
 use crate::catalog::Dataset;
+use crate::catalog::ReadError;
 use crate::model::Array;
-use crate::readers::ReadError;
 use crate::subset::Hyperslab;
 
 /// Where a variable's bytes come from while streaming.

@@ -8,8 +8,8 @@ use thiserror::Error;
 use super::ce::CeError;
 use super::selection::SelectError;
 use crate::catalog::CatalogError;
+use crate::catalog::ReadError;
 use crate::error::{ErrorKind, Kinded};
-use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
 pub enum Dap4Error {
