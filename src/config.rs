@@ -185,10 +185,23 @@ pub struct CollectionConfig {
     pub rescan_secs: Option<u64>,
 }
 
+/// How the files of a collection combine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Combine {
+    JoinExisting {
+        dim: String,
+    },
+    JoinNew {
+        dim: String,
+        date_format: String,
+        units: String,
+    },
+    Union,
+}
+
 impl CollectionConfig {
     /// How the files combine, or why the settings are inconsistent.
-    pub fn combine(&self) -> Result<crate::catalog::Combine, String> {
-        use crate::catalog::Combine;
+    pub fn combine(&self) -> Result<Combine, String> {
         match (&self.join_existing, &self.join_new, self.union) {
             (Some(dim), None, false) => Ok(Combine::JoinExisting { dim: dim.clone() }),
             (None, Some(dim), false) => Ok(Combine::JoinNew {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::concat::concat;
+use crate::config::Combine;
 use crate::model::cf::{CfDateTime, TimeUnits, time_units};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Variable,
@@ -15,20 +16,6 @@ use crate::model::{
 use crate::readers::{FormatSpec, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion};
 use crate::subset::{DimSlice, Hyperslab};
-
-/// How the files of a collection combine.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Combine {
-    JoinExisting {
-        dim: String,
-    },
-    JoinNew {
-        dim: String,
-        date_format: String,
-        units: String,
-    },
-    Union,
-}
 
 /// One file of an aggregation.
 pub struct Member {
