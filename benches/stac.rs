@@ -4,6 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use datagate::model::cf::CfDateTime;
 use datagate::stac::{IndexedItem, Search, SearchRequest};
+use datagate::subset::BBox;
 
 fn items(n: usize) -> Vec<IndexedItem> {
     (0..n)
@@ -27,7 +28,7 @@ fn items(n: usize) -> Vec<IndexedItem> {
                     "odd".into()
                 },
                 title: String::new(),
-                bbox: Some([lon, lat, lon + 1.0, lat + 1.0]),
+                bbox: BBox::new(lon, lat, lon + 1.0, lat + 1.0).ok(),
                 start: Some(t),
                 end: Some(t),
             }

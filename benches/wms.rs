@@ -8,23 +8,26 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use datagate::subset::CoordAxis;
+use datagate::subset::{CurvilinearGrid, HorizontalGrid, RectilinearGrid};
 use datagate::wms::crs::{Crs, tile_bbox};
 use datagate::wms::encode::{ImageFormat, encode};
-use datagate::wms::grid::{CurviGrid, HorizGrid, RectGrid};
 use datagate::wms::render::{Field, MapView, render};
 use datagate::wms::style::{ColorScale, OutOfRange};
 
-fn global_grid() -> (HorizGrid, Vec<f32>) {
+fn global_grid() -> (HorizontalGrid, Vec<f32>) {
     let (ny, nx) = (720usize, 1440usize);
     let lat = CoordAxis::new((0..ny).map(|j| 89.875 - 0.25 * j as f64).collect()).unwrap();
     let lon = CoordAxis::new((0..nx).map(|i| 0.125 + 0.25 * i as f64).collect()).unwrap();
     let values = (0..ny * nx)
         .map(|p| 280.0 + ((p / nx) as f32 * 0.01).sin() * 10.0 + (p % nx) as f32 * 1e-3)
         .collect();
-    (HorizGrid::Rect(RectGrid::new(lon, lat)), values)
+    (
+        HorizontalGrid::Rectilinear(RectilinearGrid::new(lon, lat)),
+        values,
+    )
 }
 
-fn curvi_grid() -> (HorizGrid, Vec<f32>) {
+fn curvi_grid() -> (HorizontalGrid, Vec<f32>) {
     let (ny, nx) = (300usize, 400usize);
     let (s, c) = 30f64.to_radians().sin_cos();
     let (mut lon, mut lat) = (Vec::new(), Vec::new());
@@ -37,7 +40,7 @@ fn curvi_grid() -> (HorizGrid, Vec<f32>) {
     }
     let values = (0..ny * nx).map(|k| k as f32).collect();
     (
-        HorizGrid::Curvi(CurviGrid::new(ny, nx, &lon, &lat).unwrap()),
+        HorizontalGrid::Curvilinear(CurvilinearGrid::new(ny, nx, &lon, &lat).unwrap()),
         values,
     )
 }

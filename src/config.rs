@@ -62,6 +62,16 @@ pub struct ServerConfig {
     pub max_request_body_bytes: usize,
     pub cors: bool,
     pub compression: bool,
+    /// A connection must send a whole request head within this time (also the time an
+    /// idle keep-alive connection is kept): slow or half-sent heads are dropped.
+    pub header_timeout_secs: u64,
+    /// Open connections at most; past it new connections wait in the listen queue.
+    pub max_connections: usize,
+    /// Longest request URL (path and query), in bytes: longer ones get a 414.
+    pub max_url_bytes: usize,
+    /// Peers whose `X-Forwarded-*`/`Forwarded` headers are believed (addresses or
+    /// CIDR blocks); from anyone else those headers are removed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +83,10 @@ impl Default for ServerConfig {
             max_request_body_bytes: 1 << 20,
             cors: true,
             compression: true,
+            header_timeout_secs: 10,
+            max_connections: 1024,
+            max_url_bytes: 16 << 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -84,6 +98,12 @@ pub struct LimitsConfig {
     pub max_response_bytes: u64,
     /// Largest piece read from a file at once while streaming, in bytes.
     pub read_block_bytes: usize,
+    /// Expensive requests running at once, per kind of work (data reads, map renders,
+    /// geometry queries); more wait up to `admission_wait_ms`, then get a 503.
+    pub concurrent_reads: usize,
+    pub concurrent_renders: usize,
+    pub concurrent_queries: usize,
+    pub admission_wait_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -91,6 +111,10 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_response_bytes: 500_000_000,
             read_block_bytes: 4 << 20,
+            concurrent_reads: 16,
+            concurrent_renders: 8,
+            concurrent_queries: 4,
+            admission_wait_ms: 2_000,
         }
     }
 }

@@ -26,6 +26,10 @@ impl Service for Files {
         "files"
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/files/"]
+    }
+
     fn router(&self, state: &AppState) -> axum::Router {
         axum::Router::new()
             .route("/files/{*id}", axum::routing::get(file))

@@ -5,10 +5,30 @@
 //! folder plus one line in the server's service list (`server::services`).
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::app::AppState;
 use crate::endpoint::EndpointDirectory;
 pub use crate::endpoint::{Endpoint, IntakeSource, ThreddsService};
+
+/// The kinds of expensive work admission control bounds separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkClass {
+    /// Reading and encoding data (DAP data, Zarr chunks, downloads).
+    Read,
+    /// Drawing maps (WMS GetMap, tiles, GetFeatureInfo).
+    Render,
+    /// Geometry queries over grids (EDR).
+    Query,
+}
+
+/// A request as the server-level guards see it, for a service to render an error.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestInfo<'a> {
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
 
 /// A protocol or catalog front-end.
 pub trait Service: Send + Sync {
@@ -32,6 +52,23 @@ pub trait Service: Send + Sync {
     fn thredds_services(&self) -> Vec<ThreddsService> {
         Vec::new()
     }
+
+    /// The URL path prefixes it answers (`/opendap/`): errors the server raises itself
+    /// for such a request (overload, time-out, a URL too long, a panic) are rendered
+    /// by `error_response`.
+    fn paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// An error in the service's own form (DAP `Error {…}`, WMS ServiceException...).
+    fn error_response(&self, _req: RequestInfo<'_>, status: StatusCode, message: &str) -> Response {
+        crate::http::json_error(status, message)
+    }
+
+    /// The kind of expensive work a request is, if it is expensive.
+    fn work_class(&self, _req: RequestInfo<'_>) -> Option<WorkClass> {
+        None
+    }
 }
 
 /// The services of a running server, in the order their links are listed.
@@ -41,6 +78,36 @@ pub struct Services(pub std::sync::Arc<Vec<std::sync::Arc<dyn Service>>>);
 impl Services {
     pub fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|s| s.name()).collect()
+    }
+
+    /// The service answering `path` (the longest matching prefix).
+    pub fn owner(&self, path: &str) -> Option<&std::sync::Arc<dyn Service>> {
+        self.0
+            .iter()
+            .filter_map(|s| {
+                let len = s
+                    .paths()
+                    .iter()
+                    .filter(|p| path.starts_with(*p) || path == p.trim_end_matches('/'))
+                    .map(|p| p.len())
+                    .max()?;
+                Some((len, s))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, s)| s)
+    }
+
+    /// An error for `req` in the form of the service answering it (JSON otherwise).
+    pub fn error_response(
+        &self,
+        req: RequestInfo<'_>,
+        status: StatusCode,
+        message: &str,
+    ) -> Response {
+        match self.owner(req.path) {
+            Some(s) => s.error_response(req, status, message),
+            None => crate::http::json_error(status, message),
+        }
     }
 }
 

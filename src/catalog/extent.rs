@@ -4,12 +4,12 @@
 use super::Dataset;
 use crate::model::cf::{self, Axis, CfDateTime};
 use crate::readers::ReadError;
-use crate::subset::Hyperslab;
+use crate::subset::{BBox, Hyperslab};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetExtent {
-    /// `[west, south, east, north]` in degrees, longitudes in -180..180.
-    pub bbox: Option<[f64; 4]>,
+    /// Longitudes in -180..180.
+    pub bbox: Option<BBox>,
     /// First and last time.
     pub time: Option<(CfDateTime, CfDateTime)>,
 }
@@ -59,17 +59,8 @@ impl Dataset {
                     finite_min_max(xs.iter().copied()),
                     finite_min_max(ys.iter().copied()),
                 ) {
-                    // 0..360 data: east of 180 wraps; a global span becomes -180..180.
-                    let (w, e) = if e > 180.0 {
-                        if e - w >= 359.0 || w < 180.0 && e > 180.0 {
-                            (-180.0, 180.0)
-                        } else {
-                            (w - 360.0, e - 360.0)
-                        }
-                    } else {
-                        (w, e)
-                    };
-                    extent.bbox = Some([w, s.max(-90.0), e, n.min(90.0)]);
+                    // Finite by construction, so never rejected.
+                    extent.bbox = BBox::of_data(w, s, e, n).ok();
                 }
             }
             if extent.time.is_none()
@@ -116,7 +107,10 @@ mod tests {
             .extent()
             .await
             .unwrap();
-        assert_eq!(sst.bbox, Some([-180.0, -45.0, 180.0, 45.0]));
+        assert_eq!(
+            sst.bbox.map(|b| b.to_array()),
+            Some([-180.0, -45.0, 180.0, 45.0])
+        );
         let (a, b) = sst.time.unwrap();
         assert_eq!(
             (a.to_iso(), b.to_iso()),
@@ -129,7 +123,10 @@ mod tests {
             .extent()
             .await
             .unwrap();
-        assert_eq!(g.bbox, Some([-175.0, -47.5, 175.0, 47.5]));
+        assert_eq!(
+            g.bbox.map(|b| b.to_array()),
+            Some([-175.0, -47.5, 175.0, 47.5])
+        );
         let c = cat
             .open("curvilinear.nc")
             .await
@@ -137,7 +134,7 @@ mod tests {
             .extent()
             .await
             .unwrap();
-        let [w, s, e, n] = c.bbox.unwrap();
+        let [w, s, e, n] = c.bbox.unwrap().to_array();
         assert!(w > 4.0 && e < 16.0 && s > 44.0 && n < 56.0, "{:?}", c.bbox);
         let t = cat
             .open("types_nc4.nc")

@@ -10,7 +10,7 @@ use super::error::{EdrError, EdrResult};
 use crate::catalog::Dataset;
 use crate::model::cf::{self, CoordinateSystem, Packing, TimeUnits};
 use crate::model::{AttributeList, DataType, DimRef, Variable};
-use crate::subset::{CoordAxis, Hyperslab, LonConvention};
+use crate::subset::{BBox, CoordAxis, CurvilinearGrid, Hyperslab, LonConvention, RectilinearGrid};
 
 /// One EDR parameter: a data variable on a horizontal grid.
 #[derive(Debug, Clone)]
@@ -50,19 +50,14 @@ impl Param {
 pub enum Horizontal {
     /// 1-D longitude and latitude axes on dimensions `xdim` and `ydim`.
     Rect {
-        x: CoordAxis,
-        y: CoordAxis,
+        grid: RectilinearGrid,
         xdim: usize,
         ydim: usize,
-        /// The longitudes go all round the globe (so nearest wraps at the seam).
-        global: bool,
     },
-    /// 2-D longitude and latitude, both on dimensions (ydim, xdim), row-major.
+    /// 2-D longitude and latitude, both on dimensions (ydim, xdim), row-major, with
+    /// the nearest-cell index built once per collection.
     Curvilinear {
-        lon: Vec<f64>,
-        lat: Vec<f64>,
-        ny: usize,
-        nx: usize,
+        grid: CurvilinearGrid,
         ydim: usize,
         xdim: usize,
     },
@@ -106,12 +101,13 @@ impl Group {
     /// (west, south, east, north) of the cell centres, longitudes as stored.
     pub fn bounds(&self) -> (f64, f64, f64, f64) {
         match &self.horizontal {
-            Horizontal::Rect { x, y, .. } => {
-                let (w, e) = x.bounds().unwrap_or((0.0, 0.0));
-                let (s, n) = y.bounds().unwrap_or((0.0, 0.0));
+            Horizontal::Rect { grid, .. } => {
+                let (w, e) = grid.lon().bounds().unwrap_or((0.0, 0.0));
+                let (s, n) = grid.lat().bounds().unwrap_or((0.0, 0.0));
                 (w, s, e, n)
             }
-            Horizontal::Curvilinear { lon, lat, .. } => {
+            Horizontal::Curvilinear { grid, .. } => {
+                let (lon, lat) = (grid.lon(), grid.lat());
                 let mm = |v: &[f64]| {
                     v.iter()
                         .filter(|x| x.is_finite())
@@ -126,15 +122,18 @@ impl Group {
         }
     }
 
-    /// The bbox in CRS84 (-180..180; the whole range when the grid goes round).
-    pub fn crs84_bbox(&self) -> [f64; 4] {
+    /// The bbox in CRS84 (-180..180; the whole range when the grid goes round; west
+    /// east of east when it crosses the antimeridian).
+    pub fn crs84_bbox(&self) -> BBox {
         let (w, s, e, n) = self.bounds();
-        let global = matches!(self.horizontal, Horizontal::Rect { global: true, .. });
-        if global || e - w >= 360.0 {
-            return [-180.0, s, 180.0, n];
-        }
+        let global = matches!(&self.horizontal, Horizontal::Rect { grid, .. } if grid.is_global());
         let signed = LonConvention::Signed;
-        [signed.normalize(w), s, signed.normalize(e), n]
+        let (w, e) = if global || e - w >= 360.0 {
+            (-180.0, 180.0)
+        } else {
+            (signed.normalize(w), signed.normalize(e))
+        };
+        BBox::new(w, s, e, n).unwrap_or_else(|_| BBox::world())
     }
 }
 
@@ -244,19 +243,12 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
         }
         let x = axis(read_coord(ds, xvar).await.ok()?, &xc.path)?;
         let y = axis(read_coord(ds, yvar).await.ok()?, &yc.path)?;
-        let global = x.len() > 1 && {
-            let (lo, hi) = x.bounds()?;
-            let step = (hi - lo) / (x.len() - 1) as f64;
-            hi - lo + step >= 360.0 - 1e-6
-        };
         covered[xc.dims[0]] = true;
         covered[yc.dims[0]] = true;
         Horizontal::Rect {
-            x,
-            y,
+            grid: RectilinearGrid::new(x, y),
             xdim: xc.dims[0],
             ydim: yc.dims[0],
-            global,
         }
     } else if cs.is_curvilinear() && xc.dims == yc.dims && xc.dims[0] != xc.dims[1] {
         let (ydim, xdim) = (xc.dims[0], xc.dims[1]);
@@ -266,16 +258,10 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
         if lon.len() != ny * nx || lat.len() != ny * nx {
             return None;
         }
+        let grid = CurvilinearGrid::new(ny, nx, &lon, &lat)?;
         covered[ydim] = true;
         covered[xdim] = true;
-        Horizontal::Curvilinear {
-            lon,
-            lat,
-            ny,
-            nx,
-            ydim,
-            xdim,
-        }
+        Horizontal::Curvilinear { grid, ydim, xdim }
     } else {
         return None;
     };

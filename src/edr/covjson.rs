@@ -211,18 +211,19 @@ mod tests {
     use crate::edr::collection::{Horizontal, TimeAxis};
     use crate::edr::coverage::OutAxis;
     use crate::model::cf::TimeUnits;
-    use crate::subset::CoordAxis;
+    use crate::subset::{CoordAxis, RectilinearGrid};
 
     fn group() -> Group {
         let units = TimeUnits::parse("days since 2000-01-01", Some("noleap")).unwrap();
         Group {
             dims: vec![],
             horizontal: Horizontal::Rect {
-                x: CoordAxis::new(vec![0.0, 20.0]).unwrap(),
-                y: CoordAxis::new(vec![5.0, -5.0]).unwrap(),
+                grid: RectilinearGrid::new(
+                    CoordAxis::new(vec![0.0, 20.0]).unwrap(),
+                    CoordAxis::new(vec![5.0, -5.0]).unwrap(),
+                ),
                 xdim: 2,
                 ydim: 1,
-                global: false,
             },
             t: Some(TimeAxis {
                 var: crate::model::Variable {

@@ -26,6 +26,9 @@ pub enum EdrError {
     Upstream(u16, String),
     #[error("{0}")]
     Internal(String),
+    /// Refused by the server before the query ran (overload, time-out, a URL too long).
+    #[error("{1}")]
+    Refused(StatusCode, String),
 }
 
 pub type EdrResult<T> = Result<T, EdrError>;
@@ -45,6 +48,7 @@ impl EdrError {
                 StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY)
             }
             EdrError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EdrError::Refused(status, _) => *status,
         }
     }
 
@@ -56,6 +60,7 @@ impl EdrError {
             EdrError::NoData => "No data",
             EdrError::Upstream(..) => "Dataset unavailable",
             EdrError::Internal(_) => "Internal error",
+            EdrError::Refused(..) => "Request refused",
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::collection::Collection;
+use super::collection::{Collection, Group};
 use super::covjson::CRS84;
 use super::params::DISTANCE_UNITS;
 use crate::model::cf::Calendar;
+use crate::subset::BBox;
 
 pub const QUERIES: &[&str] = &[
     "position",
@@ -96,20 +97,13 @@ fn trs(cal: Calendar) -> String {
 }
 
 fn extent(col: &Collection) -> Value {
-    let mut bbox: Option<[f64; 4]> = None;
-    for g in &col.groups {
-        let b = g.crs84_bbox();
-        bbox = Some(match bbox {
-            None => b,
-            Some(a) => [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ],
-        });
-    }
-    let bbox = bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let bbox = col
+        .groups
+        .iter()
+        .map(Group::crs84_bbox)
+        .reduce(|a, b| a.union(&b))
+        .unwrap_or_else(BBox::world)
+        .to_array();
     let mut ext = json!({"spatial": {"bbox": [bbox], "crs": CRS84}});
     let mut times: Vec<&String> = col
         .groups

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::cache::ViewCache;
 use crate::http::{base_url, wants_json};
-use crate::service::{Endpoint, Service};
+use crate::service::{Endpoint, RequestInfo, Service, WorkClass};
 use collection::{Collection, Collections};
 use coverage::Coverage;
 use error::{EdrError, EdrResult};
@@ -102,6 +102,22 @@ impl Service for Edr {
             )
             .roles(&["data"]),
         ]
+    }
+
+    fn paths(&self) -> &'static [&'static str] {
+        &["/edr"]
+    }
+
+    fn error_response(&self, _req: RequestInfo<'_>, status: StatusCode, message: &str) -> Response {
+        EdrError::Refused(status, message.to_string()).into_response()
+    }
+
+    /// Data queries (everything below a collection but its metadata).
+    fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
+        let rest = req.path.strip_prefix("/edr/collections/")?;
+        let last = rest.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        (metadata::QUERIES.contains(&last) || rest.contains("/locations/"))
+            .then_some(WorkClass::Query)
     }
 
     fn service_links(&self, base: &str) -> Vec<Endpoint> {

@@ -5,10 +5,10 @@
 use super::collection::{Collection, Group, Horizontal, TimeAxis, ZAxis};
 use super::coverage::{Coord, Coverage, Mask, OutAxis};
 use super::error::{EdrError, EdrResult};
-use super::geometry::{self, Pos, lon_near, wrap180};
+use super::geometry::{self, Pos, lon_near};
 use super::params::{DateTimeSel, ZSel};
 use crate::model::cf::{CfDateTime, TimeUnits};
-use crate::subset::{CoordAxis, LonConvention, lon_index_ranges};
+use crate::subset::lon_index_ranges;
 
 /// Selections common to every query.
 #[derive(Debug, Clone, Default)]
@@ -102,60 +102,23 @@ pub fn z_indices(z: &ZAxis, sel: Option<&ZSel>) -> Vec<usize> {
     }
 }
 
-/// Index of the longitude nearest `lon` on a 1-D axis, wrapping at the seam of a
-/// global grid.
-fn nearest_lon(x: &CoordAxis, global: bool, lon: f64) -> Option<usize> {
-    let conv = LonConvention::of(x.values());
-    let l = conv.normalize(lon);
-    if !global {
-        return x.nearest_within(l);
-    }
-    [l, l - 360.0, l + 360.0]
-        .into_iter()
-        .filter_map(|c| x.nearest(c))
-        .min_by(|&a, &b| {
-            wrap180(x.values()[a] - lon)
-                .abs()
-                .total_cmp(&wrap180(x.values()[b] - lon).abs())
-        })
-}
-
 /// The cell nearest a point: (j, i, lon in the point's frame, lat); `None` off the grid.
 pub fn nearest_cell(g: &Group, p: &Pos) -> Option<(usize, usize, f64, f64)> {
     match &g.horizontal {
-        Horizontal::Rect { x, y, global, .. } => {
-            let j = y.nearest_within(p.y)?;
-            let i = nearest_lon(x, *global, p.x)?;
-            Some((j, i, lon_near(x.values()[i], p.x), y.values()[j]))
+        Horizontal::Rect { grid, .. } => {
+            let j = grid.lat_index(p.y)?;
+            let i = grid.lon_index(p.x)?;
+            Some((
+                j,
+                i,
+                lon_near(grid.lon().values()[i], p.x),
+                grid.lat().values()[j],
+            ))
         }
-        Horizontal::Curvilinear {
-            lon, lat, ny, nx, ..
-        } => {
-            let mut best: Option<(usize, f64)> = None;
-            for c in 0..lon.len() {
-                if !lon[c].is_finite() || !lat[c].is_finite() {
-                    continue;
-                }
-                let d = geometry::distance_km(p.x, p.y, lon[c], lat[c]);
-                if best.is_none_or(|(_, bd)| d < bd) {
-                    best = Some((c, d));
-                }
-            }
-            let (c, d) = best?;
-            let (j, i) = (c / nx, c % nx);
-            // Off the grid when farther than the cell's farthest neighbour.
-            let mut reach: f64 = 0.0;
-            for (dj, di) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
-                let (jj, ii) = (j as i64 + dj, i as i64 + di);
-                if jj >= 0 && ii >= 0 && (jj as usize) < *ny && (ii as usize) < *nx {
-                    let n = jj as usize * nx + ii as usize;
-                    reach = reach.max(geometry::distance_km(lon[c], lat[c], lon[n], lat[n]));
-                }
-            }
-            if reach > 0.0 && d > reach {
-                return None;
-            }
-            Some((j, i, lon_near(lon[c], p.x), lat[c]))
+        Horizontal::Curvilinear { grid, .. } => {
+            let (j, i) = grid.locate(p.x, p.y)?;
+            let c = j * grid.shape().1 + i;
+            Some((j, i, lon_near(grid.lon()[c], p.x), grid.lat()[c]))
         }
     }
 }
@@ -187,7 +150,8 @@ pub fn cells_in(
 ) -> Cells {
     let (w, s, e, n) = bbox;
     match &g.horizontal {
-        Horizontal::Rect { x, y, .. } => {
+        Horizontal::Rect { grid, .. } => {
+            let (x, y) = (grid.lon(), grid.lat());
             let ys: Vec<usize> = match y.index_range(s, n) {
                 Some((a, b)) => (a..=b).collect(),
                 None => Vec::new(),
@@ -219,7 +183,8 @@ pub fn cells_in(
                 },
             }
         }
-        Horizontal::Curvilinear { lon, lat, nx, .. } => {
+        Horizontal::Curvilinear { grid, .. } => {
+            let (lon, lat, nx) = (grid.lon(), grid.lat(), grid.shape().1);
             let mut cells = Vec::new();
             for c in 0..lon.len() {
                 let la = lat[c];
@@ -600,4 +565,65 @@ pub fn trajectory(col: &Collection, c: &Common, line: &[Pos]) -> EdrResult<Vec<C
         return Err(EdrError::NoData);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subset::{CoordAxis, CurvilinearGrid, RectilinearGrid};
+
+    fn group(horizontal: Horizontal) -> Group {
+        Group {
+            dims: vec![],
+            horizontal,
+            t: None,
+            z: None,
+        }
+    }
+
+    fn at(x: f64, y: f64) -> Pos {
+        Pos {
+            x,
+            y,
+            z: None,
+            m: None,
+        }
+    }
+
+    #[test]
+    fn nearest_cell_on_a_global_0_360_grid_answers_in_the_point_frame() {
+        let lon = CoordAxis::new((0..36).map(|i| i as f64 * 10.0).collect()).unwrap();
+        let lat = CoordAxis::new(vec![10.0, 0.0, -10.0]).unwrap();
+        let g = group(Horizontal::Rect {
+            grid: RectilinearGrid::new(lon, lat),
+            xdim: 1,
+            ydim: 0,
+        });
+        assert_eq!(nearest_cell(&g, &at(-9.0, 1.0)), Some((1, 35, -10.0, 0.0)));
+        assert_eq!(
+            nearest_cell(&g, &at(356.0, -8.0)),
+            Some((2, 0, 360.0, -10.0))
+        );
+        assert_eq!(nearest_cell(&g, &at(21.0, 9.0)), Some((0, 2, 20.0, 10.0)));
+        assert_eq!(nearest_cell(&g, &at(21.0, 16.0)), None);
+    }
+
+    #[test]
+    fn nearest_cell_on_a_curvilinear_grid_across_the_antimeridian() {
+        let lon = [179.0, -179.0, 179.0, -179.0];
+        let lat = [0.0, 0.0, 1.0, 1.0];
+        let g = group(Horizontal::Curvilinear {
+            grid: CurvilinearGrid::new(2, 2, &lon, &lat).unwrap(),
+            ydim: 0,
+            xdim: 1,
+        });
+        assert_eq!(
+            nearest_cell(&g, &at(-179.2, 0.1)),
+            Some((0, 1, -179.0, 0.0))
+        );
+        assert_eq!(nearest_cell(&g, &at(179.2, 0.9)), Some((1, 0, 179.0, 1.0)));
+        // The same cell seen from the other side of the seam.
+        assert_eq!(nearest_cell(&g, &at(180.8, 0.1)), Some((0, 1, 181.0, 0.0)));
+        assert_eq!(nearest_cell(&g, &at(0.0, 0.5)), None);
+    }
 }

@@ -27,6 +27,10 @@ impl Service for Intake {
         "intake"
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/intake/", "/datasets/"]
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/intake/catalog.yaml", get(catalog))

@@ -11,10 +11,17 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::app::{AppState, OpendapRequest};
-use crate::service::{Endpoint, IntakeSource, Service, ThreddsService};
+use crate::service::{Endpoint, IntakeSource, RequestInfo, Service, ThreddsService, WorkClass};
 
 /// Suffixes answered by DAP4; every other one goes to DAP2.
 const DAP4_SUFFIXES: &[&str] = &[".dmr", ".dmr.xml", ".dap", ".dmr.html", ".dsr", ".dsr.xml"];
+
+/// Suffixes whose answers read data (the rest is metadata).
+const DATA_SUFFIXES: &[&str] = &[".dods", ".dap", ".ascii", ".asc", ".nc", ".csv"];
+
+fn is_dap4_path(path: &str) -> bool {
+    DAP4_SUFFIXES.iter().any(|s| path.ends_with(s))
+}
 
 pub struct Opendap;
 
@@ -71,6 +78,25 @@ impl Service for Opendap {
         ]
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/opendap/"]
+    }
+
+    fn error_response(&self, req: RequestInfo<'_>, status: StatusCode, message: &str) -> Response {
+        if is_dap4_path(req.path) {
+            crate::dap4::error_response(status, message)
+        } else {
+            crate::dap2::error_response(status, message)
+        }
+    }
+
+    fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
+        DATA_SUFFIXES
+            .iter()
+            .any(|s| req.path.ends_with(s))
+            .then_some(WorkClass::Read)
+    }
+
     fn thredds_services(&self) -> Vec<ThreddsService> {
         vec![
             ThreddsService {
@@ -109,7 +135,7 @@ async fn dispatch(
             let suffix = suffix.to_string();
             crate::dap2::respond(state, id, suffix, req).await
         }
-        None if DAP4_SUFFIXES.iter().any(|s| path.ends_with(s)) => {
+        None if is_dap4_path(&path) => {
             crate::dap4::error_response(StatusCode::NOT_FOUND, &format!("no dataset at {path:?}"))
         }
         None => {

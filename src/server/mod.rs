@@ -3,7 +3,10 @@
 //! `service::Service` (routes, caches, endpoint links). To add a protocol, write its
 //! folder and add one line to `services`.
 
+mod admission;
+mod guards;
 mod landing;
+mod listener;
 
 use std::time::{Duration, Instant};
 
@@ -54,15 +57,28 @@ pub fn router(mut state: AppState) -> Router {
     for service in list.0.iter() {
         app = app.merge(service.router(&state));
     }
+    let trusted = guards::trusted_proxies(&server.trusted_proxies).unwrap_or_else(|e| {
+        tracing::error!("{e}; trusting no proxy");
+        Vec::new()
+    });
+    let guards = guards::Guards {
+        services: list.clone(),
+        admission: Arc::new(admission::Admission::new(&state.config.limits)),
+        trusted: Arc::new(trusted),
+        max_url_bytes: server.max_url_bytes,
+    };
     let mut app = app
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
         .layer(RequestBodyLimitLayer::new(server.max_request_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
+        ))
+        // Outside the time-out (whose 408 it renders), inside the metrics (refusals
+        // and panics are counted too).
+        .layer(middleware::from_fn_with_state(guards, guards::guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
         ))
         .layer(
             // One structured line per request at INFO: method, URI, status, latency.
@@ -111,18 +127,9 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
+    let config = state.config.server.clone();
     let app = router(state);
-    // Small responses written in pieces would otherwise wait for the client's delayed
-    // ACK (Nagle): ~25 ms per request.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!("TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    listener::accept_loop(app, listener, &config, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::StacError;
+use crate::subset::BBox;
 
 /// Polygons (rings of lon/lat) and points; lines count as thin polygons' edges.
 #[derive(Debug, Clone)]
@@ -94,8 +95,9 @@ impl Geometry {
         Ok(())
     }
 
-    /// Whether the geometry touches the box `[w, s, e, n]`.
-    pub fn intersects_bbox(&self, b: &[f64; 4]) -> bool {
+    /// Whether the geometry touches the box (one not crossing the antimeridian).
+    pub fn intersects_bbox(&self, bbox: &BBox) -> bool {
+        let b = bbox.to_array();
         let inside = |p: &[f64; 2]| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3];
         let corners = [[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]];
         let box_edges: Vec<([f64; 2], [f64; 2])> =
@@ -155,12 +157,13 @@ mod tests {
             "type": "Polygon", "coordinates": [[[-50, -50], [50, -50], [50, 50], [-50, 50], [-50, -50]]]
         }))
         .unwrap();
-        assert!(g.intersects_bbox(&[0.0, 0.0, 1.0, 1.0]));
-        assert!(!g.intersects_bbox(&[60.0, 0.0, 70.0, 1.0]));
+        let bbox = |w, s, e, n| BBox::new(w, s, e, n).unwrap();
+        assert!(g.intersects_bbox(&bbox(0.0, 0.0, 1.0, 1.0)));
+        assert!(!g.intersects_bbox(&bbox(60.0, 0.0, 70.0, 1.0)));
         let line = Geometry::from_geojson(&serde_json::json!({
             "type": "LineString", "coordinates": [[-10, 5], [10, 5]]
         }))
         .unwrap();
-        assert!(line.intersects_bbox(&[0.0, 0.0, 1.0, 10.0]));
+        assert!(line.intersects_bbox(&bbox(0.0, 0.0, 1.0, 10.0)));
     }
 }

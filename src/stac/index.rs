@@ -3,6 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::model::cf::CfDateTime;
+use crate::subset::BBox;
 
 /// The STAC collection of datasets that belong to no aggregation.
 pub const DEFAULT_COLLECTION: &str = "datasets";
@@ -12,7 +13,7 @@ pub struct IndexedItem {
     pub id: String,
     pub collection: String,
     pub title: String,
-    pub bbox: Option<[f64; 4]>,
+    pub bbox: Option<BBox>,
     pub start: Option<CfDateTime>,
     pub end: Option<CfDateTime>,
 }
@@ -22,7 +23,7 @@ pub struct IndexedCollection {
     pub id: String,
     pub title: String,
     /// Union of the items' bboxes, and their overall time span.
-    pub bbox: Option<[f64; 4]>,
+    pub bbox: Option<BBox>,
     pub start: Option<CfDateTime>,
     pub end: Option<CfDateTime>,
 }
@@ -105,14 +106,10 @@ impl ItemIndex {
                     Err(_) => cid.clone(),
                 }
             };
-            let bbox = mine.iter().filter_map(|i| i.bbox).reduce(|a, b| {
-                [
-                    a[0].min(b[0]),
-                    a[1].min(b[1]),
-                    a[2].max(b[2]),
-                    a[3].max(b[3]),
-                ]
-            });
+            let bbox = mine
+                .iter()
+                .filter_map(|i| i.bbox)
+                .reduce(|a, b| a.union(&b));
             let start = mine.iter().filter_map(|i| i.start).min_by_key(time_key);
             let end = mine.iter().filter_map(|i| i.end).max_by_key(time_key);
             collections.push(IndexedCollection {

@@ -20,6 +20,7 @@ use crate::cache::ViewCache;
 use crate::endpoint::EndpointDirectory;
 use crate::http::base_url;
 use crate::service::{Endpoint, Service};
+use crate::subset::BBox;
 
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
@@ -97,6 +98,10 @@ impl Service for Stac {
         "stac"
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/stac"]
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/stac", get(landing))
@@ -168,7 +173,7 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
         "description": c.title,
         "license": "other",
         "extent": {
-            "spatial": {"bbox": [c.bbox.map_or(json!([-180.0, -90.0, 180.0, 90.0]), |b| json!(b))]},
+            "spatial": {"bbox": [c.bbox.unwrap_or_else(BBox::world).to_array()]},
             "temporal": {"interval": [[iso(&c.start), iso(&c.end)]]},
         },
         "links": [
@@ -180,7 +185,6 @@ fn collection_json(base: &str, c: &IndexedCollection) -> Value {
     })
 }
 
-/// The item of a dataset file, with assets linking every protocol's endpoint.
 /// An item's assets: the endpoints services offer with roles, keyed by relation.
 fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
     let mut out = serde_json::Map::new();
@@ -190,16 +194,17 @@ fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
         }
         let mut asset =
             json!({"href": e.href, "type": e.media_type, "title": e.title, "roles": e.roles});
-        if let Value::Object(extra) = e.asset_fields {
-            asset.as_object_mut().map(|a| a.extend(extra));
+        if let (Value::Object(extra), Some(a)) = (e.asset_fields, asset.as_object_mut()) {
+            a.extend(extra);
         }
         out.insert(e.rel.to_string(), asset);
     }
     Value::Object(out)
 }
 
+/// The item of a dataset file, with assets linking every protocol's endpoint.
 fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> Value {
-    let (geometry, bbox) = match i.bbox {
+    let (geometry, bbox) = match i.bbox.map(|b| b.to_array()) {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
             json!([w, s, e, n]),

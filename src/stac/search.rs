@@ -7,6 +7,7 @@ use super::StacError;
 use super::geometry::Geometry;
 use super::index::{IndexedItem, time_key};
 use crate::model::cf::CfDateTime;
+use crate::subset::BBox;
 
 pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 10_000;
@@ -68,7 +69,7 @@ impl SearchRequest {
 
 /// A validated search.
 pub struct Search {
-    bbox: Option<[f64; 4]>,
+    bbox: Option<BBox>,
     intersects: Option<Geometry>,
     /// Inclusive bounds; `None` = open.
     from: Option<CfDateTime>,
@@ -94,12 +95,7 @@ impl Search {
         let bbox = match r.bbox.as_deref() {
             None => None,
             Some([w, s, e, n]) | Some([w, s, _, e, n, _]) => {
-                if s > n {
-                    return Err(StacError::BadRequest(
-                        "bbox: south is north of north".into(),
-                    ));
-                }
-                Some([*w, *s, *e, *n])
+                Some(BBox::new(*w, *s, *e, *n).map_err(|e| StacError::BadRequest(e.to_string()))?)
             }
             Some(_) => return Err(StacError::BadRequest("bbox needs 4 or 6 numbers".into())),
         };
@@ -179,7 +175,7 @@ impl Search {
         if self.bbox.is_some() || self.intersects.is_some() {
             let Some(b) = item.bbox else { return false };
             if let Some(q) = self.bbox
-                && !bboxes_intersect(&q, &b)
+                && !q.intersects(&b)
             {
                 return false;
             }
@@ -204,30 +200,17 @@ impl Search {
     }
 }
 
-/// Intersection of two `[w, s, e, n]` boxes; a query crossing the antimeridian
-/// (`w > e`) is the union of its two halves.
-fn bboxes_intersect(q: &[f64; 4], b: &[f64; 4]) -> bool {
-    let lat = q[1] <= b[3] && q[3] >= b[1];
-    if !lat {
-        return false;
-    }
-    if q[0] <= q[2] {
-        q[0] <= b[2] && q[2] >= b[0]
-    } else {
-        b[2] >= q[0] || b[0] <= q[2]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn item(bbox: [f64; 4], start: &str, end: &str) -> IndexedItem {
+        let [w, s, e, n] = bbox;
         IndexedItem {
             id: "x".into(),
             collection: "c".into(),
             title: "x".into(),
-            bbox: Some(bbox),
+            bbox: Some(BBox::new(w, s, e, n).unwrap()),
             start: Some(CfDateTime::parse(start).unwrap()),
             end: Some(CfDateTime::parse(end).unwrap()),
         }
@@ -274,6 +257,8 @@ mod tests {
     fn rejects_bad_input() {
         assert!(search(&[("bbox", "1,2,3")]).is_err());
         assert!(search(&[("bbox", "a,b,c,d")]).is_err());
+        assert!(search(&[("bbox", "0,NaN,1,1")]).is_err());
+        assert!(search(&[("bbox", "0,5,1,4")]).is_err());
         assert!(search(&[("datetime", "yesterday")]).is_err());
         assert!(search(&[("datetime", "2021-01-01/2020-01-01")]).is_err());
         assert!(search(&[("limit", "0")]).is_err());

@@ -1,8 +1,12 @@
-//! Selections on the model: index hyperslabs and coordinate → index selection.
-//! Knows no protocol syntax.
+//! Selections on the model: index hyperslabs, coordinate → index selection, bounding
+//! boxes and horizontal grids (nearest cell). Knows no protocol syntax.
 
+mod bbox;
 mod coords;
+mod grid;
 mod hyperslab;
 
+pub use bbox::{BBox, BBoxError};
 pub use coords::{CoordAxis, LonConvention, lon_index_ranges};
+pub use grid::{CurvilinearGrid, HorizontalGrid, RectilinearGrid};
 pub use hyperslab::{DimSlice, Hyperslab, SubsetError};

@@ -27,6 +27,10 @@ impl Service for Thredds {
         "thredds"
     }
 
+    fn paths(&self) -> &'static [&'static str] {
+        &["/thredds/"]
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/thredds/catalog.xml", get(top))

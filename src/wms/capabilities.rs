@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::model::cf::CfDateTime;
 use crate::model::format_float;
+use crate::subset::BBox;
 
 use super::Version;
 use super::crs::{ADVERTISED, Crs};
@@ -110,22 +111,16 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         .datasets
         .iter()
         .filter_map(|d| d.bbox())
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
-        .unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+        .reduce(|a, b| a.union(&b))
+        .unwrap_or_else(BBox::world)
+        .to_array();
     geo_bbox(&mut x, v, all_bbox);
     bounding_boxes(&mut x, v, all_bbox);
     for ds in inp.datasets.iter().filter(|d| !d.layers.is_empty()) {
         x.push_str("<Layer>\n");
         let _ = writeln!(x, "<Title>{}</Title>", esc(&ds.title));
         let _ = writeln!(x, "<Abstract>Dataset {}</Abstract>", esc(&ds.id));
-        let b = ds.bbox().unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+        let b = ds.bbox().unwrap_or_else(BBox::world).to_array();
         geo_bbox(&mut x, v, b);
         bounding_boxes(&mut x, v, b);
         for layer in &ds.layers {
@@ -245,8 +240,8 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
     if !abs.is_empty() {
         let _ = writeln!(x, "<Abstract>{}</Abstract>", esc(&abs));
     }
-    geo_bbox(x, v, layer.bbox);
-    bounding_boxes(x, v, layer.bbox);
+    geo_bbox(x, v, layer.bbox.to_array());
+    bounding_boxes(x, v, layer.bbox.to_array());
     // Dimensions: 1.3.0 puts the extent in Dimension; 1.1.1 declares Dimension and
     // gives the values in Extent, after all Dimensions.
     let time = layer

@@ -1,11 +1,20 @@
-//! Image encoding: PNG (RGBA) and JPEG (flattened onto the background).
+//! Image encoding: PNG (RGBA) and JPEG (flattened onto the background). Below the
+//! WMS errors: its own errors become exceptions in `error.rs`.
 
 use image::ImageEncoder;
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use thiserror::Error;
 
-use super::draw::Canvas;
-use super::error::{ExceptionCode, ImageContext, WmsError};
+/// A FORMAT that is not an image format served.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unsupported FORMAT {0:?}: use image/png or image/jpeg")]
+pub struct UnsupportedFormat(pub String);
+
+/// The image encoder failed.
+#[derive(Debug, Error)]
+#[error("encoding the image: {0}")]
+pub struct EncodeError(#[from] image::ImageError);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ImageFormat {
@@ -15,7 +24,7 @@ pub enum ImageFormat {
 
 impl ImageFormat {
     /// `image/png` (with any `; mode=...` parameters), `image/png8`, `image/jpeg`.
-    pub fn parse(v: &str) -> Result<ImageFormat, WmsError> {
+    pub fn parse(v: &str) -> Result<ImageFormat, UnsupportedFormat> {
         let base = v
             .split(';')
             .next()
@@ -27,10 +36,7 @@ impl ImageFormat {
                 Ok(ImageFormat::Png)
             }
             "image/jpeg" | "image/jpg" | "jpeg" | "jpg" => Ok(ImageFormat::Jpeg),
-            _ => Err(WmsError::new(
-                ExceptionCode::InvalidFormat,
-                format!("unsupported FORMAT {v:?}: use image/png or image/jpeg"),
-            )),
+            _ => Err(UnsupportedFormat(v.to_string())),
         }
     }
 
@@ -49,14 +55,12 @@ pub fn encode(
     height: u32,
     format: ImageFormat,
     background: [u8; 4],
-) -> Result<Vec<u8>, WmsError> {
-    let fail = |e: image::ImageError| WmsError::internal(format!("encoding the image: {e}"));
+) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::new();
     match format {
         ImageFormat::Png => {
             PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-                .write_image(rgba, width, height, image::ExtendedColorType::Rgba8)
-                .map_err(fail)?;
+                .write_image(rgba, width, height, image::ExtendedColorType::Rgba8)?;
         }
         ImageFormat::Jpeg => {
             let rgb: Vec<u8> = rgba
@@ -69,33 +73,15 @@ pub fn encode(
                     [mix(0), mix(1), mix(2)]
                 })
                 .collect();
-            JpegEncoder::new_with_quality(&mut out, 90)
-                .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
-                .map_err(fail)?;
+            JpegEncoder::new_with_quality(&mut out, 90).write_image(
+                &rgb,
+                width,
+                height,
+                image::ExtendedColorType::Rgb8,
+            )?;
         }
     }
     Ok(out)
-}
-
-/// The image of an exception: blank (transparent or background), or with the message
-/// written in it (EXCEPTIONS=INIMAGE).
-pub fn exception_image(ctx: &ImageContext, message: Option<&str>) -> Result<Vec<u8>, WmsError> {
-    let fill = if ctx.transparent {
-        [0, 0, 0, 0]
-    } else {
-        ctx.background
-    };
-    let mut canvas = Canvas::new(ctx.width, ctx.height, fill);
-    if let Some(text) = message {
-        canvas.wrapped_text(4, 4, text, [200, 0, 0, 255]);
-    }
-    encode(
-        &canvas.rgba,
-        ctx.width,
-        ctx.height,
-        ctx.format,
-        ctx.background,
-    )
 }
 
 #[cfg(test)]
@@ -110,7 +96,7 @@ mod tests {
         );
         assert_eq!(ImageFormat::parse("IMAGE/JPEG").unwrap(), ImageFormat::Jpeg);
         let e = ImageFormat::parse("image/gif").unwrap_err();
-        assert_eq!(e.code, Some(ExceptionCode::InvalidFormat));
+        assert_eq!(e, UnsupportedFormat("image/gif".into()));
     }
 
     #[test]

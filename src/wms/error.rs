@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use super::Version;
-use super::encode::{self, ImageFormat};
+use super::draw::Canvas;
+use super::encode::{self, EncodeError, ImageFormat, UnsupportedFormat};
 
 /// An exception, with the spec's `code` where one applies.
 #[derive(Debug, Error, Clone)]
@@ -105,6 +106,18 @@ impl WmsError {
     }
 }
 
+impl From<UnsupportedFormat> for WmsError {
+    fn from(e: UnsupportedFormat) -> WmsError {
+        WmsError::new(ExceptionCode::InvalidFormat, e.to_string())
+    }
+}
+
+impl From<EncodeError> for WmsError {
+    fn from(e: EncodeError) -> WmsError {
+        WmsError::internal(e.to_string())
+    }
+}
+
 /// How the client asked to see exceptions (`EXCEPTIONS=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExceptionMode {
@@ -139,6 +152,27 @@ pub struct ImageContext {
     pub background: [u8; 4],
 }
 
+/// The image of an exception: blank (transparent or background), or with the message
+/// written in it (EXCEPTIONS=INIMAGE).
+fn exception_image(ctx: &ImageContext, message: Option<&str>) -> Result<Vec<u8>, EncodeError> {
+    let fill = if ctx.transparent {
+        [0, 0, 0, 0]
+    } else {
+        ctx.background
+    };
+    let mut canvas = Canvas::new(ctx.width, ctx.height, fill);
+    if let Some(text) = message {
+        canvas.wrapped_text(4, 4, text, [200, 0, 0, 255]);
+    }
+    encode::encode(
+        &canvas.rgba,
+        ctx.width,
+        ctx.height,
+        ctx.format,
+        ctx.background,
+    )
+}
+
 /// The one place WMS errors become responses.
 pub fn exception_response(
     err: &WmsError,
@@ -150,7 +184,7 @@ pub fn exception_response(
         && let Some(ctx) = image
     {
         let text = (mode == ExceptionMode::InImage).then_some(err.message.as_str());
-        if let Ok(bytes) = encode::exception_image(&ctx, text) {
+        if let Ok(bytes) = exception_image(&ctx, text) {
             return (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, ctx.format.mime())],
@@ -202,4 +236,32 @@ pub fn xml_escape(s: &str) -> String {
         })
         .collect();
     quick_xml::escape::escape(cleaned.as_str()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_errors_become_exceptions() {
+        let e = WmsError::from(ImageFormat::parse("image/gif").unwrap_err());
+        assert_eq!(e.code, Some(ExceptionCode::InvalidFormat));
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("image/gif"), "{}", e.message);
+    }
+
+    #[test]
+    fn blank_exception_image_has_the_requested_size() {
+        let ctx = ImageContext {
+            width: 7,
+            height: 3,
+            format: ImageFormat::Png,
+            transparent: true,
+            background: [255, 255, 255, 255],
+        };
+        let err = WmsError::invalid("no");
+        let r = exception_response(&err, Version::V130, ExceptionMode::Blank, Some(ctx));
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
 }

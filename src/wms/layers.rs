@@ -7,10 +7,9 @@ use std::sync::Arc;
 use crate::catalog::Dataset;
 use crate::model::cf::{self, Axis, CfDateTime, CoordinateSystem, Packing, TimeUnits};
 use crate::model::{AttrValue, DatasetMeta, Variable};
-use crate::subset::{CoordAxis, Hyperslab};
+use crate::subset::{BBox, CoordAxis, CurvilinearGrid, HorizontalGrid, Hyperslab, RectilinearGrid};
 
 use super::error::{ExceptionCode, WmsError};
-use super::grid::{CurviGrid, HorizGrid, RectGrid};
 
 /// The layers of one dataset.
 #[derive(Debug)]
@@ -30,7 +29,7 @@ impl DatasetLayers {
 
     /// Approximate memory held (grids shared by layers counted once).
     pub fn approx_bytes(&self) -> usize {
-        let mut seen: Vec<*const HorizGrid> = Vec::new();
+        let mut seen: Vec<*const HorizontalGrid> = Vec::new();
         let mut total = 1024;
         for l in &self.layers {
             total += 512 + l.time.as_ref().map_or(0, |t| t.values.len() * 64);
@@ -44,15 +43,11 @@ impl DatasetLayers {
     }
 
     /// Union of the layers' extents.
-    pub fn bbox(&self) -> Option<[f64; 4]> {
-        self.layers.iter().map(|l| l.bbox).reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
+    pub fn bbox(&self) -> Option<BBox> {
+        self.layers
+            .iter()
+            .map(|l| l.bbox)
+            .reduce(|a, b| a.union(&b))
     }
 }
 
@@ -68,7 +63,7 @@ pub struct Layer {
     pub units: Option<String>,
     pub shape: Vec<usize>,
     pub packing: Packing,
-    pub grid: Arc<HorizGrid>,
+    pub grid: Arc<HorizontalGrid>,
     /// Variable dimensions of the grid's rows and columns.
     pub row_dim: usize,
     pub col_dim: usize,
@@ -76,7 +71,7 @@ pub struct Layer {
     /// grid row / column step.
     pub row_stride: usize,
     pub col_stride: usize,
-    pub bbox: [f64; 4],
+    pub bbox: BBox,
     pub time: Option<TimeAxis>,
     pub elevation: Option<ElevationAxis>,
 }
@@ -242,7 +237,7 @@ async fn read_values(ds: &Dataset, var: &Variable) -> Result<Vec<f64>, WmsError>
 /// Finds the layers of a dataset, reading its coordinate variables.
 pub async fn build(ds: &Dataset) -> Result<DatasetLayers, WmsError> {
     let meta: &DatasetMeta = &ds.meta;
-    let mut grids: HashMap<(String, String), Option<Arc<HorizGrid>>> = HashMap::new();
+    let mut grids: HashMap<(String, String), Option<Arc<HorizontalGrid>>> = HashMap::new();
     let mut layers = Vec::new();
     for var in meta.variables() {
         if !var.dtype.is_numeric() || var.dims.len() < 2 || var.is_coordinate_variable() {
@@ -351,7 +346,7 @@ async fn build_grid(
     meta: &DatasetMeta,
     cs: &CoordinateSystem,
     curvi: bool,
-) -> Result<Option<HorizGrid>, WmsError> {
+) -> Result<Option<HorizontalGrid>, WmsError> {
     let (Some(x), Some(y)) = (cs.get(Axis::X), cs.get(Axis::Y)) else {
         return Ok(None);
     };
@@ -369,10 +364,14 @@ async fn build_grid(
     let lat = read_values(ds, yv).await?;
     if curvi {
         let shape = xv.shape();
-        return Ok(CurviGrid::new(shape[0], shape[1], &lon, &lat).map(HorizGrid::Curvi));
+        return Ok(
+            CurvilinearGrid::new(shape[0], shape[1], &lon, &lat).map(HorizontalGrid::Curvilinear)
+        );
     }
     match (CoordAxis::new(lon), CoordAxis::new(lat)) {
-        (Ok(lon), Ok(lat)) => Ok(Some(HorizGrid::Rect(RectGrid::new(lon, lat)))),
+        (Ok(lon), Ok(lat)) => Ok(Some(HorizontalGrid::Rectilinear(RectilinearGrid::new(
+            lon, lat,
+        )))),
         _ => Ok(None),
     }
 }

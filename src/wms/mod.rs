@@ -4,19 +4,25 @@
 //! (layer `{variable}`, or `{id}/{variable}` too), `/wms/tiles/{layer}/{z}/{x}/{y}.png`
 //! XYZ tiles in Web Mercator for Leaflet and OpenLayers.
 
+mod caches;
 mod capabilities;
 pub mod crs;
 mod draw;
 pub mod encode;
 mod error;
 mod featureinfo;
-pub mod grid;
+mod get_capabilities;
+mod get_feature_info;
+mod get_legend;
+mod get_map;
+mod layer_data;
 mod layers;
 mod legend;
 mod params;
 pub mod render;
 mod service;
 pub mod style;
+mod tiles;
 
 use std::sync::Arc;
 
@@ -29,7 +35,8 @@ use axum::routing::get;
 pub use error::{ExceptionCode, WmsError};
 
 use crate::app::AppState;
-use crate::service::{Endpoint, Service, ThreddsService};
+use crate::service::{Endpoint, RequestInfo, Service, ThreddsService, WorkClass};
+use axum::http::StatusCode;
 use service::{Scope, Wms};
 
 /// The two protocol versions served.
@@ -130,6 +137,35 @@ impl Service for WmsService {
             format!("{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"),
             "text/xml",
         )]
+    }
+
+    fn paths(&self) -> &'static [&'static str] {
+        &["/wms"]
+    }
+
+    fn error_response(&self, req: RequestInfo<'_>, status: StatusCode, message: &str) -> Response {
+        let p = params::Params::parse(req.query);
+        let err = WmsError {
+            code: Some(ExceptionCode::NoApplicableCode),
+            message: message.to_string(),
+            status,
+        };
+        error::exception_response(
+            &err,
+            Version::of_request(&p),
+            error::ExceptionMode::Xml,
+            None,
+        )
+    }
+
+    /// Maps and feature queries draw or sample grids; capabilities and legends do not.
+    fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
+        if req.path.starts_with("/wms/tiles/") {
+            return Some(WorkClass::Render);
+        }
+        let p = params::Params::parse(req.query);
+        let request = p.non_empty("REQUEST")?.to_ascii_lowercase();
+        matches!(request.as_str(), "getmap" | "getfeatureinfo").then_some(WorkClass::Render)
     }
 
     fn thredds_services(&self) -> Vec<ThreddsService> {

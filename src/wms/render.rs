@@ -4,13 +4,13 @@
 //! every pixel is inverse-projected and located.
 
 use super::crs::Crs;
-use super::grid::HorizGrid;
 use super::style::ColorScale;
+use crate::subset::HorizontalGrid;
 
 /// A 2-D field: a grid and its decoded values (NaN = missing).
 #[derive(Clone, Copy)]
 pub struct Field<'a> {
-    pub grid: &'a HorizGrid,
+    pub grid: &'a HorizontalGrid,
     pub values: &'a [f32],
     pub row_stride: usize,
     pub col_stride: usize,
@@ -63,7 +63,7 @@ pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [
         }
     };
     match field.grid {
-        HorizGrid::Rect(g) if view.crs.is_separable() => {
+        HorizontalGrid::Rectilinear(g) if view.crs.is_separable() => {
             let cols: Vec<Option<usize>> = (0..view.width)
                 .map(|c| g.lon_index(view.crs.x_to_lon(view.x(c))))
                 .map(|i| i.map(|i| i * field.col_stride))
@@ -118,7 +118,7 @@ pub fn composite_over(bottom: &mut [u8], top: &[u8]) {
 mod tests {
     use super::*;
     use crate::subset::CoordAxis;
-    use crate::wms::grid::{CurviGrid, RectGrid};
+    use crate::subset::{CurvilinearGrid, RectilinearGrid};
     use crate::wms::style::OutOfRange;
 
     fn scale() -> ColorScale {
@@ -157,7 +157,7 @@ mod tests {
     fn descending_latitude_across_the_antimeridian() {
         let lon = CoordAxis::new(vec![0.0, 90.0, 180.0, 270.0]).unwrap();
         let lat = CoordAxis::new(vec![45.0, -45.0]).unwrap();
-        let grid = HorizGrid::Rect(RectGrid::new(lon, lat));
+        let grid = HorizontalGrid::Rectilinear(RectilinearGrid::new(lon, lat));
         // Row 0 (north): 0 1 2 3; row 1 (south): 3 2 1 NaN.
         let values = [0.0, 1.0, 2.0, 3.0, 3.0, 2.0, 1.0, f32::NAN];
         let field = Field {
@@ -194,7 +194,7 @@ mod tests {
         // A 2×2 curvilinear grid that is really regular: 1° cells at 10..11E, 50..51N.
         let lon = [10.0, 11.0, 10.0, 11.0];
         let lat = [50.0, 50.0, 51.0, 51.0];
-        let grid = HorizGrid::Curvi(CurviGrid::new(2, 2, &lon, &lat).unwrap());
+        let grid = HorizontalGrid::Curvilinear(CurvilinearGrid::new(2, 2, &lon, &lat).unwrap());
         let values = [0.0, 1.0, 2.0, 3.0];
         let field = Field {
             grid: &grid,

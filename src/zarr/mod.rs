@@ -27,7 +27,7 @@ use crate::app::AppState;
 use crate::cache::{VersionKey, ViewCache, Weight};
 use crate::catalog::Dataset;
 use crate::http::{base_url, not_modified, validators};
-use crate::service::{Endpoint, IntakeSource, Service};
+use crate::service::{Endpoint, IntakeSource, RequestInfo, Service, WorkClass};
 use keys::{Key, Version};
 
 /// Caches of the Zarr service, built at start-up.
@@ -80,6 +80,24 @@ impl Service for Zarr {
                 }),
             )
             .with_state(state.clone())
+    }
+
+    fn paths(&self) -> &'static [&'static str] {
+        &["/zarr/", "/zarr3/"]
+    }
+
+    /// Chunk keys read data; metadata keys do not.
+    fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
+        const METADATA: &[&str] = &[
+            ".zarray",
+            ".zattrs",
+            ".zgroup",
+            ".zmetadata",
+            "zarr.json",
+            "refs.json",
+        ];
+        let last = req.path.rsplit('/').next().unwrap_or("");
+        (!METADATA.contains(&last)).then_some(WorkClass::Read)
     }
 
     fn endpoints(&self, base: &str, id: &str) -> Vec<Endpoint> {

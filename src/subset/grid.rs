@@ -1,70 +1,72 @@
 //! Horizontal grids: which data cell is nearest a longitude/latitude. Rectilinear grids
-//! use their 1-D axes (with 0..360 longitudes and the antimeridian handled); 2-D
-//! curvilinear grids use a bin index built once per grid.
+//! use their 1-D axes (ascending or descending, with 0..360 longitudes and the
+//! antimeridian handled); 2-D curvilinear grids use a bin index built once per grid.
+//! Shared by every protocol that maps points to cells (WMS pixels, EDR queries).
 
-use crate::subset::{CoordAxis, LonConvention};
+use super::{BBox, CoordAxis, LonConvention};
 
 /// A horizontal grid. Cells are addressed as (row, col) along the grid's two
 /// dimensions: (latitude, longitude) for a rectilinear grid, the 2-D coordinate
 /// arrays' dimensions for a curvilinear one.
-#[derive(Debug)]
-pub enum HorizGrid {
-    Rect(RectGrid),
-    Curvi(CurviGrid),
+#[derive(Debug, Clone)]
+pub enum HorizontalGrid {
+    Rectilinear(RectilinearGrid),
+    Curvilinear(CurvilinearGrid),
 }
 
-impl HorizGrid {
+impl HorizontalGrid {
     pub fn shape(&self) -> (usize, usize) {
         match self {
-            HorizGrid::Rect(g) => (g.lat.len(), g.lon.len()),
-            HorizGrid::Curvi(g) => (g.ny, g.nx),
+            HorizontalGrid::Rectilinear(g) => (g.lat.len(), g.lon.len()),
+            HorizontalGrid::Curvilinear(g) => (g.ny, g.nx),
         }
     }
 
     /// The nearest cell to (lon, lat), if the point lies on the grid.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<(usize, usize)> {
         match self {
-            HorizGrid::Rect(g) => Some((g.lat_index(lat)?, g.lon_index(lon)?)),
-            HorizGrid::Curvi(g) => g.locate(lon, lat),
+            HorizontalGrid::Rectilinear(g) => Some((g.lat_index(lat)?, g.lon_index(lon)?)),
+            HorizontalGrid::Curvilinear(g) => g.locate(lon, lat),
         }
     }
 
     /// Approximate memory held, for the cache's byte budget.
     pub fn approx_bytes(&self) -> usize {
         match self {
-            HorizGrid::Rect(g) => (g.lon.len() + g.lat.len()) * 8 + 64,
-            HorizGrid::Curvi(g) => {
-                g.lon.len() * (8 + 8 + 4 + 1)
+            HorizontalGrid::Rectilinear(g) => (g.lon.len() + g.lat.len()) * 8 + 64,
+            HorizontalGrid::Curvilinear(g) => {
+                g.lon.len() * (8 + 8 + 8 + 4 + 1)
                     + (g.bins.offsets.len() + g.bins.cells.len()) * 4
                     + 128
             }
         }
     }
 
-    /// The longitude and latitude of a cell centre.
+    /// The longitude and latitude of a cell centre (a curvilinear grid's longitude in
+    /// its contiguous frame: 181 rather than -179 on a grid centred on the antimeridian).
     pub fn cell_centre(&self, row: usize, col: usize) -> (f64, f64) {
         match self {
-            HorizGrid::Rect(g) => (g.lon.values()[col], g.lat.values()[row]),
-            HorizGrid::Curvi(g) => {
+            HorizontalGrid::Rectilinear(g) => (g.lon.values()[col], g.lat.values()[row]),
+            HorizontalGrid::Curvilinear(g) => {
                 let k = row * g.nx + col;
-                (g.lon[k], g.lat[k])
+                (g.lon_centred[k], g.lat[k])
             }
         }
     }
 
-    /// Geographic extent (west, south, east, north) in -180..180 longitudes; a grid
-    /// crossing the antimeridian reports the whole longitude range.
-    pub fn bbox(&self) -> [f64; 4] {
+    /// Geographic extent in -180..180 longitudes; a grid crossing the antimeridian
+    /// reports the whole longitude range.
+    pub fn bbox(&self) -> BBox {
         match self {
-            HorizGrid::Rect(g) => g.bbox(),
-            HorizGrid::Curvi(g) => g.bbox,
+            HorizontalGrid::Rectilinear(g) => g.bbox(),
+            HorizontalGrid::Curvilinear(g) => g.bbox,
         }
     }
 }
 
 /// A grid with 1-D monotonic longitude and latitude axes.
-#[derive(Debug)]
-pub struct RectGrid {
+#[derive(Debug, Clone)]
+pub struct RectilinearGrid {
     lon: CoordAxis,
     lat: CoordAxis,
     conv: LonConvention,
@@ -72,8 +74,8 @@ pub struct RectGrid {
     global: bool,
 }
 
-impl RectGrid {
-    pub fn new(lon: CoordAxis, lat: CoordAxis) -> RectGrid {
+impl RectilinearGrid {
+    pub fn new(lon: CoordAxis, lat: CoordAxis) -> RectilinearGrid {
         let conv = LonConvention::of(lon.values());
         let global = match lon.bounds() {
             Some((lo, hi)) if lon.len() > 1 => {
@@ -82,7 +84,7 @@ impl RectGrid {
             }
             _ => false,
         };
-        RectGrid {
+        RectilinearGrid {
             lon,
             lat,
             conv,
@@ -90,6 +92,21 @@ impl RectGrid {
         }
     }
 
+    pub fn lon(&self) -> &CoordAxis {
+        &self.lon
+    }
+
+    pub fn lat(&self) -> &CoordAxis {
+        &self.lat
+    }
+
+    /// Whether the longitudes go round the whole earth (lookups wrap at the seam).
+    pub fn is_global(&self) -> bool {
+        self.global
+    }
+
+    /// The column nearest `lon` (any convention); `None` beyond half a cell off a
+    /// regional grid.
     pub fn lon_index(&self, lon: f64) -> Option<usize> {
         if !lon.is_finite() {
             return None;
@@ -108,6 +125,7 @@ impl RectGrid {
         })
     }
 
+    /// The row nearest `lat`; `None` beyond half a cell off the axis.
     pub fn lat_index(&self, lat: f64) -> Option<usize> {
         if !lat.is_finite() {
             return None;
@@ -115,7 +133,7 @@ impl RectGrid {
         self.lat.nearest_within(lat)
     }
 
-    fn bbox(&self) -> [f64; 4] {
+    pub fn bbox(&self) -> BBox {
         let half = |a: &CoordAxis| match a.bounds() {
             Some((lo, hi)) if a.len() > 1 => (hi - lo) / (a.len() - 1) as f64 / 2.0,
             _ => 0.0,
@@ -123,8 +141,9 @@ impl RectGrid {
         let (s, n) = self.lat.bounds().unwrap_or((-90.0, 90.0));
         let hl = half(&self.lat);
         let (s, n) = ((s - hl).max(-90.0), (n + hl).min(90.0));
+        let bbox = |w, e| BBox::new(w, s, e, n).unwrap_or_else(|_| BBox::world());
         if self.global {
-            return [-180.0, s, 180.0, n];
+            return bbox(-180.0, 180.0);
         }
         let (w, e) = self.lon.bounds().unwrap_or((-180.0, 180.0));
         let hw = half(&self.lon);
@@ -133,22 +152,24 @@ impl RectGrid {
             LonConvention::Signed.normalize(e + hw),
         );
         if w < e {
-            [w, s, e, n]
+            bbox(w, e)
         } else {
-            [-180.0, s, 180.0, n]
+            bbox(-180.0, 180.0)
         }
     }
 }
 
 /// A grid with 2-D longitude and latitude arrays (rows × cols), indexed by uniform
 /// bins in (lon, lat) for nearest-cell lookups.
-#[derive(Debug)]
-pub struct CurviGrid {
+#[derive(Debug, Clone)]
+pub struct CurvilinearGrid {
     ny: usize,
     nx: usize,
+    /// The longitudes as given, for callers that print them unchanged.
+    lon: Vec<f64>,
     /// Longitudes brought within ±180° of `centre_lon`, so that a grid crossing the
     /// antimeridian is contiguous.
-    lon: Vec<f64>,
+    lon_centred: Vec<f64>,
     lat: Vec<f64>,
     centre_lon: f64,
     /// Largest squared distance at which a point still belongs to an inner cell: the
@@ -158,10 +179,10 @@ pub struct CurviGrid {
     /// those sides a point belongs to the cell only within half a cell.
     open_sides: Vec<u8>,
     bins: Bins,
-    bbox: [f64; 4],
+    bbox: BBox,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Bins {
     lon0: f64,
     lat0: f64,
@@ -183,9 +204,9 @@ fn dist2(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     dx * dx + dy * dy
 }
 
-impl CurviGrid {
+impl CurvilinearGrid {
     /// `lon` and `lat` are row-major `ny × nx`; missing (NaN) cells are never found.
-    pub fn new(ny: usize, nx: usize, lon: &[f64], lat: &[f64]) -> Option<CurviGrid> {
+    pub fn new(ny: usize, nx: usize, lon: &[f64], lat: &[f64]) -> Option<CurvilinearGrid> {
         if ny * nx == 0 || lon.len() != ny * nx || lat.len() != ny * nx {
             return None;
         }
@@ -197,6 +218,7 @@ impl CurviGrid {
         }
         let centre_lon = sy.atan2(sx).to_degrees();
         let wrap = |l: f64| centre_lon + (l - centre_lon + 180.0).rem_euclid(360.0) - 180.0;
+        let lon_given = lon.to_vec();
         let lon: Vec<f64> = lon.iter().map(|&l| wrap(l)).collect();
         let lat = lat.to_vec();
         let ok = |k: usize| lon[k].is_finite() && lat[k].is_finite();
@@ -270,23 +292,25 @@ impl CurviGrid {
         // Longitude distances shrink by cos(lat): widen the search accordingly.
         let min_cos = s.abs().max(n.abs()).min(89.0).to_radians().cos();
         let max_reach_bins = (max_reach / size / min_cos).ceil() as usize + 1;
-        let bbox = if e - w >= 360.0 || w < -180.0 || e > 180.0 {
+        let (bw, be) = if e - w >= 360.0 || w < -180.0 || e > 180.0 {
             let (ws, es) = (
                 LonConvention::Signed.normalize(w),
                 LonConvention::Signed.normalize(e),
             );
             if e - w < 360.0 && ws < es {
-                [ws, s, es, n]
+                (ws, es)
             } else {
-                [-180.0, s, 180.0, n]
+                (-180.0, 180.0)
             }
         } else {
-            [w, s, e, n]
+            (w, e)
         };
-        Some(CurviGrid {
+        let bbox = BBox::new(bw, s, be, n).ok()?;
+        Some(CurvilinearGrid {
             ny,
             nx,
-            lon,
+            lon: lon_given,
+            lon_centred: lon,
             lat,
             centre_lon,
             reach2,
@@ -305,6 +329,24 @@ impl CurviGrid {
         })
     }
 
+    /// (rows, columns).
+    pub fn shape(&self) -> (usize, usize) {
+        (self.ny, self.nx)
+    }
+
+    /// The longitudes as given, row-major.
+    pub fn lon(&self) -> &[f64] {
+        &self.lon
+    }
+
+    /// The latitudes, row-major.
+    pub fn lat(&self) -> &[f64] {
+        &self.lat
+    }
+
+    /// The cell nearest (lon, lat) as (row, col), using the bin index: `None` when
+    /// the point is farther from the nearest cell than that cell's farthest
+    /// neighbour, or beyond half a cell on a side where the grid ends.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<(usize, usize)> {
         if !lon.is_finite() || !lat.is_finite() {
             return None;
@@ -346,7 +388,7 @@ impl CurviGrid {
                         for &k in &b.cells[b.offsets[bin] as usize..b.offsets[bin + 1] as usize] {
                             let k = k as usize;
                             // cos(lat) of the query for every candidate: they are near.
-                            let dx = (lon - self.lon[k]) * cos_lat;
+                            let dx = (lon - self.lon_centred[k]) * cos_lat;
                             let dy = lat - self.lat[k];
                             let d2 = dx * dx + dy * dy;
                             if best.is_none_or(|(bd, _)| d2 < bd) {
@@ -371,7 +413,12 @@ impl CurviGrid {
             return true;
         }
         let c = self.lat[k].to_radians().cos();
-        let vec_to = |n: usize| ((self.lon[n] - self.lon[k]) * c, self.lat[n] - self.lat[k]);
+        let vec_to = |n: usize| {
+            (
+                (self.lon_centred[n] - self.lon_centred[k]) * c,
+                self.lat[n] - self.lat[k],
+            )
+        };
         // A grid direction from the neighbour on either side.
         let dir = |minus: u8, plus: u8, step: usize| -> Option<(f64, f64)> {
             if open & plus == 0 {
@@ -390,7 +437,7 @@ impl CurviGrid {
         if det.abs() < 1e-300 {
             return true;
         }
-        let (dx, dy) = ((lon - self.lon[k]) * c, lat - self.lat[k]);
+        let (dx, dy) = ((lon - self.lon_centred[k]) * c, lat - self.lat[k]);
         let u = (dx * b.1 - dy * b.0) / det;
         let v = (a.0 * dy - a.1 * dx) / det;
         let half = 0.5 + 1e-9;
@@ -409,7 +456,7 @@ mod tests {
     fn rectilinear_wraps_global_positive_longitudes() {
         let lon = CoordAxis::new((0..18).map(|i| i as f64 * 20.0).collect()).unwrap();
         let lat = CoordAxis::new((0..10).map(|j| 45.0 - 10.0 * j as f64).collect()).unwrap();
-        let g = RectGrid::new(lon, lat);
+        let g = RectilinearGrid::new(lon, lat);
         assert!(g.global);
         assert_eq!(g.lon_index(-20.0), Some(17)); // 340
         assert_eq!(g.lon_index(-9.0), Some(0)); // nearer 0 than 340
@@ -419,26 +466,26 @@ mod tests {
         assert_eq!(g.lat_index(44.0), Some(0));
         assert_eq!(g.lat_index(-49.0), Some(9));
         assert_eq!(g.lat_index(-51.0), None);
-        assert_eq!(g.bbox(), [-180.0, -50.0, 180.0, 50.0]);
+        assert_eq!(g.bbox().to_array(), [-180.0, -50.0, 180.0, 50.0]);
     }
 
     #[test]
     fn rectilinear_regional() {
         let lon = CoordAxis::new(vec![170.0, 180.0, 190.0]).unwrap();
         let lat = CoordAxis::new(vec![0.0, 1.0]).unwrap();
-        let g = RectGrid::new(lon, lat);
+        let g = RectilinearGrid::new(lon, lat);
         assert!(!g.global);
         assert_eq!(g.lon_index(-170.0), Some(2));
         assert_eq!(g.lon_index(-164.0), None);
         assert_eq!(g.lon_index(166.0), Some(0));
         assert_eq!(g.lon_index(0.0), None);
         // Crosses the antimeridian: reported as the whole range.
-        assert_eq!(g.bbox()[0], -180.0);
-        let g = RectGrid::new(
+        assert_eq!(g.bbox().west(), -180.0);
+        let g = RectilinearGrid::new(
             CoordAxis::new(vec![-10.0, 0.0, 10.0]).unwrap(),
             CoordAxis::new(vec![0.0, 1.0]).unwrap(),
         );
-        assert_eq!(g.bbox(), [-15.0, -0.5, 15.0, 1.5]);
+        assert_eq!(g.bbox().to_array(), [-15.0, -0.5, 15.0, 1.5]);
         assert_eq!(g.lon_index(354.0), Some(0));
     }
 
@@ -454,7 +501,7 @@ mod tests {
                 lat.push(5.0 - i as f64);
             }
         }
-        let g = CurviGrid::new(ny, nx, &lon, &lat).unwrap();
+        let g = CurvilinearGrid::new(ny, nx, &lon, &lat).unwrap();
         assert_eq!(g.locate(10.0, 5.0), Some((0, 0)));
         assert_eq!(g.locate(12.2, 2.1), Some((2, 3)));
         assert_eq!(g.locate(11.4, 3.6), Some((1, 1)));
@@ -480,10 +527,39 @@ mod tests {
     fn curvilinear_across_the_antimeridian() {
         let lon = vec![179.0, -179.0, 179.0, -179.0];
         let lat = vec![0.0, 0.0, 1.0, 1.0];
-        let g = CurviGrid::new(2, 2, &lon, &lat).unwrap();
+        let g = CurvilinearGrid::new(2, 2, &lon, &lat).unwrap();
         assert_eq!(g.locate(-179.2, 0.1), Some((0, 1)));
         assert_eq!(g.locate(179.2, 0.9), Some((1, 0)));
         assert_eq!(g.locate(0.0, 0.5), None);
-        assert_eq!(g.bbox[0], -180.0);
+        assert_eq!(g.bbox.west(), -180.0);
+        // Given longitudes are kept for printing; the lookup frame is contiguous.
+        assert_eq!(g.lon(), &[179.0, -179.0, 179.0, -179.0]);
+        let grid = HorizontalGrid::Curvilinear(g);
+        assert_eq!(grid.cell_centre(0, 1), (181.0, 0.0));
+    }
+
+    #[test]
+    fn rectilinear_ascending_latitudes_descending_longitudes() {
+        let lon = CoordAxis::new(vec![30.0, 20.0, 10.0, 0.0]).unwrap();
+        let lat = CoordAxis::new(vec![-10.0, 0.0, 10.0]).unwrap();
+        let g = HorizontalGrid::Rectilinear(RectilinearGrid::new(lon, lat));
+        assert_eq!(g.shape(), (3, 4));
+        assert_eq!(g.locate(29.0, -9.0), Some((0, 0)));
+        assert_eq!(g.locate(1.0, 9.0), Some((2, 3)));
+        assert_eq!(g.locate(16.0, 4.0), Some((1, 1)));
+        assert_eq!(g.locate(14.0, 6.0), Some((2, 2)));
+        assert_eq!(g.locate(-4.9, 0.0), Some((1, 3)));
+        assert_eq!(g.locate(-5.1, 0.0), None);
+        assert_eq!(g.locate(10.0, 15.1), None);
+        assert_eq!(g.locate(f64::NAN, 0.0), None);
+        assert_eq!(g.cell_centre(2, 1), (20.0, 10.0));
+        assert_eq!(g.bbox().to_array(), [-5.0, -15.0, 35.0, 15.0]);
+    }
+
+    #[test]
+    fn curvilinear_rejects_mismatched_or_empty_arrays() {
+        assert!(CurvilinearGrid::new(2, 2, &[0.0; 3], &[0.0; 4]).is_none());
+        assert!(CurvilinearGrid::new(0, 2, &[], &[]).is_none());
+        assert!(CurvilinearGrid::new(1, 2, &[f64::NAN; 2], &[f64::NAN; 2]).is_none());
     }
 }

@@ -1,0 +1,161 @@
+//! GetMap: layers resolved, fields read, drawn, composited, encoded and cached; and
+//! the map view GetMap and GetFeatureInfo share.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::app::AppState;
+
+use super::Version;
+use super::caches::MAX_CACHED_IMAGE;
+use super::crs::Crs;
+use super::encode::{self, ImageFormat};
+use super::error::{ExceptionCode, WmsError};
+use super::params::{Params, parse_bbox, parse_color};
+use super::render::{self, Field, MapView};
+use super::service::{Scope, Wms};
+use super::style::StyleRequest;
+
+impl Wms {
+    /// The map view of a GetMap or GetFeatureInfo request.
+    pub(super) fn view(
+        &self,
+        state: &AppState,
+        p: &Params,
+        version: Version,
+    ) -> Result<MapView, WmsError> {
+        let crs_name = p
+            .non_empty("CRS")
+            .or_else(|| p.non_empty("SRS"))
+            .ok_or_else(|| WmsError::missing("missing parameter CRS (SRS in 1.1.1)"))?;
+        let crs = Crs::parse(crs_name)?;
+        let bbox = crs.bbox_xy(version, parse_bbox(p.required("BBOX")?)?);
+        let c = &state.config.wms;
+        let width = p.dimension("WIDTH", c.max_width)?;
+        let height = p.dimension("HEIGHT", c.max_height)?;
+        let bytes = width as u64 * height as u64 * 4;
+        if bytes > state.config.limits.max_response_bytes {
+            return Err(WmsError::too_large(&format!(
+                "{width}×{height} pixels exceed the server's response limit"
+            )));
+        }
+        Ok(MapView {
+            crs,
+            bbox,
+            width,
+            height,
+        })
+    }
+
+    pub(super) async fn get_map(
+        &self,
+        state: &AppState,
+        scope: &Scope,
+        p: &Params,
+        version: Version,
+    ) -> Result<Response, WmsError> {
+        let names = p.list("LAYERS");
+        if names.is_empty() {
+            return Err(WmsError::missing("missing parameter LAYERS"));
+        }
+        let styles = p.list("STYLES");
+        if styles.len() > names.len() {
+            return Err(WmsError::new(
+                ExceptionCode::StyleNotDefined,
+                "STYLES has more entries than LAYERS",
+            ));
+        }
+        let format = ImageFormat::parse(p.non_empty("FORMAT").unwrap_or("image/png"))?;
+        let view = self.view(state, p, version)?;
+        let transparent = p.flag("TRANSPARENT")?.unwrap_or(false);
+        let background = match p.non_empty("BGCOLOR") {
+            Some(v) => parse_color(v)
+                .ok_or_else(|| WmsError::invalid(&format!("BGCOLOR={v} is not a colour")))?,
+            None => [255, 255, 255, 255],
+        };
+        // Resolve everything before drawing anything.
+        let mut jobs = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let (ds, layer) = self.resolve_layer(state, scope, name).await?;
+            let t = layer.time_index(p.non_empty("TIME"))?;
+            let z = layer.elevation_index(p.non_empty("ELEVATION"))?;
+            let style = StyleRequest::from_params(
+                p,
+                styles.get(i).map_or("", String::as_str),
+                &state.config.wms.default_palette,
+            )?;
+            jobs.push((ds, layer, t, z, style));
+        }
+        let key = format!(
+            "{}|{}|{}",
+            scope.key(),
+            p.canonical(),
+            jobs.iter()
+                .map(|j| j.0.etag())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let caches = self.caches.get(state);
+        let cached = caches.images.get(&key).await;
+        state.metrics.cache_lookup("wms_image", cached.is_some());
+        if let Some(bytes) = cached {
+            return Ok(image_response(format, bytes));
+        }
+        let mut fields = Vec::new();
+        for (ds, layer, t, z, style) in jobs {
+            let range = match style.range {
+                Some(r) => r,
+                None => self.default_range(state, &ds, &layer).await?,
+            };
+            let values = self.slice(state, &ds, &layer, t, z).await?;
+            fields.push((layer, values, style.scale(range)));
+        }
+        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, WmsError> {
+            let n = view.width as usize * view.height as usize * 4;
+            let mut canvas = vec![0u8; n];
+            let mut scratch = Vec::new();
+            for (k, (layer, values, scale)) in fields.iter().enumerate() {
+                let field = Field {
+                    grid: &layer.grid,
+                    values,
+                    row_stride: layer.row_stride,
+                    col_stride: layer.col_stride,
+                };
+                if k == 0 {
+                    render::render(field, scale, &view, &mut canvas);
+                } else {
+                    scratch.clear();
+                    scratch.resize(n, 0);
+                    render::render(field, scale, &view, &mut scratch);
+                    render::composite_over(&mut canvas, &scratch);
+                }
+            }
+            if !transparent || format == ImageFormat::Jpeg {
+                let mut bg = background;
+                bg[3] = 255;
+                let mut out = bg.repeat(n / 4);
+                render::composite_over(&mut out, &canvas);
+                canvas = out;
+            }
+            Ok(encode::encode(
+                &canvas,
+                view.width,
+                view.height,
+                format,
+                background,
+            )?)
+        })
+        .await
+        .map_err(|e| WmsError::internal(format!("rendering failed: {e}")))??;
+        let bytes = Bytes::from(bytes);
+        if bytes.len() <= MAX_CACHED_IMAGE {
+            caches.images.insert(key, bytes.clone()).await;
+        }
+        Ok(image_response(format, bytes))
+    }
+}
+
+pub(super) fn image_response(format: ImageFormat, bytes: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, format.mime())], bytes).into_response()
+}

@@ -1,0 +1,150 @@
+//! Server-level guards on the real server: header time-out, URL size, method and
+//! overload errors in each protocol's own form, forwarded headers from untrusted
+//! peers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn half_sent_request_heads_are_dropped() {
+    let s = common::start(|c| c.server.header_timeout_secs = 1).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        conns.push(c);
+    }
+    let start = Instant::now();
+    for mut c in conns {
+        let mut buf = [0u8; 256];
+        // The server closes (perhaps after a 408): never holds the connection.
+        let read = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match c.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "a half-sent head was held open");
+    }
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(s.healthy().await);
+}
+
+#[tokio::test]
+async fn overlong_urls_get_414_in_the_protocol_form() {
+    let s = common::start(|c| c.server.max_url_bytes = 2000).await;
+    let long = "x".repeat(3000);
+    let (status, body) = s
+        .text(&format!("/opendap/sst_classic.nc.dods?{long}"))
+        .await;
+    assert_eq!(status, 414);
+    assert!(body.starts_with("Error {"), "{body}");
+    let (status, body) = s.text(&format!("/opendap/gridded_nc4.nc.dap?{long}")).await;
+    assert_eq!(status, 414);
+    assert!(body.contains("<Error httpcode=\"414\""), "{body}");
+    let (status, body) = s
+        .text(&format!("/wms?SERVICE=WMS&REQUEST=GetMap&X={long}"))
+        .await;
+    assert_eq!(status, 414);
+    assert!(body.contains("ServiceExceptionReport"), "{body}");
+    let (status, body) = s.text(&format!("/edr/collections?x={long}")).await;
+    assert_eq!(status, 414);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["code"], 414);
+    assert!(s.healthy().await);
+}
+
+#[tokio::test]
+async fn wrong_methods_get_405_in_the_protocol_form() {
+    let s = common::start(|_| {}).await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(s.url("/opendap/sst_classic.nc.dds"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.text().await.unwrap().starts_with("Error {"));
+    let r = client.post(s.url("/wms?SERVICE=WMS")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.text().await.unwrap().contains("ServiceExceptionReport"));
+    let r = client
+        .delete(s.url("/edr/collections"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], 405);
+}
+
+#[tokio::test]
+async fn overload_is_a_503_with_retry_after() {
+    // No read may run at once, and none may wait: every data read is refused.
+    let s = common::start_config(
+        |d| datagate::fixtures::large_nc4(&d.join("data/large.nc"), 4).unwrap(),
+        |d| {
+            let mut c = datagate::config::Config::for_roots(&[d.join("data")]);
+            c.limits.concurrent_reads = 1;
+            c.limits.admission_wait_ms = 0;
+            c
+        },
+    )
+    .await;
+    // Hold the one permit with a 16 MB response the client does not read: it cannot
+    // finish while the socket buffers are full.
+    let held = reqwest::get(s.url("/opendap/large.nc.dods")).await.unwrap();
+    assert_eq!(held.status(), 200);
+    let (status, body) = s.text("/opendap/sst_classic.nc.dods").await;
+    let r = s.get("/opendap/sst_classic.nc.ascii").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("Error {"), "{body}");
+    assert!(r.headers().contains_key("retry-after"));
+    // Metadata is not held up.
+    assert_eq!(s.text("/opendap/sst_classic.nc.dds").await.0, 200);
+    assert!(s.healthy().await);
+    // A client that goes away frees its permit.
+    drop(held);
+    let start = Instant::now();
+    while s.text("/opendap/sst_classic.nc.dods").await.0 != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the permit was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn forwarded_headers_only_from_trusted_proxies() {
+    let client = reqwest::Client::new();
+    let ask = |base: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{base}/?f=json"))
+                .header("X-Forwarded-Host", "evil.example")
+                .header("X-Forwarded-Proto", "https")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let open = common::start(|_| {}).await;
+    let body = ask(open.base.clone()).await;
+    assert!(!body.contains("evil.example"), "{body}");
+    let behind = common::start(|c| c.server.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    let body = ask(behind.base.clone()).await;
+    assert!(body.contains("https://evil.example/"), "{body}");
+}
