@@ -33,6 +33,12 @@ impl Weight for u32 {
     }
 }
 
+impl<T> Weight for Vec<T> {
+    fn weight(&self) -> usize {
+        self.len().saturating_mul(std::mem::size_of::<T>())
+    }
+}
+
 impl<T: Weight> Weight for Option<T> {
     fn weight(&self) -> usize {
         self.as_ref().map_or(0, Weight::weight)

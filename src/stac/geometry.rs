@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::StacError;
+use super::error::StacError;
 use crate::subset::BBox;
 
 /// Polygons (rings of lon/lat) and points; lines count as thin polygons' edges.

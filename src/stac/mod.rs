@@ -1,6 +1,7 @@
 //! STAC API: the dataset files as items (footprint and time span from their
 //! coordinates), aggregations as collections, item search with GET and POST.
 
+mod error;
 mod geometry;
 mod index;
 mod search;
@@ -9,11 +10,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use thiserror::Error;
 
 use crate::app::AppState;
 use crate::cache::ViewCache;
@@ -22,6 +22,7 @@ use crate::http::base_url;
 use crate::service::{Endpoint, Service};
 use crate::subset::BBox;
 
+pub use error::StacError;
 pub use index::{DEFAULT_COLLECTION, IndexedCollection, IndexedItem, ItemIndex};
 pub use search::{Search, SearchRequest};
 
@@ -36,28 +37,6 @@ const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
 ];
-
-#[derive(Debug, Error)]
-pub enum StacError {
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("{0}")]
-    NotFound(String),
-}
-
-impl IntoResponse for StacError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            StacError::BadRequest(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
-            StacError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
-        };
-        (
-            status,
-            Json(json!({"code": code, "description": self.to_string()})),
-        )
-            .into_response()
-    }
-}
 
 /// The STAC service's state: the app's, and the item index per catalog generation.
 #[derive(Clone)]

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::StacError;
+use super::error::StacError;
 use super::geometry::Geometry;
 use super::index::{IndexedItem, time_key};
 use crate::model::cf::CfDateTime;

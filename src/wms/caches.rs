@@ -1,72 +1,57 @@
 //! The WMS caches (dataset layers, decoded 2-D slices, default colour ranges, rendered
-//! images, capabilities documents) and their construction from the configuration on
-//! first use.
+//! images, capabilities documents), built from the configuration at start-up. Keys
+//! carry the dataset version, so a changed file is never drawn from a stale entry.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::app::AppState;
-use crate::config::WmsConfig;
+use crate::cache::{VersionKey, ViewCache, Weight};
+use crate::config::{CacheConfig, WmsConfig};
+use crate::metrics::Metrics;
 
 use super::layers::DatasetLayers;
 
-type SliceKey = (String, String, String, usize, usize);
+/// (dataset version, variable, time index, elevation index).
+pub(super) type SliceKey = (VersionKey, String, usize, usize);
 
 pub(super) struct Caches {
-    /// (dataset id, etag) → layers.
-    pub(super) layers: moka::future::Cache<(String, String), Arc<DatasetLayers>>,
-    /// (dataset id, etag, variable, time index, elevation index) → decoded values.
-    pub(super) slices: moka::future::Cache<SliceKey, Arc<Vec<f32>>>,
-    /// (dataset id, etag, variable) → default colour range.
-    pub(super) ranges: moka::future::Cache<(String, String, String), (f64, f64)>,
+    pub(super) layers: ViewCache<VersionKey, Arc<DatasetLayers>>,
+    /// Decoded values of 2-D slices.
+    pub(super) slices: ViewCache<SliceKey, Arc<Vec<f32>>>,
+    /// (dataset version, variable) → default colour range.
+    pub(super) ranges: ViewCache<(VersionKey, String), ColourRange>,
     /// Rendered images and capabilities documents by request.
-    pub(super) images: moka::future::Cache<String, Bytes>,
-    pub(super) capabilities: moka::future::Cache<String, Bytes>,
+    pub(super) images: ViewCache<String, Bytes>,
+    pub(super) capabilities: ViewCache<String, Bytes>,
 }
 
-impl Caches {
-    fn new(c: &WmsConfig, metrics: &Arc<crate::metrics::Metrics>) -> Caches {
-        Caches {
-            // Layers hold their grids (a curvilinear grid's arrays can be large).
-            layers: moka::future::Cache::builder()
-                .weigher(|_k: &(String, String), v: &Arc<DatasetLayers>| {
-                    v.approx_bytes().min(u32::MAX as usize) as u32
-                })
-                .max_capacity(LAYERS_CACHE_BYTES)
-                .eviction_listener(metrics.eviction_listener("wms_layers"))
-                .build(),
-            slices: moka::future::Cache::builder()
-                .weigher(|_k: &SliceKey, v: &Arc<Vec<f32>>| {
-                    (v.len() * 4).min(u32::MAX as usize) as u32
-                })
-                .max_capacity(c.slice_cache_bytes)
-                .eviction_listener(metrics.eviction_listener("wms_slice"))
-                .build(),
-            ranges: moka::future::Cache::builder().max_capacity(100_000).build(),
-            images: moka::future::Cache::builder()
-                .weigher(|k: &String, v: &Bytes| (k.len() + v.len()).min(u32::MAX as usize) as u32)
-                .max_capacity(c.image_cache_bytes)
-                .eviction_listener(metrics.eviction_listener("wms_image"))
-                .build(),
-            capabilities: moka::future::Cache::builder()
-                .weigher(|k: &String, v: &Bytes| (k.len() + v.len()).min(u32::MAX as usize) as u32)
-                .max_capacity(64 << 20)
-                .time_to_live(std::time::Duration::from_secs(600))
-                .build(),
-        }
+/// A default colour range (min, max).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ColourRange(pub f64, pub f64);
+
+impl Weight for ColourRange {
+    fn weight(&self) -> usize {
+        16
     }
 }
 
-/// The caches, made on first use from the configuration (which arrives with the
-/// first request's state).
-#[derive(Default)]
-pub(super) struct LazyCaches(OnceLock<Caches>);
+impl Weight for DatasetLayers {
+    fn weight(&self) -> usize {
+        self.approx_bytes()
+    }
+}
 
-impl LazyCaches {
-    pub(super) fn get(&self, state: &AppState) -> &Caches {
-        self.0
-            .get_or_init(|| Caches::new(&state.config.wms, &state.metrics))
+impl Caches {
+    pub(super) fn new(wms: &WmsConfig, cache: &CacheConfig, metrics: &Arc<Metrics>) -> Caches {
+        Caches {
+            // Layers hold their grids (a curvilinear grid's arrays can be large).
+            layers: ViewCache::new("wms_layers", LAYERS_CACHE_BYTES, metrics),
+            slices: ViewCache::new("wms_slice", wms.slice_cache_bytes, metrics),
+            ranges: ViewCache::new("wms_range", cache.derived_bytes, metrics),
+            images: ViewCache::new("wms_image", wms.image_cache_bytes, metrics),
+            capabilities: ViewCache::new("wms_capabilities", cache.derived_bytes, metrics),
+        }
     }
 }
 

@@ -63,7 +63,6 @@ impl Wms {
         let wms_config = &state.config.wms;
         let body = self
             .caches
-            .get(state)
             .capabilities
             .get_with(key, async {
                 Bytes::from(capabilities::document(&CapabilitiesInput {

@@ -32,7 +32,7 @@ impl Wms {
         let request = StyleRequest::from_params(p, style, &state.config.wms.default_palette)?;
         let range = match request.range {
             Some(r) => r,
-            None => self.default_range(state, &ds, &layer).await?,
+            None => self.default_range(&ds, &layer).await?,
         };
         let scale = request.scale(range);
         let size = |n: &str, default: u32| -> Result<u32, WmsError> {

@@ -96,9 +96,8 @@ impl Wms {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let caches = self.caches.get(state);
+        let caches = &self.caches;
         let cached = caches.images.get(&key).await;
-        state.metrics.cache_lookup("wms_image", cached.is_some());
         if let Some(bytes) = cached {
             return Ok(image_response(format, bytes));
         }
@@ -106,7 +105,7 @@ impl Wms {
         for (ds, layer, t, z, style) in jobs {
             let range = match style.range {
                 Some(r) => r,
-                None => self.default_range(state, &ds, &layer).await?,
+                None => self.default_range(&ds, &layer).await?,
             };
             let values = self.slice(state, &ds, &layer, t, z).await?;
             fields.push((layer, values, style.scale(range)));

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 
+use super::caches::ColourRange;
 use crate::app::AppState;
+use crate::cache::VersionKey;
 use crate::catalog::{CatalogError, Dataset};
 use crate::subset::{DimSlice, Hyperslab};
 
@@ -43,11 +45,10 @@ impl Wms {
             .open(id)
             .await
             .map_err(|e| dataset_error(id, e))?;
-        let key = (ds.id.clone(), ds.etag());
+        let key = VersionKey::of(&ds);
         let d2 = ds.clone();
         let layers = self
             .caches
-            .get(state)
             .layers
             .try_get_with(key, async move { layers::build(&d2).await.map(Arc::new) })
             .await
@@ -115,13 +116,10 @@ impl Wms {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
             });
         }
-        let key = (ds.id.clone(), ds.etag(), layer.var_path.clone(), t, z);
+        let key = (VersionKey::of(ds), layer.var_path.clone(), t, z);
         let (ds, layer) = (ds.clone(), layer.clone());
-        let slices = &self.caches.get(state).slices;
-        state
-            .metrics
-            .cache_lookup("wms_slice", slices.contains_key(&key));
-        slices
+        self.caches
+            .slices
             .try_get_with(key, async move {
                 let arr = ds
                     .read(&layer.var_path, &layer.slab(t, z))
@@ -145,17 +143,15 @@ impl Wms {
     /// tiles and times of a layer share one scale.
     pub(super) async fn default_range(
         &self,
-        state: &AppState,
         ds: &Arc<Dataset>,
         layer: &Arc<Layer>,
     ) -> Result<(f64, f64), WmsError> {
         if let Some(r) = layer.packing.valid_range() {
             return Ok(r);
         }
-        let key = (ds.id.clone(), ds.etag(), layer.var_path.clone());
+        let key = (VersionKey::of(ds), layer.var_path.clone());
         let (ds, layer) = (ds.clone(), layer.clone());
         self.caches
-            .get(state)
             .ranges
             .try_get_with(key, async move {
                 let rank = layer.shape.len().max(1) as f64;
@@ -182,9 +178,11 @@ impl Wms {
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))
                     .collect();
-                Ok::<_, WmsError>(robust_range(&mut values).unwrap_or((0.0, 1.0)))
+                let (lo, hi) = robust_range(&mut values).unwrap_or((0.0, 1.0));
+                Ok::<_, WmsError>(ColourRange(lo, hi))
             })
             .await
+            .map(|r| (r.0, r.1))
             .map_err(|e: Arc<WmsError>| (*e).clone())
     }
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::config::WmsConfig;
 
 use super::Version;
-use super::caches::LazyCaches;
+use super::caches::Caches;
 use super::crs::tile_bbox;
 use super::encode::ImageFormat;
 use super::error::{ExceptionCode, ExceptionMode, ImageContext, WmsError, exception_response};
@@ -34,9 +34,8 @@ impl Scope {
 }
 
 /// The WMS service state: its caches.
-#[derive(Default)]
 pub struct Wms {
-    pub(super) caches: LazyCaches,
+    pub(super) caches: Caches,
 }
 
 /// The 404 of an unknown `/wms/...` path, as a 1.3.0 exception report.
