@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use datagate::readers::{self, FileFormat, NetcdfReader};
+use datagate::readers::{self, Container, NetcdfReader, ReadersConfig, formats};
 use datagate::storage::{Location, Storage};
 use datagate::subset::{DimSlice, Hyperslab};
 
@@ -28,10 +28,15 @@ fn benches(c: &mut Criterion) {
     let loc = Location::Local(bench_file());
     let storage = std::sync::Arc::new(Storage::default());
     c.bench_function("open_metadata_nc4_100MB", |b| {
-        b.to_async(&rt)
-            .iter(|| async { NetcdfReader::open(&loc, FileFormat::Hdf5).await.unwrap() })
+        b.to_async(&rt).iter(|| async {
+            NetcdfReader::open(&loc, &formats::NETCDF4_HDF5, Container::Hdf5)
+                .await
+                .unwrap()
+        })
     });
-    let reader = rt.block_on(readers::open(&loc, &storage)).unwrap();
+    let reader = rt
+        .block_on(readers::open(&loc, &storage, &ReadersConfig::default()))
+        .unwrap();
     let mut group = c.benchmark_group("read");
     let cases = [
         (
@@ -92,7 +97,9 @@ fn benches(c: &mut Criterion) {
     let remote =
         Location::parse(&format!("{url}/large_nc4.nc"), std::path::Path::new("/")).unwrap();
     let storage = std::sync::Arc::new(Storage::default());
-    let ranged = rt.block_on(readers::open(&remote, &storage)).unwrap();
+    let ranged = rt
+        .block_on(readers::open(&remote, &storage, &ReadersConfig::default()))
+        .unwrap();
     let mut group = c.benchmark_group("range_read_warm");
     for (name, slab) in &cases {
         group.bench_function(*name, |b| {
@@ -107,7 +114,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("open_and_one_chunk", |b| {
         b.to_async(&rt).iter(|| async {
             let storage = std::sync::Arc::new(Storage::default());
-            let r = readers::open(&remote, &storage).await.unwrap();
+            let r = readers::open(&remote, &storage, &ReadersConfig::default())
+                .await
+                .unwrap();
             r.read("/temp", &cases[0].1).await.unwrap()
         })
     });

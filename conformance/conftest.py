@@ -98,7 +98,7 @@ def server(request, fixtures_dir, tmp_path_factory):
     elif request.param == "native":
         config = tmp_path_factory.mktemp("native") / "datagate.toml"
         config.write_text(
-            f'[storage]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures_dir}"\n'
+            f'[readers]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures_dir}"\n'
         )
         proc, base = start_server(["--config", str(config)])
     else:

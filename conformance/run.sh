@@ -22,7 +22,8 @@ if [ ! -x conformance/.work/node/node_modules/.bin/azurite-blob ]; then
   mkdir -p conformance/.work/node
   npm install --silent --no-audit --no-fund --prefix conformance/.work/node azurite@3
 fi
-cargo build --quiet --bin datagate
+# `make-fixtures` (the suites' datasets) is in the binary only with the feature.
+cargo build --quiet --bin datagate --features fixtures
 export DATAGATE_BIN="${DATAGATE_BIN:-$PWD/target/debug/datagate}"
 # One pytest process per suite: netCDF4-python and the clients' C libraries are not
 # thread-safe, and a crash (seen: a segfault in netCDF-C under dask threads) must not

@@ -53,10 +53,13 @@ class MotoServer:
             if os.path.isfile(path):
                 self.client.upload_file(path, BUCKET, f"{prefix}/{name}")
 
-    def config_toml(self, cache_dir, roots, revalidate_secs=2, timeout_secs=5, storage=()):
+    def config_toml(self, cache_dir, roots, revalidate_secs=2, timeout_secs=5, storage=(),
+                    readers=()):
         """A datagate config whose [[roots]] are `roots` (s3:// URLs or local paths);
-        `storage`: more `key = value` lines for its [storage] section."""
+        `storage`, `readers`: more `key = value` lines for those sections."""
         lines = [
+            "[readers]",
+            *readers,
             "[storage]",
             *storage,
             f"revalidate_secs = {revalidate_secs}",

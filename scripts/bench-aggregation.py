@@ -2,7 +2,8 @@
 """Open + read a 365-file aggregation: xarray over DAP2 (and Zarr) from datagate, versus
 xr.open_mfdataset of the same files locally. Prints wall times (best of 3).
 
-Usage: DATAGATE_BIN=target/release/datagate conformance/.venv/bin/python scripts/bench-aggregation.py
+Usage: cargo build --release --features fixtures (for `make-fixtures`), then
+  DATAGATE_BIN=target/release/datagate conformance/.venv/bin/python scripts/bench-aggregation.py
 """
 
 import os

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000}"
-cargo build --release --quiet --bin datagate
+# With `fixtures`: the files are written by `datagate make-fixtures`.
+cargo build --release --quiet --bin datagate --features fixtures
 bin=target/release/datagate
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -95,7 +95,7 @@ def main():
         elif backend == "local-native":
             config = os.path.join(work, "local-native.toml")
             with open(config, "w") as f:
-                f.write(f'[storage]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures}"\n')
+                f.write(f'[readers]\nlocal_reads = "native"\n[[roots]]\npath = "{fixtures}"\n')
             proc, base = start_server(["--config", config])
         else:
             from s3server import MotoServer
@@ -107,7 +107,7 @@ def main():
             with open(config, "w") as f:
                 f.write(moto.config_toml(
                     os.path.join(work, "cache-" + backend), ["s3://datagate-test/fixtures/"],
-                    revalidate_secs=10, storage=[f'remote_reads = "{mode}"'],
+                    revalidate_secs=10, readers=[f'remote_reads = "{mode}"'],
                 ))
             proc, base = start_server(["--config", config])
         try:

@@ -11,6 +11,8 @@ echo "== layers and import cycles"
 python3 scripts/check-layers.py
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+# The production build, without the test datasets (`fixtures` feature).
+cargo clippy --lib --bins --quiet -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --quiet
 echo "== conformance"

@@ -24,6 +24,8 @@ pub struct Config {
     pub cache: CacheConfig,
     pub wms: WmsConfig,
     pub storage: crate::storage::StorageConfig,
+    /// Which reader serves local and remote files, and its memory for decoded chunks.
+    pub readers: crate::readers::ReadersConfig,
     /// Datasets named one by one, or by a glob.
     pub datasets: Vec<DatasetConfig>,
     /// Aggregations: many files served as one dataset.
@@ -35,7 +37,20 @@ pub struct Config {
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Deprecated settings the file used (still applied): logged at start-up and
+    /// reported by `datagate check`.
+    #[serde(skip)]
+    pub deprecations: Vec<String>,
 }
+
+/// Reader settings that were once `[storage]` keys: still read there (when `[readers]`
+/// does not set them), with a deprecation warning.
+const FORMER_STORAGE_KEYS: &[&str] = &[
+    "local_reads",
+    "remote_reads",
+    "decoded_chunk_cache_bytes",
+    "max_decoded_chunk_bytes",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -118,7 +133,7 @@ pub struct CacheConfig {
     /// Open datasets (metadata + reader) kept in memory, at most this many...
     pub metadata_entries: u64,
     /// ...and at most this much memory: their metadata, plus for remote files the
-    /// decoded-chunk cache each may fill (`storage.decoded_chunk_cache_bytes`).
+    /// decoded-chunk cache each may fill (`readers.decoded_chunk_cache_bytes`).
     pub metadata_bytes: u64,
     /// Encoded single-chunk Zarr arrays (coordinates, which clients re-read).
     pub zarr_chunk_bytes: u64,
@@ -209,10 +224,23 @@ pub struct CollectionConfig {
     pub rescan_secs: Option<u64>,
 }
 
+/// How the files of a collection combine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Combine {
+    JoinExisting {
+        dim: String,
+    },
+    JoinNew {
+        dim: String,
+        date_format: String,
+        units: String,
+    },
+    Union,
+}
+
 impl CollectionConfig {
     /// How the files combine, or why the settings are inconsistent.
-    pub fn combine(&self) -> Result<crate::catalog::Combine, String> {
-        use crate::catalog::Combine;
+    pub fn combine(&self) -> Result<Combine, String> {
         match (&self.join_existing, &self.join_new, self.union) {
             (Some(dim), None, false) => Ok(Combine::JoinExisting { dim: dim.clone() }),
             (None, Some(dim), false) => Ok(Combine::JoinNew {
@@ -270,7 +298,7 @@ impl Config {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let mut config = Config::parse(&text).map_err(|e| ConfigError::Parse {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -278,6 +306,43 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        Ok(config)
+    }
+
+    /// Parses a configuration file's text, moving reader keys still given in
+    /// `[storage]` to `[readers]` (recorded in `deprecations`).
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        let mut deprecations = Vec::new();
+        if let Some(toml::Value::Table(storage)) = table.get_mut("storage") {
+            let moved: Vec<(String, toml::Value)> = FORMER_STORAGE_KEYS
+                .iter()
+                .filter_map(|k| storage.remove(*k).map(|v| (k.to_string(), v)))
+                .collect();
+            if !moved.is_empty() {
+                let readers = table
+                    .entry("readers")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                for (key, value) in moved {
+                    let note = match readers {
+                        toml::Value::Table(r) if r.contains_key(&key) => {
+                            "ignored: readers.{key} is set too"
+                        }
+                        toml::Value::Table(r) => {
+                            r.insert(key.clone(), value);
+                            "used as readers.{key}"
+                        }
+                        _ => "ignored",
+                    };
+                    deprecations.push(format!(
+                        "storage.{key} is deprecated, move it to [readers] ({})",
+                        note.replace("{key}", &key)
+                    ));
+                }
+            }
+        }
+        let mut config = Config::deserialize(table)?;
+        config.deprecations = deprecations;
         Ok(config)
     }
 
@@ -363,16 +428,12 @@ mod tests {
 
     #[test]
     fn the_documented_config_is_valid_and_holds_the_defaults() {
-        let c: Config = toml::from_str(include_str!("../config/datagate.toml")).unwrap();
+        let c = Config::parse(include_str!("../config/datagate.toml")).unwrap();
+        assert!(c.deprecations.is_empty(), "{:?}", c.deprecations);
         let d = crate::storage::StorageConfig::default();
         assert_eq!(c.storage.block_bytes, d.block_bytes);
         assert_eq!(c.storage.block_cache_bytes, d.block_cache_bytes);
-        assert_eq!(
-            c.storage.decoded_chunk_cache_bytes,
-            d.decoded_chunk_cache_bytes
-        );
-        assert_eq!(c.storage.remote_reads, d.remote_reads);
-        assert_eq!(c.storage.local_reads, d.local_reads);
+        assert_eq!(c.readers, crate::readers::ReadersConfig::default());
         let cache = CacheConfig::default();
         assert_eq!(c.cache.metadata_bytes, cache.metadata_bytes);
         assert_eq!(c.cache.zarr_chunk_bytes, cache.zarr_chunk_bytes);
@@ -403,6 +464,32 @@ mod tests {
         let problems = c.problems();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(toml::from_str::<Config>("[server]\nbnd = 1").is_err());
+    }
+
+    #[test]
+    fn reader_keys_in_storage_still_work_with_a_warning() {
+        use crate::readers::{LocalReads, RemoteReads};
+        let c = Config::parse(
+            r#"
+            [storage]
+            local_reads = "native"
+            max_decoded_chunk_bytes = 1000
+            block_bytes = 4096
+            [readers]
+            max_decoded_chunk_bytes = 2000
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.readers.local_reads, LocalReads::Native);
+        assert_eq!(c.readers.max_decoded_chunk_bytes, 2000);
+        assert_eq!(c.readers.remote_reads, RemoteReads::Ranges);
+        assert_eq!(c.storage.block_bytes, 4096);
+        assert_eq!(c.deprecations.len(), 2, "{:?}", c.deprecations);
+        assert!(c.deprecations[0].contains("storage.local_reads"));
+        assert!(c.deprecations[1].contains("ignored"));
+        assert!(Config::parse("[readers]\nlocal_reads = \"native\"").is_ok());
+        assert!(Config::parse("[readers]\nblock_bytes = 1").is_err());
+        assert!(Config::parse("[storage]\nlocal_read = \"native\"").is_err());
     }
 
     #[test]

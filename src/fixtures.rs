@@ -1,22 +1,14 @@
 //! Deterministic test and demo datasets, written with netCDF-C. Tests, benchmarks, the
 //! conformance harness (`datagate make-fixtures DIR`) and the demo catalog all use these,
-//! so every suite sees the same files.
+//! so every suite sees the same files. Compiled only for tests and with the `fixtures`
+//! feature: not part of a production build.
 
 use std::path::{Path, PathBuf};
 
-use netcdf::types::{NcTypeDescriptor, NcVariableType};
+use netcdf::types::NcTypeDescriptor;
 use netcdf::{Extent, FileMut, Options};
 
-/// netCDF `char`, for writing text variables.
-#[repr(transparent)]
-#[derive(Copy, Clone)]
-pub struct NcChar(pub u8);
-// SAFETY: one byte, the layout of NC_CHAR.
-unsafe impl NcTypeDescriptor for NcChar {
-    fn type_descriptor() -> NcVariableType {
-        NcVariableType::Char
-    }
-}
+use crate::writers::NcChar;
 
 pub type FixtureResult = Result<(), netcdf::Error>;
 

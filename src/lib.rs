@@ -10,6 +10,7 @@ pub mod edr;
 pub mod endpoint;
 pub mod error;
 pub mod files;
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod http;
 pub mod intake;

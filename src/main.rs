@@ -37,6 +37,7 @@ enum Command {
         config: PathBuf,
     },
     /// Write the deterministic test datasets into a directory.
+    #[cfg(feature = "fixtures")]
     MakeFixtures {
         dir: PathBuf,
         /// Write the daily series for aggregations instead (N days).
@@ -123,6 +124,9 @@ fn main() -> ExitCode {
             if let Some(b) = bind {
                 cfg.server.bind = b;
             }
+            for d in &cfg.deprecations {
+                tracing::warn!("{d}");
+            }
             let problems = cfg.problems();
             if !problems.is_empty() {
                 for p in problems {
@@ -165,6 +169,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            for d in &cfg.deprecations {
+                println!("deprecated: {d}");
+            }
             let mut problems = cfg.problems();
             let (catalog, catalog_problems) = datagate::catalog::Catalog::from_config(
                 &cfg,
@@ -191,6 +198,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        #[cfg(feature = "fixtures")]
         Command::MakeFixtures {
             dir,
             daily_series,

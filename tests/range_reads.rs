@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use datagate::metrics::Metrics;
 use datagate::model::{Group, Variable};
-use datagate::readers;
+use datagate::readers::{self, ReadersConfig};
 use datagate::storage::{Location, Storage, StorageConfig};
 use datagate::subset::{DimSlice, Hyperslab};
 
@@ -83,19 +83,22 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
     let base = http_server(dir.path()).await;
     let remote_storage = storage(4096);
     let local_storage = Arc::new(Storage::default());
-    let native_storage = storage_with(StorageConfig {
-        local_reads: datagate::storage::LocalReads::Native,
-        ..StorageConfig::default()
-    });
+    let defaults = ReadersConfig::default();
+    let native = ReadersConfig {
+        local_reads: readers::LocalReads::Native,
+        ..ReadersConfig::default()
+    };
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_string();
-        let local = readers::open(&Location::Local(file.clone()), &local_storage)
+        let local = readers::open(&Location::Local(file.clone()), &local_storage, &defaults)
             .await
             .unwrap();
         let loc = Location::parse(&format!("{base}/{name}"), Path::new("/")).unwrap();
-        let remote = readers::open(&loc, &remote_storage).await.unwrap();
-        // The same reader on the local file (`storage.local_reads = "native"`).
-        let native = readers::open(&Location::Local(file.clone()), &native_storage)
+        let remote = readers::open(&loc, &remote_storage, &defaults)
+            .await
+            .unwrap();
+        // The same reader on the local file (`readers.local_reads = "native"`).
+        let native = readers::open(&Location::Local(file.clone()), &local_storage, &native)
             .await
             .unwrap();
         assert!(native.memory_budget() > 0, "{name}: not the range reader");
@@ -163,10 +166,13 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
     let base = http_server(dir.path()).await;
     let storage = storage(64 << 10);
     let loc = Location::parse(&format!("{base}/large.nc"), Path::new("/")).unwrap();
-    let reader = readers::open(&loc, &storage).await.unwrap();
+    let reader = readers::open(&loc, &storage, &ReadersConfig::default())
+        .await
+        .unwrap();
     let local = readers::open(
         &Location::Local(path.clone()),
         &Arc::new(Storage::default()),
+        &ReadersConfig::default(),
     )
     .await
     .unwrap();
@@ -236,6 +242,7 @@ async fn file_cache_mode_and_fallback_read_through_netcdf_c() {
     let local = readers::open(
         &Location::Local(path.clone()),
         &Arc::new(Storage::default()),
+        &ReadersConfig::default(),
     )
     .await
     .unwrap();
@@ -247,22 +254,24 @@ async fn file_cache_mode_and_fallback_read_through_netcdf_c() {
     let want = local.read("/temp", &slab).await.unwrap();
 
     // `remote_reads = "file-cache"`: one whole download, then netCDF-C.
-    let s = storage_with(StorageConfig {
-        remote_reads: datagate::storage::RemoteReads::FileCache,
-        ..StorageConfig::default()
-    });
-    let r = readers::open(&loc, &s).await.unwrap();
+    let s = storage_with(StorageConfig::default());
+    let file_cache = ReadersConfig {
+        remote_reads: readers::RemoteReads::FileCache,
+        ..ReadersConfig::default()
+    };
+    let r = readers::open(&loc, &s, &file_cache).await.unwrap();
     assert_eq!(r.read("/temp", &slab).await.unwrap(), want);
     assert_eq!(downloads(&s), 1);
     assert_eq!(r.memory_budget(), 0, "netCDF-C reader");
 
     // Chunks (180x360 f32 = 259 KB) above the range reader's decode limit: the read
     // falls back to netCDF-C on a file-cache copy, with the same values.
-    let s = storage_with(StorageConfig {
+    let s = storage_with(StorageConfig::default());
+    let small_chunks = ReadersConfig {
         max_decoded_chunk_bytes: 64 << 10,
-        ..StorageConfig::default()
-    });
-    let r = readers::open(&loc, &s).await.unwrap();
+        ..ReadersConfig::default()
+    };
+    let r = readers::open(&loc, &s, &small_chunks).await.unwrap();
     assert!(r.memory_budget() > 0, "range reader");
     assert_eq!(downloads(&s), 0);
     assert_eq!(r.read("/temp", &slab).await.unwrap(), want);

@@ -160,11 +160,12 @@ async fn passthrough_chunks_are_the_stored_bytes() {
     let reader = datagate::readers::open(
         &datagate::storage::Location::Local(dir.path().join("checked.nc")),
         &std::sync::Arc::new(datagate::storage::Storage::default()),
+        &Default::default(),
     )
     .await
     .unwrap();
     let index = reader.chunk_index("/v").await.unwrap().unwrap();
-    assert_eq!(index.filters[0], datagate::readers::Filter::Fletcher32);
+    assert_eq!(index.filters[0], datagate::model::Filter::Fletcher32);
     let zarray: serde_json::Value = get(format!("{base}/zarr/checked.nc/v/.zarray"))
         .await
         .json()
@@ -290,6 +291,7 @@ async fn chunks_with_a_skipped_filter_are_re_encoded() {
     let reader = datagate::readers::open(
         &datagate::storage::Location::Local(dir.path().join("masked.nc")),
         &std::sync::Arc::new(datagate::storage::Storage::default()),
+        &Default::default(),
     )
     .await
     .unwrap();

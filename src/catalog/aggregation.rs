@@ -8,27 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::concat::concat;
+use crate::config::Combine;
 use crate::model::cf::{CfDateTime, TimeUnits, time_units};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Variable,
 };
-use crate::readers::{FileFormat, ReadError, Reader};
+use crate::readers::{FormatSpec, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion};
 use crate::subset::{DimSlice, Hyperslab};
-
-/// How the files of a collection combine.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Combine {
-    JoinExisting {
-        dim: String,
-    },
-    JoinNew {
-        dim: String,
-        date_format: String,
-        units: String,
-    },
-    Union,
-}
 
 /// One file of an aggregation.
 pub struct Member {
@@ -50,7 +37,7 @@ pub struct AggregationReader {
     join_values: Vec<f64>,
     /// Union: which member holds each variable.
     owner: HashMap<String, usize>,
-    format: FileFormat,
+    format: &'static FormatSpec,
 }
 
 /// A file opened for the aggregation, before checks.
@@ -583,7 +570,7 @@ impl AggregationReader {
 
 #[async_trait]
 impl Reader for AggregationReader {
-    fn format(&self) -> FileFormat {
+    fn format(&self) -> &'static FormatSpec {
         self.format
     }
 

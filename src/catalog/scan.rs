@@ -1,12 +1,12 @@
-//! Finding dataset files: directory walks and globs, recognising formats by magic bytes
-//! (cheap, no C library), so thousands of files are listed in milliseconds.
+//! Finding dataset files: directory walks and globs, recognising formats by the format
+//! table's content tests (cheap, no C library), so thousands of files are listed in
+//! milliseconds.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::readers::FileFormat;
+use crate::readers::formats;
 
 /// A file found by a scan, with its id relative to the scanned root.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,10 +17,7 @@ pub struct FoundFile {
 
 /// True if the file starts like a format some reader reads.
 pub fn is_dataset_file(path: &Path) -> bool {
-    let mut head = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|_| FileFormat::from_magic(&head).is_some())
+    formats::detect_local(path).is_some()
 }
 
 fn relative_id(root: &Path, path: &Path) -> Option<String> {

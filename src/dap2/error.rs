@@ -4,10 +4,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
-use crate::catalog::{CatalogError, Dataset};
+use crate::catalog::{CatalogError, Dataset, ReadError};
 use crate::error::{ErrorKind, Kinded};
 use crate::http::redact_location;
-use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
 pub enum Dap2Error {

@@ -108,10 +108,10 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::catalog::{FormatSpec, ReadError, Reader, formats};
     use crate::dap2::schema::Schema;
     use crate::dap2::selection::select;
     use crate::model::{ArrayValues, DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
-    use crate::readers::{FileFormat, ReadError, Reader};
     use crate::storage::{Location, ObjectVersion};
 
     /// Serves a 1-D f32 variable; fails from the `fail_at`-th read on.
@@ -123,8 +123,8 @@ mod tests {
 
     #[async_trait]
     impl Reader for Flaky {
-        fn format(&self) -> FileFormat {
-            FileFormat::Hdf5
+        fn format(&self) -> &'static FormatSpec {
+            &formats::NETCDF4_HDF5
         }
         fn metadata(&self) -> Arc<DatasetMeta> {
             self.meta.clone()

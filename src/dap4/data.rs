@@ -367,9 +367,10 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::catalog::ReadError;
     use crate::dap4::chunk::{self, MAX_CHUNK, dechunk};
     use crate::model::{ArrayValues, DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
-    use crate::readers::{FileFormat, ReadError, Reader};
+    use crate::readers::{FormatSpec, Reader, formats};
     use crate::storage::{Location, ObjectVersion};
 
     const SECRET: &str = "/srv/secret-archive/v.nc";
@@ -386,8 +387,8 @@ mod tests {
 
     #[async_trait]
     impl Reader for Recorder {
-        fn format(&self) -> FileFormat {
-            FileFormat::Hdf5
+        fn format(&self) -> &'static FormatSpec {
+            &formats::NETCDF4_HDF5
         }
         fn metadata(&self) -> Arc<DatasetMeta> {
             self.meta.clone()

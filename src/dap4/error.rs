@@ -7,10 +7,9 @@ use thiserror::Error;
 
 use super::ce::CeError;
 use super::selection::SelectError;
-use crate::catalog::{CatalogError, Dataset};
+use crate::catalog::{CatalogError, Dataset, ReadError};
 use crate::error::{ErrorKind, Kinded};
 use crate::http::redact_location;
-use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
 pub enum Dap4Error {

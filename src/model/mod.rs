@@ -4,9 +4,11 @@
 mod attribute;
 pub mod cf;
 mod group;
+mod layout;
 #[allow(clippy::unnecessary_cast)] // the numeric macro casts f64 to f64 too
 mod types;
 
 pub use attribute::{AttrValue, Attribute, AttributeList, format_float};
 pub use group::{DatasetMeta, DimRef, Dimension, Group, Variable};
+pub use layout::{ChunkEntry, ChunkIndex, Filter};
 pub use types::{Array, ArrayValues, DataType};

@@ -17,7 +17,7 @@ use hdf5_metno_sys::h5p;
 use hdf5_metno_sys::h5t::{self, H5T_class_t, H5T_order_t};
 use hdf5_metno_sys::h5z;
 
-use super::{ChunkEntry, ChunkIndex, Filter};
+use crate::model::{ChunkEntry, ChunkIndex, Filter};
 
 /// Closes an HDF5 identifier when dropped.
 struct Handle(hid_t, unsafe extern "C" fn(hid_t) -> i32);
@@ -107,6 +107,7 @@ pub fn chunk_index(
                     filters,
                     little_endian,
                     chunks,
+                    records: false,
                 }))
             }
             _ => Ok(None),
@@ -222,7 +223,8 @@ mod tests {
     use std::io::Read;
 
     use crate::model::ArrayValues;
-    use crate::readers::{Filter, open};
+    use crate::model::Filter;
+    use crate::readers::open;
     use crate::storage::{Location, Storage};
     use crate::subset::{DimSlice, Hyperslab};
 
@@ -250,9 +252,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fixtures::write_all(dir.path()).unwrap();
         let loc = Location::Local(dir.path().join("gridded_nc4.nc"));
-        let r = open(&loc, &std::sync::Arc::new(Storage::default()))
-            .await
-            .unwrap();
+        let r = open(
+            &loc,
+            &std::sync::Arc::new(Storage::default()),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         let bytes = std::fs::read(dir.path().join("gridded_nc4.nc")).unwrap();
 
         let idx = r.chunk_index("/temp").await.unwrap().unwrap();
@@ -327,6 +333,7 @@ mod tests {
         let r = open(
             &Location::Local(dir.path().join("types_nc4.nc")),
             &std::sync::Arc::new(Storage::default()),
+            &Default::default(),
         )
         .await
         .unwrap();
@@ -352,6 +359,7 @@ mod tests {
             let r = open(
                 &Location::Local(path.clone()),
                 &std::sync::Arc::new(Storage::default()),
+                &Default::default(),
             )
             .await
             .unwrap();
@@ -389,6 +397,7 @@ mod tests {
         let r = open(
             &Location::Local(path.clone()),
             &std::sync::Arc::new(Storage::default()),
+            &Default::default(),
         )
         .await
         .unwrap();
@@ -428,6 +437,7 @@ mod tests {
         let r = open(
             &Location::Local(path),
             &std::sync::Arc::new(Storage::default()),
+            &Default::default(),
         )
         .await
         .unwrap();

@@ -5,7 +5,7 @@
 
 use hdf5_pure::{DatatypeByteOrder, Layout};
 
-use super::{ChunkEntry, ChunkIndex, Filter};
+use crate::model::{ChunkEntry, ChunkIndex, Filter};
 
 /// The chunk index of the variable at `var_path` (`/g/v`) of shape `shape`; with
 /// `with_chunks` false, only its chunk shape, filters and byte order. `Ok(None)` when
@@ -74,6 +74,7 @@ pub fn chunk_index(
                 filters,
                 little_endian,
                 chunks,
+                records: false,
             }))
         }
         _ => Ok(None),

@@ -1,10 +1,14 @@
 //! File-format readers. Each knows one format and none of the protocols; the `Reader`
-//! trait is all the rest of datagate sees.
+//! trait is all the rest of datagate sees. Formats are listed once, in `formats.rs`:
+//! a new format is a reader module here plus one row there.
 
-mod chunk_index;
-mod format;
+mod config;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod conformance;
+pub mod formats;
 mod hdf5_chunks;
 mod hdf5_index;
+mod index_cache;
 mod netcdf;
 mod netcdf3_layout;
 mod range_reader;
@@ -14,13 +18,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::model::{Array, DatasetMeta};
+use crate::model::{Array, ChunkIndex, DatasetMeta};
 use crate::storage::{Location, StorageError};
 use crate::subset::{Hyperslab, SubsetError};
 
-pub use chunk_index::{ChunkEntry, ChunkIndex, Filter};
-pub use format::FileFormat;
-pub use netcdf::{NetcdfReader, with_netcdf};
+pub use config::{LocalReads, ReadersConfig, RemoteReads};
+pub use formats::FormatSpec;
+pub use netcdf::{Container, NetcdfReader, with_netcdf};
 pub use range_reader::RangeReader;
 
 #[derive(Debug, Error)]
@@ -83,8 +87,8 @@ impl ReadError {
 /// One opened dataset file.
 #[async_trait]
 pub trait Reader: Send + Sync {
-    /// A short name of the format (`netcdf3`, `netcdf4`).
-    fn format(&self) -> FileFormat;
+    /// The row of the format table the dataset was opened as.
+    fn format(&self) -> &'static FormatSpec;
 
     /// The dataset's structure and attributes, read once at open.
     fn metadata(&self) -> Arc<DatasetMeta>;
@@ -114,16 +118,15 @@ pub trait Reader: Send + Sync {
     }
 }
 
-/// Opens the reader for a location, choosing by the file's magic bytes: remote files by
-/// byte ranges (`RangeReader`), local ones through netCDF-C, unless configured
-/// otherwise; netCDF-C (on a file-cache copy for remote files) for what the range
-/// reader cannot read.
+/// Opens the reader for a location, choosing the format by the file's first bytes
+/// (see `formats`).
 pub async fn open(
     location: &Location,
     storage: &Arc<crate::storage::Storage>,
+    config: &ReadersConfig,
 ) -> Result<Arc<dyn Reader>, ReadError> {
     let version = storage.head(location).await?;
-    open_at(location, &version, storage).await
+    open_at(location, &version, storage, config).await
 }
 
 /// `open` for a version the caller already knows (the catalog has just checked it):
@@ -132,21 +135,14 @@ pub async fn open_at(
     location: &Location,
     version: &crate::storage::ObjectVersion,
     storage: &Arc<crate::storage::Storage>,
+    config: &ReadersConfig,
 ) -> Result<Arc<dyn Reader>, ReadError> {
-    let format = FileFormat::sniff_at(location, version, storage).await?;
-    let native = match location.local_path() {
-        Some(_) => storage.config().local_reads == crate::storage::LocalReads::Native,
-        None => storage.config().remote_reads == crate::storage::RemoteReads::Ranges,
+    let format = formats::sniff_at(location, version, storage).await?;
+    let request = formats::OpenRequest {
+        location,
+        version,
+        storage,
+        config,
     };
-    if native {
-        match RangeReader::open(location, version, format, storage.clone()).await {
-            Ok(reader) => return Ok(Arc::new(reader)),
-            Err(e @ ReadError::Storage(_)) => return Err(e),
-            Err(e) => {
-                tracing::warn!("{location}: the range reader cannot read it ({e}); using netCDF-C")
-            }
-        }
-    }
-    let path = storage.local_file(location, version).await?;
-    Ok(Arc::new(NetcdfReader::open_path(&path, format).await?))
+    (format.open)(format, request).await
 }

@@ -11,13 +11,60 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::{AttributeValue, Extent};
 use tokio::sync::Semaphore;
 
-use super::{ChunkIndex, FileFormat, ReadError, Reader, hdf5_chunks, netcdf3_layout};
+use super::formats::{FormatSpec, OpenRequest};
+use super::{LocalReads, RangeReader, ReadError, Reader, RemoteReads, hdf5_chunks, netcdf3_layout};
 use crate::model::{
-    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
-    Variable,
+    Array, ArrayValues, AttrValue, Attribute, ChunkIndex, DataType, DatasetMeta, DimRef, Dimension,
+    Group, Variable,
 };
 use crate::storage::Location;
 use crate::subset::Hyperslab;
+
+/// Which container a NetCDF-family file is: the classic NetCDF-3 header, or HDF5
+/// (NetCDF-4). Chunk indexes are read differently from each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Classic,
+    Hdf5,
+}
+
+/// Opens a file of one of the NetCDF-family rows of the format table: remote files by
+/// byte ranges (`RangeReader`), local ones through netCDF-C, unless configured
+/// otherwise; netCDF-C (on a file-cache copy for remote files) for what the range
+/// reader cannot read.
+pub(super) async fn open_family(
+    format: &'static FormatSpec,
+    container: Container,
+    req: OpenRequest<'_>,
+) -> Result<Arc<dyn Reader>, ReadError> {
+    let native = match req.location.local_path() {
+        Some(_) => req.config.local_reads == LocalReads::Native,
+        None => req.config.remote_reads == RemoteReads::Ranges,
+    };
+    if native {
+        let opened = RangeReader::open(
+            req.location,
+            req.version,
+            format,
+            container,
+            req.storage.clone(),
+            req.config,
+        )
+        .await;
+        match opened {
+            Ok(reader) => return Ok(Arc::new(reader)),
+            Err(e @ ReadError::Storage(_)) => return Err(e),
+            Err(e) => tracing::warn!(
+                "{}: the range reader cannot read it ({e}); using netCDF-C",
+                req.location
+            ),
+        }
+    }
+    let path = req.storage.local_file(req.location, req.version).await?;
+    Ok(Arc::new(
+        NetcdfReader::open_path(&path, format, container).await?,
+    ))
+}
 
 /// The one serialisation point for every netCDF-C/HDF5 call in the process.
 static NETCDF_GATE: Semaphore = Semaphore::const_new(1);
@@ -66,13 +113,14 @@ fn silence_hdf5_errors() {
 
 pub struct NetcdfReader {
     path: PathBuf,
-    format: FileFormat,
+    format: &'static FormatSpec,
+    container: Container,
     meta: Arc<DatasetMeta>,
     /// The open file, kept between reads (opening HDF5 costs milliseconds).
     file: Arc<Mutex<Option<netcdf::File>>>,
     /// Chunk indexes by variable path. A reader serves one version of one file (the
     /// catalog reopens changed files), so the cache is keyed like the catalog's.
-    chunk_indexes: super::chunk_index::IndexCache,
+    chunk_indexes: super::index_cache::IndexCache,
     /// NetCDF-3 data offsets, parsed from the header once.
     nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
 }
@@ -85,15 +133,23 @@ fn format_err(path: &Path, e: impl std::fmt::Display) -> ReadError {
 }
 
 impl NetcdfReader {
-    pub async fn open(location: &Location, format: FileFormat) -> Result<NetcdfReader, ReadError> {
+    pub async fn open(
+        location: &Location,
+        format: &'static FormatSpec,
+        container: Container,
+    ) -> Result<NetcdfReader, ReadError> {
         let path = location
             .local_path()
             .ok_or_else(|| ReadError::Unsupported(format!("{location} is not a local file")))?;
-        Self::open_path(path, format).await
+        Self::open_path(path, format, container).await
     }
 
     /// Opens a local file (a served file, or a remote one's copy in the file cache).
-    pub async fn open_path(path: &Path, format: FileFormat) -> Result<NetcdfReader, ReadError> {
+    pub async fn open_path(
+        path: &Path,
+        format: &'static FormatSpec,
+        container: Container,
+    ) -> Result<NetcdfReader, ReadError> {
         let path = path.to_path_buf();
         let p = path.clone();
         let (meta, file) = with_netcdf(move || -> Result<_, ReadError> {
@@ -118,9 +174,10 @@ impl NetcdfReader {
         Ok(NetcdfReader {
             path,
             format,
+            container,
             meta: Arc::new(meta),
             file: Arc::new(Mutex::new(Some(file))),
-            chunk_indexes: super::chunk_index::IndexCache::new(),
+            chunk_indexes: super::index_cache::IndexCache::new(),
             nc3_layout: tokio::sync::OnceCell::new(),
         })
     }
@@ -138,14 +195,14 @@ impl NetcdfReader {
             return Ok(None); // variable-length: no byte ranges to give
         }
         let shape = var.shape();
-        match self.format {
-            FileFormat::Hdf5 => {
+        match self.container {
+            Container::Hdf5 => {
                 let (fpath, vpath) = (self.path.clone(), var.path.clone());
                 with_netcdf(move || hdf5_chunks::chunk_index(&fpath, &vpath, &shape, with_chunks))
                     .await?
                     .map_err(|e| format_err(&self.path, e))
             }
-            FileFormat::NetCdf3 { .. } => {
+            Container::Classic => {
                 let layout = self
                     .nc3_layout
                     .get_or_try_init(|| async { read_nc3_layout(&self.path).await.map(Arc::new) })
@@ -180,7 +237,7 @@ async fn read_nc3_layout(path: &Path) -> Result<netcdf3_layout::Layout, ReadErro
 
 #[async_trait]
 impl Reader for NetcdfReader {
-    fn format(&self) -> FileFormat {
+    fn format(&self) -> &'static FormatSpec {
         self.format
     }
 
@@ -217,7 +274,7 @@ impl Reader for NetcdfReader {
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
         // NetCDF-3 offsets come from the parsed header: the full index costs nothing.
-        let with_chunks = !matches!(self.format, FileFormat::Hdf5);
+        let with_chunks = self.container != Container::Hdf5;
         self.chunk_indexes
             .layout(path, || self.compute_chunk_index(path, with_chunks))
             .await
@@ -454,6 +511,7 @@ mod tests {
         open(
             &Location::Local(dir.join(name)),
             &std::sync::Arc::new(Storage::default()),
+            &Default::default(),
         )
         .await
         .unwrap()
@@ -465,7 +523,7 @@ mod tests {
         crate::fixtures::write_all(dir.path()).unwrap();
 
         let r = reader(dir.path(), "sst_classic.nc").await;
-        assert_eq!(r.format(), FileFormat::NetCdf3 { version: 1 });
+        assert_eq!(r.format().name, "netcdf3-classic");
         let meta = r.metadata();
         assert!(meta.dimension("/time").unwrap().unlimited);
         let sst = meta.variable("sst").unwrap();
@@ -499,7 +557,7 @@ mod tests {
         ));
 
         let r = reader(dir.path(), "types_cdf5.nc").await;
-        assert_eq!(r.format(), FileFormat::NetCdf3 { version: 5 });
+        assert_eq!(r.format().name, "netcdf3-cdf5");
         let u64s = r.read("v_u64", &Hyperslab::full(&[4])).await.unwrap();
         assert_eq!(u64s.values, ArrayValues::U64(vec![0, 1, 1 << 63, u64::MAX]));
 

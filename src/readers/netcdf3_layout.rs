@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::{ChunkEntry, ChunkIndex};
+use crate::model::{ChunkEntry, ChunkIndex};
 
 /// One variable's placement.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +204,7 @@ impl Layout {
             filters: Vec::new(),
             little_endian: false,
             chunks,
+            records: v.is_record,
         })
     }
 }

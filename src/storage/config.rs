@@ -1,4 +1,5 @@
-//! Storage settings: object-store clients, revalidation, the local file cache.
+//! Storage settings: object-store clients, revalidation, the local file cache. How
+//! readers use the bytes is configured in `[readers]` (`readers::ReadersConfig`).
 
 use serde::Deserialize;
 
@@ -18,14 +19,6 @@ pub struct StorageConfig {
     pub file_cache_dir: Option<String>,
     /// Bytes on disk the file cache may use; least recently used files go first.
     pub file_cache_bytes: u64,
-    /// How remote NetCDF/HDF5 files are read: `ranges` (byte-range requests through the
-    /// pure-Rust reader, no download) or `file-cache` (whole file copied to the file
-    /// cache, read by netCDF-C). Files the range reader cannot open use the file cache.
-    pub remote_reads: RemoteReads,
-    /// How local NetCDF/HDF5 files are read: `netcdf-c` (the C library, one call at a
-    /// time in the process) or `native` (the pure-Rust range reader, on every core;
-    /// netCDF-C for what it cannot read).
-    pub local_reads: LocalReads,
     /// Remote bytes are read in aligned blocks of this size (the unit of caching and of
     /// range requests: larger blocks mean fewer requests and more bytes per request).
     pub block_bytes: u64,
@@ -33,31 +26,9 @@ pub struct StorageConfig {
     pub block_cache_bytes: u64,
     /// Range requests one read may have in flight.
     pub max_concurrent_requests: usize,
-    /// Memory for decoded chunks of each open remote NetCDF-4 file, shared by every
-    /// protocol reading it.
-    pub decoded_chunk_cache_bytes: usize,
-    /// Largest stored chunk the range reader decodes in memory; a variable with larger
-    /// chunks is read by netCDF-C from the file cache instead.
-    pub max_decoded_chunk_bytes: usize,
     pub s3: S3Config,
     pub gcs: GcsConfig,
     pub azure: AzureConfig,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum LocalReads {
-    #[default]
-    NetcdfC,
-    Native,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum RemoteReads {
-    #[default]
-    Ranges,
-    FileCache,
 }
 
 impl Default for StorageConfig {
@@ -69,13 +40,9 @@ impl Default for StorageConfig {
             max_retries: 2,
             file_cache_dir: None,
             file_cache_bytes: 10 << 30,
-            remote_reads: RemoteReads::Ranges,
-            local_reads: LocalReads::NetcdfC,
             block_bytes: 512 << 10,
             block_cache_bytes: 256 << 20,
             max_concurrent_requests: 8,
-            decoded_chunk_cache_bytes: 16 << 20,
-            max_decoded_chunk_bytes: 256 << 20,
             s3: S3Config::default(),
             gcs: GcsConfig::default(),
             azure: AzureConfig::default(),

@@ -26,7 +26,7 @@ use object_store::{
 };
 
 pub use block_cache::{BlockCache, RangeCounters};
-pub use config::{AzureConfig, GcsConfig, LocalReads, RemoteReads, S3Config, StorageConfig};
+pub use config::{AzureConfig, GcsConfig, S3Config, StorageConfig};
 pub use error::StorageError;
 pub(crate) use error::map_store_error;
 pub use file_cache::FileCache;

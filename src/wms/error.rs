@@ -86,7 +86,7 @@ impl WmsError {
         }
     }
     /// A failure reading data: 502/504 when the storage behind the file failed, else 503.
-    pub fn read_failed(what: &str, e: &crate::readers::ReadError) -> WmsError {
+    pub fn read_failed(what: &str, e: &crate::catalog::ReadError) -> WmsError {
         use crate::error::Kinded;
         let mut err = WmsError::unavailable(format!("reading {what}: {}", e.public_message()));
         err.status = match e.kind() {

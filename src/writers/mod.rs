@@ -3,4 +3,4 @@
 
 mod netcdf;
 
-pub use netcdf::{NetcdfWriter, WriteError, stream_file};
+pub use netcdf::{NcChar, NetcdfWriter, WriteError, stream_file};

@@ -10,10 +10,20 @@ use netcdf::{AttributeValue, Extent};
 use thiserror::Error;
 
 use crate::catalog::Dataset;
-use crate::fixtures::NcChar;
 use crate::model::{Array, ArrayValues, AttrValue, DataType, DatasetMeta, Group};
 use crate::readers::{ReadError, with_netcdf};
 use crate::subset::Hyperslab;
+
+/// netCDF `char`, for writing text variables.
+#[repr(transparent)]
+#[derive(Copy, Clone)]
+pub struct NcChar(pub u8);
+// SAFETY: one byte, the layout of NC_CHAR.
+unsafe impl netcdf::types::NcTypeDescriptor for NcChar {
+    fn type_descriptor() -> NcVariableType {
+        NcVariableType::Char
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum WriteError {

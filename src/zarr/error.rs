@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 
 use crate::catalog::CatalogError;
+use crate::catalog::ReadError;
 use crate::error::Kinded;
-use crate::readers::ReadError;
 
 #[derive(Debug, Error)]
 pub enum ZarrError {

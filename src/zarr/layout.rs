@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::catalog::Dataset;
-use crate::model::{Attribute, AttributeList, DataType, Group, Variable};
-use crate::readers::{ChunkEntry, ChunkIndex, Filter};
+use crate::model::{
+    Attribute, AttributeList, ChunkEntry, ChunkIndex, DataType, Filter, Group, Variable,
+};
 
 use super::codec::Fill;
 use super::error::ZarrError;
@@ -182,7 +183,7 @@ impl StoreLayout {
                     None
                 })
             };
-            arrays.push(array_layout(var, index, ds.format(), max_response_bytes));
+            arrays.push(array_layout(var, index, max_response_bytes));
         }
         let groups = meta
             .root
@@ -257,12 +258,7 @@ fn native_codecs(filters: &[Filter], elem: usize) -> Option<(NativeCodecs, u64)>
     Some((NativeCodecs { chain }, trailer))
 }
 
-fn array_layout(
-    var: &Variable,
-    index: Option<ChunkIndex>,
-    format: crate::readers::FileFormat,
-    max_response_bytes: u64,
-) -> ArrayLayout {
+fn array_layout(var: &Variable, index: Option<ChunkIndex>, max_response_bytes: u64) -> ArrayLayout {
     let shape = var.shape();
     let elem = var.dtype.size().unwrap_or(1);
     let native = index.filter(|idx| {
@@ -271,8 +267,8 @@ fn array_layout(
             // Contiguous data is one uncompressed chunk: only worth it when small.
             return shape.iter().product::<usize>() * elem <= MAX_CONTIGUOUS_BYTES;
         }
-        // NetCDF-3 record variables would be one tiny chunk per record: decode instead.
-        !matches!(format, crate::readers::FileFormat::NetCdf3 { .. })
+        // Record variables would be one tiny chunk per record: decode instead.
+        !idx.records
     });
     match native.and_then(|idx| native_layout(var, idx, max_response_bytes, false)) {
         Some(layout) => layout,

@@ -1,5 +1,5 @@
 //! NetCDF-3 and NetCDF-4/HDF5 files read without the C library: files in object storage
-//! by byte ranges, and local files too when configured (`storage.local_reads`).
+//! by byte ranges, and local files too when configured (`readers.local_reads`).
 //!
 //! The pure-Rust `netcdf-reader` parses the header or the HDF5 metadata and chunk
 //! indexes, and asks for exactly the byte ranges it needs; `RangeSource` serves them
@@ -19,22 +19,28 @@ use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem};
 use meta::build_group;
 use source::{PureSource, RangeSource};
 
-use super::{ChunkIndex, FileFormat, NetcdfReader, ReadError, Reader, hdf5_index, netcdf3_layout};
-use crate::model::{Array, ArrayValues, DataType, DatasetMeta, Variable};
+use super::formats::FormatSpec;
+use super::{
+    Container, NetcdfReader, ReadError, Reader, ReadersConfig, hdf5_index, netcdf3_layout,
+};
+use crate::model::{Array, ArrayValues, ChunkIndex, DataType, DatasetMeta, Variable};
 use crate::storage::{Location, ObjectVersion, Storage};
 use crate::subset::Hyperslab;
 
 pub struct RangeReader {
     file: Arc<NcFile>,
     source: Arc<RangeSource>,
-    format: FileFormat,
+    format: &'static FormatSpec,
+    container: Container,
     meta: Arc<DatasetMeta>,
+    /// Memory its decoded-chunk cache may fill (`readers.decoded_chunk_cache_bytes`).
+    decoded_chunk_cache_bytes: usize,
     /// NetCDF-3 data offsets, parsed from the header once.
     nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
     /// The HDF5 file as `hdf5-pure` sees it, for chunk indexes, opened on first use.
     hdf5: tokio::sync::OnceCell<Arc<hdf5_pure::File>>,
     /// Chunk indexes by variable path (walking a large index is the slow part).
-    chunk_indexes: super::chunk_index::IndexCache,
+    chunk_indexes: super::index_cache::IndexCache,
     /// Chunk shapes by variable path, known without walking an index.
     chunk_shapes: moka::sync::Cache<String, Option<Vec<usize>>>,
     /// netCDF-C on a file-cache copy, once a read failed in the pure-Rust reader.
@@ -48,8 +54,10 @@ impl RangeReader {
     pub async fn open(
         location: &Location,
         version: &ObjectVersion,
-        format: FileFormat,
+        format: &'static FormatSpec,
+        container: Container,
         storage: Arc<Storage>,
+        config: &ReadersConfig,
     ) -> Result<RangeReader, ReadError> {
         let local = match location.local_path() {
             Some(path) => Some(
@@ -73,8 +81,8 @@ impl RangeReader {
             failure: Mutex::new(None),
         });
         let options = netcdf_reader::NcOpenOptions {
-            chunk_cache_bytes: storage.config().decoded_chunk_cache_bytes,
-            max_chunk_bytes: storage.config().max_decoded_chunk_bytes,
+            chunk_cache_bytes: config.decoded_chunk_cache_bytes,
+            max_chunk_bytes: config.max_decoded_chunk_bytes,
             ..Default::default()
         };
         // NetCDF-4 metadata is read lazily: on the blocking pool, like every read.
@@ -91,10 +99,12 @@ impl RangeReader {
             file: Arc::new(file),
             source,
             format,
+            container,
             meta: Arc::new(meta),
+            decoded_chunk_cache_bytes: config.decoded_chunk_cache_bytes,
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
-            chunk_indexes: super::chunk_index::IndexCache::new(),
+            chunk_indexes: super::index_cache::IndexCache::new(),
             chunk_shapes: moka::sync::Cache::new(10_000),
             fallback: tokio::sync::OnceCell::new(),
             reported: Mutex::new(Default::default()),
@@ -132,7 +142,7 @@ impl RangeReader {
     /// contiguous variable (or a NetCDF-3 record) is read by sub-ranges instead, and a
     /// selection bigger than a quarter of the block cache is left to the reader.
     async fn prefetch_chunks(&self, var: &Variable, slab: &Hyperslab) -> Result<bool, ReadError> {
-        if self.format != FileFormat::Hdf5 {
+        if self.container != Container::Hdf5 {
             return Ok(false);
         }
         // Walking the whole chunk index can cost more than a few chunks (its B-tree
@@ -327,7 +337,7 @@ fn read_text(
 
 #[async_trait]
 impl Reader for RangeReader {
-    fn format(&self) -> FileFormat {
+    fn format(&self) -> &'static FormatSpec {
         self.format
     }
 
@@ -336,7 +346,7 @@ impl Reader for RangeReader {
     }
 
     fn memory_budget(&self) -> usize {
-        self.source.storage.config().decoded_chunk_cache_bytes
+        self.decoded_chunk_cache_bytes
     }
 
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
@@ -352,7 +362,7 @@ impl Reader for RangeReader {
                 ArrayValues::from_ne_bytes(var.dtype, &[]).unwrap_or(ArrayValues::Str(Vec::new()));
             return Ok(Array::new(shape, values));
         }
-        if var.dtype == DataType::Char && matches!(self.format, FileFormat::NetCdf3 { .. }) {
+        if var.dtype == DataType::Char && self.container == Container::Classic {
             let raw = self.read_classic_bytes(&var).await?;
             let picks = slab.linear_indices(&var.shape());
             let values = ArrayValues::Char(picks.iter().map(|&i| raw[i]).collect());
@@ -388,7 +398,7 @@ impl Reader for RangeReader {
                     .fallback
                     .get_or_try_init(|| async {
                         let local = s.storage.local_file(&s.location, &s.version).await?;
-                        NetcdfReader::open_path(&local, self.format).await
+                        NetcdfReader::open_path(&local, self.format, self.container).await
                     })
                     .await?;
                 return fallback.read(path, slab).await;
@@ -409,7 +419,7 @@ impl Reader for RangeReader {
     }
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        let with_chunks = !matches!(self.format, FileFormat::Hdf5);
+        let with_chunks = self.container != Container::Hdf5;
         self.chunk_indexes
             .layout(path, || self.compute_chunk_index(path, with_chunks))
             .await
@@ -437,7 +447,7 @@ impl RangeReader {
         if var.dtype == DataType::String {
             return Ok(None); // variable-length: no byte ranges to give
         }
-        if let FileFormat::Hdf5 = self.format {
+        if self.container == Container::Hdf5 {
             let file = self
                 .hdf5
                 .get_or_try_init(|| async {

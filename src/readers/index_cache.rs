@@ -1,70 +1,9 @@
-//! Where a variable's stored chunks lie: what virtual Zarr passes through.
+//! A cache of one open file's chunk indexes, shared by the readers that compute them.
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::ReadError;
-
-/// A filter of a chunked variable's pipeline, in the order applied when writing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Filter {
-    Shuffle {
-        element_size: usize,
-    },
-    Deflate {
-        level: u32,
-    },
-    Fletcher32,
-    /// Any other HDF5 filter, by id, with its parameters.
-    Other {
-        id: u32,
-        params: Vec<u32>,
-    },
-}
-
-/// One stored chunk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChunkEntry {
-    /// Chunk grid coordinates (chunk index along each dimension).
-    pub coords: Vec<u64>,
-    pub offset: u64,
-    pub size: u64,
-    /// Bit `i` set: filter `i` was skipped for this chunk.
-    pub filter_mask: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChunkIndex {
-    pub chunk_shape: Vec<usize>,
-    pub filters: Vec<Filter>,
-    /// Stored bytes are little-endian (HDF5 usually) or big-endian (NetCDF-3).
-    pub little_endian: bool,
-    /// Only chunks that exist; absent ones read as the fill value.
-    pub chunks: Vec<ChunkEntry>,
-}
-
-impl ChunkIndex {
-    /// A contiguous variable of `shape`: one chunk of the whole shape, stored at
-    /// `stored` (offset, size) or nowhere when never written (all fill).
-    pub fn contiguous(shape: &[usize], little_endian: bool, stored: Option<(u64, u64)>) -> Self {
-        ChunkIndex {
-            chunk_shape: shape.iter().map(|&n| n.max(1)).collect(),
-            filters: Vec::new(),
-            little_endian,
-            chunks: stored
-                .filter(|&(_, size)| size > 0)
-                .map(|(offset, size)| ChunkEntry {
-                    coords: vec![0; shape.len()],
-                    offset,
-                    size,
-                    filter_mask: 0,
-                })
-                .into_iter()
-                .collect(),
-        }
-    }
-}
+use crate::model::{ChunkEntry, ChunkIndex};
 
 /// Chunk indexes of one open file by variable path, bounded by their size (a large
 /// variable has hundreds of thousands of chunks). A reader serves one version of one

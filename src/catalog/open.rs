@@ -1,0 +1,93 @@
+//! Opening datasets, through the caches of `open_cache.rs`: a dataset whose file has
+//! not changed is not opened again.
+
+use std::sync::Arc;
+
+use super::{Catalog, CatalogError, Dataset};
+use crate::readers::{self, ReadError};
+use crate::storage::{Location, ObjectVersion, StorageError};
+
+impl Catalog {
+    /// The current version of a location: remote ones are trusted for the
+    /// revalidation interval, local files are checked every time (one `stat`).
+    async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
+        if !loc.is_remote() || self.storage.config().revalidate_secs == 0 {
+            return self.storage.head(loc).await;
+        }
+        if self.storage.take_changed(loc) {
+            self.opened.remote_versions.invalidate(loc).await;
+        } else if let Some(v) = self.opened.remote_versions.get(loc).await {
+            return Ok(v);
+        }
+        let v = self.storage.head(loc).await?;
+        self.opened
+            .remote_versions
+            .insert(loc.clone(), v.clone())
+            .await;
+        Ok(v)
+    }
+
+    /// Opens a dataset (or returns it from the cache if its file has not changed).
+    pub async fn open(&self, id: &str) -> Result<Arc<Dataset>, CatalogError> {
+        if let Some(ds) = self.collection(id) {
+            return Ok(ds);
+        }
+        let entry = self
+            .entries()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| CatalogError::NotFound(id.to_string()))?;
+        let unavailable = |e: ReadError| CatalogError::Unavailable {
+            id: id.to_string(),
+            source: Arc::new(e),
+        };
+        let version = match self.version(&entry.location).await {
+            Ok(v) => v,
+            Err(StorageError::NotFound(_)) => return Err(CatalogError::NotFound(id.to_string())),
+            Err(e) => return Err(unavailable(e.into())),
+            // (404 for a vanished file is handled above.)
+        };
+        let key = (id.to_string(), entry.location.clone(), version.clone());
+        if let Some(ds) = self.opened.datasets.get(&key).await {
+            self.metrics.cache_event("metadata", "hit");
+            return Ok(ds);
+        }
+        self.metrics.cache_event("metadata", "miss");
+        let storage = self.storage.clone();
+        let readers_config = self.opened.readers_config.clone();
+        let readers = self.opened.readers.clone();
+        self.opened
+            .datasets
+            .try_get_with(key, async move {
+                let reader_key = (entry.location.clone(), version.clone());
+                let (location, v) = (entry.location.clone(), version.clone());
+                let reader = readers
+                    .try_get_with(reader_key, async move {
+                        readers::open_at(&location, &v, &storage, &readers_config).await
+                    })
+                    .await?;
+                let meta = reader.metadata();
+                let title = entry
+                    .title
+                    .clone()
+                    .or_else(|| {
+                        use crate::model::AttributeList;
+                        meta.attributes().attr_text("title")
+                    })
+                    .unwrap_or_else(|| entry.id.clone());
+                Ok::<_, Arc<ReadError>>(Arc::new(Dataset {
+                    id: entry.id.clone(),
+                    title,
+                    location: entry.location.clone(),
+                    version,
+                    meta,
+                    reader,
+                }))
+            })
+            .await
+            .map_err(|e: Arc<Arc<ReadError>>| CatalogError::Unavailable {
+                id: id.to_string(),
+                source: (*e).clone(),
+            })
+    }
+}

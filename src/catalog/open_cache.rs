@@ -1,0 +1,61 @@
+//! The caches of opened datasets: readers (shared by every id naming the same file
+//! version) and datasets, keyed by (location, size, modification time or ETag) so a
+//! changed file is re-read, and the versions of remote objects.
+
+use std::sync::Arc;
+
+use super::Dataset;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::readers::{Reader, ReadersConfig};
+use crate::storage::{Location, ObjectVersion};
+
+/// Readers are shared by every id naming the same file version; datasets are per id.
+type ReaderKey = (Location, ObjectVersion);
+type DatasetKey = (String, Location, ObjectVersion);
+
+/// What the catalog keeps of opened datasets.
+pub(super) struct OpenCache {
+    /// How files are opened (`[readers]`).
+    pub(super) readers_config: ReadersConfig,
+    pub(super) readers: moka::future::Cache<ReaderKey, Arc<dyn Reader>>,
+    pub(super) datasets: moka::future::Cache<DatasetKey, Arc<Dataset>>,
+    /// Versions of remote objects, trusted for `storage.revalidate_secs`.
+    pub(super) remote_versions: moka::future::Cache<Location, ObjectVersion>,
+}
+
+impl OpenCache {
+    pub(super) fn new(config: &Config, metrics: &Arc<Metrics>) -> OpenCache {
+        let mut versions = moka::future::Cache::builder().max_capacity(100_000);
+        if config.storage.revalidate_secs > 0 {
+            versions = versions.time_to_live(std::time::Duration::from_secs(
+                config.storage.revalidate_secs,
+            ));
+        }
+        let min_weight = config.cache.metadata_bytes / config.cache.metadata_entries.max(1);
+        fn weight(bytes: u64, min: u64) -> u32 {
+            bytes.max(min).min(u32::MAX as u64) as u32
+        }
+        fn footprint(r: &dyn Reader) -> u64 {
+            (r.metadata().approx_bytes() + r.memory_budget()) as u64
+        }
+        OpenCache {
+            readers_config: config.readers.clone(),
+            // Bounded by memory (metadata, plus what a reader may hold decoded);
+            // `metadata_entries` caps the count through a minimum weight per entry.
+            readers: moka::future::Cache::builder()
+                .weigher(move |_k, r: &Arc<dyn Reader>| weight(footprint(r.as_ref()), min_weight))
+                .max_capacity(config.cache.metadata_bytes)
+                .eviction_listener(metrics.eviction_listener("reader"))
+                .build(),
+            datasets: moka::future::Cache::builder()
+                .weigher(move |_k, d: &Arc<Dataset>| {
+                    weight(footprint(d.reader.as_ref()), min_weight)
+                })
+                .max_capacity(config.cache.metadata_bytes)
+                .eviction_listener(metrics.eviction_listener("metadata"))
+                .build(),
+            remote_versions: versions.build(),
+        }
+    }
+}

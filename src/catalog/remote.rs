@@ -1,0 +1,132 @@
+//! Object-store listings: remote roots and globs (`s3://bucket/prefix/`), whose files
+//! are recognised by the format table's file-name endings.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Catalog, DatasetEntry, scan_glob};
+use crate::config::Config;
+use crate::readers;
+use crate::storage::Location;
+
+impl Catalog {
+    /// Lists the remote roots and globs of `config` (object-store prefixes) and adds
+    /// what they hold. Returns the problems found.
+    pub async fn scan_remote(&self, config: &Config) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut found: Vec<DatasetEntry> = Vec::new();
+        let mut scans: Vec<(String, String)> = Vec::new();
+        for root in &config.roots {
+            if root.path.contains("://") && !root.path.starts_with("file://") {
+                let prefix = if root.path.ends_with('/') {
+                    root.path.clone()
+                } else {
+                    format!("{}/", root.path)
+                };
+                scans.push((prefix, root.prefix.clone()));
+            }
+        }
+        for d in &config.datasets {
+            if let Some(pattern) = d.glob.as_ref().filter(|p| p.contains("://")) {
+                match self.glob_locations(pattern, &config.base_dir).await {
+                    Ok(files) if files.is_empty() => {
+                        problems.push(format!("glob {pattern:?} matches no dataset file"))
+                    }
+                    Ok(files) => {
+                        let prefix = d.id.clone().unwrap_or_default();
+                        found.extend(files.into_iter().map(|(rel, location)| DatasetEntry {
+                            id: format!("{prefix}{rel}"),
+                            title: None,
+                            location,
+                        }));
+                    }
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        for (prefix_url, id_prefix) in scans {
+            let Ok(Location::Remote(prefix)) = Location::parse(&prefix_url, &config.base_dir)
+            else {
+                problems.push(format!("{prefix_url}: not an object-store URL"));
+                continue;
+            };
+            match self.storage.list(&prefix).await {
+                Ok(objects) => {
+                    let before = found.len();
+                    for o in objects {
+                        let rel = o.location.key[prefix.key.len()..]
+                            .trim_start_matches('/')
+                            .to_string();
+                        // Listings cannot read bytes cheaply: names decide here, and
+                        // readers still check the bytes when the dataset is opened.
+                        let wanted = readers::formats::has_dataset_extension(&rel);
+                        let id = format!("{id_prefix}{rel}");
+                        if wanted && crate::config::valid_id(&id) {
+                            found.push(DatasetEntry {
+                                id,
+                                title: None,
+                                location: Location::Remote(o.location),
+                            });
+                        }
+                    }
+                    if found.len() == before {
+                        problems.push(format!("{prefix_url}: no dataset files found"));
+                    }
+                }
+                Err(e) => problems.push(format!("{prefix_url}: {e}")),
+            }
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = (**entries).clone();
+        for e in found {
+            if map.contains_key(&e.id) {
+                problems.push(format!("duplicate id {:?}; keeping the first", e.id));
+            } else {
+                map.insert(e.id.clone(), e);
+            }
+        }
+        *entries = Arc::new(map);
+        drop(entries);
+        self.bump();
+        problems
+    }
+
+    /// Files matching a glob, local (relative to `base`) or remote (`s3://b/p/*.nc`),
+    /// with their paths relative to the glob's leading directory.
+    pub async fn glob_locations(
+        &self,
+        pattern: &str,
+        base: &Path,
+    ) -> Result<Vec<(String, Location)>, String> {
+        if !pattern.contains("://") || pattern.starts_with("file://") {
+            let local = pattern.strip_prefix("file://").unwrap_or(pattern);
+            let full = base.join(local);
+            return Ok(scan_glob(&full.to_string_lossy())?
+                .into_iter()
+                .map(|f| (f.relative_id, Location::Local(f.path)))
+                .collect());
+        }
+        let fixed_end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+        let fixed = &pattern[..pattern[..fixed_end].rfind('/').map_or(0, |i| i + 1)];
+        let matcher =
+            glob::Pattern::new(pattern).map_err(|e| format!("bad glob {pattern:?}: {e}"))?;
+        let Ok(Location::Remote(prefix)) = Location::parse(fixed, base) else {
+            return Err(format!("{pattern}: not an object-store URL"));
+        };
+        let objects = self
+            .storage
+            .list(&prefix)
+            .await
+            .map_err(|e| format!("{pattern}: {e}"))?;
+        Ok(objects
+            .into_iter()
+            .filter(|o| matcher.matches(&o.location.url()))
+            .map(|o| {
+                let rel = o.location.key[prefix.key.len()..]
+                    .trim_start_matches('/')
+                    .to_string();
+                (rel, Location::Remote(o.location))
+            })
+            .collect())
+    }
+}
