@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 profile=release
 if [ "${2:-}" = "--debug" ]; then profile=debug; fi
-if [ $profile = release ]; then cargo build --release --quiet --bin datagate; else cargo build --quiet --bin datagate; fi
+if [ $profile = release ]; then cargo build --release --quiet --features fixtures --bin datagate; else cargo build --quiet --features fixtures --bin datagate; fi
 bin="$PWD/target/$profile/datagate"
 py="${DATAGATE_VENV:-conformance/.venv}/bin/python"
 [ -x "$py" ] || py=python3

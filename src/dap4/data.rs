@@ -319,7 +319,7 @@ impl BodyState {
     /// Takes a piece just read as the current input.
     fn take_piece(
         &mut self,
-        read: Result<Array, crate::readers::ReadError>,
+        read: Result<Array, crate::catalog::ReadError>,
     ) -> Result<(), Dap4Error> {
         let array = read?;
         let cur = self.current.as_mut().expect("a variable is being sent");

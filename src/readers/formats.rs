@@ -11,53 +11,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::netcdf::{self, Container};
-use super::{ReadError, Reader, ReadersConfig};
+use super::netcdf::Container;
+use super::netcdf_family::open_family;
+pub use super::reader::{DatasetShape, FormatSpec, OpenFn, OpenRequest};
+use super::{ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, Storage};
-
-/// What an open function gets: the dataset, at the version the caller has checked, and
-/// where and how to read it.
-pub struct OpenRequest<'a> {
-    pub location: &'a Location,
-    pub version: &'a ObjectVersion,
-    pub storage: &'a Arc<Storage>,
-    pub config: &'a ReadersConfig,
-}
-
-/// Opens a dataset of the row's format (the row is passed so one function can serve
-/// several rows).
-pub type OpenFn = for<'a> fn(
-    &'static FormatSpec,
-    OpenRequest<'a>,
-) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>>;
-
-/// Whether a dataset of a format is one file or a directory / object prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatasetShape {
-    File,
-    /// A directory or object prefix (a Zarr store): scans must not look inside it.
-    Directory,
-}
-
-/// One row of the format table.
-pub struct FormatSpec {
-    /// A short stable name, shown in dataset listings (`netcdf3-classic`).
-    pub name: &'static str,
-    /// The content test: the bytes every dataset of the format starts with.
-    pub magic: &'static [u8],
-    /// File-name endings taken as this format where bytes cannot be read
-    /// cheaply (object-store listings); the content test still decides at open.
-    pub extensions: &'static [&'static str],
-    pub shape: DatasetShape,
-    pub open: OpenFn,
-}
-
-impl FormatSpec {
-    /// The short name (also a method, for callers holding a `&FormatSpec`).
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-}
 
 // Rows are compared by name: names are unique in the table (a test checks).
 impl PartialEq for FormatSpec {
@@ -81,14 +39,14 @@ fn open_classic<'a>(
     spec: &'static FormatSpec,
     req: OpenRequest<'a>,
 ) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
-    Box::pin(netcdf::open_family(spec, Container::Classic, req))
+    Box::pin(open_family(spec, Container::Classic, req))
 }
 
 fn open_hdf5<'a>(
     spec: &'static FormatSpec,
     req: OpenRequest<'a>,
 ) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
-    Box::pin(netcdf::open_family(spec, Container::Hdf5, req))
+    Box::pin(open_family(spec, Container::Hdf5, req))
 }
 
 pub static NETCDF3_CLASSIC: FormatSpec = FormatSpec {

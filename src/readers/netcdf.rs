@@ -11,8 +11,8 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::{AttributeValue, Extent};
 use tokio::sync::Semaphore;
 
-use super::formats::{FormatSpec, OpenRequest};
-use super::{LocalReads, RangeReader, ReadError, Reader, RemoteReads, hdf5_chunks, netcdf3_layout};
+use super::reader::FormatSpec;
+use super::{ReadError, Reader, hdf5_chunks, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, ChunkIndex, DataType, DatasetMeta, DimRef, Dimension,
     Group, Variable,
@@ -26,44 +26,6 @@ use crate::subset::Hyperslab;
 pub enum Container {
     Classic,
     Hdf5,
-}
-
-/// Opens a file of one of the NetCDF-family rows of the format table: remote files by
-/// byte ranges (`RangeReader`), local ones through netCDF-C, unless configured
-/// otherwise; netCDF-C (on a file-cache copy for remote files) for what the range
-/// reader cannot read.
-pub(super) async fn open_family(
-    format: &'static FormatSpec,
-    container: Container,
-    req: OpenRequest<'_>,
-) -> Result<Arc<dyn Reader>, ReadError> {
-    let native = match req.location.local_path() {
-        Some(_) => req.config.local_reads == LocalReads::Native,
-        None => req.config.remote_reads == RemoteReads::Ranges,
-    };
-    if native {
-        let opened = RangeReader::open(
-            req.location,
-            req.version,
-            format,
-            container,
-            req.storage.clone(),
-            req.config,
-        )
-        .await;
-        match opened {
-            Ok(reader) => return Ok(Arc::new(reader)),
-            Err(e @ ReadError::Storage(_)) => return Err(e),
-            Err(e) => tracing::warn!(
-                "{}: the range reader cannot read it ({e}); using netCDF-C",
-                req.location
-            ),
-        }
-    }
-    let path = req.storage.local_file(req.location, req.version).await?;
-    Ok(Arc::new(
-        NetcdfReader::open_path(&path, format, container).await?,
-    ))
 }
 
 /// The one serialisation point for every netCDF-C/HDF5 call in the process.

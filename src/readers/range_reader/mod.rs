@@ -19,7 +19,7 @@ use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem};
 use meta::build_group;
 use source::{PureSource, RangeSource};
 
-use super::formats::FormatSpec;
+use super::reader::FormatSpec;
 use super::{
     Container, NetcdfReader, ReadError, Reader, ReadersConfig, hdf5_index, netcdf3_layout,
 };

@@ -1,0 +1,49 @@
+//! Opening the NetCDF family (NetCDF-3 and NetCDF-4/HDF5): the pure-Rust range reader
+//! or netCDF-C, by configuration, with netCDF-C as the fallback.
+
+use std::sync::Arc;
+
+use super::config::{LocalReads, RemoteReads};
+use super::error::ReadError;
+use super::netcdf::{Container, NetcdfReader};
+use super::range_reader::RangeReader;
+use super::reader::Reader;
+use super::reader::{FormatSpec, OpenRequest};
+
+/// Opens a file of one of the NetCDF-family rows of the format table: remote files by
+/// byte ranges (`RangeReader`), local ones through netCDF-C, unless configured
+/// otherwise; netCDF-C (on a file-cache copy for remote files) for what the range
+/// reader cannot read.
+pub(super) async fn open_family(
+    format: &'static FormatSpec,
+    container: Container,
+    req: OpenRequest<'_>,
+) -> Result<Arc<dyn Reader>, ReadError> {
+    let native = match req.location.local_path() {
+        Some(_) => req.config.local_reads == LocalReads::Native,
+        None => req.config.remote_reads == RemoteReads::Ranges,
+    };
+    if native {
+        let opened = RangeReader::open(
+            req.location,
+            req.version,
+            format,
+            container,
+            req.storage.clone(),
+            req.config,
+        )
+        .await;
+        match opened {
+            Ok(reader) => return Ok(Arc::new(reader)),
+            Err(e @ ReadError::Storage(_)) => return Err(e),
+            Err(e) => tracing::warn!(
+                "{}: the range reader cannot read it ({e}); using netCDF-C",
+                req.location
+            ),
+        }
+    }
+    let path = req.storage.local_file(req.location, req.version).await?;
+    Ok(Arc::new(
+        NetcdfReader::open_path(&path, format, container).await?,
+    ))
+}

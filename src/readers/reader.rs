@@ -1,0 +1,93 @@
+//! The reader interface: the `Reader` trait, all the rest of datagate sees of an open
+//! file, and `FormatSpec`, the shape of a row of the format table (`formats.rs`). One
+//! module, as each names the other.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::error::ReadError;
+use futures::future::BoxFuture;
+
+use super::config::ReadersConfig;
+use crate::model::{Array, ChunkIndex, DatasetMeta};
+use crate::storage::{Location, ObjectVersion, Storage};
+use crate::subset::Hyperslab;
+
+/// One opened dataset file.
+#[async_trait]
+pub trait Reader: Send + Sync {
+    /// The row of the format table the dataset was opened as.
+    fn format(&self) -> &'static FormatSpec;
+
+    /// The dataset's structure and attributes, read once at open.
+    fn metadata(&self) -> Arc<DatasetMeta>;
+
+    /// Memory the open reader may hold besides its metadata (decoded chunks): what the
+    /// cache of open datasets weighs it by, so that their total stays bounded.
+    fn memory_budget(&self) -> usize {
+        0
+    }
+
+    /// Reads `slab` of the variable at `path` (`/var` or `/group/var`).
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError>;
+
+    /// Where each stored chunk of a variable lies in the file, if the format and the
+    /// reader can tell.
+    async fn chunk_index(&self, _path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        Ok(None)
+    }
+
+    /// The chunk shape, filters and byte order of a variable's storage, with `chunks`
+    /// left empty: what describing the layout needs, without visiting every chunk.
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        Ok(self.chunk_index(path).await?.map(|mut index| {
+            index.chunks.clear();
+            index
+        }))
+    }
+}
+
+/// What an open function gets: the dataset, at the version the caller has checked, and
+/// where and how to read it.
+pub struct OpenRequest<'a> {
+    pub location: &'a Location,
+    pub version: &'a ObjectVersion,
+    pub storage: &'a Arc<Storage>,
+    pub config: &'a ReadersConfig,
+}
+
+/// Opens a dataset of the row's format (the row is passed so one function can serve
+/// several rows).
+pub type OpenFn = for<'a> fn(
+    &'static FormatSpec,
+    OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>>;
+
+/// Whether a dataset of a format is one file or a directory / object prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetShape {
+    File,
+    /// A directory or object prefix (a Zarr store): scans must not look inside it.
+    Directory,
+}
+
+/// One row of the format table.
+pub struct FormatSpec {
+    /// A short stable name, shown in dataset listings (`netcdf3-classic`).
+    pub name: &'static str,
+    /// The content test: the bytes every dataset of the format starts with.
+    pub magic: &'static [u8],
+    /// File-name endings taken as this format where bytes cannot be read
+    /// cheaply (object-store listings); the content test still decides at open.
+    pub extensions: &'static [&'static str],
+    pub shape: DatasetShape,
+    pub open: OpenFn,
+}
+
+impl FormatSpec {
+    /// The short name (also a method, for callers holding a `&FormatSpec`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
