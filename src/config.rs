@@ -437,6 +437,26 @@ mod tests {
         let cache = CacheConfig::default();
         assert_eq!(c.cache.metadata_bytes, cache.metadata_bytes);
         assert_eq!(c.cache.zarr_chunk_bytes, cache.zarr_chunk_bytes);
+        assert_eq!(c.cache.derived_bytes, cache.derived_bytes);
+        let (server, s) = (ServerConfig::default(), &c.server);
+        assert_eq!(
+            (s.header_timeout_secs, s.max_connections, s.max_url_bytes),
+            (server.header_timeout_secs, server.max_connections, server.max_url_bytes)
+        );
+        let (limits, l) = (LimitsConfig::default(), &c.limits);
+        assert_eq!(
+            (l.concurrent_reads, l.concurrent_renders, l.concurrent_queries),
+            (limits.concurrent_reads, limits.concurrent_renders, limits.concurrent_queries)
+        );
+        assert_eq!(
+            (l.admission_wait_ms, l.max_geometry_work, l.max_answer_values),
+            (limits.admission_wait_ms, limits.max_geometry_work, limits.max_answer_values)
+        );
+        let wms = WmsConfig::default();
+        assert_eq!(
+            (c.wms.max_layers, c.wms.render_memory_bytes, c.wms.max_width),
+            (wms.max_layers, wms.render_memory_bytes, wms.max_width)
+        );
     }
 
     #[test]
