@@ -19,8 +19,11 @@ use tower::ServiceExt as _;
 
 use crate::config::ServerConfig;
 
-/// Largest request head hyper buffers; past it the client gets a 431.
-const MAX_HEAD_BYTES: usize = 64 << 10;
+/// Largest request head hyper buffers; past it hyper itself answers 431 (an empty
+/// body). Large enough that any URL up to this size reaches the guards, which refuse
+/// URLs over `server.max_url_bytes` with a 414 in the protocol's form; buffers grow
+/// only with what a client sends, and the header time-out bounds how long.
+const MAX_HEAD_BYTES: usize = 256 << 10;
 
 pub async fn accept_loop(
     app: Router,
