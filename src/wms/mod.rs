@@ -13,7 +13,7 @@ mod featureinfo;
 pub mod grid;
 mod layers;
 mod legend;
-mod params;
+pub mod params;
 pub mod render;
 mod service;
 pub mod style;
