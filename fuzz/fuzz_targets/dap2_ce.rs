@@ -2,9 +2,9 @@
 //! metadata of every fixture (as `.dods`/`.ascii` requests do).
 #![no_main]
 
-use datagate::dap2::Schema;
 use datagate::dap2::ce;
 use datagate::dap2::selection::select;
+use datagate::dap2::{Schema, xdr};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -31,13 +31,13 @@ fuzz_target!(
         };
         for schema in schemas() {
             if let Ok(projected) = select(schema, &constraint) {
-                for p in &projected {
-                    for s in p.members() {
-                        let slab = s.source_slab();
-                        let _ = slab.shape();
-                        let _ = s.count();
-                        let _ = s.is_scalar();
-                    }
+                // What the handler does before reading: the response size (as
+                // `check_size` computes it), then the reader's check of each slab.
+                for s in projected.iter().flat_map(|p| p.members()) {
+                    let _ = xdr::encoded_size(s.array.dtype, s.count(), s.array.char_len, s.is_scalar())
+                        .unwrap_or(4 + 4 * s.count() as u64);
+                    let slab = s.source_slab();
+                    let _ = slab.validate(&s.array.var.shape());
                 }
             }
         }

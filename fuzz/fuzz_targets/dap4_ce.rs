@@ -20,8 +20,15 @@ fuzz_target!(
         ];
         for constraint in parsed.iter().flatten() {
             for meta in datagate_fuzz::fixture_metas() {
+                // What the handler does before reading: the response size, then the
+                // reader's check of each slab.
                 if let Ok(sel) = selection::resolve(meta, Some(constraint)) {
                     let _ = sel.fixed_bytes();
+                    for var in meta.variables() {
+                        if let Some(s) = sel.get(&var.path) {
+                            let _ = s.slab.validate(&var.shape());
+                        }
+                    }
                 }
             }
         }

@@ -59,10 +59,12 @@ impl DimSlice {
         if stride == 0 {
             return Err(SubsetError::ZeroStride { dim });
         }
-        if start as i64 > last {
+        // Compared as usize: `as i64` made indices of 2^63 and above negative, so
+        // they passed (and `[0:18446744073709551615]` overflowed the count).
+        if start >= len {
             return Err(SubsetError::StartOutOfRange { dim, start, last });
         }
-        if stop as i64 > last {
+        if stop >= len {
             return Err(SubsetError::StopOutOfRange { dim, stop, last });
         }
         if start > stop {
@@ -152,17 +154,20 @@ impl Hyperslab {
                 continue;
             }
             let last = len as i64 - 1;
-            if s.start as i64 > last {
+            if s.start >= len {
                 return Err(SubsetError::StartOutOfRange {
                     dim,
                     start: s.start,
                     last,
                 });
             }
-            if s.last() as i64 > last {
+            let stop = (s.count - 1)
+                .checked_mul(s.stride)
+                .and_then(|n| n.checked_add(s.start));
+            if stop.is_none_or(|stop| stop >= len) {
                 return Err(SubsetError::StopOutOfRange {
                     dim,
-                    stop: s.last(),
+                    stop: stop.unwrap_or(usize::MAX),
                     last,
                 });
             }
@@ -308,6 +313,36 @@ mod tests {
             DimSlice::from_inclusive(0, 0, 0, 2, 4),
             Err(SubsetError::ZeroStride { .. })
         ));
+    }
+
+    /// Found by fuzzing the DAP2 constraint parser (`sst[0:1:1][0:18446744073709551615]`):
+    /// indices of 2^63 and more passed the bounds checks (compared as i64), then the
+    /// count overflowed, or a selection of 2^63 elements reached the reader.
+    #[test]
+    fn huge_indices_are_out_of_range() {
+        assert!(matches!(
+            DimSlice::from_inclusive(1, 0, 1, usize::MAX, 4),
+            Err(SubsetError::StopOutOfRange { .. })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(1, 1 << 63, 1, usize::MAX, 4),
+            Err(SubsetError::StartOutOfRange { .. })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 0, 1, 0, 0),
+            Err(SubsetError::StartOutOfRange { .. })
+        ));
+        let huge = |start, stride, count| {
+            Hyperslab::new(vec![DimSlice {
+                start,
+                stride,
+                count,
+            }])
+        };
+        assert!(huge(1 << 63, 1, 1 << 63).validate(&[4]).is_err());
+        assert!(huge(2, usize::MAX, 2).validate(&[4]).is_err());
+        assert!(huge(0, 1, usize::MAX).validate(&[4]).is_err());
+        assert!(huge(3, 1, 1).validate(&[4]).is_ok());
     }
 
     #[test]
