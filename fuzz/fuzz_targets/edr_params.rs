@@ -4,8 +4,25 @@
 #![no_main]
 
 use datagate::edr::geometry::{self, Geometry};
-use datagate::edr::params::{self, Format, Params};
+use datagate::edr::params::{self, DateTimeSel, Format, Params};
+use datagate::model::cf::TimeUnits;
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn time_units() -> &'static [TimeUnits] {
+    static UNITS: OnceLock<Vec<TimeUnits>> = OnceLock::new();
+    UNITS.get_or_init(|| {
+        [
+            ("hours since 1970-01-01", "standard"),
+            ("days since 2000-01-01", "360_day"),
+            ("seconds since 1900-01-01", "noleap"),
+            ("days since 0001-01-01", "julian"),
+        ]
+        .iter()
+        .map(|(u, c)| TimeUnits::parse(u, Some(c)).expect("time units"))
+        .collect()
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else {
@@ -24,8 +41,20 @@ fuzz_target!(|data: &[u8]| {
     for name in ["resolution-x", "resolution-y", "resolution-z", "limit"] {
         let _ = p.count(name);
     }
-    if let Some(v) = p.get("datetime") {
-        let _ = params::parse_datetime(v);
+    if let Some(v) = p.get("datetime")
+        && let Ok(sel) = params::parse_datetime(v)
+    {
+        // Queries select time steps by encoding the dates in the dataset's units.
+        let dates = match sel {
+            DateTimeSel::Instant(t) => vec![t],
+            DateTimeSel::Interval(a, b) => a.into_iter().chain(b).collect(),
+            DateTimeSel::List(l) => l,
+        };
+        for units in time_units() {
+            for t in &dates {
+                let _ = units.encode(t);
+            }
+        }
     }
     if let Some(v) = p.get("z") {
         let _ = params::parse_z(v);
