@@ -441,16 +441,36 @@ mod tests {
         let (server, s) = (ServerConfig::default(), &c.server);
         assert_eq!(
             (s.header_timeout_secs, s.max_connections, s.max_url_bytes),
-            (server.header_timeout_secs, server.max_connections, server.max_url_bytes)
+            (
+                server.header_timeout_secs,
+                server.max_connections,
+                server.max_url_bytes
+            )
         );
         let (limits, l) = (LimitsConfig::default(), &c.limits);
         assert_eq!(
-            (l.concurrent_reads, l.concurrent_renders, l.concurrent_queries),
-            (limits.concurrent_reads, limits.concurrent_renders, limits.concurrent_queries)
+            (
+                l.concurrent_reads,
+                l.concurrent_renders,
+                l.concurrent_queries
+            ),
+            (
+                limits.concurrent_reads,
+                limits.concurrent_renders,
+                limits.concurrent_queries
+            )
         );
         assert_eq!(
-            (l.admission_wait_ms, l.max_geometry_work, l.max_answer_values),
-            (limits.admission_wait_ms, limits.max_geometry_work, limits.max_answer_values)
+            (
+                l.admission_wait_ms,
+                l.max_geometry_work,
+                l.max_answer_values
+            ),
+            (
+                limits.admission_wait_ms,
+                limits.max_geometry_work,
+                limits.max_answer_values
+            )
         );
         let wms = WmsConfig::default();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! `.info`, `.ver`, and `.nc` (NetCDF-4 of the constrained variables).
 
 mod ascii;
-mod ce;
+pub mod ce;
 mod das;
 mod dds;
 mod download;
@@ -10,7 +10,7 @@ mod error;
 mod headers;
 mod html;
 mod schema;
-mod selection;
+pub mod selection;
 mod stream;
 pub mod xdr;
 

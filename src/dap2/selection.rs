@@ -265,3 +265,66 @@ fn omitted_hint(schema: &Schema, name: &str) -> String {
         .map(|o| format!(" ({})", o.reason))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dap2::ce::parse;
+    use crate::model::{DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
+
+    /// `sst(time=2, lat=3, lon=4)`.
+    fn schema() -> Schema {
+        let dims = [("time", 2), ("lat", 3), ("lon", 4)];
+        Schema::build(&DatasetMeta {
+            root: Group {
+                path: "/".into(),
+                dimensions: dims
+                    .iter()
+                    .map(|&(name, len)| Dimension {
+                        name: name.into(),
+                        path: format!("/{name}"),
+                        len,
+                        unlimited: false,
+                    })
+                    .collect(),
+                variables: vec![Variable {
+                    name: "sst".into(),
+                    path: "/sst".into(),
+                    dims: dims
+                        .iter()
+                        .map(|&(name, len)| DimRef {
+                            name: name.into(),
+                            path: format!("/{name}"),
+                            len,
+                        })
+                        .collect(),
+                    dtype: DataType::F32,
+                    attributes: vec![],
+                    chunks: None,
+                }],
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Found by fuzzing: indices of 2^63 and more passed the bounds check and the
+    /// element count overflowed (or 2^63 elements were selected).
+    #[test]
+    fn huge_indices_are_refused() {
+        let schema = schema();
+        for ce in [
+            "sst[0:1:1][0:18446744073709551615]",
+            "sst[0][0][9223372036854775808:18446744073709551615]",
+            "sst[18446744073709551615]",
+        ] {
+            let ce = parse(Some(ce)).unwrap();
+            assert!(matches!(
+                select(&schema, &ce),
+                Err(Dap2Error::BadRequest(_))
+            ));
+        }
+        let ce = parse(Some("sst[1][0:2][3]")).unwrap();
+        let projected = select(&schema, &ce).unwrap();
+        assert_eq!(projected[0].members()[0].slab.shape(), vec![1, 3, 1]);
+    }
+}

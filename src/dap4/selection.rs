@@ -304,6 +304,23 @@ mod tests {
         resolve(m, Some(&parse_ce(ce).unwrap()))
     }
 
+    /// Found by fuzzing (the DAP2 parser; DAP4 shares the bounds check): indices of
+    /// 2^63 and more passed it, and counts overflowed or reached 2^63 elements.
+    #[test]
+    fn huge_indices_are_refused() {
+        let m = meta();
+        for ce in [
+            "/sst[0][0:18446744073709551615]",
+            "/sst[0][9223372036854775808:18446744073709551615]",
+            "/lat=[9223372036854775808:];/sst",
+        ] {
+            assert!(
+                matches!(sel(&m, ce), Err(SelectError::Range { .. })),
+                "{ce}"
+            );
+        }
+    }
+
     #[test]
     fn projections_keep_dmr_order_and_shapes() {
         let m = meta();

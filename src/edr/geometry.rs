@@ -58,12 +58,37 @@ fn check(p: &Pos) -> EdrResult<()> {
     Ok(())
 }
 
+/// Deepest parenthesis nesting accepted in `coords` (a MULTIPOLYGON needs 3): the
+/// `wkt` crate parses nested geometries by recursion, so deeper text could overflow
+/// the stack.
+const MAX_NESTING: usize = 16;
+
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Parses `coords`. Accepts POINT, MULTIPOINT, LINESTRING, POLYGON, MULTIPOLYGON in
 /// their 2-D, Z, M and ZM forms.
 pub fn parse(text: &str) -> EdrResult<Geometry> {
     let text = text.trim();
     if text.is_empty() {
         return Err(EdrError::bad("coords is empty"));
+    }
+    if nesting(text) > MAX_NESTING {
+        return Err(EdrError::bad(format!(
+            "coords: geometries nested deeper than {MAX_NESTING} levels"
+        )));
     }
     let wkt = Wkt::<f64>::from_str(text)
         .map_err(|e| EdrError::bad(format!("coords is not valid WKT ({e}): {text:?}")))?;
@@ -296,6 +321,24 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The `wkt` crate parses nested geometries by recursion: deep nesting overflowed
+    /// the stack (found by fuzzing); it is refused before parsing.
+    #[test]
+    fn rejects_deep_nesting() {
+        for open in ["GEOMETRYCOLLECTION(", "(", "MULTIPOLYGON(("] {
+            let text = format!("{}POINT(1 2){}", open.repeat(1500), ")".repeat(3000));
+            assert!(parse(&text).is_err());
+        }
+        let ok = format!(
+            "GEOMETRYCOLLECTION({}POINT(1 2){})",
+            "GEOMETRYCOLLECTION(".repeat(3),
+            ")".repeat(3)
+        );
+        // Nesting within the limit reaches the parser (and this shape is unsupported).
+        let e = parse(&ok).unwrap_err().to_string();
+        assert!(e.contains("unsupported geometry"), "{e}");
     }
 
     #[test]

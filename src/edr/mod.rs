@@ -12,12 +12,12 @@ mod collection;
 mod coverage;
 mod covjson;
 mod error;
-mod geometry;
+pub mod geometry;
 mod html;
 mod metadata;
 mod netcdf;
 mod openapi;
-mod params;
+pub mod params;
 mod select;
 mod tabular;
 

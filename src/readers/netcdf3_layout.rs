@@ -78,13 +78,19 @@ impl Cursor<'_> {
         for _ in 0..self.list(0x0C)? {
             self.name()?;
             let ty = self.u32()?;
-            let n = self.count()? as usize;
-            let bytes = n * type_size(ty)?;
-            self.take(bytes + (4 - bytes % 4) % 4)?;
+            let n = usize::try_from(self.count()?).map_err(|_| TOO_LARGE)?;
+            let bytes = n
+                .checked_mul(type_size(ty)?)
+                .and_then(|b| b.checked_add((4 - b % 4) % 4))
+                .ok_or(TOO_LARGE)?;
+            self.take(bytes)?;
         }
         Ok(())
     }
 }
+
+/// A size in the header that no file can have (an overflow of the arithmetic).
+const TOO_LARGE: &str = "NetCDF-3 header: a size is too large";
 
 fn type_size(nc_type: u32) -> Result<usize, String> {
     Ok(match nc_type {
@@ -118,8 +124,9 @@ pub fn parse(header: &[u8]) -> Result<Layout, String> {
     let mut record_slabs = Vec::new();
     for _ in 0..c.list(0x0B)? {
         let name = c.name()?;
-        let ndims = c.count()? as usize;
-        let mut ids = Vec::with_capacity(ndims);
+        let ndims = c.count()?;
+        // Not preallocated: the count is the file's word (a damaged header runs out first).
+        let mut ids = Vec::new();
         for _ in 0..ndims {
             ids.push(c.count()? as usize);
         }
@@ -136,10 +143,13 @@ pub fn parse(header: &[u8]) -> Result<Layout, String> {
             .map(|&i| dims.get(i).copied().ok_or("bad dimension id"))
             .collect::<Result<_, _>>()?;
         let is_record = lens.first() == Some(&0);
-        let inner: u64 = lens.iter().skip(usize::from(is_record)).product();
-        let data_size = inner * element_size as u64;
+        let data_size = lens
+            .iter()
+            .skip(usize::from(is_record))
+            .try_fold(element_size as u64, |size, &n| size.checked_mul(n))
+            .ok_or(TOO_LARGE)?;
         if is_record {
-            record_slabs.push(data_size.div_ceil(4) * 4);
+            record_slabs.push(data_size.div_ceil(4).checked_mul(4).ok_or(TOO_LARGE)?);
         }
         vars.insert(
             name,
@@ -156,7 +166,10 @@ pub fn parse(header: &[u8]) -> Result<Layout, String> {
             .values()
             .find(|v| v.is_record)
             .map_or(0, |v| v.data_size),
-        _ => record_slabs.iter().sum(),
+        _ => record_slabs
+            .iter()
+            .try_fold(0u64, |sum, &n| sum.checked_add(n))
+            .ok_or(TOO_LARGE)?,
     };
     Ok(Layout { vars, recsize })
 }
@@ -171,6 +184,15 @@ impl Layout {
             .skip(usize::from(v.is_record))
             .copied()
             .collect();
+        // Record offsets past any possible file (a damaged header): no index.
+        if v.is_record
+            && (shape[0] as u64)
+                .checked_mul(self.recsize)
+                .and_then(|n| n.checked_add(v.begin))
+                .is_none()
+        {
+            return None;
+        }
         let chunks = if v.is_record {
             (0..shape[0] as u64)
                 .filter(|_| v.data_size > 0)
@@ -206,5 +228,117 @@ impl Layout {
             chunks,
             records: v.is_record,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A classic (CDF-1) header: `dims` (name, length), then variables (name, dimension
+    /// ids, nc_type, begin); no attributes.
+    fn header(dims: &[(&str, u32)], vars: &[(&str, &[u32], u32, u32)]) -> Vec<u8> {
+        let mut h = b"CDF\x01".to_vec();
+        let word = |h: &mut Vec<u8>, n: u32| h.extend_from_slice(&n.to_be_bytes());
+        let name = |h: &mut Vec<u8>, s: &str| {
+            h.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            h.extend_from_slice(s.as_bytes());
+            h.resize(h.len().div_ceil(4) * 4, 0);
+        };
+        word(&mut h, 0); // numrecs
+        word(&mut h, 0x0A);
+        word(&mut h, dims.len() as u32);
+        for (n, len) in dims {
+            name(&mut h, n);
+            word(&mut h, *len);
+        }
+        h.extend_from_slice(&[0; 8]); // no global attributes
+        word(&mut h, 0x0B);
+        word(&mut h, vars.len() as u32);
+        for (n, ids, ty, begin) in vars {
+            name(&mut h, n);
+            word(&mut h, ids.len() as u32);
+            for id in *ids {
+                word(&mut h, *id);
+            }
+            h.extend_from_slice(&[0; 8]); // no attributes
+            word(&mut h, *ty);
+            word(&mut h, 0); // vsize
+            word(&mut h, *begin);
+        }
+        h
+    }
+
+    #[test]
+    fn parses_offsets() {
+        let h = header(
+            &[("t", 0), ("x", 3)],
+            &[
+                ("a", &[1], 5, 100),
+                ("r", &[0, 1], 6, 112),
+                ("s", &[0], 3, 136),
+            ],
+        );
+        let layout = parse(&h).unwrap();
+        assert_eq!(layout.vars["a"].data_size, 12);
+        assert_eq!(layout.vars["r"].data_size, 24);
+        assert_eq!(layout.recsize, 24 + 4);
+        let index = layout.chunk_index("r", &[2, 3]).unwrap();
+        assert_eq!(index.chunks[1].offset, 112 + 28);
+    }
+
+    /// Found by fuzzing the reader with damaged files: sizes that overflow (a variable
+    /// of 2^32 x 2^32 x 2^32 doubles), a dimension count allocated before it was read,
+    /// attribute sizes that overflow, record offsets past any file.
+    #[test]
+    fn damaged_headers_give_errors() {
+        let big = u32::MAX;
+        let h = header(
+            &[("a", big), ("b", big), ("c", big)],
+            &[("v", &[0, 1, 2], 6, 0)],
+        );
+        assert!(parse(&h).unwrap_err().contains("too large"));
+        let h = header(
+            &[("t", 0), ("a", big), ("b", big)],
+            &[("r", &[0, 1, 2], 6, 0), ("s", &[0, 1], 6, 0)],
+        );
+        assert!(parse(&h).is_err());
+
+        // CDF-5 (64-bit counts): a variable claiming 2^60 dimensions.
+        let mut h = b"CDF\x05".to_vec();
+        h.extend_from_slice(&0u64.to_be_bytes()); // numrecs
+        h.extend_from_slice(&[0; 24]); // no dimensions, no attributes
+        h.extend_from_slice(&0x0Bu32.to_be_bytes());
+        h.extend_from_slice(&1u64.to_be_bytes());
+        h.extend_from_slice(&1u64.to_be_bytes());
+        h.extend_from_slice(b"v\0\0\0");
+        h.extend_from_slice(&(1u64 << 60).to_be_bytes());
+        assert!(parse(&h).unwrap_err().contains("truncated"));
+
+        // An attribute of 2^62 doubles.
+        let mut h = b"CDF\x05".to_vec();
+        h.extend_from_slice(&0u64.to_be_bytes()); // numrecs
+        h.extend_from_slice(&[0; 12]); // no dimensions
+        h.extend_from_slice(&0x0Cu32.to_be_bytes());
+        h.extend_from_slice(&1u64.to_be_bytes());
+        h.extend_from_slice(&1u64.to_be_bytes());
+        h.extend_from_slice(b"a\0\0\0");
+        h.extend_from_slice(&6u32.to_be_bytes());
+        h.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        assert!(parse(&h).unwrap_err().contains("too large"));
+
+        let layout = Layout {
+            vars: HashMap::from([(
+                "r".to_string(),
+                VarLayout {
+                    begin: 100,
+                    data_size: 8,
+                    is_record: true,
+                    element_size: 8,
+                },
+            )]),
+            recsize: 1 << 40,
+        };
+        assert!(layout.chunk_index("r", &[1 << 30]).is_none());
     }
 }

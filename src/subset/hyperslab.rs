@@ -365,6 +365,36 @@ mod tests {
         ));
     }
 
+    /// Found by fuzzing the DAP2 constraint parser (`sst[0:1:1][0:18446744073709551615]`):
+    /// indices of 2^63 and more passed the bounds checks (compared as i64), then the
+    /// count overflowed, or a selection of 2^63 elements reached the reader.
+    #[test]
+    fn huge_indices_are_out_of_range() {
+        assert!(matches!(
+            DimSlice::from_inclusive(1, 0, 1, usize::MAX, 4),
+            Err(SubsetError::StopOutOfRange { .. })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(1, 1 << 63, 1, usize::MAX, 4),
+            Err(SubsetError::StartOutOfRange { .. })
+        ));
+        assert!(matches!(
+            DimSlice::from_inclusive(0, 0, 1, 0, 0),
+            Err(SubsetError::StartOutOfRange { .. })
+        ));
+        let huge = |start, stride, count| {
+            Hyperslab::new(vec![DimSlice {
+                start,
+                stride,
+                count,
+            }])
+        };
+        assert!(huge(1 << 63, 1, 1 << 63).validate(&[4]).is_err());
+        assert!(huge(2, usize::MAX, 2).validate(&[4]).is_err());
+        assert!(huge(0, 1, usize::MAX).validate(&[4]).is_err());
+        assert!(huge(3, 1, 1).validate(&[4]).is_ok());
+    }
+
     #[test]
     fn validation() {
         let h = Hyperslab::full(&[3, 4]);

@@ -18,7 +18,7 @@ mod get_map;
 mod layer_data;
 mod layers;
 mod legend;
-mod params;
+pub mod params;
 pub mod render;
 mod service;
 pub mod style;

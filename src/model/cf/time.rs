@@ -181,8 +181,9 @@ pub struct CfDateTime {
     pub second: f64,
 }
 
-/// The largest year (either sign) a date may name.
-pub const MAX_YEAR: i64 = 1_000_000;
+/// The largest year (either sign) a date may name: day numbers of much larger years
+/// overflow in the calendar arithmetic, and no data needs them.
+pub const MAX_YEAR: i64 = 100_000_000;
 
 impl CfDateTime {
     /// Parses ISO 8601-like dates: `2000-01-01`, `2000-1-1 12:00:00`, `2000-01-01T12:00Z`.
@@ -198,7 +199,11 @@ impl CfDateTime {
             None => (false, date),
         };
         let mut parts = date.split('-');
-        let year: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let year: i64 = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .filter(|y: &i64| y.abs() <= MAX_YEAR)
+            .ok_or_else(bad)?;
         let month: u32 = parts
             .next()
             .map_or(Ok(1), |p| p.parse())
@@ -207,12 +212,7 @@ impl CfDateTime {
             .next()
             .map_or(Ok(1), |p| p.parse())
             .map_err(|_| bad())?;
-        // Years past a million have no use in data and overflow day arithmetic later.
-        if parts.next().is_some()
-            || !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
-            || year > MAX_YEAR
-        {
+        if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
             return Err(bad());
         }
         // Drop a zone designator: `Z`, `UTC`, or `+00:00`-style offsets of zero.
@@ -359,6 +359,24 @@ mod tests {
             .decode(v)
             .unwrap()
             .to_iso()
+    }
+
+    /// Found by fuzzing EDR's `datetime` (`1396-01-01,230233333333333333`): day
+    /// numbers of huge years overflowed when a date was encoded in a dataset's units.
+    #[test]
+    fn huge_years_are_refused() {
+        for s in [
+            "230233333333333333-01-01",
+            "--9223372036854775808",
+            "100000001",
+        ] {
+            assert!(CfDateTime::parse(s).is_err(), "{s}");
+        }
+        let t = CfDateTime::parse("-100000000-01-01").unwrap();
+        for cal in ["standard", "360_day", "noleap", "julian"] {
+            let units = TimeUnits::parse("seconds since 1970-01-01", Some(cal)).unwrap();
+            assert!(units.encode(&t).unwrap() < 0.0);
+        }
     }
 
     #[test]

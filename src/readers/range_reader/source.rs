@@ -31,6 +31,15 @@ impl ByteSource for RangeSource {
     }
 
     fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        // Lengths come from the file's own metadata: one past the end is damage, and
+        // must not be allocated before the read fails.
+        if offset.saturating_add(len as u64) > self.version.size {
+            return Err(hdf5_reader::error::Error::UnexpectedEof {
+                offset,
+                needed: len as u64,
+                available: self.version.size.saturating_sub(offset),
+            });
+        }
         if let Some(file) = &self.local {
             use std::os::unix::fs::FileExt;
             let mut buf = vec![0u8; len];
@@ -94,5 +103,36 @@ impl RangeSource {
                 message: e.to_string(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing the reader: a damaged HDF5 global heap gave a collection size
+    /// of 0x45455254001000 bytes, allocated (and zeroed) before the read failed.
+    #[tokio::test]
+    async fn reads_past_the_end_fail_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small.nc");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let location = Location::Local(path.clone());
+        let storage = Arc::new(Storage::new(
+            Default::default(),
+            Arc::new(crate::metrics::Metrics::new()),
+        ));
+        let source = RangeSource {
+            version: storage.head(&location).await.unwrap(),
+            storage,
+            location,
+            runtime: tokio::runtime::Handle::current(),
+            local: Some(std::fs::File::open(&path).unwrap()),
+            failure: Mutex::new(None),
+        };
+        assert!(source.read_range(0, 0x45455254001000).is_err());
+        assert!(source.read_range(u64::MAX, 2).is_err());
+        assert!(source.read_range(8, 3).is_err());
+        assert_eq!(&source.read_range(8, 2).unwrap()[..], b"89");
     }
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (cargo-fuzz, nightly, AddressSanitizer, debug assertions and
+# overflow checks on) and runs each for a set time over its seed corpus; reports the
+# executions done and the findings (new files in fuzz/artifacts/<target>/) per target,
+# and exits non-zero on any finding.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]    default: 60 s, every target
+#   scripts/fuzz.sh 10                                 the CI smoke
+#
+# Environment: FUZZ_NO_SEED=1 keeps fuzz/corpus as it is (no reseeding);
+# CARGO_TARGET_DIR applies to the stable build of the seeding only (the fuzz build
+# always uses fuzz/target);
+# FUZZ_NICE (default 19) is the niceness of the build and the runs.
+# The seeds come from scripts/fuzz-seed.sh (fixtures written by `datagate
+# make-fixtures`; typical queries). A finding reproduces with
+#   fuzz/target/x86_64-unknown-linux-gnu/release/<target> fuzz/artifacts/<target>/<file>
+# and becomes a unit test beside the parser (docs/fuzzing.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+seconds=${1:-60}
+shift || true
+all=(dap2_ce dap4_ce edr_params edr_wkt wms_params stac_search config reader)
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
+nice_n=${FUZZ_NICE:-19}
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    echo "fuzz.sh: needs a nightly toolchain and cargo-fuzz (cargo install cargo-fuzz)" >&2
+    exit 2
+fi
+
+start=$(date +%s)
+if [ "${FUZZ_NO_SEED:-0}" != 1 ]; then
+    echo "== seeding fuzz/corpus"
+    scripts/fuzz-seed.sh || exit 2
+fi
+
+echo "== building the fuzz targets (nightly)"
+# All targets in one build (they share every dependency).
+# The fuzz crate keeps its own fuzz/target (a CARGO_TARGET_DIR meant for the stable
+# build would put a second, sanitized copy of every dependency there).
+if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR cargo +nightly fuzz build >"$root/fuzz/build.log" 2>&1; then
+    tail -n 30 "$root/fuzz/build.log"
+    echo "fuzz.sh: the build failed" >&2
+    exit 2
+fi
+built=$(date +%s)
+bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/release
+
+# Per target: libFuzzer options. Every target gets a memory cap (a damaged file or a
+# hostile query must not allocate without bound) and a per-input timeout.
+common=(-max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048
+    -malloc_limit_mb=1024 -timeout=25 -detect_leaks=0)
+
+status=0
+summary=()
+for t in "${targets[@]}"; do
+    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+    log=$root/fuzz/artifacts/$t.log
+    before=$(ls "fuzz/artifacts/$t" | sort)
+    dict=()
+    [ -f "fuzz/dicts/$t.dict" ] && dict=(-dict="fuzz/dicts/$t.dict")
+    nice -n "$nice_n" "$bin_dir/$t" "${common[@]}" "${dict[@]}" \
+        -artifact_prefix="fuzz/artifacts/$t/" "fuzz/corpus/$t" >"$log" 2>&1
+    rc=$?
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+    [ -z "$execs" ] && execs=$(grep -o '^#[0-9]* *DONE' "$log" | tail -n 1 | grep -o '[0-9]*')
+    new=$(comm -13 <(echo "$before") <(ls "fuzz/artifacts/$t" | sort) | grep -v '^slow-unit-' | grep -v '^$')
+    findings=$(printf '%s' "$new" | grep -c . || true)
+    line=$(printf '%-12s %10s executions  %s findings' "$t" "${execs:-?}" "$findings")
+    if [ "$findings" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        status=1
+        line="$line  (libFuzzer exit $rc; log: fuzz/artifacts/$t.log)"
+        for f in $new; do line="$line"$'\n'"             fuzz/artifacts/$t/$f"; done
+        why=$(grep -m 2 -A1 -E '^thread .* panicked|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)' "$log")
+        [ -n "$why" ] && line="$line"$'\n'"$(sed 's/^/             /' <<<"$why")"
+    fi
+    echo "$line"
+    summary+=("$line")
+done
+
+end=$(date +%s)
+echo "== summary (${seconds} s per target; build $((built - start)) s, total $((end - start)) s)"
+printf '%s\n' "${summary[@]}"
+exit $status
