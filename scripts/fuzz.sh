@@ -10,7 +10,9 @@
 # Environment: FUZZ_NO_SEED=1 keeps fuzz/corpus as it is (no reseeding);
 # CARGO_TARGET_DIR applies to the stable build of the seeding only (the fuzz build
 # always uses fuzz/target);
-# FUZZ_NICE (default 19) is the niceness of the build and the runs.
+# FUZZ_NICE (default 19) is the niceness of the build and the runs;
+# FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
+# smoke; findings are then panics, overflows and allocation caps, not memory errors).
 # The seeds come from scripts/fuzz-seed.sh (fixtures written by `datagate
 # make-fixtures`; typical queries). A finding reproduces with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/<target> fuzz/artifacts/<target>/<file>
@@ -41,13 +43,19 @@ echo "== building the fuzz targets (nightly)"
 # All targets in one build (they share every dependency).
 # The fuzz crate keeps its own fuzz/target (a CARGO_TARGET_DIR meant for the stable
 # build would put a second, sanitized copy of every dependency there).
-if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR cargo +nightly fuzz build >"$root/fuzz/build.log" 2>&1; then
+build_flags=()
+profile_dir=release
+if [ "${FUZZ_SMOKE:-0}" = 1 ]; then
+    build_flags=(--dev --sanitizer none)
+    profile_dir=debug
+fi
+if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR cargo +nightly fuzz build "${build_flags[@]}" >"$root/fuzz/build.log" 2>&1; then
     tail -n 30 "$root/fuzz/build.log"
     echo "fuzz.sh: the build failed" >&2
     exit 2
 fi
 built=$(date +%s)
-bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/release
+bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/$profile_dir
 
 # Per target: libFuzzer options. Every target gets a memory cap (a damaged file or a
 # hostile query must not allocate without bound) and a per-input timeout.

@@ -19,3 +19,8 @@ echo "== conformance"
 conformance/run.sh "$@"
 echo "== soak (smoke: 20 s of mixed valid and hostile load)"
 scripts/soak.sh 20 --debug
+echo "== fuzz (smoke: 5 s per target, no sanitizer)"
+if ! cargo +nightly fuzz --version >/dev/null 2>&1 && rustup toolchain list 2>/dev/null | grep -q nightly; then
+  cargo install --quiet cargo-fuzz
+fi
+FUZZ_SMOKE=1 scripts/fuzz.sh 5
