@@ -1,5 +1,7 @@
-//! Where bytes live: local files, S3 and HTTP through `object_store`, plus a local file
-//! cache for readers that need a path. Knows no file format.
+//! Where bytes live: local files, S3, Azure, GCS and HTTP through `object_store`, plus a
+//! block cache for range reads and a local file cache for readers that need a path.
+//! Knows no file format. To add a backend: its URL scheme in `Location::parse`, its
+//! `object_store` builder in `Storage::build_remote`, its settings in `StorageConfig`.
 
 mod block_cache;
 mod config;
