@@ -3,7 +3,7 @@
 //! `collections.rs`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use super::open_cache::OpenCache;
 use super::{Catalog, DatasetEntry, is_dataset_file, scan_dir, scan_glob};
@@ -23,7 +23,6 @@ impl Catalog {
             collections: RwLock::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
             members: RwLock::new(HashMap::new()),
-            derived: Mutex::new(HashMap::new()),
             metrics,
         };
         (catalog, problems)

@@ -3,7 +3,8 @@
 //!
 //! `build.rs` makes the entries of the configuration, `remote.rs` lists object stores,
 //! `open.rs` opens datasets into the caches of `open_cache.rs`, `collections.rs` builds
-//! aggregations, `derived.rs` keeps indexes derived from the whole catalog; `scan.rs`
+//! aggregations (indexes derived from the whole catalog, like STAC's, belong to the
+//! services that use them, keyed by `Catalog::generation`); `scan.rs`
 //! finds files, whose formats the readers' format table knows.
 
 mod aggregation;
@@ -11,7 +12,6 @@ mod build;
 mod collections;
 mod concat;
 mod dataset;
-mod derived;
 mod error;
 mod extent;
 mod open;
@@ -20,7 +20,7 @@ mod remote;
 mod scan;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use crate::metrics::Metrics;
 use crate::storage::Storage;
@@ -35,9 +35,6 @@ pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
 // What a `Dataset` exposes of the readers, so protocols need not import them.
 pub use crate::readers::{FormatSpec, ReadError, Reader, formats};
 
-/// A derived index and the catalog generation it was built at.
-type DerivedSlot = (u64, Arc<dyn std::any::Any + Send + Sync>);
-
 pub struct Catalog {
     entries: RwLock<Arc<BTreeMap<String, DatasetEntry>>>,
     storage: Arc<Storage>,
@@ -48,8 +45,6 @@ pub struct Catalog {
     /// Bumped whenever datasets are added or rebuilt.
     generation: std::sync::atomic::AtomicU64,
     /// Indexes other modules derive from the whole catalog (the STAC item index...), with
-    /// the generation they were built at.
-    derived: Mutex<HashMap<std::any::TypeId, DerivedSlot>>,
     /// Aggregated datasets by id, rebuilt by `build_collections`.
     collections: RwLock<HashMap<String, Arc<Dataset>>>,
     metrics: Arc<Metrics>,
