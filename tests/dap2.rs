@@ -1,8 +1,9 @@
 //! DAP2 against the real server on a loopback port: byte layouts of small `.dods`
 //! responses, error bodies, limits and conditional GET.
 
+mod common;
+
 use datagate::config::Config;
-use datagate::server::{AppState, router};
 
 struct Server {
     base: String,
@@ -27,12 +28,9 @@ async fn start_with(
     }
     // Raw bytes on the wire, as the client sends no Accept-Encoding anyway.
     config.server.compression = false;
-    let app = router(AppState::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = common::serve(config).await;
     Server {
-        base: format!("http://{addr}/opendap"),
+        base: format!("{base}/opendap"),
         _dir: dir,
     }
 }

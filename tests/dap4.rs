@@ -1,6 +1,8 @@
 //! DAP4 on the real server over a loopback port: DMR, chunked data with checksums,
 //! constraints, errors, limits, conditional GET, streaming and mid-stream failure.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,7 +11,6 @@ use datagate::config::Config;
 use datagate::dap4::chunk::{self, MAX_CHUNK};
 use datagate::dap4::encode::encode_values;
 use datagate::metrics::Metrics;
-use datagate::server::{AppState, router};
 use datagate::subset::{DimSlice, Hyperslab};
 
 struct Running {
@@ -30,12 +31,9 @@ async fn start_with(extra: impl FnOnce(&Path), tune: impl FnOnce(&mut Config)) -
     extra(&data);
     let mut config = Config::for_roots(std::slice::from_ref(&data));
     tune(&mut config);
-    let state = AppState::new(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = common::serve(config).await;
     Running {
-        base: format!("http://{addr}/opendap"),
+        base: format!("{base}/opendap"),
         data,
         _dir: dir,
     }

@@ -1,9 +1,10 @@
 //! OGC API EDR on the real server over the fixtures: metadata, each query type's values
 //! against the fixtures' own value functions, negotiation, and the error statuses.
 
+mod common;
+
 use datagate::config::{Config, EdrLocationConfig};
 use datagate::fixtures::{sst_value, temp_value};
-use datagate::server::{AppState, router};
 use serde_json::Value;
 
 struct Running {
@@ -24,12 +25,9 @@ async fn start(limit: Option<u64>) -> Running {
         coords: "POINT(60 -5)".into(),
         collections: vec![],
     });
-    let state = AppState::new(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = common::serve(config).await;
     Running {
-        base: format!("http://{addr}/edr"),
+        base: format!("{base}/edr"),
         _dir: dir,
     }
 }

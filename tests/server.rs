@@ -1,9 +1,10 @@
 //! The real server on a loopback port: listing, health, metrics, 404s, path traversal.
 
+mod common;
+
 use std::path::Path;
 
 use datagate::config::Config;
-use datagate::server::{AppState, router};
 
 struct Running {
     base: String,
@@ -15,12 +16,9 @@ async fn start(config: impl FnOnce(&Path) -> Config) -> Running {
     datagate::fixtures::write_all(&dir.path().join("data")).unwrap();
     // A secret outside the served root, which no URL may reach.
     std::fs::write(dir.path().join("secret.nc"), b"CDF\x01TOP-SECRET-CONTENT").unwrap();
-    let state = AppState::new(config(dir.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = common::serve(config(dir.path())).await;
     Running {
-        base: format!("http://{addr}"),
+        base: base,
         _dir: dir,
     }
 }

@@ -1,7 +1,8 @@
 //! WMS on the real server: capabilities, GetMap pixels, feature info, errors, tiles.
 
+mod common;
+
 use datagate::config::Config;
-use datagate::server::{AppState, router};
 
 struct Server {
     base: String,
@@ -11,14 +12,9 @@ struct Server {
 async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     datagate::fixtures::write_all(dir.path()).unwrap();
-    let state = AppState::new(Config::for_roots(&[dir.path().to_path_buf()]));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router(state)).await.unwrap();
-    });
+    let base = common::serve(Config::for_roots(&[dir.path().to_path_buf()])).await;
     Server {
-        base: format!("http://{addr}"),
+        base: base,
         _dir: dir,
     }
 }

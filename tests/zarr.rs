@@ -1,19 +1,17 @@
 //! Virtual Zarr on the real server: stored chunks are served byte for byte, checksummed
 //! and big-endian variables pass through with the right declarations, absent keys 404.
 
+mod common;
+
 use std::ffi::CString;
 use std::io::Read;
 use std::path::Path;
 
 use datagate::config::Config;
-use datagate::server::{AppState, router};
 
 async fn serve(dir: &Path) -> String {
-    let state = AppState::new(Config::for_roots(&[dir.to_path_buf()]));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    format!("http://{addr}")
+    let base = common::serve(Config::for_roots(&[dir.to_path_buf()])).await;
+    base
 }
 
 /// `b(y=6, x=8)` float32, chunks 3×4, shuffle + deflate, big-endian, and `v`, the same

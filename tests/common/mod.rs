@@ -42,6 +42,16 @@ impl Running {
     }
 }
 
+/// Serves `config` with the real server on a free loopback port; returns its base URL
+/// (`http://127.0.0.1:PORT`). The server lives as long as the test's runtime.
+pub async fn serve(config: Config) -> String {
+    let state = AppState::new(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { datagate::server::serve(state, listener).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// Serves a configuration made for the temporary directory (after `prepare` wrote
 /// files into it; the fixtures are in `DIR/data`).
 pub async fn start_config(
@@ -52,15 +62,8 @@ pub async fn start_config(
     let data = dir.path().join("data");
     datagate::fixtures::write_all(&data).unwrap();
     prepare(dir.path());
-    let state = AppState::new(config(dir.path()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { datagate::server::serve(state, listener).await.unwrap() });
-    Running {
-        base: format!("http://{addr}"),
-        data,
-        dir,
-    }
+    let base = serve(config(dir.path())).await;
+    Running { base, data, dir }
 }
 
 /// Serves the fixtures directory, with `tune` adjusting the configuration.
