@@ -10,11 +10,12 @@ seconds="${1:-600}"
 profile=release
 if [ "${2:-}" = "--debug" ]; then profile=debug; fi
 if [ $profile = release ]; then cargo build --release --quiet --features fixtures --bin datagate; else cargo build --quiet --features fixtures --bin datagate; fi
-bin="$PWD/target/$profile/datagate"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/$profile/datagate"
 py="${DATAGATE_VENV:-conformance/.venv}/bin/python"
 [ -x "$py" ] || py=python3
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin" make-fixtures "$work/data" >/dev/null
 "$bin" serve "$work/data" --bind 127.0.0.1:0 >"$work/out" 2>"$work/log" &
 pid=$!

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use datagate::dap2::Schema;
 use datagate::metrics::Metrics;
-use datagate::readers::{FileFormat, RangeReader, Reader};
+use datagate::readers::{LocalReads, ReadersConfig, Reader, formats};
 use datagate::storage::{Location, Storage, StorageConfig};
 use datagate::subset::{DimSlice, Hyperslab};
 use libfuzzer_sys::fuzz_target;
@@ -31,8 +31,6 @@ fn storage() -> &'static Arc<Storage> {
                     .display()
                     .to_string(),
             ),
-            decoded_chunk_cache_bytes: 4 << 20,
-            max_decoded_chunk_bytes: 64 << 20,
             ..StorageConfig::default()
         };
         Arc::new(Storage::new(config, Arc::new(Metrics::new())))
@@ -44,10 +42,15 @@ async fn exercise(location: &Location) {
     let Ok(version) = storage.head(location).await else {
         return;
     };
-    let Ok(format) = FileFormat::sniff_at(location, &version, storage).await else {
-        return;
+    // The pure-Rust reader, as `readers.local_reads = "native"` opens local files
+    // (netCDF-C only for what it cannot read).
+    let config = ReadersConfig {
+        local_reads: LocalReads::Native,
+        decoded_chunk_cache_bytes: 4 << 20,
+        max_decoded_chunk_bytes: 64 << 20,
+        ..ReadersConfig::default()
     };
-    let Ok(reader) = RangeReader::open(location, &version, format, storage.clone()).await else {
+    let Ok(reader) = datagate::readers::open_at(location, &version, storage, &config).await else {
         return;
     };
     let meta = reader.metadata();
@@ -84,5 +87,5 @@ fuzz_target!(|data: &[u8]| {
     let location = Location::Local(path.clone());
     datagate_fuzz::runtime().block_on(exercise(&location));
     let _ = std::fs::remove_file(&path);
-    let _ = FileFormat::from_magic(data);
+    let _ = formats::detect(data);
 });

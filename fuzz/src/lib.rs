@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use datagate::model::DatasetMeta;
-use datagate::readers::{FileFormat, NetcdfReader, Reader};
+use datagate::readers::ReadersConfig;
+use datagate::storage::{Location, Storage, StorageConfig};
 
 /// A small runtime for the async parts (readers, storage).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -38,14 +39,20 @@ pub fn fixture_metas() -> &'static [DatasetMeta] {
     METAS.get_or_init(|| {
         let dir = scratch_dir().join("fixtures");
         let paths = datagate::fixtures::write_all(&dir).expect("writing the fixtures");
+        let storage = std::sync::Arc::new(Storage::new(
+            StorageConfig::default(),
+            std::sync::Arc::new(datagate::metrics::Metrics::new()),
+        ));
         runtime().block_on(async {
             let mut out = Vec::new();
             for path in paths {
-                let head = std::fs::read(&path).expect("fixture");
-                let format = FileFormat::from_magic(&head).expect("fixture format");
-                let reader = NetcdfReader::open_path(&path, format)
-                    .await
-                    .expect("opening a fixture");
+                let reader = datagate::readers::open(
+                    &Location::Local(path),
+                    &storage,
+                    &ReadersConfig::default(),
+                )
+                .await
+                .expect("opening a fixture");
                 out.push((*reader.metadata()).clone());
             }
             out
