@@ -109,11 +109,14 @@ def main():
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.workers)]
     for t in threads:
         t.start()
-    start_rss, peak = None, 0.0
+    start_rss, peak, series, next_mark = None, 0.0, [], began
     while any(t.is_alive() for t in threads):
         time.sleep(1)
         try:
             now = rss_mb(args.pid)
+            if time.time() >= next_mark:
+                series.append(f"{now:.0f}")
+                next_mark += 60
             peak = max(peak, now)
             if start_rss is None and time.time() - began >= warm:
                 start_rss = now
@@ -132,6 +135,7 @@ def main():
     print(f"latency ms: p50 {q(0.5):.1f}  p99 {q(0.99):.1f}  max {latencies[-1] * 1000:.1f}")
     growth = (end_rss - start_rss) / start_rss if start_rss else 0.0
     print(f"RSS MB: start {start_rss:.0f}  end {end_rss:.0f}  peak {peak:.0f}  growth {growth * 100:.1f}%")
+    print(f"RSS MB each minute: {' '.join(series)}")
     ok = True
     if bad:
         print(f"FAIL: {len(bad)} server errors, e.g. {bad[:5]}")

@@ -17,7 +17,22 @@ work=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin" make-fixtures "$work/data" >/dev/null
-"$bin" serve "$work/data" --bind 127.0.0.1:0 >"$work/out" 2>"$work/log" &
+# Cache budgets small enough to fill during the warm-up: growth after it is a leak,
+# not a cache filling.
+cat >"$work/soak.toml" <<TOML
+[[roots]]
+path = "$work/data"
+[cache]
+metadata_bytes = 67108864
+zarr_chunk_bytes = 8388608
+derived_bytes = 8388608
+[wms]
+slice_cache_bytes = 33554432
+image_cache_bytes = 8388608
+[storage]
+block_cache_bytes = 16777216
+TOML
+"$bin" serve --config "$work/soak.toml" --bind 127.0.0.1:0 >"$work/out" 2>"$work/log" &
 pid=$!
 for _ in $(seq 100); do
   base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/out" | head -1)

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use datagate::dap2::Schema;
 use datagate::metrics::Metrics;
-use datagate::readers::{LocalReads, ReadersConfig, Reader, formats};
+use datagate::readers::{LocalReads, ReadersConfig, formats};
 use datagate::storage::{Location, Storage, StorageConfig};
 use datagate::subset::{DimSlice, Hyperslab};
 use libfuzzer_sys::fuzz_target;

@@ -3,6 +3,7 @@
 //! few items.
 #![no_main]
 
+use datagate::subset::BBox;
 use datagate::model::cf::CfDateTime;
 use datagate::stac::{IndexedItem, Search, SearchRequest};
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +18,7 @@ fn items() -> &'static [IndexedItem] {
                 id: "sst".into(),
                 collection: "ocean".into(),
                 title: "SST".into(),
-                bbox: Some([-180.0, -90.0, 180.0, 90.0]),
+                bbox: BBox::new(-180.0, -90.0, 180.0, 90.0).ok(),
                 start: t("2020-01-01T00:00:00Z"),
                 end: t("2020-12-31T00:00:00Z"),
             },
@@ -25,7 +26,7 @@ fn items() -> &'static [IndexedItem] {
                 id: "small".into(),
                 collection: "coast".into(),
                 title: "Small".into(),
-                bbox: Some([170.0, -10.0, -170.0, 10.0]),
+                bbox: BBox::new(170.0, -10.0, -170.0, 10.0).ok(),
                 start: t("1999-06-01"),
                 end: None,
             },
