@@ -17,10 +17,7 @@ async fn start(config: impl FnOnce(&Path) -> Config) -> Running {
     // A secret outside the served root, which no URL may reach.
     std::fs::write(dir.path().join("secret.nc"), b"CDF\x01TOP-SECRET-CONTENT").unwrap();
     let base = common::serve(config(dir.path())).await;
-    Running {
-        base: base,
-        _dir: dir,
-    }
+    Running { base, _dir: dir }
 }
 
 async fn serve_data_dir() -> Running {

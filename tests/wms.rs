@@ -13,10 +13,7 @@ async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     datagate::fixtures::write_all(dir.path()).unwrap();
     let base = common::serve(Config::for_roots(&[dir.path().to_path_buf()])).await;
-    Server {
-        base: base,
-        _dir: dir,
-    }
+    Server { base, _dir: dir }
 }
 
 async fn get(url: &str) -> reqwest::Response {

@@ -10,8 +10,7 @@ use std::path::Path;
 use datagate::config::Config;
 
 async fn serve(dir: &Path) -> String {
-    let base = common::serve(Config::for_roots(&[dir.to_path_buf()])).await;
-    base
+    common::serve(Config::for_roots(&[dir.to_path_buf()])).await
 }
 
 /// `b(y=6, x=8)` float32, chunks 3×4, shuffle + deflate, big-endian, and `v`, the same
