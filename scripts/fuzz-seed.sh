@@ -31,7 +31,7 @@ trap 'rm -rf "$fixtures"' EXIT
 if [ -x "${DATAGATE_BIN:-}" ]; then
     "$DATAGATE_BIN" make-fixtures "$fixtures" >/dev/null
 else
-    cargo run --quiet -- make-fixtures "$fixtures" >/dev/null
+    cargo run --quiet --features fixtures -- make-fixtures "$fixtures" >/dev/null
 fi
 mkdir -p "$corpus/reader"
 for f in "$fixtures"/*.nc; do
