@@ -61,6 +61,8 @@ bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/$profile_dir
 # hostile query must not allocate without bound) and a per-input timeout.
 common=(-max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048
     -malloc_limit_mb=1024 -timeout=25 -detect_leaks=0)
+# The CI smoke is reproducible: the same seeds, the same mutations.
+[ "${FUZZ_SMOKE:-0}" = 1 ] && common+=(-seed=1)
 
 status=0
 summary=()

@@ -148,3 +148,31 @@ async fn forwarded_headers_only_from_trusted_proxies() {
     let body = ask(behind.base.clone()).await;
     assert!(body.contains("https://evil.example/"), "{body}");
 }
+
+/// A damaged NetCDF-3 header (found by fuzzing) on which netCDF-C 4.9 segfaults: the
+/// server must answer an error for that dataset and keep serving the others.
+#[tokio::test]
+async fn a_damaged_netcdf3_header_is_an_error_not_a_crash() {
+    use base64::Engine;
+    let damaged = base64::engine::general_purpose::STANDARD
+        .decode(DAMAGED_CDF2)
+        .unwrap();
+    let t = common::start_config(
+        |d| std::fs::write(d.join("data/damaged.nc"), &damaged).unwrap(),
+        |d| datagate::config::Config::for_roots(&[d.join("data")]),
+    )
+    .await;
+    for suffix in [".dds", ".das", ".dods"] {
+        let (status, body) = t.text(&format!("/opendap/damaged.nc{suffix}")).await;
+        assert!(status == 503 || status == 404, "{suffix}: {status} {body}");
+        if status == 503 {
+            assert!(body.starts_with("Error {"), "{body}");
+        }
+    }
+    let (status, _) = t.text("/zarr/damaged.nc/.zmetadata").await;
+    assert!(status == 503 || status == 404, "{status}");
+    assert!(t.healthy().await, "the server died");
+    assert_eq!(t.text("/opendap/sst_classic.nc.dds").await.0, 200);
+}
+
+const DAMAGED_CDF2: &str = include_str!("damaged_cdf2.b64");
