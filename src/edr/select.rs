@@ -211,41 +211,8 @@ pub fn cells_in(
     }
 }
 
-/// How many cells `area` would test over the box in every group of the query: the
-/// cost of a geometry query, known before any geometry is evaluated.
-pub fn candidate_cells(
-    col: &Collection,
-    c: &Common,
-    bbox: (f64, f64, f64, f64),
-    res: (Option<usize>, Option<usize>),
-) -> u64 {
-    let (w, s, e, n) = bbox;
-    let thin = |len: usize, r: Option<usize>| r.map_or(len, |r| r.min(len)) as u64;
-    by_group(col, &c.params)
-        .into_iter()
-        .map(|(gi, _)| match &col.groups[gi].horizontal {
-            Horizontal::Rect { grid, .. } => {
-                let ys = grid
-                    .lat()
-                    .index_range(s, n)
-                    .map_or(0, |(a, b)| b.saturating_sub(a) + 1);
-                let xs: usize = lon_index_ranges(grid.lon(), w, e)
-                    .into_iter()
-                    .map(|(a, b)| b.saturating_sub(a) + 1)
-                    .sum();
-                thin(ys, res.1).saturating_mul(thin(xs, res.0))
-            }
-            Horizontal::Curvilinear { grid, .. } => grid
-                .lat()
-                .iter()
-                .filter(|la| la.is_finite() && **la >= s && **la <= n)
-                .count() as u64,
-        })
-        .fold(0u64, u64::saturating_add)
-}
-
 /// The parameter indices of `common` split by group.
-fn by_group(col: &Collection, params: &[usize]) -> Vec<(usize, Vec<usize>)> {
+pub(super) fn by_group(col: &Collection, params: &[usize]) -> Vec<(usize, Vec<usize>)> {
     let mut out: Vec<(usize, Vec<usize>)> = Vec::new();
     for &p in params {
         let g = col.params[p].group;
