@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages datagate needs to build (libnetcdf-dev) and, with
+# Installs the Debian packages datagate needs to build (libnetcdf-dev, libeccodes-dev) and, with
 # --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk) and
 # Node.js with npm (to install Azurite, the Azure Blob Storage emulator), unless present.
 set -euo pipefail
-pkgs=(libnetcdf-dev pkg-config)
+pkgs=(libnetcdf-dev libeccodes-dev pkg-config)
 missing=()
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(netcdf-bin gdal-bin wrk)
+  pkgs+=(netcdf-bin gdal-bin wrk libeccodes-tools)
   # Any Node.js with npm will do (Debian's, or one installed otherwise).
   command -v npm >/dev/null || missing+=(nodejs npm)
 fi
