@@ -24,7 +24,7 @@ if [ ! -x conformance/.work/node/node_modules/.bin/azurite-blob ]; then
 fi
 # `make-fixtures` (the suites' datasets) is in the binary only with the feature.
 cargo build --quiet --bin datagate --features fixtures
-export DATAGATE_BIN="${DATAGATE_BIN:-$PWD/target/debug/datagate}"
+export DATAGATE_BIN="${DATAGATE_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/datagate}"
 # One pytest process per suite: netCDF4-python and the clients' C libraries are not
 # thread-safe, and a crash (seen: a segfault in netCDF-C under dask threads) must not
 # take the other suites' results with it.
