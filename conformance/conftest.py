@@ -92,9 +92,13 @@ def s3(fixtures_dir):
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request, fixtures_dir, tmp_path_factory):
     """Base URL of a datagate serving the fixtures (ids = file names), from local disk
-    (netCDF-C or native) or from S3."""
+    (netCDF-C or native, the default) or from S3."""
     if request.param == "local":
-        proc, base = start_server([str(fixtures_dir)])
+        config = tmp_path_factory.mktemp("netcdf-c") / "datagate.toml"
+        config.write_text(
+            f'[readers]\nlocal_reads = "netcdf-c"\n[[roots]]\npath = "{fixtures_dir}"\n'
+        )
+        proc, base = start_server(["--config", str(config)])
     elif request.param == "native":
         config = tmp_path_factory.mktemp("native") / "datagate.toml"
         config.write_text(

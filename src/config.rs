@@ -140,6 +140,9 @@ pub struct CacheConfig {
     /// Views each service derives from a dataset version (Zarr layouts, DAP2 schemas,
     /// EDR collections, DAP4 checksums): each such cache holds at most this much.
     pub derived_bytes: u64,
+    /// Decoded (inflated) chunks of every file, shared by all protocols: a point time
+    /// series over chunks already decoded costs no decompression.
+    pub decoded_chunk_bytes: u64,
 }
 
 impl Default for CacheConfig {
@@ -149,6 +152,7 @@ impl Default for CacheConfig {
             metadata_bytes: 1 << 30,
             zarr_chunk_bytes: 128 << 20,
             derived_bytes: 64 << 20,
+            decoded_chunk_bytes: 1 << 30,
         }
     }
 }

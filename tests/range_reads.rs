@@ -84,13 +84,18 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
     let remote_storage = storage(4096);
     let local_storage = Arc::new(Storage::default());
     let defaults = ReadersConfig::default();
+    // The reference: netCDF-C on the local file.
+    let netcdf_c = ReadersConfig {
+        local_reads: readers::LocalReads::NetcdfC,
+        ..ReadersConfig::default()
+    };
     let native = ReadersConfig {
         local_reads: readers::LocalReads::Native,
         ..ReadersConfig::default()
     };
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_string();
-        let local = readers::open(&Location::Local(file.clone()), &local_storage, &defaults)
+        let local = readers::open(&Location::Local(file.clone()), &local_storage, &netcdf_c)
             .await
             .unwrap();
         let loc = Location::parse(&format!("{base}/{name}"), Path::new("/")).unwrap();
@@ -102,6 +107,7 @@ async fn range_reader_matches_netcdf_c_on_every_fixture() {
             .await
             .unwrap();
         assert!(native.memory_budget() > 0, "{name}: not the range reader");
+        assert_eq!(local.memory_budget(), 0, "{name}: not netCDF-C");
         assert_eq!(remote.format(), local.format(), "{name}");
         // Compared as text: NaN attributes are equal there.
         assert_eq!(
@@ -172,7 +178,10 @@ async fn a_small_subset_of_a_large_file_costs_a_few_ranges() {
     let local = readers::open(
         &Location::Local(path.clone()),
         &Arc::new(Storage::default()),
-        &ReadersConfig::default(),
+        &ReadersConfig {
+            local_reads: readers::LocalReads::NetcdfC,
+            ..ReadersConfig::default()
+        },
     )
     .await
     .unwrap();
@@ -242,7 +251,10 @@ async fn file_cache_mode_and_fallback_read_through_netcdf_c() {
     let local = readers::open(
         &Location::Local(path.clone()),
         &Arc::new(Storage::default()),
-        &ReadersConfig::default(),
+        &ReadersConfig {
+            local_reads: readers::LocalReads::NetcdfC,
+            ..ReadersConfig::default()
+        },
     )
     .await
     .unwrap();
@@ -284,4 +296,41 @@ async fn file_cache_mode_and_fallback_read_through_netcdf_c() {
     );
     assert_eq!(r.read("/temp", &slab).await.unwrap(), want);
     assert_eq!(downloads(&s), 1);
+}
+
+/// Chunks a read decodes are kept in the storage's shared decoded-chunk cache: reading
+/// them again (any reader of the same file version) decodes nothing.
+#[tokio::test]
+async fn decoded_chunks_are_shared_between_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    datagate::fixtures::write_all(dir.path()).unwrap();
+    let storage = Arc::new(Storage::default());
+    let native = ReadersConfig::default();
+    let path = dir.path().join("gridded_nc4.nc");
+    let events = |event: &str| {
+        storage
+            .metrics()
+            .render()
+            .lines()
+            .find(|l| l.contains("decoded_chunk") && l.contains(&format!("\"{event}\"")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let first = readers::open(&Location::Local(path.clone()), &storage, &native)
+        .await
+        .unwrap();
+    let var = first.metadata().variable("temp").unwrap().clone();
+    let all = Hyperslab::full(&var.shape());
+    let a = first.read("/temp", &all).await.unwrap();
+    let misses = events("miss");
+    assert!(misses > 0, "the chunks were not decoded by datagate");
+    assert_eq!(events("hit"), 0);
+    // Another reader of the same file (another protocol's open) hits every chunk.
+    let second = readers::open(&Location::Local(path), &storage, &native)
+        .await
+        .unwrap();
+    let b = second.read("/temp", &all).await.unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert_eq!(events("miss"), misses);
+    assert_eq!(events("hit"), misses);
 }

@@ -18,7 +18,10 @@ impl Catalog {
         let (entries, problems) = local_entries(config);
         let catalog = Catalog {
             entries: RwLock::new(Arc::new(entries)),
-            storage: Arc::new(Storage::new(config.storage.clone(), metrics.clone())),
+            storage: Arc::new(
+                Storage::new(config.storage.clone(), metrics.clone())
+                    .with_decoded_cache_bytes(config.cache.decoded_chunk_bytes),
+            ),
             opened: OpenCache::new(config, &metrics),
             collections: RwLock::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),

@@ -6,9 +6,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReadersConfig {
-    /// How local NetCDF/HDF5 files are read: `netcdf-c` (the C library, one call at a
-    /// time in the process) or `native` (the pure-Rust range reader, on every core;
-    /// netCDF-C for what it cannot read).
+    /// How local NetCDF/HDF5 files are read: `native` (the pure-Rust range reader, on
+    /// every core; netCDF-C for what it cannot read), or `netcdf-c` (the C library, one
+    /// call at a time in the process).
     pub local_reads: LocalReads,
     /// How remote NetCDF/HDF5 files are read: `ranges` (byte-range requests through the
     /// pure-Rust reader, no download) or `file-cache` (whole file copied to the file
@@ -25,8 +25,8 @@ pub struct ReadersConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LocalReads {
-    #[default]
     NetcdfC,
+    #[default]
     Native,
 }
 
@@ -41,7 +41,7 @@ pub enum RemoteReads {
 impl Default for ReadersConfig {
     fn default() -> Self {
         ReadersConfig {
-            local_reads: LocalReads::NetcdfC,
+            local_reads: LocalReads::Native,
             remote_reads: RemoteReads::Ranges,
             decoded_chunk_cache_bytes: 16 << 20,
             max_decoded_chunk_bytes: 256 << 20,

@@ -265,7 +265,11 @@ mod tests {
 
     #[tokio::test]
     async fn netcdf_c_reader_conforms() {
-        let (_dir, readers) = open_all(&ReadersConfig::default()).await;
+        let netcdf_c = ReadersConfig {
+            local_reads: LocalReads::NetcdfC,
+            ..ReadersConfig::default()
+        };
+        let (_dir, readers) = open_all(&netcdf_c).await;
         for r in readers {
             assert_eq!(r.memory_budget(), 0, "not the netCDF-C reader");
             let problems = check(r.as_ref()).await;

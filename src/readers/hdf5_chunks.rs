@@ -220,6 +220,14 @@ unsafe fn stored_chunks(dset: hid_t, shape: &[usize], chunk_shape: &[usize]) -> 
 
 #[cfg(test)]
 mod tests {
+    /// These tests are of HDF5's C API: through netCDF-C's reader, not the default.
+    fn netcdf_c() -> crate::readers::ReadersConfig {
+        crate::readers::ReadersConfig {
+            local_reads: crate::readers::LocalReads::NetcdfC,
+            ..Default::default()
+        }
+    }
+
     use std::io::Read;
 
     use crate::model::ArrayValues;
@@ -252,13 +260,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::fixtures::write_all(dir.path()).unwrap();
         let loc = Location::Local(dir.path().join("gridded_nc4.nc"));
-        let r = open(
-            &loc,
-            &std::sync::Arc::new(Storage::default()),
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+        let r = open(&loc, &std::sync::Arc::new(Storage::default()), &netcdf_c())
+            .await
+            .unwrap();
         let bytes = std::fs::read(dir.path().join("gridded_nc4.nc")).unwrap();
 
         let idx = r.chunk_index("/temp").await.unwrap().unwrap();
@@ -333,7 +337,7 @@ mod tests {
         let r = open(
             &Location::Local(dir.path().join("types_nc4.nc")),
             &std::sync::Arc::new(Storage::default()),
-            &Default::default(),
+            &netcdf_c(),
         )
         .await
         .unwrap();
@@ -359,7 +363,7 @@ mod tests {
             let r = open(
                 &Location::Local(path.clone()),
                 &std::sync::Arc::new(Storage::default()),
-                &Default::default(),
+                &netcdf_c(),
             )
             .await
             .unwrap();
@@ -397,7 +401,7 @@ mod tests {
         let r = open(
             &Location::Local(path.clone()),
             &std::sync::Arc::new(Storage::default()),
-            &Default::default(),
+            &netcdf_c(),
         )
         .await
         .unwrap();
@@ -437,7 +441,7 @@ mod tests {
         let r = open(
             &Location::Local(path),
             &std::sync::Arc::new(Storage::default()),
-            &Default::default(),
+            &netcdf_c(),
         )
         .await
         .unwrap();

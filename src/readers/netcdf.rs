@@ -473,7 +473,10 @@ mod tests {
         open(
             &Location::Local(dir.join(name)),
             &std::sync::Arc::new(Storage::default()),
-            &Default::default(),
+            &crate::readers::ReadersConfig {
+                local_reads: crate::readers::LocalReads::NetcdfC,
+                ..Default::default()
+            },
         )
         .await
         .unwrap()

@@ -5,6 +5,7 @@
 
 mod block_cache;
 mod config;
+mod decoded;
 mod error;
 mod file_cache;
 mod location;
@@ -29,6 +30,7 @@ use object_store::{
 
 pub use block_cache::{BlockCache, RangeCounters};
 pub use config::{AzureConfig, GcsConfig, S3Config, StorageConfig};
+pub use decoded::{DecodedCache, DecodedKey};
 pub use error::StorageError;
 pub(crate) use error::map_store_error;
 pub use file_cache::FileCache;
@@ -52,6 +54,8 @@ pub struct Storage {
     remotes: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
     file_cache: FileCache,
     blocks: BlockCache,
+    /// Decoded pieces (chunks) of every object, shared by all readers.
+    decoded: DecodedCache,
     metrics: Arc<Metrics>,
     /// Remote objects (by URL) found changed during a read, for the catalog to check
     /// again at once rather than after its revalidation interval.
@@ -70,6 +74,9 @@ impl std::fmt::Debug for Storage {
     }
 }
 
+/// The decoded-chunk cache of a storage built without configuration (tests, tools).
+const DEFAULT_DECODED_BYTES: u64 = 64 << 20;
+
 impl Storage {
     pub fn new(config: StorageConfig, metrics: Arc<Metrics>) -> Storage {
         let dir = config
@@ -85,12 +92,24 @@ impl Storage {
                 metrics.clone(),
             ),
             file_cache: FileCache::new(dir, config.file_cache_bytes, metrics.clone()),
+            decoded: DecodedCache::new(DEFAULT_DECODED_BYTES, metrics.clone()),
             metrics,
             changed: Mutex::new(std::collections::HashSet::new()),
             config,
             local: Arc::new(LocalFileSystem::new()),
             remotes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same storage with a decoded-chunk cache of `bytes` (`cache.decoded_chunk_bytes`).
+    pub fn with_decoded_cache_bytes(mut self, bytes: u64) -> Storage {
+        self.decoded = DecodedCache::new(bytes, self.metrics.clone());
+        self
+    }
+
+    /// Decoded chunks of every object, shared by all readers and protocols.
+    pub fn decoded(&self) -> &DecodedCache {
+        &self.decoded
     }
 
     pub fn metrics(&self) -> &Metrics {

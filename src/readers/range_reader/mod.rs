@@ -8,6 +8,7 @@
 //! involved, so reads of different files (and chunks of one read) run in parallel.
 //! netCDF-C stays the reference: `tests` compare both readers on every fixture.
 
+mod chunked;
 mod meta;
 mod source;
 
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use netcdf_reader::{NcFile, NcSliceInfo, NcSliceInfoElem};
 
+use chunked::{ChunkSource, ChunkedVariable};
 use meta::build_group;
 use source::{PureSource, RangeSource};
 
@@ -35,6 +37,14 @@ pub struct RangeReader {
     meta: Arc<DatasetMeta>,
     /// Memory its decoded-chunk cache may fill (`readers.decoded_chunk_cache_bytes`).
     decoded_chunk_cache_bytes: usize,
+    /// Largest chunk decoded in memory (`readers.max_decoded_chunk_bytes`).
+    max_chunk_bytes: usize,
+    /// The file's URL and version: its chunks' keys in the shared decoded-chunk cache.
+    url: Arc<str>,
+    version: Arc<ObjectVersion>,
+    /// Variables whose chunks datagate decodes itself (`chunked`), by path; `None` for
+    /// those left to `netcdf-reader`.
+    chunked: moka::sync::Cache<String, Option<Arc<ChunkedVariable>>>,
     /// NetCDF-3 data offsets, parsed from the header once.
     nc3_layout: tokio::sync::OnceCell<Arc<netcdf3_layout::Layout>>,
     /// The HDF5 file as `hdf5-pure` sees it, for chunk indexes, opened on first use.
@@ -102,6 +112,16 @@ impl RangeReader {
             container,
             meta: Arc::new(meta),
             decoded_chunk_cache_bytes: config.decoded_chunk_cache_bytes,
+            max_chunk_bytes: config.max_decoded_chunk_bytes,
+            url: location.to_string().into(),
+            version: Arc::new(version.clone()),
+            chunked: moka::sync::Cache::builder()
+                .weigher(|k: &String, v: &Option<Arc<ChunkedVariable>>| {
+                    let n = v.as_ref().map_or(0, |v| v.weight());
+                    (k.len() + 64).saturating_add(n).min(u32::MAX as usize) as u32
+                })
+                .max_capacity(64 << 20)
+                .build(),
             nc3_layout: tokio::sync::OnceCell::new(),
             hdf5: tokio::sync::OnceCell::new(),
             chunk_indexes: super::index_cache::IndexCache::new(),
@@ -373,6 +393,22 @@ impl Reader for RangeReader {
         if let Some(fallback) = self.fallback.get() {
             return fallback.read(path, slab).await;
         }
+        if let Some(chunked) = self.chunked_variable(&var).await? {
+            let s = &self.source;
+            let source = ChunkSource {
+                storage: &s.storage,
+                location: &s.location,
+                version: &self.version,
+                url: &self.url,
+            };
+            let item: Arc<str> = var.path.as_str().into();
+            let bytes = chunked::read(&chunked, &item, slab, source)
+                .await
+                .map_err(|e| s.error(e))?;
+            let values = ArrayValues::from_ne_bytes(var.dtype, &bytes)
+                .ok_or_else(|| ReadError::Internal(format!("{path}: not a numeric type")))?;
+            return Ok(Array::new(shape, values));
+        }
         let (file, source, s2) = (self.file.clone(), self.source.clone(), slab.clone());
         let read = tokio::task::spawn_blocking(move || {
             let read = match var.dtype {
@@ -427,6 +463,35 @@ impl Reader for RangeReader {
 }
 
 impl RangeReader {
+    /// The variable as datagate decodes it itself, when it can: an HDF5 chunked variable
+    /// with a known filter pipeline whose chunk index is at hand (local files: read
+    /// once; remote: once a larger read has fetched it, so a first small read of a
+    /// remote file does not walk the whole index).
+    async fn chunked_variable(
+        &self,
+        var: &Variable,
+    ) -> Result<Option<Arc<ChunkedVariable>>, ReadError> {
+        if self.container != Container::Hdf5
+            || matches!(var.dtype, DataType::Char | DataType::String)
+        {
+            return Ok(None);
+        }
+        if let Some(known) = self.chunked.get(&var.path) {
+            return Ok(known);
+        }
+        let index = if self.source.local.is_some() {
+            self.cached_index(&var.path).await?
+        } else {
+            match self.chunk_indexes.cached(&var.path).await {
+                Some(index) => index,
+                None => return Ok(None),
+            }
+        };
+        let chunked = ChunkedVariable::new(var, index, self.max_chunk_bytes).map(Arc::new);
+        self.chunked.insert(var.path.clone(), chunked.clone());
+        Ok(chunked)
+    }
+
     /// The chunk index of a variable, computed once (shared, not copied: reads consult
     /// it on every call).
     async fn cached_index(&self, path: &str) -> Result<Arc<Option<ChunkIndex>>, ReadError> {
