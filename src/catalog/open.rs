@@ -8,10 +8,22 @@ use crate::readers::{self, ReadError};
 use crate::storage::{Location, ObjectVersion, StorageError};
 
 impl Catalog {
-    /// The current version of a location: remote ones are trusted for the
-    /// revalidation interval, local files are checked every time (one `stat`).
+    /// The current version of a location: remote ones are trusted for
+    /// `storage.revalidate_secs`, local files for `storage.local_revalidate_ms` (a
+    /// `stat` and a thread hop per request otherwise: most of a metadata request).
     async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
-        if !loc.is_remote() || self.storage.config().revalidate_secs == 0 {
+        if !loc.is_remote() {
+            let Some(local) = &self.opened.local_versions else {
+                return self.storage.head(loc).await;
+            };
+            if let Some(v) = local.get(loc).await {
+                return Ok(v);
+            }
+            let v = self.storage.head(loc).await?;
+            local.insert(loc.clone(), v.clone()).await;
+            return Ok(v);
+        }
+        if self.storage.config().revalidate_secs == 0 {
             return self.storage.head(loc).await;
         }
         if self.storage.take_changed(loc) {

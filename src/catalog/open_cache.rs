@@ -22,6 +22,9 @@ pub(super) struct OpenCache {
     pub(super) datasets: moka::future::Cache<DatasetKey, Arc<Dataset>>,
     /// Versions of remote objects, trusted for `storage.revalidate_secs`.
     pub(super) remote_versions: moka::future::Cache<Location, ObjectVersion>,
+    /// Versions of local files, trusted for `storage.local_revalidate_ms` (`None`: a
+    /// `stat` on every request).
+    pub(super) local_versions: Option<moka::future::Cache<Location, ObjectVersion>>,
 }
 
 impl OpenCache {
@@ -32,6 +35,13 @@ impl OpenCache {
                 config.storage.revalidate_secs,
             ));
         }
+        let local_ms = config.storage.local_revalidate_ms;
+        let local_versions = (local_ms > 0).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_millis(local_ms))
+                .build()
+        });
         let min_weight = config.cache.metadata_bytes / config.cache.metadata_entries.max(1);
         fn weight(bytes: u64, min: u64) -> u32 {
             bytes.max(min).min(u32::MAX as u64) as u32
@@ -56,6 +66,7 @@ impl OpenCache {
                 .eviction_listener(metrics.eviction_listener("metadata"))
                 .build(),
             remote_versions: versions.build(),
+            local_versions,
         }
     }
 }

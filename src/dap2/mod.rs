@@ -31,7 +31,7 @@ use crate::subset::Hyperslab;
 use selection::Projected;
 
 /// The DAP2 responses, by URL suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Html,
     Dds,
@@ -80,6 +80,8 @@ pub struct Dap2Caches {
     /// Longest value, in bytes, of each netCDF-4 string variable. DAS `strlen` needs
     /// it, or netCDF-C cuts strings at 64 characters.
     string_lens: ViewCache<(VersionKey, String), StringLen>,
+    /// Rendered DAS and unconstrained DDS: what clients ask first, every time.
+    documents: ViewCache<(VersionKey, Kind), bytes::Bytes>,
 }
 
 impl Dap2Caches {
@@ -87,6 +89,7 @@ impl Dap2Caches {
         Dap2Caches {
             schemas: ViewCache::new("dap2_schema", cache.derived_bytes, metrics),
             string_lens: ViewCache::new("dap2_string_len", cache.derived_bytes, metrics),
+            documents: ViewCache::new("dap2_document", cache.derived_bytes, metrics),
         }
     }
 }
@@ -155,11 +158,11 @@ async fn string_len(
 }
 
 fn text_response(
-    body: String,
+    body: impl Into<axum::body::Body>,
     content_type: &'static str,
     description: Option<&'static str>,
 ) -> Response {
-    let mut r = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    let mut r = ([(header::CONTENT_TYPE, content_type)], body.into()).into_response();
     if let Some(d) = description {
         headers::set_description(r.headers_mut(), d);
     }
@@ -225,18 +228,24 @@ async fn answer(
     };
     let response = match kind {
         Kind::Das | Kind::Info => {
-            let mut strings = std::collections::HashMap::new();
-            for v in ds.meta.variables() {
-                if v.dtype == crate::model::DataType::String
-                    && let Some(n) = string_len(caches, &ds, &v.path, block_bytes).await
-                {
-                    strings.insert(v.path.clone(), n);
-                }
-            }
-            let das = das_text(&strings);
+            let das = caches
+                .documents
+                .get_with((VersionKey::of(&ds), Kind::Das), async {
+                    let mut strings = std::collections::HashMap::new();
+                    for v in ds.meta.variables() {
+                        if v.dtype == crate::model::DataType::String
+                            && let Some(n) = string_len(caches, &ds, &v.path, block_bytes).await
+                        {
+                            strings.insert(v.path.clone(), n);
+                        }
+                    }
+                    bytes::Bytes::from(das_text(&strings))
+                })
+                .await;
             if kind == Kind::Das {
                 text_response(das, "text/plain; charset=utf-8", Some("dods_das"))
             } else {
+                let das = String::from_utf8_lossy(&das);
                 let dds = dds::dds(
                     &ds.id,
                     &selection::select(&schema, &ce::Constraint::default())?,
@@ -245,12 +254,23 @@ async fn answer(
             }
         }
         Kind::Dds => {
-            let projected = constrained(&schema, req)?;
-            text_response(
-                dds::dds(&ds.id, &projected),
-                "text/plain; charset=utf-8",
-                Some("dods_dds"),
-            )
+            let whole = req.query.as_deref().is_none_or(str::is_empty);
+            let key = (VersionKey::of(&ds), Kind::Dds);
+            let hit = match whole {
+                true => caches.documents.get(&key).await,
+                false => None,
+            };
+            let dds = match hit {
+                Some(hit) => hit,
+                None => {
+                    let text = bytes::Bytes::from(dds::dds(&ds.id, &constrained(&schema, req)?));
+                    if whole {
+                        caches.documents.insert(key, text.clone()).await;
+                    }
+                    text
+                }
+            };
+            text_response(dds, "text/plain; charset=utf-8", Some("dods_dds"))
         }
         Kind::Html => {
             let base = crate::http::base_url(state, &req.headers);

@@ -6,9 +6,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// How long a remote object's size/ETag is trusted before it is checked again
-    /// (local files are checked on every request).
+    /// How long a remote object's size/ETag is trusted before it is checked again.
     pub revalidate_secs: u64,
+    /// How long a local file's size and modification time are trusted before the next
+    /// `stat` (0: on every request).
+    pub local_revalidate_ms: u64,
     /// Per-request timeout for object-store requests.
     pub timeout_secs: u64,
     pub connect_timeout_secs: u64,
@@ -35,6 +37,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             revalidate_secs: 10,
+            local_revalidate_ms: 1000,
             timeout_secs: 30,
             connect_timeout_secs: 5,
             max_retries: 2,

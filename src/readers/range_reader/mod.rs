@@ -90,8 +90,15 @@ impl RangeReader {
             local,
             failure: Mutex::new(None),
         });
+        // Local chunked variables are decoded into the shared cache (`chunked`); the
+        // reader's own cache only serves what that path leaves to it.
+        let per_file = if location.local_path().is_some() {
+            config.decoded_chunk_cache_bytes.min(LOCAL_FILE_CHUNK_BYTES)
+        } else {
+            config.decoded_chunk_cache_bytes
+        };
         let options = netcdf_reader::NcOpenOptions {
-            chunk_cache_bytes: config.decoded_chunk_cache_bytes,
+            chunk_cache_bytes: per_file,
             max_chunk_bytes: config.max_decoded_chunk_bytes,
             ..Default::default()
         };
@@ -111,7 +118,7 @@ impl RangeReader {
             format,
             container,
             meta: Arc::new(meta),
-            decoded_chunk_cache_bytes: config.decoded_chunk_cache_bytes,
+            decoded_chunk_cache_bytes: per_file,
             max_chunk_bytes: config.max_decoded_chunk_bytes,
             url: location.to_string().into(),
             version: Arc::new(version.clone()),
@@ -238,6 +245,9 @@ impl RangeReader {
         Ok(out)
     }
 }
+
+/// The per-file chunk cache of a local file's reader (see `open`).
+const LOCAL_FILE_CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads meeting at most this many chunks are not prefetched.
 const MIN_PREFETCH_CHUNKS: usize = 4;
