@@ -134,7 +134,10 @@ def start_xpublish(path, work):
     if have.returncode != 0:
         subprocess.run([PY, "-m", "pip", "install", "-q", "xpublish", "xpublish-opendap", "xpublish-edr"], check=True)
     port = free_port()
+    # pyproj first: loaded after another wheel's PROJ (rasterio's), it finds no database.
     code = f"""
+import pyproj
+pyproj.CRS.from_epsg(4326)
 import xarray as xr, xpublish
 ds = xr.open_dataset({path!r})
 xpublish.Rest({{{ID!r}: ds}}).serve(host="127.0.0.1", port={port}, log_level="error")
