@@ -56,6 +56,9 @@ impl MapView {
 pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [u8]) {
     let (w, h) = (view.width as usize, view.height as usize);
     debug_assert_eq!(rgba.len(), w * h * 4);
+    if w == 0 || h == 0 {
+        return;
+    }
     let mut put = |px: usize, v: f32| {
         let c = scale.color(v);
         if c[3] != 0 {
@@ -81,17 +84,25 @@ pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [
             }
         }
         grid => {
+            // Every pixel is inverse-projected and located: rows on every core (the
+            // caller runs this off the async workers).
+            use rayon::prelude::*;
             let lattice = Lattice::new(view);
-            for r in 0..h {
-                for c in 0..w {
-                    let Some((lon, lat)) = lattice.lonlat(view, c as u32, r as u32) else {
-                        continue;
-                    };
-                    if let Some((row, col)) = grid.locate(lon, lat) {
-                        put(r * w + c, field.value(row, col));
+            rgba.par_chunks_mut(w * 4)
+                .enumerate()
+                .for_each(|(r, line)| {
+                    for c in 0..w {
+                        let Some((lon, lat)) = lattice.lonlat(view, c as u32, r as u32) else {
+                            continue;
+                        };
+                        if let Some((row, col)) = grid.locate(lon, lat) {
+                            let colour = scale.color(field.value(row, col));
+                            if colour[3] != 0 {
+                                line[c * 4..c * 4 + 4].copy_from_slice(&colour);
+                            }
+                        }
                     }
-                }
-            }
+                });
         }
     }
 }
@@ -114,13 +125,15 @@ impl Lattice {
     fn new(view: &MapView) -> Lattice {
         let cols = view.width.div_ceil(LATTICE) + 1;
         let rows = view.height.div_ceil(LATTICE) + 1;
-        let mut points = Vec::with_capacity((cols * rows) as usize);
-        for r in 0..rows {
-            for c in 0..cols {
-                // Lattice points are the centres of every LATTICE-th pixel.
-                points.push(view.crs.to_lonlat(view.x(c * LATTICE), view.y(r * LATTICE)));
-            }
-        }
+        use rayon::prelude::*;
+        // Lattice points are the centres of every LATTICE-th pixel.
+        let points = (0..rows * cols)
+            .into_par_iter()
+            .map(|i| {
+                let (r, c) = (i / cols, i % cols);
+                view.crs.to_lonlat(view.x(c * LATTICE), view.y(r * LATTICE))
+            })
+            .collect();
         Lattice { cols, points }
     }
 
