@@ -64,6 +64,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                             id: id.clone(),
                             title: d.title.clone(),
                             location,
+                            part: None,
                         },
                         &mut problems,
                     )
@@ -87,6 +88,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                                 id,
                                 title: None,
                                 location: Location::Local(f.path),
+                                part: None,
                             },
                             &mut problems,
                         );
@@ -113,6 +115,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                 id: format!("{}{}", root.prefix, f.relative_id),
                 title: None,
                 location: Location::Local(f.path),
+                part: None,
             };
             add(entry, &mut problems);
         }

@@ -38,6 +38,7 @@ impl Catalog {
                             id: format!("{prefix}{rel}"),
                             title: None,
                             location,
+                            part: None,
                         }));
                     }
                     Err(e) => problems.push(e),
@@ -66,6 +67,7 @@ impl Catalog {
                                 id,
                                 title: None,
                                 location: Location::Remote(o.location),
+                                part: None,
                             });
                         }
                     }
@@ -88,6 +90,9 @@ impl Catalog {
         *entries = Arc::new(map);
         drop(entries);
         self.bump();
+        // Every caller scans remote roots once the catalog is built: files holding
+        // several datasets (local or remote) are split here, once all are listed.
+        problems.extend(self.split_multi_dataset_files().await);
         problems
     }
 

@@ -1,0 +1,202 @@
+"""GRIB 1 and 2 served like NetCDF: DAP2 and DAP4 (netCDF-C via xarray) and virtual Zarr
+(xarray + zarr-python) compared with cfgrib's own read of the same files
+(`xr.open_dataset(path, engine="cfgrib")`, and `cfgrib.open_datasets` for a file that
+splits into several datasets); EDR position and WMS GetMap on a GRIB dataset; a damaged
+GRIB skipped at scan time. The files are written here by the ecCodes Python module from
+the samples bundled with ecCodes: nothing is downloaded."""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import requests
+import xarray as xr
+from PIL import Image
+
+from conftest import start_server, stop_server
+
+eccodes = pytest.importorskip("eccodes")
+cfgrib = pytest.importorskip("cfgrib")
+
+GRID = dict(
+    Ni=8, Nj=5,
+    latitudeOfFirstGridPointInDegrees=60.0, longitudeOfFirstGridPointInDegrees=-10.0,
+    latitudeOfLastGridPointInDegrees=40.0, longitudeOfLastGridPointInDegrees=25.0,
+    iDirectionIncrementInDegrees=5.0, jDirectionIncrementInDegrees=5.0,
+)
+
+
+def write(path, fields, sample="regular_ll_pl_grib2"):
+    with open(path, "wb") as f:
+        for keys, values in fields:
+            h = eccodes.codes_grib_new_from_samples(sample)
+            try:
+                for k, v in keys.items():
+                    eccodes.codes_set(h, k, v)
+                eccodes.codes_set_values(h, values)
+                eccodes.codes_write(h, f)
+            finally:
+                eccodes.codes_release(h)
+
+
+def field(short_name, level_type, level, date=20240101, step=0, **grid):
+    return {**(grid or GRID), "shortName": short_name, "dataDate": date, "dataTime": 1200,
+            "stepRange": str(step), "typeOfLevel": level_type, "level": level}
+
+
+def make_files(d):
+    # One hypercube: t and u on 3 pressure levels, 2 dates, 2 steps.
+    fields = []
+    for v, name in enumerate(["t", "u"]):
+        for day, date in enumerate([20240101, 20240102]):
+            for step in [0, 6]:
+                for level in [850, 500, 250]:
+                    values = np.arange(40.0) + 1000 * v + 100 * day + 10 * step + level / 10
+                    fields.append((field(name, "isobaricInhPa", level, date, step), values))
+    write(d / "pl.grib2", fields)
+    # No single hypercube: t on pressure levels and at the surface, sp, 2t at 2 m.
+    fields = []
+    for step in [0, 6]:
+        for level in [850, 500]:
+            fields.append((field("t", "isobaricInhPa", level, step=step), np.full(40, 200.0 + level / 10 + step)))
+        fields.append((field("t", "surface", 0, step=step), np.linspace(270, 290, 40) + step))
+        fields.append((field("sp", "surface", 0, step=step), np.linspace(9e4, 1.01e5, 40)))
+        fields.append((field("2t", "heightAboveGround", 2, step=step), np.linspace(260, 280, 40) - step))
+    write(d / "mixed.grib2", fields)
+    # GRIB 1 on a 6 x 4 grid.
+    grid1 = dict(Ni=6, Nj=4, latitudeOfFirstGridPointInDegrees=45.0, longitudeOfFirstGridPointInDegrees=0.0,
+                 latitudeOfLastGridPointInDegrees=30.0, longitudeOfLastGridPointInDegrees=25.0,
+                 iDirectionIncrementInDegrees=5.0, jDirectionIncrementInDegrees=5.0)
+    fields = [(field("z", "isobaricInhPa", level, date, **grid1), np.arange(24.0) * 10 + level + date % 10)
+              for date in [20240101, 20240102] for level in [500, 850]]
+    write(d / "z.grib1", fields, sample="GRIB1")
+    # A regular Gaussian grid (N32).
+    fields = [({"shortName": "2t", "typeOfLevel": "heightAboveGround", "level": 2, "dataDate": 20240101,
+                "dataTime": 0, "stepRange": str(step)}, 250 + np.sin(np.arange(8192) / 100.0) * 30 + step)
+              for step in [0, 12]]
+    write(d / "gauss.grib2", fields, sample="regular_gg_sfc_grib2")
+    # Damaged: the one-hypercube file cut in its last message.
+    good = (d / "pl.grib2").read_bytes()
+    (d / "damaged.grib2").write_bytes(good[:-30])
+
+
+@pytest.fixture(scope="module")
+def grib_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("grib")
+    make_files(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def grib_server(grib_dir):
+    proc, base = start_server([str(grib_dir)])
+    yield base
+    stop_server(proc)
+
+
+def local_cfgrib(path):
+    return xr.open_dataset(path, engine="cfgrib", backend_kwargs={"indexpath": ""})
+
+
+def comparable(values):
+    """Times as seconds since 1970, steps as hours: cfgrib decodes them, a client may not."""
+    a = np.asarray(values)
+    if a.dtype.kind == "M":
+        return a.astype("datetime64[s]").astype("f8")
+    if a.dtype.kind == "m":
+        return a.astype("timedelta64[s]").astype("f8") / 3600.0
+    return a.astype("f8") if a.dtype.kind in "fiu" else a
+
+
+# Attributes clients rely on; GRIB_name and the like depend on the ecCodes version.
+MAIN_ATTRS = ["units", "long_name", "standard_name", "GRIB_paramId", "GRIB_shortName",
+              "GRIB_units", "GRIB_typeOfLevel", "GRIB_gridType", "GRIB_stepType", "GRIB_dataType"]
+
+
+def compare(local, remote):
+    for name, var in local.variables.items():
+        assert name in remote.variables, f"{name} missing: {list(remote.variables)}"
+        r = remote[name]
+        assert r.dims == var.dims, (name, r.dims, var.dims)
+        a, b = comparable(var.values), comparable(r.values)
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(b, a, rtol=1e-6, equal_nan=True, err_msg=name)
+        else:
+            assert np.array_equal(a, b), name
+    for name, var in local.data_vars.items():
+        for k in MAIN_ATTRS:
+            if k in var.attrs:
+                assert remote[name].attrs.get(k) == var.attrs[k], (name, k)
+    for k in ["GRIB_edition", "GRIB_centre", "Conventions", "institution"]:
+        assert remote.attrs.get(k) == local.attrs[k], k
+
+
+def opendap(base, ident, protocol):
+    if protocol == "dap2":
+        return xr.open_dataset(f"{base}/opendap/{ident}", engine="netcdf4")
+    if protocol == "dap4":
+        return xr.open_dataset(base.replace("http://", "dap4://") + f"/opendap/{ident}", engine="netcdf4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.open_zarr(f"{base}/zarr/{ident}", consolidated=True)
+
+
+PROTOCOLS = ["dap2", "dap4", "zarr"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("name", ["pl.grib2", "z.grib1", "gauss.grib2"])
+def test_one_hypercube_matches_cfgrib(grib_server, grib_dir, name, protocol):
+    local = local_cfgrib(grib_dir / name)
+    remote = opendap(grib_server, name, protocol)
+    compare(local, remote)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_split_file_matches_cfgrib_open_datasets(grib_server, grib_dir, protocol):
+    listed = {d["id"] for d in requests.get(f"{grib_server}/datasets", timeout=30).json()["datasets"]}
+    parts = sorted(i for i in listed if i.startswith("mixed.grib2/"))
+    assert parts == ["mixed.grib2/heightAboveGround", "mixed.grib2/isobaricInhPa", "mixed.grib2/surface"]
+    assert "mixed.grib2" not in listed
+    locals_ = cfgrib.open_datasets(str(grib_dir / "mixed.grib2"), backend_kwargs={"indexpath": ""})
+    for local in locals_:
+        level = next(iter(local.data_vars.values())).attrs["GRIB_typeOfLevel"]
+        compare(local, opendap(grib_server, f"mixed.grib2/{level}", protocol))
+
+
+def test_damaged_grib_is_skipped_and_server_stays_up(grib_server):
+    listed = {d["id"] for d in requests.get(f"{grib_server}/datasets", timeout=30).json()["datasets"]}
+    assert "damaged.grib2" not in listed
+    assert "pl.grib2" in listed
+    assert requests.get(f"{grib_server}/opendap/damaged.grib2.dds", timeout=30).status_code == 404
+    assert requests.get(f"{grib_server}/healthz", timeout=30).status_code == 200
+
+
+def test_edr_position_on_grib(grib_server, grib_dir):
+    local = local_cfgrib(grib_dir / "pl.grib2")
+    r = requests.get(f"{grib_server}/edr/collections/pl.grib2/position",
+                     params={"coords": "POINT(5 45)", "parameter-name": "t", "f": "CoverageJSON"}, timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    doc = r.json()
+    covs = doc.get("coverages", [doc])
+    got = sorted(v for c in covs for v in c["ranges"]["t"]["values"] if v is not None)
+    want = sorted(local.t.sel(latitude=45, longitude=5).values.ravel().tolist())
+    assert got, doc
+    # Every value served is one of the field values at that point.
+    for v in got:
+        assert min(abs(v - w) for w in want) < 1e-3, v
+
+
+def test_wms_getmap_on_grib(grib_server):
+    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "pl.grib2/t",
+              "STYLES": "", "CRS": "CRS:84", "BBOX": "-10,40,25,60", "WIDTH": "70", "HEIGHT": "40",
+              "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
+    r = requests.get(f"{grib_server}/wms", params=params, timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content)).convert("RGBA")
+    assert img.size == (70, 40)
+    opaque = [px for px in img.getdata() if px[3] > 0]
+    assert len(opaque) > 0.9 * 70 * 40
+    assert len(set(opaque)) > 3  # a gradient, not a flat fill

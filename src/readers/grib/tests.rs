@@ -1,0 +1,269 @@
+//! The GRIB reader on files ecCodes writes from its samples: the index, cfgrib's
+//! hypercubes and splits, values in place, and damaged files giving errors.
+
+use std::sync::Arc;
+
+use super::testdata;
+use crate::model::{ArrayValues, AttrValue};
+use crate::readers::formats::GRIB;
+use crate::readers::{ReadError, Reader, ReadersConfig};
+use crate::storage::{Location, Storage};
+use crate::subset::{DimSlice, Hyperslab};
+
+async fn open_bytes(bytes: &[u8]) -> Result<Arc<dyn Reader>, ReadError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.grib2");
+    std::fs::write(&path, bytes).unwrap();
+    let location = Location::Local(path);
+    let storage = Arc::new(Storage::new(
+        Default::default(),
+        Arc::new(crate::metrics::Metrics::new()),
+    ));
+    let version = storage.head(&location).await.unwrap();
+    let req = super::OpenRequest {
+        location: &location,
+        version: &version,
+        storage: &storage,
+        config: &ReadersConfig::default(),
+    };
+    // The reader reads on demand: the file outlives the test (in the temp dir).
+    let _kept = dir.keep();
+    super::open(&GRIB, req).await
+}
+
+fn dims(r: &dyn Reader, var: &str) -> Vec<String> {
+    let meta = r.metadata();
+    let v = meta.variable(var).unwrap_or_else(|| panic!("no {var}"));
+    v.dims
+        .iter()
+        .map(|d| format!("{}={}", d.name, d.len))
+        .collect()
+}
+
+fn text_attr(r: &dyn Reader, var: &str, name: &str) -> Option<String> {
+    r.metadata().variable(var)?.attr(name)?.as_text()
+}
+
+async fn f32s(r: &dyn Reader, var: &str, slab: Vec<DimSlice>) -> Vec<f32> {
+    match r.read(var, &Hyperslab::new(slab)).await.unwrap().values {
+        ArrayValues::F32(v) => v,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pressure_levels_form_one_hypercube_like_cfgrib() {
+    let r = open_bytes(&testdata::pressure_levels().unwrap())
+        .await
+        .unwrap();
+    assert!(r.parts().is_empty());
+    let r = r.as_ref();
+    assert_eq!(
+        dims(r, "/t"),
+        [
+            "time=2",
+            "step=2",
+            "isobaricInhPa=3",
+            "latitude=5",
+            "longitude=8"
+        ]
+    );
+    assert_eq!(dims(r, "/valid_time"), ["time=2", "step=2"]);
+    assert_eq!(text_attr(r, "/t", "units").as_deref(), Some("K"));
+    assert_eq!(
+        text_attr(r, "/t", "standard_name").as_deref(),
+        Some("air_temperature")
+    );
+    assert_eq!(text_attr(r, "/u", "GRIB_shortName").as_deref(), Some("u"));
+    assert_eq!(
+        text_attr(r, "/isobaricInhPa", "stored_direction").as_deref(),
+        Some("decreasing")
+    );
+    let meta = r.metadata();
+    assert_eq!(
+        meta.variable("/t").unwrap().attr("GRIB_paramId"),
+        Some(&AttrValue::I64(vec![130]))
+    );
+    // Coordinates: levels decreasing, latitudes north to south, times in seconds.
+    let full = |n| DimSlice::full(n);
+    let levels = r
+        .read("/isobaricInhPa", &Hyperslab::new(vec![full(3)]))
+        .await
+        .unwrap();
+    assert_eq!(levels.values, ArrayValues::F64(vec![850.0, 500.0, 250.0]));
+    let lat = r
+        .read("/latitude", &Hyperslab::new(vec![full(5)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        lat.values,
+        ArrayValues::F64(vec![60.0, 55.0, 50.0, 45.0, 40.0])
+    );
+    let lon = r
+        .read("/longitude", &Hyperslab::new(vec![full(8)]))
+        .await
+        .unwrap();
+    assert_eq!(lon.values.get_f64(0), -10.0);
+    let time = r
+        .read("/time", &Hyperslab::new(vec![full(2)]))
+        .await
+        .unwrap();
+    assert_eq!(time.values, ArrayValues::I64(vec![1704110400, 1704196800]));
+    let valid = r
+        .read("/valid_time", &Hyperslab::full(&[2, 2]))
+        .await
+        .unwrap();
+    assert_eq!(valid.values.get_f64(3), 1704196800.0 + 6.0 * 3600.0);
+    // u, day 1, step 6, 250 hPa, points 9 and 11 (row 1, columns 1 and 3).
+    let got = f32s(
+        r,
+        "/u",
+        vec![
+            DimSlice::index(1),
+            DimSlice::index(1),
+            DimSlice::index(2),
+            DimSlice::index(1),
+            DimSlice {
+                start: 1,
+                stride: 2,
+                count: 2,
+            },
+        ],
+    )
+    .await;
+    let want: Vec<f32> = [9, 11]
+        .iter()
+        .map(|&p| testdata::value(1, 1, 6, 250, p) as f32)
+        .collect();
+    assert_eq!(got, want);
+    let problems = crate::readers::conformance::check(r).await;
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn mixed_levels_split_by_type_of_level() {
+    let r = open_bytes(&testdata::mixed_levels().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.parts(), ["heightAboveGround", "isobaricInhPa", "surface"]);
+    let sfc = r.part("surface").unwrap();
+    assert_eq!(
+        dims(sfc.as_ref(), "/sp"),
+        ["step=2", "latitude=5", "longitude=8"]
+    );
+    assert_eq!(
+        dims(sfc.as_ref(), "/t"),
+        ["step=2", "latitude=5", "longitude=8"]
+    );
+    // Scalar coordinates, named by the level type, listed in `coordinates`.
+    assert!(dims(sfc.as_ref(), "/surface").is_empty());
+    assert!(dims(sfc.as_ref(), "/time").is_empty());
+    assert!(
+        text_attr(sfc.as_ref(), "/t", "coordinates")
+            .unwrap()
+            .contains("surface")
+    );
+    let hag = r.part("heightAboveGround").unwrap();
+    assert!(hag.metadata().variable("/t2m").is_some());
+    let pl = r.part("isobaricInhPa").unwrap();
+    let t = f32s(
+        pl.as_ref(),
+        "/t",
+        vec![
+            DimSlice::index(1),
+            DimSlice::index(1),
+            DimSlice::index(0),
+            DimSlice::index(0),
+        ],
+    )
+    .await;
+    assert_eq!(t, [testdata::value(0, 0, 6, 500, 0) as f32]);
+    for name in r.parts() {
+        let part = r.part(&name).unwrap();
+        let problems = crate::readers::conformance::check(part.as_ref()).await;
+        assert!(problems.is_empty(), "{name}: {problems:#?}");
+    }
+    assert!(r.part("nothing").is_none());
+}
+
+#[tokio::test]
+async fn grib1_and_gaussian_grids() {
+    let r = open_bytes(&testdata::grib1().unwrap()).await.unwrap();
+    assert_eq!(
+        dims(r.as_ref(), "/z"),
+        ["time=2", "isobaricInhPa=2", "latitude=4", "longitude=6"]
+    );
+    let meta = r.metadata();
+    assert_eq!(
+        meta.root
+            .attributes
+            .iter()
+            .find(|a| a.name == "GRIB_edition")
+            .map(|a| &a.value),
+        Some(&AttrValue::I64(vec![1]))
+    );
+    let z = f32s(
+        r.as_ref(),
+        "/z",
+        vec![
+            DimSlice::index(1),
+            DimSlice::index(0),
+            DimSlice::index(3),
+            DimSlice::index(5),
+        ],
+    )
+    .await;
+    // GRIB 1 simple packing keeps a few significant digits.
+    assert!(
+        (z[0] as f64 - testdata::value(0, 1, 0, 850, 23)).abs() < 0.1,
+        "{z:?}"
+    );
+
+    let g = open_bytes(&testdata::gaussian().unwrap()).await.unwrap();
+    assert_eq!(
+        dims(g.as_ref(), "/t2m"),
+        ["step=3", "latitude=64", "longitude=128"]
+    );
+    let lat = g
+        .read("/latitude", &Hyperslab::full(&[64]))
+        .await
+        .unwrap()
+        .values
+        .to_f64();
+    // Gaussian latitudes: not evenly spaced, symmetric about the equator.
+    assert!((lat[0] + lat[63]).abs() < 1e-9 && lat[0] > 87.0 && lat[0] < 88.0);
+    let problems = crate::readers::conformance::check(g.as_ref()).await;
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn damaged_files_give_errors_never_panics() {
+    let good = testdata::pressure_levels().unwrap();
+    let one = good.len() / 24;
+    // Truncated: inside the last message, and inside the first header.
+    for cut in [good.len() - 10, good.len() - one / 2, 12] {
+        let err = open_bytes(&good[..cut]).await.err();
+        assert!(
+            matches!(err, Some(ReadError::Format { .. })),
+            "cut at {cut}: {err:?}"
+        );
+    }
+    assert!(matches!(
+        open_bytes(b"GRIB\0\0\0\x09garbage").await,
+        Err(ReadError::Format { .. })
+    ));
+    // Bit flips all over the first message: an error or a dataset, never a panic; and a
+    // dataset that opened can be read (errors allowed) without a panic either.
+    for at in (0..one).step_by(3) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x5a;
+        if let Ok(r) = open_bytes(&bad).await {
+            for part in std::iter::once(r.clone()).chain(r.parts().iter().filter_map(|p| r.part(p)))
+            {
+                for v in part.metadata().variables() {
+                    let _ = part.read(&v.path, &Hyperslab::full(&v.shape())).await;
+                }
+            }
+        }
+    }
+}
