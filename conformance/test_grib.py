@@ -2,10 +2,15 @@
 (xarray + zarr-python) compared with cfgrib's own read of the same files
 (`xr.open_dataset(path, engine="cfgrib")`, and `cfgrib.open_datasets` for a file that
 splits into several datasets); EDR position and WMS GetMap on a GRIB dataset; a damaged
-GRIB skipped at scan time. The files are written here by the ecCodes Python module from
-the samples bundled with ecCodes: nothing is downloaded."""
+GRIB skipped at scan time. The files are written by the ecCodes Python module from the
+samples bundled with ecCodes (grib_data.py): nothing is downloaded."""
 
+import importlib.util
 import io
+import os
+import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -16,76 +21,21 @@ from PIL import Image
 
 from conftest import start_server, stop_server
 
-eccodes = pytest.importorskip("eccodes")
-cfgrib = pytest.importorskip("cfgrib")
-
-GRID = dict(
-    Ni=8, Nj=5,
-    latitudeOfFirstGridPointInDegrees=60.0, longitudeOfFirstGridPointInDegrees=-10.0,
-    latitudeOfLastGridPointInDegrees=40.0, longitudeOfLastGridPointInDegrees=25.0,
-    iDirectionIncrementInDegrees=5.0, jDirectionIncrementInDegrees=5.0,
-)
-
-
-def write(path, fields, sample="regular_ll_pl_grib2"):
-    with open(path, "wb") as f:
-        for keys, values in fields:
-            h = eccodes.codes_grib_new_from_samples(sample)
-            try:
-                for k, v in keys.items():
-                    eccodes.codes_set(h, k, v)
-                eccodes.codes_set_values(h, values)
-                eccodes.codes_write(h, f)
-            finally:
-                eccodes.codes_release(h)
-
-
-def field(short_name, level_type, level, date=20240101, step=0, **grid):
-    return {**(grid or GRID), "shortName": short_name, "dataDate": date, "dataTime": 1200,
-            "stepRange": str(step), "typeOfLevel": level_type, "level": level}
-
-
-def make_files(d):
-    # One hypercube: t and u on 3 pressure levels, 2 dates, 2 steps.
-    fields = []
-    for v, name in enumerate(["t", "u"]):
-        for day, date in enumerate([20240101, 20240102]):
-            for step in [0, 6]:
-                for level in [850, 500, 250]:
-                    values = np.arange(40.0) + 1000 * v + 100 * day + 10 * step + level / 10
-                    fields.append((field(name, "isobaricInhPa", level, date, step), values))
-    write(d / "pl.grib2", fields)
-    # No single hypercube: t on pressure levels and at the surface, sp, 2t at 2 m.
-    fields = []
-    for step in [0, 6]:
-        for level in [850, 500]:
-            fields.append((field("t", "isobaricInhPa", level, step=step), np.full(40, 200.0 + level / 10 + step)))
-        fields.append((field("t", "surface", 0, step=step), np.linspace(270, 290, 40) + step))
-        fields.append((field("sp", "surface", 0, step=step), np.linspace(9e4, 1.01e5, 40)))
-        fields.append((field("2t", "heightAboveGround", 2, step=step), np.linspace(260, 280, 40) - step))
-    write(d / "mixed.grib2", fields)
-    # GRIB 1 on a 6 x 4 grid.
-    grid1 = dict(Ni=6, Nj=4, latitudeOfFirstGridPointInDegrees=45.0, longitudeOfFirstGridPointInDegrees=0.0,
-                 latitudeOfLastGridPointInDegrees=30.0, longitudeOfLastGridPointInDegrees=25.0,
-                 iDirectionIncrementInDegrees=5.0, jDirectionIncrementInDegrees=5.0)
-    fields = [(field("z", "isobaricInhPa", level, date, **grid1), np.arange(24.0) * 10 + level + date % 10)
-              for date in [20240101, 20240102] for level in [500, 850]]
-    write(d / "z.grib1", fields, sample="GRIB1")
-    # A regular Gaussian grid (N32).
-    fields = [({"shortName": "2t", "typeOfLevel": "heightAboveGround", "level": 2, "dataDate": 20240101,
-                "dataTime": 0, "stepRange": str(step)}, 250 + np.sin(np.arange(8192) / 100.0) * 30 + step)
-              for step in [0, 12]]
-    write(d / "gauss.grib2", fields, sample="regular_gg_sfc_grib2")
-    # Damaged: the one-hypercube file cut in its last message.
-    good = (d / "pl.grib2").read_bytes()
-    (d / "damaged.grib2").write_bytes(good[:-30])
+if importlib.util.find_spec("eccodes") is None or importlib.util.find_spec("cfgrib") is None:
+    pytest.skip("needs the eccodes and cfgrib Python modules", allow_module_level=True)
+@pytest.fixture(scope="module")
+def grib_dir(tmp_path_factory):
+    """The GRIB files, written (and read by cfgrib) in a process of its own: see grib_data.py."""
+    d = tmp_path_factory.mktemp("grib")
+    script = os.path.join(os.path.dirname(__file__), "grib_data.py")
+    subprocess.run([sys.executable, script, str(d)], check=True)
+    return d
 
 
 @pytest.fixture(scope="module")
-def grib_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("grib")
-    make_files(d)
-    return d
+def cfgrib_reads(grib_dir):
+    with open(grib_dir / ".cfgrib.pickle", "rb") as f:
+        return pickle.load(f)
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +43,6 @@ def grib_server(grib_dir):
     proc, base = start_server([str(grib_dir)])
     yield base
     stop_server(proc)
-
-
-def local_cfgrib(path):
-    return xr.open_dataset(path, engine="cfgrib", backend_kwargs={"indexpath": ""})
 
 
 def comparable(values):
@@ -147,20 +93,19 @@ PROTOCOLS = ["dap2", "dap4", "zarr"]
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("name", ["pl.grib2", "z.grib1", "gauss.grib2"])
-def test_one_hypercube_matches_cfgrib(grib_server, grib_dir, name, protocol):
-    local = local_cfgrib(grib_dir / name)
+def test_one_hypercube_matches_cfgrib(grib_server, cfgrib_reads, name, protocol):
+    local = cfgrib_reads[name]
     remote = opendap(grib_server, name, protocol)
     compare(local, remote)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_split_file_matches_cfgrib_open_datasets(grib_server, grib_dir, protocol):
+def test_split_file_matches_cfgrib_open_datasets(grib_server, cfgrib_reads, protocol):
     listed = {d["id"] for d in requests.get(f"{grib_server}/datasets", timeout=30).json()["datasets"]}
     parts = sorted(i for i in listed if i.startswith("mixed.grib2/"))
     assert parts == ["mixed.grib2/heightAboveGround", "mixed.grib2/isobaricInhPa", "mixed.grib2/surface"]
     assert "mixed.grib2" not in listed
-    locals_ = cfgrib.open_datasets(str(grib_dir / "mixed.grib2"), backend_kwargs={"indexpath": ""})
-    for local in locals_:
+    for local in cfgrib_reads["mixed.grib2"]:
         level = next(iter(local.data_vars.values())).attrs["GRIB_typeOfLevel"]
         compare(local, opendap(grib_server, f"mixed.grib2/{level}", protocol))
 
@@ -173,8 +118,8 @@ def test_damaged_grib_is_skipped_and_server_stays_up(grib_server):
     assert requests.get(f"{grib_server}/healthz", timeout=30).status_code == 200
 
 
-def test_edr_position_on_grib(grib_server, grib_dir):
-    local = local_cfgrib(grib_dir / "pl.grib2")
+def test_edr_position_on_grib(grib_server, cfgrib_reads):
+    local = cfgrib_reads["pl.grib2"]
     r = requests.get(f"{grib_server}/edr/collections/pl.grib2/position",
                      params={"coords": "POINT(5 45)", "parameter-name": "t", "f": "CoverageJSON"}, timeout=30)
     assert r.status_code == 200, r.text[:500]

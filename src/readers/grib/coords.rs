@@ -9,14 +9,15 @@ use super::keys::Geography;
 /// A coordinate's values.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CoordValues {
-    I64(Vec<i64>),
+    /// Ensemble numbers (32 bits: DAP2 has no 64-bit integers).
+    I32(Vec<i32>),
     F64(Vec<f64>),
 }
 
 impl CoordValues {
     pub(crate) fn len(&self) -> usize {
         match self {
-            CoordValues::I64(v) => v.len(),
+            CoordValues::I32(v) => v.len(),
             CoordValues::F64(v) => v.len(),
         }
     }
@@ -163,13 +164,13 @@ fn named_attrs(name: &str) -> Vec<Attribute> {
 
 /// `valid_time` = `time` + `step`, over whichever of them are dimensions.
 pub(crate) fn valid_time(time: &Coord, step: &Coord) -> Option<Coord> {
-    let (CoordValues::I64(t), CoordValues::F64(s)) = (&time.values, &step.values) else {
+    let (CoordValues::F64(t), CoordValues::F64(s)) = (&time.values, &step.values) else {
         return None;
     };
     let mut values = Vec::with_capacity(t.len() * s.len());
     for &t in t {
         for &s in s {
-            values.push(t as f64 + s * 3600.0);
+            values.push(t + s * 3600.0);
         }
     }
     Some(Coord {

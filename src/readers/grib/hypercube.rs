@@ -132,7 +132,11 @@ pub(crate) struct Cube {
 
 fn attr(key: &str, value: &KeyValue) -> Attribute {
     let value = match value {
-        KeyValue::Int(i) => AttrValue::I64(vec![*i]),
+        // 32 bits where the value fits: DAP2 has no 64-bit integers.
+        KeyValue::Int(i) => match i32::try_from(*i) {
+            Ok(i) => AttrValue::I32(vec![i]),
+            Err(_) => AttrValue::I64(vec![*i]),
+        },
         KeyValue::Float(f) => AttrValue::F64(vec![*f]),
         KeyValue::Text(t) => AttrValue::Text(t.clone()),
     };
@@ -212,13 +216,12 @@ fn part(index: &MessageIndex, ids: &[usize]) -> Part {
     );
     let mut header = Vec::new();
     if has_number {
-        header.push(header_coord(
-            "number",
-            "number",
-            CoordValues::I64(numbers.clone()),
-        ));
+        let numbers = numbers.iter().map(|&n| n as i32).collect();
+        header.push(header_coord("number", "number", CoordValues::I32(numbers)));
     }
-    let time = header_coord("time", "time", CoordValues::I64(times.clone()));
+    // Seconds as f64: DAP2 has no 64-bit integers, and f64 holds them exactly.
+    let seconds = times.iter().map(|&t| t as f64).collect();
+    let time = header_coord("time", "time", CoordValues::F64(seconds));
     let step = header_coord("step", "step", CoordValues::F64(steps.clone()));
     header.push(time.clone());
     header.push(step.clone());

@@ -128,7 +128,7 @@ fn coord_variable(c: &Coord) -> Variable {
         path: format!("/{}", c.name),
         dims: dim_refs(&c.dims),
         dtype: match c.values {
-            CoordValues::I64(_) => DataType::I64,
+            CoordValues::I32(_) => DataType::I32,
             CoordValues::F64(_) => DataType::F64,
         },
         attributes: c.attrs.clone(),
@@ -267,7 +267,7 @@ impl Reader for GribReader {
         slab.validate(&shape)?;
         if let Some(c) = self.cube.coords.iter().find(|c| c.name == name) {
             let values = match &c.values {
-                CoordValues::I64(v) => ArrayValues::I64(select(v, slab, &shape)),
+                CoordValues::I32(v) => ArrayValues::I32(select(v, slab, &shape)),
                 CoordValues::F64(v) => ArrayValues::F64(select(v, slab, &shape)),
             };
             return Ok(Array::new(slab.shape(), values));
