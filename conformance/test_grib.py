@@ -19,7 +19,7 @@ import requests
 import xarray as xr
 from PIL import Image
 
-from conftest import start_server, stop_server
+from conftest import BACKENDS, start_server, stop_server
 
 if importlib.util.find_spec("eccodes") is None or importlib.util.find_spec("cfgrib") is None:
     pytest.skip("needs the eccodes and cfgrib Python modules", allow_module_level=True)
@@ -38,11 +38,28 @@ def cfgrib_reads(grib_dir):
         return pickle.load(f)
 
 
-@pytest.fixture(scope="module")
-def grib_server(grib_dir):
-    proc, base = start_server([str(grib_dir)])
-    yield base
-    stop_server(proc)
+@pytest.fixture(scope="module", params=[b for b in ["local", "s3"] if b in BACKENDS])
+def grib_server(request, grib_dir, tmp_path_factory):
+    """A datagate serving the GRIB files from local disk, or copied into S3 (moto) and
+    read by byte ranges."""
+    if request.param == "local":
+        proc, base = start_server([str(grib_dir)])
+        yield base
+        stop_server(proc)
+        return
+    from s3server import MotoServer
+
+    moto = MotoServer()
+    try:
+        moto.upload_dir(grib_dir, "grib")
+        work = tmp_path_factory.mktemp("grib-s3")
+        config = work / "datagate.toml"
+        config.write_text(moto.config_toml(work / "file-cache", ["s3://datagate-test/grib/"]))
+        proc, base = start_server(["--config", str(config)])
+        yield base
+        stop_server(proc)
+    finally:
+        moto.stop()
 
 
 def comparable(values):

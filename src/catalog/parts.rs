@@ -11,6 +11,8 @@ use crate::readers::formats::{self, DatasetShape};
 use crate::readers::{ReadError, Reader};
 use crate::storage::Location;
 
+type Opened = (DatasetEntry, Result<Arc<dyn Reader>, ReadError>);
+
 /// Files opened at once while splitting.
 const PARALLEL_OPENS: usize = 4;
 
@@ -38,15 +40,14 @@ impl Catalog {
         if candidates.is_empty() {
             return Vec::new();
         }
-        let opened: Vec<(DatasetEntry, Result<Arc<dyn Reader>, ReadError>)> =
-            futures::stream::iter(candidates)
-                .map(|e| async move {
-                    let r = self.open_file(&e.location).await;
-                    (e, r)
-                })
-                .buffer_unordered(PARALLEL_OPENS)
-                .collect()
-                .await;
+        let opened: Vec<Opened> = futures::stream::iter(candidates)
+            .map(|e| async move {
+                let r = self.open_file(&e.location).await;
+                (e, r)
+            })
+            .buffer_unordered(PARALLEL_OPENS)
+            .collect()
+            .await;
         let mut problems = Vec::new();
         let mut removed = Vec::new();
         let mut added = Vec::new();

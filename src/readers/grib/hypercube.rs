@@ -5,10 +5,11 @@
 //! one dataset when their coordinates agree (what `xr.open_dataset(engine="cfgrib")`
 //! opens); otherwise they are grouped by `typeOfLevel`, like `cfgrib.open_datasets`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{AttrValue, Attribute};
+use crate::model::Attribute;
 
+use super::attrs::{GLOBAL_KEYS, attr, text, var_attrs, var_name};
 use super::coords::{Coord, CoordValues, decreasing, geo_coords, header_coord, valid_time};
 use super::index::{Field, MessageIndex};
 use super::keys::KeyValue;
@@ -29,84 +30,6 @@ const UNIQUE_KEYS: &[&str] = &[
     "subCentre",
     "md5GridSection",
 ];
-/// The unique keys cfgrib turns into variable attributes, in its order.
-const DATA_ATTRIBUTE_KEYS: &[&str] = &[
-    "paramId",
-    "dataType",
-    "numberOfPoints",
-    "typeOfLevel",
-    "stepUnits",
-    "stepType",
-    "gridType",
-    "uvRelativeToGrid",
-];
-/// Further `GRIB_*` attributes read from a variable's first message.
-const EXTRA_ATTRIBUTE_KEYS: &[&str] = &[
-    "shortName",
-    "units",
-    "name",
-    "cfName",
-    "cfVarName",
-    "missingValue",
-    "totalNumber",
-    "numberOfDirections",
-    "numberOfFrequencies",
-    "NV",
-    "gridDefinitionDescription",
-];
-/// Grid keys that become attributes, by grid type (cfgrib's `GRID_TYPE_MAP`, in part).
-fn grid_attribute_keys(grid_type: &str) -> &'static [&'static str] {
-    match grid_type {
-        "regular_ll" => &[
-            "Nx",
-            "iDirectionIncrementInDegrees",
-            "iScansNegatively",
-            "longitudeOfFirstGridPointInDegrees",
-            "longitudeOfLastGridPointInDegrees",
-            "Ny",
-            "jDirectionIncrementInDegrees",
-            "jPointsAreConsecutive",
-            "jScansPositively",
-            "latitudeOfFirstGridPointInDegrees",
-            "latitudeOfLastGridPointInDegrees",
-        ],
-        "regular_gg" => &[
-            "N",
-            "Ni",
-            "Nj",
-            "iDirectionIncrementInDegrees",
-            "iScansNegatively",
-            "jScansPositively",
-            "jPointsAreConsecutive",
-            "longitudeOfFirstGridPointInDegrees",
-            "longitudeOfLastGridPointInDegrees",
-            "latitudeOfFirstGridPointInDegrees",
-            "latitudeOfLastGridPointInDegrees",
-        ],
-        "lambert" => &[
-            "LaDInDegrees",
-            "LoVInDegrees",
-            "iScansNegatively",
-            "jPointsAreConsecutive",
-            "jScansPositively",
-            "latitudeOfFirstGridPointInDegrees",
-            "latitudeOfSouthernPoleInDegrees",
-            "longitudeOfFirstGridPointInDegrees",
-            "longitudeOfSouthernPoleInDegrees",
-            "DyInMetres",
-            "DxInMetres",
-            "Latin2InDegrees",
-            "Latin1InDegrees",
-            "Ny",
-            "Nx",
-        ],
-        "reduced_gg" => &["N"],
-        _ => &[],
-    }
-}
-/// Keys that become dataset attributes.
-const GLOBAL_KEYS: &[&str] = &["edition", "centre", "centreDescription", "subCentre"];
-
 /// One data variable of a hypercube.
 #[derive(Debug, Clone)]
 pub(crate) struct CubeVar {
@@ -128,23 +51,6 @@ pub(crate) struct Cube {
     pub vars: Vec<CubeVar>,
     pub coords: Vec<Coord>,
     pub attrs: Vec<Attribute>,
-}
-
-fn attr(key: &str, value: &KeyValue) -> Attribute {
-    let value = match value {
-        // 32 bits where the value fits: DAP2 has no 64-bit integers.
-        KeyValue::Int(i) => match i32::try_from(*i) {
-            Ok(i) => AttrValue::I32(vec![i]),
-            Err(_) => AttrValue::I64(vec![*i]),
-        },
-        KeyValue::Float(f) => AttrValue::F64(vec![*f]),
-        KeyValue::Text(t) => AttrValue::Text(t.clone()),
-    };
-    Attribute::new(format!("GRIB_{key}"), value)
-}
-
-fn text(name: &str, value: &str) -> Attribute {
-    Attribute::new(name, AttrValue::Text(value.to_string()))
 }
 
 /// Splits `ids` by the first unique key on which they disagree, recursively.
@@ -281,48 +187,6 @@ fn part(index: &MessageIndex, ids: &[usize]) -> Part {
     }
 }
 
-/// cfgrib's variable name: `cfVarName`, else `shortName`, else `paramId_N`.
-fn var_name(f: &Field) -> String {
-    f.text("cfVarName")
-        .or(f.text("shortName"))
-        .map(str::to_string)
-        .unwrap_or_else(|| match f.keys.get("paramId") {
-            Some(KeyValue::Int(p)) => format!("paramId_{p}"),
-            _ => "unknown".into(),
-        })
-}
-
-fn var_attrs(f: &Field, coords: &[Coord]) -> Vec<Attribute> {
-    let mut attrs: Vec<Attribute> = DATA_ATTRIBUTE_KEYS
-        .iter()
-        .filter_map(|k| f.keys.get(k).map(|v| attr(k, v)))
-        .collect();
-    let mut extra: Vec<&str> = EXTRA_ATTRIBUTE_KEYS.to_vec();
-    extra.extend(grid_attribute_keys(f.text("gridType").unwrap_or("")));
-    extra.sort();
-    extra.dedup();
-    attrs.extend(
-        extra
-            .iter()
-            .filter_map(|k| f.keys.get(k).map(|v| attr(k, v))),
-    );
-    let long_name =
-        f.text("name")
-            .map(str::to_string)
-            .unwrap_or_else(|| match f.keys.get("paramId") {
-                Some(KeyValue::Int(p)) => format!("original GRIB paramId: {p}"),
-                _ => "original GRIB paramId: undef".into(),
-            });
-    attrs.push(text("long_name", &long_name));
-    attrs.push(text("units", f.text("units").unwrap_or("1")));
-    if let Some(cf) = f.text("cfName") {
-        attrs.push(text("standard_name", cf));
-    }
-    let names: Vec<&str> = coords.iter().map(|c| c.name.as_str()).collect();
-    attrs.push(text("coordinates", &names.join(" ")));
-    attrs
-}
-
 impl Cube {
     fn dim_len(&self, name: &str) -> Option<usize> {
         let coord_dims = self.coords.iter().flat_map(|c| &c.dims);
@@ -426,7 +290,6 @@ pub(crate) fn group(index: &MessageIndex) -> Vec<(Option<String>, Cube)> {
         }
     }
     let mut out = Vec::new();
-    let mut names = BTreeSet::new();
     for (level, cubes) in by_level {
         for (k, cube) in cubes.into_iter().enumerate() {
             let name = if k == 0 {
@@ -434,7 +297,6 @@ pub(crate) fn group(index: &MessageIndex) -> Vec<(Option<String>, Cube)> {
             } else {
                 format!("{level}_{}", k + 1)
             };
-            names.insert(name.clone());
             out.push((Some(name), cube.finish()));
         }
     }

@@ -3,9 +3,10 @@
 //!
 //! `frame` finds messages by their indicator sections, `index` reads each message's
 //! keys once per file version, `hypercube` groups messages into datasets, `coords`
-//! makes cfgrib's coordinates, `reader` serves a hypercube; `ffi` is the one place
+//! and `attrs` make cfgrib's coordinates and attributes, `reader` serves a hypercube; `ffi` is the one place
 //! that calls ecCodes.
 
+mod attrs;
 mod coords;
 mod ffi;
 mod frame;

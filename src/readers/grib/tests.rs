@@ -108,7 +108,10 @@ async fn pressure_levels_form_one_hypercube_like_cfgrib() {
         .read("/time", &Hyperslab::new(vec![full(2)]))
         .await
         .unwrap();
-    assert_eq!(time.values, ArrayValues::F64(vec![1704110400.0, 1704196800.0]));
+    assert_eq!(
+        time.values,
+        ArrayValues::F64(vec![1704110400.0, 1704196800.0])
+    );
     let valid = r
         .read("/valid_time", &Hyperslab::full(&[2, 2]))
         .await
