@@ -203,7 +203,7 @@ async fn grib1_and_gaussian_grids() {
             .iter()
             .find(|a| a.name == "GRIB_edition")
             .map(|a| &a.value),
-        Some(&AttrValue::I64(vec![1]))
+        Some(&AttrValue::I32(vec![1]))
     );
     let z = f32s(
         r.as_ref(),
