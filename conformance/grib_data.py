@@ -73,6 +73,18 @@ def make_files(d):
                 "dataTime": 0, "stepRange": str(step)}, 250 + np.sin(np.arange(8192) / 100.0) * 30 + step)
               for step in [0, 12]]
     write(d / "gauss.grib2", fields, sample="regular_gg_sfc_grib2")
+    # Grids beyond the regular ones, from ecCodes' samples: reduced Gaussian (one
+    # `values` dimension) and polar stereographic (2-D latitude/longitude on y, x).
+    for sample, name in [("reduced_gg_pl_32_grib2", "reduced_gg.grib2"),
+                         ("polar_stereographic_pl_grib2", "polar.grib2")]:
+        h = eccodes.codes_grib_new_from_samples(sample)
+        try:
+            n = eccodes.codes_get(h, "numberOfPoints")
+            eccodes.codes_set_values(h, 250 + np.cos(np.arange(n) / 50.0) * 20)
+            with open(d / name, "wb") as f:
+                eccodes.codes_write(h, f)
+        finally:
+            eccodes.codes_release(h)
     # Damaged: the one-hypercube file cut in its last message.
     good = (d / "pl.grib2").read_bytes()
     (d / "damaged.grib2").write_bytes(good[:-30])
@@ -86,7 +98,7 @@ def cfgrib_reads(d):
 
     kw = {"indexpath": ""}
     out = {}
-    for name in ["pl.grib2", "z.grib1", "gauss.grib2"]:
+    for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2"]:
         out[name] = xr.open_dataset(d / name, engine="cfgrib", backend_kwargs=kw).load()
     out["mixed.grib2"] = [ds.load() for ds in cfgrib.open_datasets(str(d / "mixed.grib2"), backend_kwargs=kw)]
     return out

@@ -270,3 +270,22 @@ async fn damaged_files_give_errors_never_panics() {
         }
     }
 }
+
+#[tokio::test]
+async fn other_grids_follow_cfgrib() {
+    let sample = |name| super::ffi::message_from_sample(name, &[], None).unwrap();
+    // Reduced Gaussian: one `values` dimension, 1-D latitude and longitude on it.
+    let r = open_bytes(&sample("reduced_gg_pl_32_grib2")).await.unwrap();
+    assert_eq!(dims(r.as_ref(), "/t"), ["values=6114"]);
+    assert_eq!(dims(r.as_ref(), "/latitude"), ["values=6114"]);
+    // Polar stereographic: y, x with 2-D latitude and longitude.
+    let p = open_bytes(&sample("polar_stereographic_pl_grib2"))
+        .await
+        .unwrap();
+    assert_eq!(dims(p.as_ref(), "/t"), ["y=31", "x=16"]);
+    assert_eq!(dims(p.as_ref(), "/longitude"), ["y=31", "x=16"]);
+    for reader in [r, p] {
+        let problems = crate::readers::conformance::check(reader.as_ref()).await;
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}
