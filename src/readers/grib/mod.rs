@@ -37,11 +37,14 @@ pub(crate) async fn open(
         req.location.clone(),
         req.version.clone(),
         req.storage.clone(),
-        index,
+        &index,
+        req.config.decoded_chunk_cache_bytes,
     ));
+    drop(index);
     let mut parts = Vec::new();
     for (name, cube) in cubes {
-        let reader = Arc::new(GribReader::new(format, cube, source.clone()));
+        let whole_file = name.is_none();
+        let reader = Arc::new(GribReader::new(format, cube, source.clone(), whole_file));
         match name {
             None => return Ok(reader),
             Some(name) => parts.push((name, reader)),

@@ -17,34 +17,49 @@ use crate::readers::{FormatSpec, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, Storage};
 use crate::subset::{DimSlice, Hyperslab};
 
-/// Bytes of decoded fields kept per file.
-const FIELD_CACHE_BYTES: u64 = 64 << 20;
+/// Where one message lies, and how many grid points it holds: all reads need of the
+/// index once the hypercubes are built (the keys are dropped: thousands of messages'
+/// keys would weigh megabytes).
+struct FieldRef {
+    offset: u64,
+    length: u64,
+    points: usize,
+}
 
 /// Where a file's messages are, and its decoded fields: shared by its hypercubes.
 pub(crate) struct FieldSource {
     location: Location,
     version: ObjectVersion,
     storage: Arc<Storage>,
-    index: MessageIndex,
+    fields: Vec<FieldRef>,
     decoded: moka::future::Cache<usize, Arc<Vec<f32>>>,
+    cache_bytes: usize,
 }
 
 impl FieldSource {
+    /// `cache_bytes`: memory for decoded fields (`readers.decoded_chunk_cache_bytes`).
     pub(crate) fn new(
         location: Location,
         version: ObjectVersion,
         storage: Arc<Storage>,
-        index: MessageIndex,
+        index: &MessageIndex,
+        cache_bytes: usize,
     ) -> FieldSource {
+        let fields = index.fields.iter().map(|f| FieldRef {
+            offset: f.offset,
+            length: f.length,
+            points: index.grids[f.grid].points(),
+        });
         FieldSource {
             location,
             version,
             storage,
-            index,
+            fields: fields.collect(),
             decoded: moka::future::Cache::builder()
                 .weigher(|_k, v: &Arc<Vec<f32>>| (v.len() * 4).min(u32::MAX as usize) as u32)
-                .max_capacity(FIELD_CACHE_BYTES)
+                .max_capacity(cache_bytes as u64)
                 .build(),
+            cache_bytes,
         }
     }
 
@@ -63,8 +78,8 @@ impl FieldSource {
     }
 
     async fn decode(&self, id: usize) -> Result<Arc<Vec<f32>>, ReadError> {
-        let f = &self.index.fields[id];
-        let points = self.index.grids[f.grid].points();
+        let f = &self.fields[id];
+        let points = f.points;
         let bytes = (self.storage)
             .get_range_at(&self.location, &self.version, f.offset..f.offset + f.length)
             .await?;
@@ -107,6 +122,8 @@ impl FieldSource {
 /// One hypercube of a GRIB file, served as a dataset.
 pub struct GribReader {
     format: &'static FormatSpec,
+    /// The file holds this hypercube only.
+    whole_file: bool,
     meta: Arc<DatasetMeta>,
     cube: Cube,
     source: Arc<FieldSource>,
@@ -183,9 +200,15 @@ fn metadata(cube: &Cube) -> DatasetMeta {
 }
 
 impl GribReader {
-    pub(crate) fn new(format: &'static FormatSpec, cube: Cube, source: Arc<FieldSource>) -> Self {
+    pub(crate) fn new(
+        format: &'static FormatSpec,
+        cube: Cube,
+        source: Arc<FieldSource>,
+        whole_file: bool,
+    ) -> Self {
         GribReader {
             format,
+            whole_file,
             meta: Arc::new(metadata(&cube)),
             cube,
             source,
@@ -254,7 +277,13 @@ impl Reader for GribReader {
     }
 
     fn memory_budget(&self) -> usize {
-        FIELD_CACHE_BYTES as usize
+        // The file's decoded fields, counted by the reader of the whole file only (the
+        // parts of a split file share them).
+        if self.whole_file {
+            self.source.cache_bytes
+        } else {
+            0
+        }
     }
 
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
@@ -313,7 +342,7 @@ impl Reader for GribParts {
     }
 
     fn memory_budget(&self) -> usize {
-        FIELD_CACHE_BYTES as usize
+        self.parts.first().map_or(0, |(_, r)| r.source.cache_bytes)
     }
 
     async fn read(&self, path: &str, _slab: &Hyperslab) -> Result<Array, ReadError> {
