@@ -121,6 +121,13 @@ async fn a_served_directory_splits_grib_files_and_skips_damaged_ones() {
             "z.grib"
         ]
     );
+    // Discovery's time extent of a forecast: its valid times (reference + step).
+    let sfc = state.catalog.open("mixed.grib2/surface").await.unwrap();
+    let (first, last) = sfc.extent().await.unwrap().time.unwrap();
+    assert_eq!(
+        (first.to_iso(), last.to_iso()),
+        ("2024-01-01T12:00:00Z".into(), "2024-01-01T18:00:00Z".into())
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { datagate::server::serve(state, listener).await.unwrap() });

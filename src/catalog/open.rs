@@ -46,7 +46,10 @@ impl Catalog {
                 Ok(e) => e,
                 Err(shared) => ReadError::Format {
                     location: location.to_string(),
-                    message: shared.to_string(),
+                    message: match &*shared {
+                        ReadError::Format { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    },
                 },
             })
     }
