@@ -163,3 +163,13 @@ def test_wms_getmap_on_grib(grib_server):
     opaque = [px for px in img.getdata() if px[3] > 0]
     assert len(opaque) > 0.9 * 70 * 40
     assert len(set(opaque)) > 3  # a gradient, not a flat fill
+
+
+def test_stac_items_carry_valid_times(grib_server):
+    r = requests.get(f"{grib_server}/stac/search", params={"limit": 100}, timeout=30)
+    items = {f["id"]: f["properties"] for f in r.json()["features"]}
+    # valid_time = reference time + step: 2024-01-01T12 + 0 h .. 2024-01-02T12 + 6 h.
+    pl = items["pl.grib2"]
+    assert (pl["start_datetime"], pl["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-02T18:00:00Z")
+    sfc = items["mixed.grib2/surface"]
+    assert (sfc["start_datetime"], sfc["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-01T18:00:00Z")
