@@ -289,3 +289,33 @@ async fn other_grids_follow_cfgrib() {
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reads_agree_with_serial_ones() {
+    let r = open_bytes(&testdata::pressure_levels().unwrap())
+        .await
+        .unwrap();
+    let field = |day: usize, level: usize| {
+        Hyperslab::new(vec![
+            DimSlice::index(day),
+            DimSlice::index(1),
+            DimSlice::index(level),
+            DimSlice::full(5),
+            DimSlice::full(8),
+        ])
+    };
+    let tasks: Vec<_> = (0..12)
+        .map(|k| {
+            let r = r.clone();
+            tokio::spawn(async move { r.read("/t", &field(k % 2, k % 3)).await.unwrap() })
+        })
+        .collect();
+    for (k, task) in tasks.into_iter().enumerate() {
+        let got = task.await.unwrap();
+        let level = [850, 500, 250][k % 3];
+        let want: Vec<f32> = (0..40)
+            .map(|p| testdata::value(0, k % 2, 6, level, p) as f32)
+            .collect();
+        assert_eq!(got.values, ArrayValues::F32(want), "task {k}");
+    }
+}
