@@ -187,8 +187,13 @@ pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, Stri
         Some(KeyValue::Text(t)) => t.as_str(),
         _ => "",
     };
-    let (ny, nx) = (int("Ny"), int("Nx"));
+    let (ny, nx) = (int("Ny").or(int("Nj")), int("Nx").or(int("Ni")));
     if matches!(grid_type, "regular_ll" | "regular_gg") {
+        // Checked before ecCodes computes the coordinates: it iterates over the
+        // claimed row and column counts, which a damaged header can make billions.
+        if nx.zip(ny).and_then(|(x, y)| x.checked_mul(y)) != Some(n) {
+            return Err(format!("grid of {nx:?} × {ny:?} points, message has {n}"));
+        }
         let lat = m.doubles("distinctLatitudes", n)?.ok_or("no latitudes")?;
         let lon = m.doubles("distinctLongitudes", n)?.ok_or("no longitudes")?;
         if lat.len().checked_mul(lon.len()) != Some(n) {
