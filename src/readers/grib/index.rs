@@ -59,13 +59,14 @@ fn index_batch(
     index: &mut MessageIndex,
 ) -> Result<(), String> {
     for (offset, bytes) in batch {
-        let known = grid_ids.clone();
+        let known: &HashMap<String, usize> = grid_ids;
         let (keys, grid) = ffi::with_message(&bytes, |m| {
             let keys = read_keys(m)?;
             let grid_key = grid_key(&keys);
-            let grid = match known.get(&grid_key) {
-                Some(_) => None,
-                None => Some((grid_key, read_geography(m, &keys)?)),
+            // A grid's coordinates are computed once, from its first message.
+            let grid = match known.contains_key(&grid_key) {
+                true => None,
+                false => Some((grid_key, read_geography(m, &keys)?)),
             };
             Ok((keys, grid))
         })
