@@ -154,3 +154,51 @@ async fn a_served_directory_splits_grib_files_and_skips_damaged_ones() {
     assert_eq!(get("/opendap/mixed.grib2.dds").await.unwrap().status(), 404);
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn grib_files_aggregate_along_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("fc")).unwrap();
+    for (name, day) in [("a.grib2", 0), ("b.grib2", 2)] {
+        let bytes = grib_testdata::pressure_levels_from(day).unwrap();
+        std::fs::write(dir.path().join("fc").join(name), bytes).unwrap();
+    }
+    let mut config = Config::parse(
+        r#"
+        [[collections]]
+        id = "forecasts"
+        glob = "fc/*.grib2"
+        join_existing = "time"
+        "#,
+    )
+    .unwrap();
+    config.base_dir = dir.path().to_path_buf();
+    let state = AppState::load(config).await;
+    let agg = state.catalog.open("forecasts").await.unwrap();
+    assert_eq!(agg.meta.variable("/t").unwrap().shape(), [4, 2, 3, 5, 8]);
+    let valid = agg
+        .read("/valid_time", &Hyperslab::full(&[4, 2]))
+        .await
+        .unwrap();
+    assert_eq!(
+        valid.values.get_f64(7),
+        1704110400.0 + 3.0 * 86400.0 + 6.0 * 3600.0
+    );
+    let time = agg.read("/time", &Hyperslab::full(&[4])).await.unwrap();
+    let day = 86400.0;
+    let t0 = 1704110400.0;
+    assert_eq!(
+        time.values.to_f64(),
+        [t0, t0 + day, t0 + 2.0 * day, t0 + 3.0 * day]
+    );
+    // Day 3 (the second file's second date), step 6 h, 250 hPa, first point.
+    let slab = Hyperslab::new(vec![
+        DimSlice::index(3),
+        DimSlice::index(1),
+        DimSlice::index(2),
+        DimSlice::index(0),
+        DimSlice::index(0),
+    ]);
+    let got = agg.read("/t", &slab).await.unwrap().values.to_f64();
+    assert_eq!(got, [grib_testdata::value(0, 3, 6, 250, 0) as f32 as f64]);
+}

@@ -58,9 +58,14 @@ const STEPS: &[&str] = &["0", "6", "12"];
 
 /// `t` and `u` on 850, 500 and 250 hPa, 2 dates × steps 0 and 6 h: one hypercube.
 pub fn pressure_levels() -> Result<Vec<u8>, String> {
+    pressure_levels_from(0)
+}
+
+/// `pressure_levels` for the 2 dates from 2024-01-01 + `first_day` (at most 29).
+pub fn pressure_levels_from(first_day: usize) -> Result<Vec<u8>, String> {
     let mut file = Vec::new();
     for (var, name) in ["t", "u"].into_iter().enumerate() {
-        for day in 0..2 {
+        for day in first_day..first_day + 2 {
             for step in [0, 6] {
                 for level in [850, 500, 250] {
                     let key = (var, day, step, level);
