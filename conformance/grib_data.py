@@ -73,6 +73,12 @@ def make_files(d):
                 "dataTime": 0, "stepRange": str(step)}, 250 + np.sin(np.arange(8192) / 100.0) * 30 + step)
               for step in [0, 12]]
     write(d / "gauss.grib2", fields, sample="regular_gg_sfc_grib2")
+    # An ensemble: `number` as a dimension (individual members: product template 4.1,
+    # set first as it defines the `number` key).
+    fields = [({"productDefinitionTemplateNumber": 1, **field("t", "isobaricInhPa", 500, 20240101, step),
+                "number": number, "numberOfForecastsInEnsemble": 3}, np.arange(40.0) + 100 * number + step)
+              for number in [0, 1, 2] for step in [0, 6]]
+    write(d / "ens.grib2", fields)
     # Grids beyond the regular ones, from ecCodes' samples: reduced Gaussian (one
     # `values` dimension) and polar stereographic (2-D latitude/longitude on y, x).
     for sample, name in [("reduced_gg_pl_32_grib2", "reduced_gg.grib2"),
@@ -98,7 +104,7 @@ def cfgrib_reads(d):
 
     kw = {"indexpath": ""}
     out = {}
-    for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2"]:
+    for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]:
         out[name] = xr.open_dataset(d / name, engine="cfgrib", backend_kwargs=kw).load()
     out["mixed.grib2"] = [ds.load() for ds in cfgrib.open_datasets(str(d / "mixed.grib2"), backend_kwargs=kw)]
     return out

@@ -109,7 +109,9 @@ PROTOCOLS = ["dap2", "dap4", "zarr"]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.parametrize("name", ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2"])
+@pytest.mark.parametrize(
+    "name", ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]
+)
 def test_one_hypercube_matches_cfgrib(grib_server, cfgrib_reads, name, protocol):
     local = cfgrib_reads[name]
     remote = opendap(grib_server, name, protocol)

@@ -171,3 +171,34 @@ pub fn gaussian() -> Result<Vec<u8>, String> {
     }
     Ok(file)
 }
+
+/// An ensemble: `t` at 500 hPa for members 0, 1 and 2 at steps 0 and 6 h.
+pub fn ensemble() -> Result<Vec<u8>, String> {
+    let mut file = Vec::new();
+    for number in 0..3i64 {
+        for step in [0i64, 6] {
+            // The product template comes first: it defines the `number` key.
+            let mut keys = vec![("productDefinitionTemplateNumber", SetValue::Long(1))];
+            keys.extend(grid());
+            keys.extend([
+                ("shortName", SetValue::Text("t")),
+                ("dataDate", SetValue::Long(20240101)),
+                ("dataTime", SetValue::Long(1200)),
+                ("stepRange", SetValue::Text(STEPS[step as usize / 6])),
+                ("typeOfLevel", SetValue::Text("isobaricInhPa")),
+                ("level", SetValue::Long(500)),
+                ("number", SetValue::Long(number)),
+                ("numberOfForecastsInEnsemble", SetValue::Long(3)),
+            ]);
+            let values: Vec<f64> = (0..40)
+                .map(|p| value(number as usize, 0, step, 500, p))
+                .collect();
+            file.extend(message_from_sample(
+                "regular_ll_pl_grib2",
+                &keys,
+                Some(&values),
+            )?);
+        }
+    }
+    Ok(file)
+}

@@ -376,3 +376,30 @@ async fn a_damaged_grid_size_is_refused_before_eccodes_iterates_it() {
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
     assert!(t0.elapsed().as_secs() < 5);
 }
+
+#[tokio::test]
+async fn ensemble_members_are_the_number_dimension() {
+    let r = open_bytes(&testdata::ensemble().unwrap()).await.unwrap();
+    assert_eq!(
+        dims(r.as_ref(), "/t"),
+        ["number=3", "step=2", "latitude=5", "longitude=8"]
+    );
+    let number = r.read("/number", &Hyperslab::full(&[3])).await.unwrap();
+    assert_eq!(number.values, ArrayValues::I32(vec![0, 1, 2]));
+    assert_eq!(
+        text_attr(r.as_ref(), "/number", "standard_name").as_deref(),
+        Some("realization")
+    );
+    let got = f32s(
+        r.as_ref(),
+        "/t",
+        vec![
+            DimSlice::index(2),
+            DimSlice::index(1),
+            DimSlice::index(0),
+            DimSlice::index(3),
+        ],
+    )
+    .await;
+    assert_eq!(got, [testdata::value(2, 0, 6, 500, 3) as f32]);
+}
