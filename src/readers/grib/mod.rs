@@ -8,6 +8,8 @@
 
 mod attrs;
 mod coords;
+#[cfg(test)]
+mod damage_tests;
 mod ffi;
 mod frame;
 mod hypercube;
