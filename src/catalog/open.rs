@@ -94,6 +94,14 @@ impl Catalog {
                     })
                     .await?;
                 let reader = match &entry.part {
+                    // Changed since the scan into a file of several datasets, which are
+                    // listed at the next start.
+                    None if !file.parts().is_empty() => {
+                        return Err(Arc::new(ReadError::Format {
+                            location: entry.location.to_string(),
+                            message: "the file now holds several datasets".into(),
+                        }));
+                    }
                     None => file,
                     // The file changed since the scan and no longer holds this part.
                     Some(part) => file.part(part).ok_or_else(|| {
