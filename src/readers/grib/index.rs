@@ -106,6 +106,16 @@ pub(crate) async fn build(
     version: &ObjectVersion,
     storage: &Storage,
 ) -> Result<MessageIndex, ReadError> {
+    build_by(loc, version, storage, WINDOW).await
+}
+
+/// `build`, reading `window` bytes at a time.
+async fn build_by(
+    loc: &Location,
+    version: &ObjectVersion,
+    storage: &Storage,
+    window_bytes: u64,
+) -> Result<MessageIndex, ReadError> {
     let damaged = |message: String| ReadError::Format {
         location: loc.to_string(),
         message,
@@ -115,7 +125,7 @@ pub(crate) async fn build(
     let mut grid_ids = HashMap::new();
     let mut pos = 0u64;
     while pos < size {
-        let end = size.min(pos + WINDOW);
+        let end = size.min(pos + window_bytes);
         let window = storage.get_range_at(loc, version, pos..end).await?;
         let mut batch = Vec::new();
         let mut at = 0usize;
@@ -175,4 +185,39 @@ pub(crate) async fn build(
         return Err(damaged("no GRIB messages".into()));
     }
     Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Windows smaller than a message, and windows that cut headers anywhere, frame the
+    /// same messages as one window over the whole file; padding between messages is
+    /// skipped.
+    #[tokio::test]
+    async fn any_window_size_frames_the_same_messages() {
+        let mut bytes = super::super::testdata::mixed_levels().unwrap();
+        // Padding after the first message, as some archives have between messages.
+        let first = u64::from_be_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        bytes.splice(first..first, [0u8; 7]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.grib2");
+        std::fs::write(&path, &bytes).unwrap();
+        let loc = Location::Local(path);
+        let storage = Arc::new(Storage::default());
+        let version = storage.head(&loc).await.unwrap();
+        let whole = build_by(&loc, &version, &storage, 1 << 20).await.unwrap();
+        assert_eq!(whole.fields.len(), 10);
+        assert_eq!(whole.fields[1].offset, first as u64 + 7);
+        let ranges = |i: &MessageIndex| -> Vec<(u64, u64)> {
+            i.fields.iter().map(|f| (f.offset, f.length)).collect()
+        };
+        for window in [17, 100, 333, 1000, first as u64, first as u64 + 3] {
+            let index = build_by(&loc, &version, &storage, window).await.unwrap();
+            assert_eq!(ranges(&index), ranges(&whole), "window {window}");
+            assert_eq!(index.grids.len(), 1);
+        }
+    }
 }
