@@ -110,6 +110,8 @@ async fn a_served_directory_splits_grib_files_and_skips_damaged_ones() {
     )
     .unwrap();
     std::fs::write(dir.path().join("z.grib"), grib_testdata::grib1().unwrap()).unwrap();
+    // A mixed directory: NetCDF beside GRIB.
+    datagate::fixtures::types_cdf5(&dir.path().join("types.nc")).unwrap();
     let state = AppState::load(Config::for_roots(&[dir.path().to_path_buf()])).await;
     let ids: Vec<String> = state.catalog.entries().keys().cloned().collect();
     assert_eq!(
@@ -118,6 +120,7 @@ async fn a_served_directory_splits_grib_files_and_skips_damaged_ones() {
             "mixed.grib2/heightAboveGround",
             "mixed.grib2/isobaricInhPa",
             "mixed.grib2/surface",
+            "types.nc",
             "z.grib"
         ]
     );
@@ -146,7 +149,7 @@ async fn a_served_directory_splits_grib_files_and_skips_damaged_ones() {
         .iter()
         .filter_map(|d| d["format"].as_str())
         .collect();
-    assert_eq!(formats, ["grib"; 4]);
+    assert_eq!(formats, ["grib", "grib", "grib", "netcdf3-cdf5", "grib"]);
     assert_eq!(
         get("/opendap/damaged.grib2.dds").await.unwrap().status(),
         404
