@@ -153,9 +153,14 @@ def test_edr_position_on_grib(grib_server, cfgrib_reads):
     assert axes["t"]["values"] == ["2024-01-01T12:00:00Z", "2024-01-02T12:00:00Z"]
 
 
-def test_wms_getmap_on_grib(grib_server):
-    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "pl.grib2/t",
-              "STYLES": "", "CRS": "CRS:84", "BBOX": "-10,40,25,60", "WIDTH": "70", "HEIGHT": "40",
+@pytest.mark.parametrize("layer,bbox", [
+    ("pl.grib2/t", "-10,40,25,60"),
+    ("mixed.grib2/surface/sp", "-10,40,25,60"),  # a part of a split file
+    ("gauss.grib2/t2m", "-170,-80,170,80"),  # Gaussian latitudes, longitudes 0..360
+])
+def test_wms_getmap_on_grib(grib_server, layer, bbox):
+    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer,
+              "STYLES": "", "CRS": "CRS:84", "BBOX": bbox, "WIDTH": "70", "HEIGHT": "40",
               "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
     r = requests.get(f"{grib_server}/wms", params=params, timeout=30)
     assert r.status_code == 200, r.text[:500]
