@@ -167,7 +167,8 @@ def test_wms_getmap_on_grib(grib_server, layer, bbox):
     assert r.headers["content-type"] == "image/png"
     img = Image.open(io.BytesIO(r.content)).convert("RGBA")
     assert img.size == (70, 40)
-    opaque = [px for px in img.getdata() if px[3] > 0]
+    pixels = [img.getpixel((x, y)) for y in range(img.height) for x in range(img.width)]
+    opaque = [px for px in pixels if px[3] > 0]
     assert len(opaque) > 0.9 * 70 * 40
     assert len(set(opaque)) > 3  # a gradient, not a flat fill
 
