@@ -67,6 +67,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                             id: id.clone(),
                             title: d.title.clone(),
                             location,
+                            part: None,
                         },
                         &mut problems,
                     )
@@ -90,6 +91,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                                 id,
                                 title: None,
                                 location: Location::Local(f.path),
+                                part: None,
                             },
                             &mut problems,
                         );
@@ -116,6 +118,7 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                 id: format!("{}{}", root.prefix, f.relative_id),
                 title: None,
                 location: Location::Local(f.path),
+                part: None,
             };
             add(entry, &mut problems);
         }

@@ -42,6 +42,7 @@ impl Catalog {
                     id: format!("{}/{rel}", c.id),
                     title: None,
                     location,
+                    part: None,
                 })
                 .collect();
             let member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
@@ -50,6 +51,7 @@ impl Catalog {
                 id: c.id.clone(),
                 title: c.title.clone(),
                 location: Location::Collection(c.id.clone()),
+                part: None,
             }]);
             let mut candidates = Vec::new();
             for id in member_ids {

@@ -18,6 +18,9 @@ pub struct DatasetEntry {
     pub title: Option<String>,
     #[serde(skip)]
     pub location: Location,
+    /// Which of the datasets the file holds, when it holds several (`parts.rs`).
+    #[serde(skip)]
+    pub part: Option<String>,
 }
 
 /// An opened dataset: metadata and the reader that serves its data.

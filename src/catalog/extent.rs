@@ -3,6 +3,7 @@
 
 use super::Dataset;
 use crate::model::cf::{self, Axis, CfDateTime};
+use crate::model::{DatasetMeta, Variable};
 use crate::readers::ReadError;
 use crate::subset::{BBox, Hyperslab};
 
@@ -21,6 +22,20 @@ fn finite_min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
             None => Some((v, v)),
             Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
         })
+}
+
+/// The valid time of `var` where it is not its time dimension: a coordinate named in
+/// its `coordinates` attribute with standard name `time`, of any shape (a forecast's
+/// `valid_time` over reference time × step, whose time axis is the reference time).
+fn valid_time<'m>(meta: &'m DatasetMeta, var: &Variable) -> Option<&'m Variable> {
+    let names = var.attr("coordinates")?.as_text()?;
+    names
+        .split_whitespace()
+        .filter_map(|n| {
+            let group = var.group_path().trim_end_matches('/');
+            meta.variable(&format!("{group}/{n}"))
+        })
+        .find(|c| c.attr("standard_name").and_then(|a| a.as_text()).as_deref() == Some("time"))
 }
 
 impl Dataset {
@@ -64,13 +79,12 @@ impl Dataset {
                 }
             }
             if extent.time.is_none()
-                && let Some(t) = cs.get(Axis::T)
-                && let Some(tv) = self.meta.variable(&t.path)
+                && let Some(tv) = valid_time(&self.meta, var)
+                    .or_else(|| cs.get(Axis::T).and_then(|t| self.meta.variable(&t.path)))
                 && let Some(units) = cf::time_units(tv)
-                && tv.dims.len() == 1
-                && tv.dims[0].len > 0
+                && tv.num_elements() > 0
             {
-                let a = self.read(&t.path, &Hyperslab::full(&tv.shape())).await?;
+                let a = self.read(&tv.path, &Hyperslab::full(&tv.shape())).await?;
                 if let Some((lo, hi)) = finite_min_max(a.values.to_f64().into_iter())
                     && let (Some(a), Some(b)) = (units.decode(lo), units.decode(hi))
                 {

@@ -16,6 +16,7 @@ mod error;
 mod extent;
 mod open;
 mod open_cache;
+mod parts;
 mod remote;
 mod scan;
 

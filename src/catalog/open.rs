@@ -39,6 +39,33 @@ impl Catalog {
         Ok(v)
     }
 
+    /// The reader of a whole file at its current version, through the cache of
+    /// readers (what `open` then takes a dataset, or a part, from).
+    pub(super) async fn open_file(
+        &self,
+        location: &Location,
+    ) -> Result<Arc<dyn crate::readers::Reader>, ReadError> {
+        let version = self.version(location).await?;
+        let (storage, config) = (self.storage.clone(), self.opened.readers_config.clone());
+        let (loc, v) = (location.clone(), version.clone());
+        self.opened
+            .readers
+            .try_get_with((location.clone(), version), async move {
+                readers::open_at(&loc, &v, &storage, &config).await
+            })
+            .await
+            .map_err(|e: Arc<ReadError>| match Arc::try_unwrap(e) {
+                Ok(e) => e,
+                Err(shared) => ReadError::Format {
+                    location: location.to_string(),
+                    message: match &*shared {
+                        ReadError::Format { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    },
+                },
+            })
+    }
+
     /// Opens a dataset (or returns it from the cache if its file has not changed).
     pub async fn open(&self, id: &str) -> Result<Arc<Dataset>, CatalogError> {
         if let Some(ds) = self.collection(id) {
@@ -73,11 +100,29 @@ impl Catalog {
             .try_get_with(key, async move {
                 let reader_key = (entry.location.clone(), version.clone());
                 let (location, v) = (entry.location.clone(), version.clone());
-                let reader = readers
+                let file = readers
                     .try_get_with(reader_key, async move {
                         readers::open_at(&location, &v, &storage, &readers_config).await
                     })
                     .await?;
+                let reader = match &entry.part {
+                    // Changed since the scan into a file of several datasets, which are
+                    // listed at the next start.
+                    None if !file.parts().is_empty() => {
+                        return Err(Arc::new(ReadError::Format {
+                            location: entry.location.to_string(),
+                            message: "the file now holds several datasets".into(),
+                        }));
+                    }
+                    None => file,
+                    // The file changed since the scan and no longer holds this part.
+                    Some(part) => file.part(part).ok_or_else(|| {
+                        Arc::new(ReadError::Format {
+                            location: entry.location.to_string(),
+                            message: format!("the file no longer holds the dataset {part:?}"),
+                        })
+                    })?,
+                };
                 let meta = reader.metadata();
                 let title = entry
                     .title

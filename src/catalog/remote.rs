@@ -11,8 +11,16 @@ use crate::storage::Location;
 
 impl Catalog {
     /// Lists the remote roots and globs of `config` (object-store prefixes) and adds
-    /// what they hold. Returns the problems found.
+    /// what they hold, then splits the files (local or remote) that hold several
+    /// datasets: every caller scans once the catalog is built, so all are listed by
+    /// then. Returns the problems found.
     pub async fn scan_remote(&self, config: &Config) -> Vec<String> {
+        let mut problems = self.list_remote(config).await;
+        problems.extend(self.split_multi_dataset_files().await);
+        problems
+    }
+
+    async fn list_remote(&self, config: &Config) -> Vec<String> {
         let mut problems = Vec::new();
         let mut found: Vec<DatasetEntry> = Vec::new();
         let mut scans: Vec<(String, String)> = Vec::new();
@@ -38,6 +46,7 @@ impl Catalog {
                             id: format!("{prefix}{rel}"),
                             title: None,
                             location,
+                            part: None,
                         }));
                     }
                     Err(e) => problems.push(e),
@@ -66,6 +75,7 @@ impl Catalog {
                                 id,
                                 title: None,
                                 location: Location::Remote(o.location),
+                                part: None,
                             });
                         }
                     }

@@ -83,12 +83,30 @@ pub static NETCDF4_HDF5: FormatSpec = FormatSpec {
     open: open_hdf5,
 };
 
+fn open_grib<'a>(
+    spec: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(super::grib::open(spec, req))
+}
+
+/// GRIB editions 1 and 2 (ecCodes). A file whose messages form several hypercubes is
+/// several datasets.
+pub static GRIB: FormatSpec = FormatSpec {
+    name: "grib",
+    magic: b"GRIB",
+    extensions: &[".grib", ".grb", ".grib2", ".grb2", ".grib1", ".grb1"],
+    shape: DatasetShape::MultiDatasetFile,
+    open: open_grib,
+};
+
 /// Every format, in the order content tests are tried.
 pub static FORMATS: &[&FormatSpec] = &[
     &NETCDF3_CLASSIC,
     &NETCDF3_64BIT_OFFSET,
     &NETCDF3_CDF5,
     &NETCDF4_HDF5,
+    &GRIB,
 ];
 
 /// The longest content test: how many bytes detection reads.
@@ -101,7 +119,7 @@ pub fn detect(head: &[u8]) -> Option<&'static FormatSpec> {
     FORMATS
         .iter()
         .copied()
-        .filter(|f| f.shape == DatasetShape::File)
+        .filter(|f| f.shape != DatasetShape::Directory)
         .find(|f| head.starts_with(f.magic))
 }
 
@@ -119,7 +137,16 @@ pub fn detect_local(path: &Path) -> Option<&'static FormatSpec> {
 pub fn has_dataset_extension(name: &str) -> bool {
     FORMATS
         .iter()
-        .filter(|f| f.shape == DatasetShape::File)
+        .filter(|f| f.shape != DatasetShape::Directory)
+        .flat_map(|f| f.extensions)
+        .any(|e| name.ends_with(e))
+}
+
+/// True if a file name ends like a format whose files may hold several datasets.
+pub fn may_hold_several_datasets(name: &str) -> bool {
+    FORMATS
+        .iter()
+        .filter(|f| f.shape == DatasetShape::MultiDatasetFile)
         .flat_map(|f| f.extensions)
         .any(|e| name.ends_with(e))
 }
@@ -156,7 +183,8 @@ mod tests {
         assert_eq!(detect(b"CDF\x05"), Some(&NETCDF3_CDF5));
         assert_eq!(detect(b"\x89HDF\r\n\x1a\n"), Some(&NETCDF4_HDF5));
         assert_eq!(detect(b"CDF\x03"), None);
-        assert_eq!(detect(b"GRIB"), None);
+        assert_eq!(detect(b"GRIB"), Some(&GRIB));
+        assert_eq!(detect(b"GRI"), None);
         assert_eq!(detect(b"CD"), None);
     }
 
@@ -174,5 +202,8 @@ mod tests {
         assert!(has_dataset_extension("x.nc4"));
         assert!(has_dataset_extension("x.he5"));
         assert!(!has_dataset_extension("readme.txt"));
+        assert!(has_dataset_extension("era5.grib"));
+        assert!(may_hold_several_datasets("gfs.t00z.pgrb2.grb2"));
+        assert!(!may_hold_several_datasets("x.nc"));
     }
 }

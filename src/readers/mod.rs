@@ -7,6 +7,7 @@ mod config;
 pub mod conformance;
 mod error;
 pub mod formats;
+mod grib;
 mod hdf5_chunks;
 mod hdf5_index;
 mod index_cache;
@@ -23,6 +24,9 @@ use crate::storage::Location;
 pub use config::{LocalReads, ReadersConfig, RemoteReads};
 pub use error::ReadError;
 pub use formats::FormatSpec;
+/// GRIB test files written by ecCodes from its samples.
+#[cfg(any(test, feature = "fixtures"))]
+pub use grib::testdata as grib_testdata;
 pub use netcdf::{Container, NetcdfReader, with_netcdf};
 pub use range_reader::RangeReader;
 pub use reader::Reader;

@@ -32,6 +32,18 @@ pub trait Reader: Send + Sync {
     /// Reads `slab` of the variable at `path` (`/var` or `/group/var`).
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError>;
 
+    /// The names of the datasets the file holds when it holds several (a GRIB file
+    /// whose messages form several hypercubes): the catalog serves each as
+    /// `{file}/{name}`. Empty when the file is one dataset.
+    fn parts(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The reader of one of `parts`.
+    fn part(&self, _name: &str) -> Option<Arc<dyn Reader>> {
+        None
+    }
+
     /// Where each stored chunk of a variable lies in the file, if the format and the
     /// reader can tell.
     async fn chunk_index(&self, _path: &str) -> Result<Option<ChunkIndex>, ReadError> {
@@ -70,6 +82,9 @@ pub enum DatasetShape {
     File,
     /// A directory or object prefix (a Zarr store): scans must not look inside it.
     Directory,
+    /// A file that may hold several datasets (GRIB messages forming several
+    /// hypercubes): the catalog opens it when scanning to list its `parts`.
+    MultiDatasetFile,
 }
 
 /// One row of the format table.

@@ -1,0 +1,183 @@
+"""GRIB 1 and 2 served like NetCDF: DAP2 and DAP4 (netCDF-C via xarray) and virtual Zarr
+(xarray + zarr-python) compared with cfgrib's own read of the same files
+(`xr.open_dataset(path, engine="cfgrib")`, and `cfgrib.open_datasets` for a file that
+splits into several datasets); EDR position and WMS GetMap on a GRIB dataset; a damaged
+GRIB skipped at scan time. The files are written by the ecCodes Python module from the
+samples bundled with ecCodes (grib_data.py): nothing is downloaded."""
+
+import importlib.util
+import io
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import requests
+import xarray as xr
+from PIL import Image
+
+from conftest import BACKENDS, start_server, stop_server
+
+if importlib.util.find_spec("eccodes") is None or importlib.util.find_spec("cfgrib") is None:
+    pytest.skip("needs the eccodes and cfgrib Python modules", allow_module_level=True)
+@pytest.fixture(scope="module")
+def grib_dir(tmp_path_factory):
+    """The GRIB files, written (and read by cfgrib) in a process of its own: see grib_data.py."""
+    d = tmp_path_factory.mktemp("grib")
+    script = os.path.join(os.path.dirname(__file__), "grib_data.py")
+    subprocess.run([sys.executable, script, str(d)], check=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def cfgrib_reads(grib_dir):
+    with open(grib_dir / ".cfgrib.pickle", "rb") as f:
+        return pickle.load(f)
+
+
+@pytest.fixture(scope="module", params=[b for b in ["local", "s3"] if b in BACKENDS])
+def grib_server(request, grib_dir, tmp_path_factory):
+    """A datagate serving the GRIB files from local disk, or copied into S3 (moto) and
+    read by byte ranges."""
+    if request.param == "local":
+        proc, base = start_server([str(grib_dir)])
+        yield base
+        stop_server(proc)
+        return
+    from s3server import MotoServer
+
+    moto = MotoServer()
+    try:
+        moto.upload_dir(grib_dir, "grib")
+        work = tmp_path_factory.mktemp("grib-s3")
+        config = work / "datagate.toml"
+        config.write_text(moto.config_toml(work / "file-cache", ["s3://datagate-test/grib/"]))
+        proc, base = start_server(["--config", str(config)])
+        yield base
+        stop_server(proc)
+    finally:
+        moto.stop()
+
+
+def comparable(values):
+    """Times as seconds since 1970, steps as hours: cfgrib decodes them, a client may not."""
+    a = np.asarray(values)
+    if a.dtype.kind == "M":
+        return a.astype("datetime64[s]").astype("f8")
+    if a.dtype.kind == "m":
+        return a.astype("timedelta64[s]").astype("f8") / 3600.0
+    return a.astype("f8") if a.dtype.kind in "fiu" else a
+
+
+# Attributes clients rely on; GRIB_name and the like depend on the ecCodes version.
+MAIN_ATTRS = ["units", "long_name", "standard_name", "GRIB_paramId", "GRIB_shortName",
+              "GRIB_units", "GRIB_typeOfLevel", "GRIB_gridType", "GRIB_stepType", "GRIB_dataType"]
+
+
+def compare(local, remote):
+    for name, var in local.variables.items():
+        assert name in remote.variables, f"{name} missing: {list(remote.variables)}"
+        r = remote[name]
+        assert r.dims == var.dims, (name, r.dims, var.dims)
+        a, b = comparable(var.values), comparable(r.values)
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(b, a, rtol=1e-6, equal_nan=True, err_msg=name)
+        else:
+            assert np.array_equal(a, b), name
+    for name, var in local.data_vars.items():
+        for k in MAIN_ATTRS:
+            if k in var.attrs:
+                assert remote[name].attrs.get(k) == var.attrs[k], (name, k)
+    for k in ["GRIB_edition", "GRIB_centre", "Conventions", "institution"]:
+        assert remote.attrs.get(k) == local.attrs[k], k
+
+
+def opendap(base, ident, protocol):
+    if protocol == "dap2":
+        return xr.open_dataset(f"{base}/opendap/{ident}", engine="netcdf4")
+    if protocol == "dap4":
+        return xr.open_dataset(base.replace("http://", "dap4://") + f"/opendap/{ident}", engine="netcdf4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.open_zarr(f"{base}/zarr/{ident}", consolidated=True)
+
+
+PROTOCOLS = ["dap2", "dap4", "zarr"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(
+    "name", ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]
+)
+def test_one_hypercube_matches_cfgrib(grib_server, cfgrib_reads, name, protocol):
+    local = cfgrib_reads[name]
+    remote = opendap(grib_server, name, protocol)
+    compare(local, remote)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_split_file_matches_cfgrib_open_datasets(grib_server, cfgrib_reads, protocol):
+    listed = {d["id"] for d in requests.get(f"{grib_server}/datasets", timeout=30).json()["datasets"]}
+    parts = sorted(i for i in listed if i.startswith("mixed.grib2/"))
+    assert parts == ["mixed.grib2/heightAboveGround", "mixed.grib2/isobaricInhPa", "mixed.grib2/surface"]
+    assert "mixed.grib2" not in listed
+    for local in cfgrib_reads["mixed.grib2"]:
+        level = next(iter(local.data_vars.values())).attrs["GRIB_typeOfLevel"]
+        compare(local, opendap(grib_server, f"mixed.grib2/{level}", protocol))
+
+
+def test_damaged_grib_is_skipped_and_server_stays_up(grib_server):
+    listed = {d["id"] for d in requests.get(f"{grib_server}/datasets", timeout=30).json()["datasets"]}
+    assert "damaged.grib2" not in listed
+    assert "pl.grib2" in listed
+    assert requests.get(f"{grib_server}/opendap/damaged.grib2.dds", timeout=30).status_code == 404
+    assert requests.get(f"{grib_server}/healthz", timeout=30).status_code == 200
+
+
+def test_edr_position_on_grib(grib_server, cfgrib_reads):
+    # EDR needs every dimension on an axis: z.grib1 has time and pressure (a forecast
+    # file's second time dimension, `step`, is not an EDR axis).
+    local = cfgrib_reads["z.grib1"]
+    r = requests.get(f"{grib_server}/edr/collections/z.grib1/position",
+                     params={"coords": "POINT(5 35)", "parameter-name": "z"}, timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    doc = r.json()
+    covs = doc.get("coverages", [doc])
+    got = [v for c in covs for v in c["ranges"]["z"]["values"]]
+    want = local.z.sel(latitude=35, longitude=5).values.ravel()
+    np.testing.assert_allclose(sorted(got), sorted(want), rtol=1e-6)
+    axes = covs[0]["domain"]["axes"]
+    assert axes["t"]["values"] == ["2024-01-01T12:00:00Z", "2024-01-02T12:00:00Z"]
+
+
+@pytest.mark.parametrize("layer,bbox", [
+    ("pl.grib2/t", "-10,40,25,60"),
+    ("mixed.grib2/surface/sp", "-10,40,25,60"),  # a part of a split file
+    ("gauss.grib2/t2m", "-170,-80,170,80"),  # Gaussian latitudes, longitudes 0..360
+])
+def test_wms_getmap_on_grib(grib_server, layer, bbox):
+    params = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer,
+              "STYLES": "", "CRS": "CRS:84", "BBOX": bbox, "WIDTH": "70", "HEIGHT": "40",
+              "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
+    r = requests.get(f"{grib_server}/wms", params=params, timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content)).convert("RGBA")
+    assert img.size == (70, 40)
+    pixels = [img.getpixel((x, y)) for y in range(img.height) for x in range(img.width)]
+    opaque = [px for px in pixels if px[3] > 0]
+    assert len(opaque) > 0.9 * 70 * 40
+    assert len(set(opaque)) > 3  # a gradient, not a flat fill
+
+
+def test_stac_items_carry_valid_times(grib_server):
+    r = requests.get(f"{grib_server}/stac/search", params={"limit": 100}, timeout=30)
+    items = {f["id"]: f["properties"] for f in r.json()["features"]}
+    # valid_time = reference time + step: 2024-01-01T12 + 0 h .. 2024-01-02T12 + 6 h.
+    pl = items["pl.grib2"]
+    assert (pl["start_datetime"], pl["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-02T18:00:00Z")
+    sfc = items["mixed.grib2/surface"]
+    assert (sfc["start_datetime"], sfc["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-01T18:00:00Z")

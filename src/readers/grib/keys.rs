@@ -1,0 +1,302 @@
+//! The ecCodes keys read from each message: the ones cfgrib indexes, groups by and
+//! turns into `GRIB_*` attributes, with the types cfgrib gives them (so attributes
+//! compare equal with `xr.open_dataset(path, engine="cfgrib")`), and the grid's
+//! coordinates, read once per distinct grid.
+
+use std::collections::BTreeMap;
+
+use super::ffi::Message;
+
+/// A key's value, typed as cfgrib reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum KeyValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl KeyValue {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
+        match self {
+            KeyValue::Int(i) => Some(*i as f64),
+            KeyValue::Float(f) => Some(*f),
+            KeyValue::Text(_) => None,
+        }
+    }
+}
+
+/// Keys read as integers.
+const INT_KEYS: &[&str] = &[
+    "paramId",
+    "numberOfPoints",
+    "stepUnits",
+    "uvRelativeToGrid",
+    "NV",
+    "Nx",
+    "Ny",
+    "N",
+    "Ni",
+    "Nj",
+    "iScansNegatively",
+    "jPointsAreConsecutive",
+    "jScansPositively",
+    "totalNumber",
+    "numberOfDirections",
+    "numberOfFrequencies",
+    "edition",
+    "subCentre",
+    "number",
+    "dataDate",
+    "dataTime",
+    "endStep",
+];
+
+/// Keys read as floating point.
+const FLOAT_KEYS: &[&str] = &[
+    "level",
+    "missingValue",
+    "iDirectionIncrementInDegrees",
+    "jDirectionIncrementInDegrees",
+    "latitudeOfFirstGridPointInDegrees",
+    "latitudeOfLastGridPointInDegrees",
+    "longitudeOfFirstGridPointInDegrees",
+    "longitudeOfLastGridPointInDegrees",
+    "angleOfRotationInDegrees",
+    "latitudeOfSouthernPoleInDegrees",
+    "longitudeOfSouthernPoleInDegrees",
+    "LaDInDegrees",
+    "LoVInDegrees",
+    "DxInMetres",
+    "DyInMetres",
+    "Latin1InDegrees",
+    "Latin2InDegrees",
+];
+
+/// Keys read as text.
+const TEXT_KEYS: &[&str] = &[
+    "dataType",
+    "typeOfLevel",
+    "stepType",
+    "gridType",
+    "shortName",
+    "units",
+    "name",
+    "cfName",
+    "cfVarName",
+    "gridDefinitionDescription",
+    "centre",
+    "centreDescription",
+    "md5GridSection",
+];
+
+/// ecCodes' integer for a key coded as "missing" (all bits set).
+const MISSING_LONG: i64 = 2147483647;
+
+/// The keys of one message, by name; absent keys are not in the map.
+pub(crate) type Keys = BTreeMap<&'static str, KeyValue>;
+
+/// Reads the keys of `m`. Text `unknown`/`undef` counts as absent, as in cfgrib.
+pub(crate) fn read_keys(m: &Message) -> Result<Keys, String> {
+    let mut keys = Keys::new();
+    for &k in INT_KEYS {
+        if let Some(v) = m.long(k)?.filter(|v| *v != MISSING_LONG) {
+            keys.insert(k, KeyValue::Int(v));
+        }
+    }
+    for &k in FLOAT_KEYS {
+        if let Some(v) = m.double(k)? {
+            keys.insert(k, KeyValue::Float(v));
+        }
+    }
+    for &k in TEXT_KEYS {
+        if let Some(v) = m.string(k)?.filter(|v| v != "unknown" && v != "undef") {
+            keys.insert(k, KeyValue::Text(v));
+        }
+    }
+    Ok(keys)
+}
+
+/// How a grid maps to dimensions (cfgrib's rules).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Geography {
+    /// Regular lat/lon or regular Gaussian: 1-D `latitude` and `longitude` dimensions.
+    Regular { lat: Vec<f64>, lon: Vec<f64> },
+    /// Projected grids (Lambert, polar stereographic, rotated...): `y`, `x` dimensions
+    /// with 2-D `latitude`, `longitude`.
+    Projected {
+        ny: usize,
+        nx: usize,
+        lat: Vec<f64>,
+        lon: Vec<f64>,
+    },
+    /// Anything else (reduced Gaussian...): one `values` dimension, with 1-D latitude
+    /// and longitude where ecCodes gives them.
+    Points {
+        n: usize,
+        lat: Option<Vec<f64>>,
+        lon: Option<Vec<f64>>,
+    },
+}
+
+impl Geography {
+    /// Number of grid points, the length of one field's values.
+    pub(crate) fn points(&self) -> usize {
+        match self {
+            Geography::Regular { lat, lon } => lat.len() * lon.len(),
+            Geography::Projected { ny, nx, .. } => ny * nx,
+            Geography::Points { n, .. } => *n,
+        }
+    }
+
+    /// Dimension names and lengths of one field.
+    pub(crate) fn dims(&self) -> Vec<(&'static str, usize)> {
+        match self {
+            Geography::Regular { lat, lon } => {
+                vec![("latitude", lat.len()), ("longitude", lon.len())]
+            }
+            Geography::Projected { ny, nx, .. } => vec![("y", *ny), ("x", *nx)],
+            Geography::Points { n, .. } => vec![("values", *n)],
+        }
+    }
+}
+
+const PROJECTED: &[&str] = &[
+    "rotated_ll",
+    "rotated_gg",
+    "lambert",
+    "lambert_azimuthal_equal_area",
+    "albers",
+    "polar_stereographic",
+];
+
+/// Upper bound on a grid's points: the largest operational grids have ~7 million;
+/// a damaged header claiming more is refused before anything is allocated.
+const MAX_POINTS: usize = 1 << 28;
+
+/// The geography of the grid of `m`, whose keys are `keys`.
+pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, String> {
+    let int = |k: &str| match keys.get(k) {
+        Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
+        _ => None,
+    };
+    let n = int("numberOfPoints").ok_or("no numberOfPoints")?;
+    if n > MAX_POINTS {
+        return Err(format!("{n} grid points is implausible"));
+    }
+    let grid_type = match keys.get("gridType") {
+        Some(KeyValue::Text(t)) => t.as_str(),
+        _ => "",
+    };
+    let (ny, nx) = (int("Ny").or(int("Nj")), int("Nx").or(int("Ni")));
+    if matches!(grid_type, "regular_ll" | "regular_gg") {
+        // Checked before ecCodes computes the coordinates: it iterates over the
+        // claimed row and column counts, which a damaged header can make billions.
+        if nx.zip(ny).and_then(|(x, y)| x.checked_mul(y)) != Some(n) {
+            return Err(format!("grid of {nx:?} × {ny:?} points, message has {n}"));
+        }
+        let lat = m.doubles("distinctLatitudes", n)?.ok_or("no latitudes")?;
+        let lon = m.doubles("distinctLongitudes", n)?.ok_or("no longitudes")?;
+        if lat.len().checked_mul(lon.len()) != Some(n) {
+            return Err(format!(
+                "grid of {} × {} points, message has {n}",
+                lat.len(),
+                lon.len()
+            ));
+        }
+        return Ok(Geography::Regular { lat, lon });
+    }
+    if PROJECTED.contains(&grid_type)
+        && let (Some(ny), Some(nx)) = (ny, nx)
+        && ny.checked_mul(nx) == Some(n)
+    {
+        let lat = m.doubles("latitudes", n)?.ok_or("no latitudes")?;
+        let lon = m.doubles("longitudes", n)?.ok_or("no longitudes")?;
+        if lat.len() == n && lon.len() == n {
+            return Ok(Geography::Projected { ny, nx, lat, lon });
+        }
+    }
+    let lat = m
+        .doubles("latitudes", n)
+        .ok()
+        .flatten()
+        .filter(|v| v.len() == n);
+    let lon = m
+        .doubles("longitudes", n)
+        .ok()
+        .flatten()
+        .filter(|v| v.len() == n);
+    Ok(Geography::Points { n, lat, lon })
+}
+
+/// Seconds since 1970-01-01 of `dataDate` (YYYYMMDD) and `dataTime` (HHMM): the
+/// forecast reference time, cfgrib's `time`.
+pub(crate) fn reference_time(keys: &Keys) -> Result<i64, String> {
+    let (Some(KeyValue::Int(date)), Some(KeyValue::Int(time))) =
+        (keys.get("dataDate"), keys.get("dataTime"))
+    else {
+        return Err("no dataDate/dataTime".into());
+    };
+    let (y, m, d) = (date / 10000, date / 100 % 100, date % 100);
+    let (hh, mm) = (time / 100, time % 100);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 24 || mm > 59 {
+        return Err(format!("bad date {date} {time:04}"));
+    }
+    Ok(days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The forecast step in hours (cfgrib's `step`): `endStep` in `stepUnits`.
+pub(crate) fn step_hours(keys: &Keys) -> Result<f64, String> {
+    let Some(KeyValue::Int(end)) = keys.get("endStep") else {
+        return Ok(0.0);
+    };
+    let unit = match keys.get("stepUnits") {
+        Some(KeyValue::Int(u)) => *u,
+        _ => 1,
+    };
+    // Code table 4.4 (GRIB 2; GRIB 1's table 4 agrees on these).
+    let hours = match unit {
+        0 => 1.0 / 60.0,
+        1 => 1.0,
+        2 => 24.0,
+        10 => 3.0,
+        11 => 6.0,
+        12 => 12.0,
+        13 => 1.0 / 3600.0,
+        u => return Err(format!("step unit {u} is not supported")),
+    };
+    Ok(*end as f64 * hours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let mut k = Keys::new();
+        k.insert("dataDate", KeyValue::Int(20240102));
+        k.insert("dataTime", KeyValue::Int(1230));
+        assert_eq!(reference_time(&k), Ok(1704198600));
+        k.insert("dataDate", KeyValue::Int(19700101));
+        k.insert("dataTime", KeyValue::Int(0));
+        assert_eq!(reference_time(&k), Ok(0));
+        k.insert("dataDate", KeyValue::Int(20241301));
+        assert!(reference_time(&k).is_err());
+        k.insert("endStep", KeyValue::Int(90));
+        k.insert("stepUnits", KeyValue::Int(0));
+        assert_eq!(step_hours(&k), Ok(1.5));
+        k.insert("stepUnits", KeyValue::Int(99));
+        assert!(step_hours(&k).is_err());
+    }
+}
