@@ -40,7 +40,6 @@ pub(crate) async fn open(
         req.version.clone(),
         req.storage.clone(),
         &index,
-        req.config.decoded_chunk_cache_bytes,
     ));
     drop(index);
     let mut parts = Vec::new();

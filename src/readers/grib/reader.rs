@@ -14,7 +14,7 @@ use super::hypercube::{Cube, CubeVar};
 use super::index::MessageIndex;
 use crate::model::{Array, ArrayValues, DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
 use crate::readers::{FormatSpec, ReadError, Reader};
-use crate::storage::{Location, ObjectVersion, Storage};
+use crate::storage::{DecodedKey, Location, ObjectVersion, Storage};
 use crate::subset::{DimSlice, Hyperslab};
 
 /// Where one message lies, and how many grid points it holds: all reads need of the
@@ -32,18 +32,18 @@ pub(crate) struct FieldSource {
     version: ObjectVersion,
     storage: Arc<Storage>,
     fields: Vec<FieldRef>,
-    decoded: moka::future::Cache<usize, Arc<Vec<f32>>>,
-    cache_bytes: usize,
+    /// The file's URL and version: its fields' keys in the shared decoded cache.
+    url: Arc<str>,
+    shared_version: Arc<ObjectVersion>,
 }
 
 impl FieldSource {
-    /// `cache_bytes`: memory for decoded fields (`readers.decoded_chunk_cache_bytes`).
+    /// Decoded fields go to the storage's shared decoded-chunk cache.
     pub(crate) fn new(
         location: Location,
         version: ObjectVersion,
         storage: Arc<Storage>,
         index: &MessageIndex,
-        cache_bytes: usize,
     ) -> FieldSource {
         let fields = index.fields.iter().map(|f| FieldRef {
             offset: f.offset,
@@ -51,30 +51,43 @@ impl FieldSource {
             points: index.grids[f.grid].points(),
         });
         FieldSource {
+            url: location.to_string().into(),
+            shared_version: Arc::new(version.clone()),
             location,
             version,
             storage,
             fields: fields.collect(),
-            decoded: moka::future::Cache::builder()
-                .weigher(|_k, v: &Arc<Vec<f32>>| (v.len() * 4).min(u32::MAX as usize) as u32)
-                .max_capacity(cache_bytes as u64)
-                .build(),
-            cache_bytes,
         }
     }
 
-    /// The values of message `id`, missing points as NaN (as cfgrib gives them).
+    /// Memory the message index takes.
+    fn index_bytes(&self) -> usize {
+        self.fields.len() * std::mem::size_of::<FieldRef>()
+    }
+
+    /// The values of message `id`, missing points as NaN (as cfgrib gives them): from
+    /// the process's shared decoded-chunk cache, or decoded and put there.
     async fn field(&self, id: usize) -> Result<Arc<Vec<f32>>, ReadError> {
-        self.decoded
-            .try_get_with(id, self.decode(id))
-            .await
-            .map_err(|e: Arc<ReadError>| match Arc::try_unwrap(e) {
-                Ok(e) => e,
-                Err(e) => ReadError::Format {
-                    location: self.location.to_string(),
-                    message: e.to_string(),
-                },
-            })
+        let key = DecodedKey {
+            url: self.url.clone(),
+            version: self.shared_version.clone(),
+            item: "grib-message".into(),
+            coords: vec![id as u64],
+        };
+        let cache = self.storage.decoded();
+        if let Some(bytes) = cache.get(&key) {
+            let values = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            return Ok(Arc::new(values));
+        }
+        let values = self.decode(id).await?;
+        if values.len() * 4 <= cache.max_entry_bytes() {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            cache.insert(key, bytes.into());
+        }
+        Ok(values)
     }
 
     async fn decode(&self, id: usize) -> Result<Arc<Vec<f32>>, ReadError> {
@@ -277,10 +290,10 @@ impl Reader for GribReader {
     }
 
     fn memory_budget(&self) -> usize {
-        // The file's decoded fields, counted by the reader of the whole file only (the
-        // parts of a split file share them).
+        // The message index, counted by the reader of the whole file only (the parts of
+        // a split file share it); decoded fields are in the shared cache.
         if self.whole_file {
-            self.source.cache_bytes
+            self.source.index_bytes()
         } else {
             0
         }
@@ -342,7 +355,9 @@ impl Reader for GribParts {
     }
 
     fn memory_budget(&self) -> usize {
-        self.parts.first().map_or(0, |(_, r)| r.source.cache_bytes)
+        self.parts
+            .first()
+            .map_or(0, |(_, r)| r.source.index_bytes())
     }
 
     async fn read(&self, path: &str, _slab: &Hyperslab) -> Result<Array, ReadError> {
