@@ -42,6 +42,23 @@ for f in "$fixtures"/*.nc; do
         [ "$cut" -lt "$size" ] && head -c "$cut" "$f" >"$corpus/reader/seed-$name-head$cut"
     done
 done
+# GRIB (ecCodes' own samples, one- and two-message files) and GeoTIFF (GDAL's
+# translation of a fixture), where the Debian packages are installed.
+samples=/usr/share/eccodes/samples
+for t in GRIB1 GRIB2 regular_ll_pl_grib2 gg_sfc_grib2 reduced_gg_pl_32_grib2 polar_stereographic_pl_grib2; do
+    [ -f "$samples/$t.tmpl" ] || continue
+    cp "$samples/$t.tmpl" "$corpus/reader/seed-$t"
+    cat "$samples/$t.tmpl" "$samples/$t.tmpl" >"$corpus/reader/seed-$t-twice"
+    head -c 200 "$samples/$t.tmpl" >"$corpus/reader/seed-$t-head200"
+done
+if command -v gdal_translate >/dev/null; then
+    for opts in "-of GTiff" "-of GTiff -co TILED=YES -co COMPRESS=DEFLATE -co PREDICTOR=2" "-of COG -co COMPRESS=LZW"; do
+        out="$corpus/reader/seed-tiff-$(echo "$opts" | tr -c 'A-Za-z0-9' _)"
+        # shellcheck disable=SC2086
+        gdal_translate -q $opts "NETCDF:$fixtures/sst_classic.nc:sst" "$out" 2>/dev/null || true
+        rm -f "$out.aux.xml"
+    done
+fi
 
 # --- DAP2 constraint expressions (the raw query of .dods/.ascii/.dds) ---------------
 seeds dap2_ce <<'EOF2'
