@@ -15,7 +15,9 @@ async fn resolves_and_reopens_changed_files() {
     std::fs::create_dir_all(dir.path().join("y")).unwrap();
     crate::fixtures::types_cdf5(&dir.path().join("a.nc")).unwrap();
     crate::fixtures::types_cdf5(&dir.path().join("y/a.nc")).unwrap();
-    let config = Config::for_roots(&[dir.path().to_path_buf()]);
+    let mut config = Config::for_roots(&[dir.path().to_path_buf()]);
+    // Local files are trusted for `local_revalidate_ms`: 1.5 s here, to see both sides.
+    config.storage.local_revalidate_ms = 1500;
     let (cat, problems) = Catalog::from_config(&config, Arc::new(Metrics::new()));
     assert!(problems.is_empty());
     assert_eq!(cat.len(), 2);
@@ -41,6 +43,10 @@ async fn resolves_and_reopens_changed_files() {
     // Rewrite with different content: a new size, so a new open.
     std::thread::sleep(std::time::Duration::from_millis(20));
     crate::fixtures::sst_classic(&dir.path().join("a.nc"), netcdf::Options::empty()).unwrap();
+    // Within the interval the version last seen is trusted (no `stat`)...
+    assert!(Arc::ptr_eq(&first, &cat.open("a.nc").await.unwrap()));
+    // ...after it, the change is seen.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     let changed = cat.open("a.nc").await.unwrap();
     assert!(!Arc::ptr_eq(&first, &changed));
     assert!(changed.meta.variable("sst").is_some());
