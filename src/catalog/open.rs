@@ -12,14 +12,14 @@ impl Catalog {
     /// revalidation interval, local files are checked every time (one `stat`).
     async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
         if !loc.is_remote() || self.storage.config().revalidate_secs == 0 {
-            return self.storage.head(loc).await;
+            return readers::dataset_version(loc, &self.storage).await;
         }
         if self.storage.take_changed(loc) {
             self.opened.remote_versions.invalidate(loc).await;
         } else if let Some(v) = self.opened.remote_versions.get(loc).await {
             return Ok(v);
         }
-        let v = self.storage.head(loc).await?;
+        let v = readers::dataset_version(loc, &self.storage).await?;
         self.opened
             .remote_versions
             .insert(loc.clone(), v.clone())

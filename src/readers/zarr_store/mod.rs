@@ -1,0 +1,144 @@
+//! Zarr v2 and v3 stores, and kerchunk reference sets (whose keys are Zarr v2), read
+//! with zarrs: metadata mapped to the model by `model_map.rs`, chunks decoded by zarrs'
+//! codec pipelines (blosc, zstd, gzip, zlib, shuffle, sharding, ...) from bytes
+//! datagate's storage layer reads (`keys.rs`, `adapter.rs`).
+
+mod adapter;
+mod attributes;
+mod hierarchy;
+pub(super) mod keys;
+mod model_map;
+mod read;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use zarrs::array::{Array as ZarrsArray, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
+
+use super::reader::{FormatSpec, OpenRequest};
+use super::{ReadError, Reader};
+use crate::model::{Array, DatasetMeta};
+use crate::storage::Location;
+use crate::subset::Hyperslab;
+use adapter::ZarrsStorage;
+use hierarchy::{ArrayNode, ZarrFormat};
+use keys::{KeySource, StoreKeys};
+use model_map::ServedArray;
+
+/// Opens a Zarr store (the `zarr` row of the format table).
+pub(super) fn open_store<'a>(
+    format: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(async move {
+        let source = StoreKeys::new(req.location.clone(), req.storage.clone());
+        let reader = ZarrReader::open(format, Arc::new(source)).await?;
+        Ok(Arc::new(reader) as Arc<dyn Reader>)
+    })
+}
+
+/// Opens a kerchunk reference file (the `kerchunk` row of the format table).
+pub(super) fn open_references<'a>(
+    format: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(async move {
+        let source = super::kerchunk::References::open(&req).await?;
+        let reader = ZarrReader::open(format, Arc::new(source)).await?;
+        Ok(Arc::new(reader) as Arc<dyn Reader>)
+    })
+}
+
+/// An open Zarr hierarchy.
+pub struct ZarrReader {
+    format: &'static FormatSpec,
+    location: Location,
+    meta: Arc<DatasetMeta>,
+    /// By model variable path.
+    arrays: HashMap<String, (ServedArray, ZarrsArray<ZarrsStorage>)>,
+}
+
+/// The zarrs array of a node, or why zarrs cannot read it (an unknown codec...).
+fn zarrs_array(
+    storage: &Arc<ZarrsStorage>,
+    node: &ArrayNode,
+    format: ZarrFormat,
+) -> Result<ZarrsArray<ZarrsStorage>, String> {
+    let metadata = match format {
+        ZarrFormat::V2 => ArrayMetadata::V2(
+            serde_json::from_value::<ArrayMetadataV2>(node.metadata.clone())
+                .map_err(|e| e.to_string())?,
+        ),
+        ZarrFormat::V3 => ArrayMetadata::V3(
+            serde_json::from_value::<ArrayMetadataV3>(node.metadata.clone())
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    ZarrsArray::new_with_metadata(storage.clone(), &format!("/{}", node.path), metadata)
+        .map_err(|e| e.to_string())
+}
+
+impl ZarrReader {
+    pub async fn open(
+        format: &'static FormatSpec,
+        source: Arc<dyn KeySource>,
+    ) -> Result<ZarrReader, ReadError> {
+        let location = source.location().clone();
+        let mut h = hierarchy::discover(source.as_ref()).await?;
+        let storage = Arc::new(ZarrsStorage::new(source));
+        let mut opened = HashMap::new();
+        h.arrays.retain(|node| match zarrs_array(&storage, node, h.format) {
+            Ok(a) => {
+                opened.insert(node.path.clone(), a);
+                true
+            }
+            Err(e) => {
+                tracing::warn!("{location}: array {} left out: {e}", node.path);
+                false
+            }
+        });
+        let (meta, served) = model_map::build(&h, &location.to_string());
+        let arrays = served
+            .into_iter()
+            .filter_map(|s| {
+                let a = opened.remove(&s.node_path)?;
+                Some((s.var_path.clone(), (s, a)))
+            })
+            .collect();
+        Ok(ZarrReader {
+            format,
+            location,
+            meta: Arc::new(meta),
+            arrays,
+        })
+    }
+}
+
+#[async_trait]
+impl Reader for ZarrReader {
+    fn format(&self) -> &'static FormatSpec {
+        self.format
+    }
+
+    fn metadata(&self) -> Arc<DatasetMeta> {
+        self.meta.clone()
+    }
+
+    async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        let full = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let (served, array) = self
+            .arrays
+            .get(&full)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        read::read(array, served, slab, &self.location).await
+    }
+}
+
+#[cfg(test)]
+mod tests;
