@@ -238,7 +238,8 @@ mod tests {
             Some(DataType::I16),
         );
         assert_eq!(attrs.len(), 2);
-        assert_eq!(attrs[1].value, AttrValue::I16(vec![0, 10]));
+        let range = attrs.iter().find(|a| a.name == "valid_range").unwrap();
+        assert_eq!(range.value, AttrValue::I16(vec![0, 10]));
     }
 
     #[test]

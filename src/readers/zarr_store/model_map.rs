@@ -124,8 +124,15 @@ pub fn build(h: &Hierarchy, location: &str) -> (DatasetMeta, Vec<ServedArray>) {
         group_mut(&mut root, path).attributes = attributes::attributes(attrs, None);
     }
     let mut nodes: Vec<&ArrayNode> = h.arrays.iter().collect();
-    // Shallow arrays first, so shared dimensions are declared as high as they can be.
-    nodes.sort_by_key(|n| (n.path.matches('/').count(), n.path.clone()));
+    // Shallow arrays first, so shared dimensions are declared as high as they can be;
+    // coordinate arrays (1-D, named like their dimension) before the others, so their
+    // length is the dimension's when arrays disagree.
+    let is_coordinate = |n: &ArrayNode| {
+        let leaf = n.path.rsplit('/').next().unwrap_or(&n.path);
+        let names = dim_names(n, v3, shape_of(&n.metadata).map_or(0, |s| s.len()));
+        names.len() == 1 && names[0] == leaf
+    };
+    nodes.sort_by_cached_key(|n| (n.path.matches('/').count(), !is_coordinate(n), n.path.clone()));
     let mut served = Vec::new();
     let mut variables: BTreeMap<String, Variable> = BTreeMap::new();
     for node in nodes {
@@ -200,7 +207,7 @@ mod tests {
                     json!({"_ARRAY_DIMENSIONS": ["time"], "units": "days since 2000-01-01"})),
                 node("deep/v", json!({"shape": [3], "chunks": [3], "dtype": "<i2", "fill_value": -1}),
                     json!({"_ARRAY_DIMENSIONS": ["x"]})),
-                node("odd", json!({"shape": [4], "chunks": [4], "dtype": "<i2", "fill_value": 0}),
+                node("z_odd", json!({"shape": [4], "chunks": [4], "dtype": "<i2", "fill_value": 0}),
                     json!({"_ARRAY_DIMENSIONS": ["x"]})),
                 node("when", json!({"shape": [2], "chunks": [2], "dtype": "<M8[ns]"}), json!({})),
                 node("anon", json!({"shape": [5], "chunks": [5], "dtype": "|u1", "fill_value": null}), json!({})),
@@ -220,7 +227,7 @@ mod tests {
         // The nested array shares the root's `x` (same length).
         assert_eq!(meta.variable("/deep/v").unwrap().dims[0].path, "/x");
         // Same name, another length: renamed rather than inconsistent.
-        assert_eq!(meta.variable("/odd").unwrap().dims[0].path, "/x_4");
+        assert_eq!(meta.variable("/z_odd").unwrap().dims[0].path, "/x_4");
         assert_eq!(meta.variable("/anon").unwrap().dims[0].name, "anon_dim0");
         assert!(meta.variable("/when").is_none());
         assert_eq!(meta.attributes()[0].name, "title");
