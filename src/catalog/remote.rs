@@ -119,7 +119,9 @@ impl Catalog {
             .collect();
         stores.sort_unstable();
         stores.dedup();
-        let inside = |rel: &str, dir: &str| rel.len() > dir.len() && rel.starts_with(dir) && rel.as_bytes()[dir.len()] == b'/';
+        let inside = |rel: &str, dir: &str| {
+            rel.len() > dir.len() && rel.starts_with(dir) && rel.as_bytes()[dir.len()] == b'/'
+        };
         let outermost: Vec<&str> = stores
             .iter()
             .copied()

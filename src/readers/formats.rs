@@ -106,7 +106,7 @@ pub static KERCHUNK: FormatSpec = FormatSpec {
     extensions: &[".json"],
     probe: Some(super::kerchunk::looks_like_references),
     shape: DatasetShape::File,
-    open: super::zarr_store::open_references,
+    open: super::kerchunk::open_references,
 };
 
 /// Every format, in the order content tests are tried.
@@ -200,34 +200,18 @@ pub fn listed_format(name: &str) -> Option<&'static FormatSpec> {
         .find(|f| f.extensions.iter().any(|e| name.ends_with(e)))
 }
 
-/// Whether a location names a directory or object prefix rather than a file: a local
-/// directory, or a key ending in `/`.
-pub fn is_directory(loc: &Location) -> bool {
-    match loc {
-        Location::Local(p) => p.is_dir(),
-        Location::Remote(r) => r.key.ends_with('/') || r.key.is_empty(),
-        Location::Collection(_) => false,
-    }
-}
-
-/// The location of `name` inside the directory or prefix `dir`.
-pub fn inside(dir: &Location, name: &str) -> Location {
-    match dir {
-        Location::Local(p) => Location::Local(p.join(name)),
-        Location::Remote(r) => Location::Remote(r.with_key(format!("{}{name}", r.key))),
-        Location::Collection(id) => Location::Collection(format!("{id}/{name}")),
-    }
-}
-
 /// The format of a directory dataset and the version of its first marker file (what
 /// its caches are keyed by), `None` when it holds none: one HEAD per marker tried.
 pub async fn directory_version(
     loc: &Location,
     storage: &Storage,
 ) -> Result<Option<(&'static FormatSpec, ObjectVersion)>, StorageError> {
-    for format in FORMATS.iter().filter(|f| f.shape == DatasetShape::Directory) {
+    for format in FORMATS
+        .iter()
+        .filter(|f| f.shape == DatasetShape::Directory)
+    {
         for marker in format.extensions {
-            match storage.head(&inside(loc, marker)).await {
+            match storage.head(&loc.join(marker)).await {
                 Ok(v) => return Ok(Some((format, v))),
                 Err(StorageError::NotFound(_)) => continue,
                 Err(e) => return Err(e),
@@ -245,7 +229,7 @@ pub async fn sniff_at(
     version: &ObjectVersion,
     storage: &Storage,
 ) -> Result<&'static FormatSpec, ReadError> {
-    if is_directory(loc) {
+    if loc.is_directory() {
         return match directory_version(loc, storage).await? {
             Some((format, _)) => Ok(format),
             None => Err(ReadError::Format {
@@ -317,7 +301,10 @@ mod tests {
             directory_marker("stores/a.zarr/.zgroup"),
             Some((&ZARR, "stores/a.zarr"))
         );
-        assert_eq!(directory_marker("a.zarr/zarr.json"), Some((&ZARR, "a.zarr")));
+        assert_eq!(
+            directory_marker("a.zarr/zarr.json"),
+            Some((&ZARR, "a.zarr"))
+        );
         assert_eq!(directory_marker(".zgroup"), None);
         assert_eq!(directory_marker("a.zarr/temp/.zarray"), None);
         let dir = tempfile::tempdir().unwrap();

@@ -12,9 +12,12 @@ use base64::Engine;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::ReadError;
-use super::reader::OpenRequest;
+use futures::future::BoxFuture;
+
+use super::reader::{FormatSpec, OpenRequest};
+use super::zarr_store::ZarrReader;
 use super::zarr_store::keys::KeySource;
+use super::{ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, Storage};
 
 /// The content test of the `kerchunk` row: a `.json` file holding a JSON object whose
@@ -26,7 +29,22 @@ pub fn looks_like_references(name: &str, head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start();
     text.starts_with('{')
-        && (text.contains("\"refs\"") || text.contains("\".zgroup\"") || text.contains("\".zarray\""))
+        && (text.contains("\"refs\"")
+            || text.contains("\".zgroup\"")
+            || text.contains("\".zarray\""))
+}
+
+/// Opens a kerchunk reference file (the `kerchunk` row of the format table): a Zarr v2
+/// hierarchy whose keys are the references.
+pub(super) fn open_references<'a>(
+    format: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(async move {
+        let source = References::open(&req).await?;
+        let reader = ZarrReader::open(format, Arc::new(source)).await?;
+        Ok(Arc::new(reader) as Arc<dyn Reader>)
+    })
 }
 
 /// What one key of a reference set holds.
@@ -37,7 +55,11 @@ pub enum Ref {
     /// A whole file.
     Whole(String),
     /// `length` bytes of a file from `offset`.
-    Range { url: String, offset: u64, length: u64 },
+    Range {
+        url: String,
+        offset: u64,
+        length: u64,
+    },
 }
 
 /// Parses a reference file (version 0: the flat key map; version 1: `refs`, with
@@ -50,7 +72,11 @@ pub fn parse(json: &[u8]) -> Result<HashMap<String, Ref>, String> {
     };
     let (refs, templates) = match top.get("refs") {
         Some(Value::Object(refs)) => {
-            if top.get("gen").and_then(Value::as_array).is_some_and(|g| !g.is_empty()) {
+            if top
+                .get("gen")
+                .and_then(Value::as_array)
+                .is_some_and(|g| !g.is_empty())
+            {
                 return Err("generated references (`gen`) are not supported".into());
             }
             let templates: HashMap<String, String> = match top.get("templates") {
@@ -93,7 +119,11 @@ fn one_ref(key: &str, v: Value, templates: &HashMap<String, String>) -> Result<R
                 3 => {
                     let offset = items[1].as_u64().ok_or_else(|| bad("bad offset"))?;
                     let length = items[2].as_u64().ok_or_else(|| bad("bad length"))?;
-                    Ok(Ref::Range { url, offset, length })
+                    Ok(Ref::Range {
+                        url,
+                        offset,
+                        length,
+                    })
                 }
                 _ => Err(bad("expected [url] or [url, offset, length]")),
             }
@@ -133,7 +163,9 @@ pub fn resolve(url: &str, refs: &Location) -> Result<Location, String> {
     if url.contains("://") {
         let loc = Location::parse(url, base).map_err(|e| e.to_string())?;
         if refs.is_remote() && !loc.is_remote() {
-            return Err(format!("{url}: a remote reference file cannot point at local files"));
+            return Err(format!(
+                "{url}: a remote reference file cannot point at local files"
+            ));
         }
         return Ok(loc);
     }
@@ -149,14 +181,18 @@ pub fn resolve(url: &str, refs: &Location) -> Result<Location, String> {
                 match part {
                     "" | "." => {}
                     ".." => {
-                        parts.pop().ok_or_else(|| format!("{url}: outside the store"))?;
+                        parts
+                            .pop()
+                            .ok_or_else(|| format!("{url}: outside the store"))?;
                     }
                     p => parts.push(p),
                 }
             }
             Ok(Location::Remote(r.with_key(parts.join("/"))))
         }
-        _ => Err(format!("{url}: an absolute path in a remote reference file")),
+        _ => Err(format!(
+            "{url}: an absolute path in a remote reference file"
+        )),
     }
 }
 
@@ -196,7 +232,12 @@ impl References {
     }
 
     async fn version(&self, loc: &Location) -> Result<ObjectVersion, ReadError> {
-        let known = self.versions.lock().unwrap_or_else(|p| p.into_inner()).get(loc).cloned();
+        let known = self
+            .versions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(loc)
+            .cloned();
         if let Some(v) = known {
             return Ok(v);
         }
@@ -242,7 +283,11 @@ impl KeySource for References {
                 let size = self.version(&self.target(url)?).await?.size;
                 self.read_span(url, within(size)).await?
             }
-            Ref::Range { url, offset, length } => {
+            Ref::Range {
+                url,
+                offset,
+                length,
+            } => {
                 let w = within(*length);
                 let end = offset.checked_add(w.end).ok_or_else(|| ReadError::Format {
                     location: self.location.to_string(),

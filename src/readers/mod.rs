@@ -46,7 +46,7 @@ pub async fn dataset_version(
     location: &Location,
     storage: &crate::storage::Storage,
 ) -> Result<crate::storage::ObjectVersion, crate::storage::StorageError> {
-    if !formats::is_directory(location) {
+    if !location.is_directory() {
         return storage.head(location).await;
     }
     match formats::directory_version(location, storage).await? {

@@ -178,7 +178,12 @@ pub fn attributes(json: &Map<String, Value>, dtype: Option<DataType>) -> Vec<Att
 /// The `_FillValue` attribute xarray would see for an array. v2: the metadata's
 /// `fill_value` (xarray masks with it). v3: the `_FillValue` attribute, base64 of a
 /// little-endian f64 for floats (xarray's encoding) or a number.
-pub fn fill_value(metadata: &Value, attrs: &Map<String, Value>, v3: bool, dtype: DataType) -> Option<AttrValue> {
+pub fn fill_value(
+    metadata: &Value,
+    attrs: &Map<String, Value>,
+    v3: bool,
+    dtype: DataType,
+) -> Option<AttrValue> {
     if !dtype.is_numeric() {
         return None;
     }
@@ -195,7 +200,7 @@ pub fn fill_value(metadata: &Value, attrs: &Map<String, Value>, v3: bool, dtype:
                 4 => f64::from(f32::from_le_bytes(bytes.try_into().ok()?)),
                 _ => return None,
             };
-            Value::from(serde_json::Number::from_f64(f).map_or(Value::String("NaN".into()), Value::Number))
+            serde_json::Number::from_f64(f).map_or(Value::String("NaN".into()), Value::Number)
         }
         other => other.clone(),
     };
@@ -212,14 +217,35 @@ mod tests {
 
     #[test]
     fn elements() {
-        assert_eq!(element(&json!({"dtype": "<f4"}), false), Some(Element::Number(DataType::F32)));
-        assert_eq!(element(&json!({"dtype": ">i2"}), false), Some(Element::Number(DataType::I16)));
-        assert_eq!(element(&json!({"dtype": "|b1"}), false), Some(Element::Bool));
-        assert_eq!(element(&json!({"dtype": "|O", "filters": [{"id": "vlen-utf8"}]}), false), Some(Element::String));
+        assert_eq!(
+            element(&json!({"dtype": "<f4"}), false),
+            Some(Element::Number(DataType::F32))
+        );
+        assert_eq!(
+            element(&json!({"dtype": ">i2"}), false),
+            Some(Element::Number(DataType::I16))
+        );
+        assert_eq!(
+            element(&json!({"dtype": "|b1"}), false),
+            Some(Element::Bool)
+        );
+        assert_eq!(
+            element(
+                &json!({"dtype": "|O", "filters": [{"id": "vlen-utf8"}]}),
+                false
+            ),
+            Some(Element::String)
+        );
         assert_eq!(element(&json!({"dtype": "|O"}), false), None);
         assert_eq!(element(&json!({"dtype": "<M8[ns]"}), false), None);
-        assert_eq!(element(&json!({"data_type": "uint16"}), true), Some(Element::Number(DataType::U16)));
-        assert_eq!(element(&json!({"data_type": {"name": "float64"}}), true), Some(Element::Number(DataType::F64)));
+        assert_eq!(
+            element(&json!({"data_type": "uint16"}), true),
+            Some(Element::Number(DataType::U16))
+        );
+        assert_eq!(
+            element(&json!({"data_type": {"name": "float64"}}), true),
+            Some(Element::Number(DataType::F64))
+        );
         assert_eq!(element(&json!({}), true), None);
     }
 
@@ -227,14 +253,28 @@ mod tests {
     fn attribute_values() {
         assert_eq!(attr_value(&json!("K")), Some(AttrValue::Text("K".into())));
         assert_eq!(attr_value(&json!(3)), Some(AttrValue::I32(vec![3])));
-        assert_eq!(attr_value(&json!(1u64 << 40)), Some(AttrValue::I64(vec![1 << 40])));
-        assert_eq!(attr_value(&json!([0.5, 1])), Some(AttrValue::F64(vec![0.5, 1.0])));
-        assert_eq!(attr_value(&json!(["a", "b"])), Some(AttrValue::Strings(vec!["a".into(), "b".into()])));
-        assert_eq!(attr_value(&json!({"x": 1})), Some(AttrValue::Text("{\"x\":1}".into())));
+        assert_eq!(
+            attr_value(&json!(1u64 << 40)),
+            Some(AttrValue::I64(vec![1 << 40]))
+        );
+        assert_eq!(
+            attr_value(&json!([0.5, 1])),
+            Some(AttrValue::F64(vec![0.5, 1.0]))
+        );
+        assert_eq!(
+            attr_value(&json!(["a", "b"])),
+            Some(AttrValue::Strings(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            attr_value(&json!({"x": 1})),
+            Some(AttrValue::Text("{\"x\":1}".into()))
+        );
         assert_eq!(attr_value(&json!(null)), None);
         assert_eq!(attr_value(&json!([])), Some(AttrValue::Text("[]".into())));
         let attrs = attributes(
-            json!({"_ARRAY_DIMENSIONS": ["t"], "valid_range": [0, 10], "units": "m"}).as_object().unwrap(),
+            json!({"_ARRAY_DIMENSIONS": ["t"], "valid_range": [0, 10], "units": "m"})
+                .as_object()
+                .unwrap(),
             Some(DataType::I16),
         );
         assert_eq!(attrs.len(), 2);
@@ -251,7 +291,12 @@ mod tests {
         assert_eq!(v2(json!(null)), None);
         // xarray's v3 encoding: base64 of a little-endian f64.
         let attrs = json!({"_FillValue": "AAAAAAAA+H8="});
-        let nan = fill_value(&json!({"fill_value": 0}), attrs.as_object().unwrap(), true, f4);
+        let nan = fill_value(
+            &json!({"fill_value": 0}),
+            attrs.as_object().unwrap(),
+            true,
+            f4,
+        );
         assert!(matches!(nan, Some(AttrValue::F32(v)) if v[0].is_nan()));
         let attrs = json!({"_FillValue": -1});
         assert_eq!(
@@ -259,7 +304,10 @@ mod tests {
             Some(AttrValue::I16(vec![-1]))
         );
         // v3 without the attribute: no mask (xarray ignores fill_value there).
-        assert_eq!(fill_value(&json!({"fill_value": 0}), &Map::new(), true, f4), None);
+        assert_eq!(
+            fill_value(&json!({"fill_value": 0}), &Map::new(), true, f4),
+            None
+        );
         assert_eq!(number(&json!("0x7fc00000")).map(f64::is_nan), Some(true));
     }
 }

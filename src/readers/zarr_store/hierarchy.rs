@@ -77,7 +77,10 @@ pub async fn discover(source: &dyn KeySource) -> Result<Hierarchy, ReadError> {
         .collect();
     let docs = read_documents(source, wanted).await?;
     if !docs.contains_key(".zgroup") {
-        return Err(damaged(source, "no .zgroup, .zmetadata or zarr.json".into()));
+        return Err(damaged(
+            source,
+            "no .zgroup, .zmetadata or zarr.json".into(),
+        ));
     }
     v2(source, docs)
 }

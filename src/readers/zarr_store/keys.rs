@@ -55,7 +55,7 @@ impl StoreKeys {
             location: self.root.to_string(),
             message: format!("invalid key {key:?}"),
         })?;
-        Ok(crate::readers::formats::inside(&self.root, key))
+        Ok(self.root.join(key))
     }
 }
 
@@ -155,7 +155,10 @@ mod tests {
         assert_eq!(keys, vec![".zgroup", "t/0"]);
         assert_eq!(&store.get("t/0").await.unwrap().unwrap()[..], b"abc");
         assert_eq!(store.get("t/1").await.unwrap(), None);
-        assert_eq!(&store.get_range("t/0", 1..3).await.unwrap().unwrap()[..], b"bc");
+        assert_eq!(
+            &store.get_range("t/0", 1..3).await.unwrap().unwrap()[..],
+            b"bc"
+        );
         assert_eq!(store.size("t/0").await.unwrap(), Some(3));
         assert!(store.get("../x").await.is_err());
     }

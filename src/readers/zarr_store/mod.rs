@@ -39,18 +39,6 @@ pub(super) fn open_store<'a>(
     })
 }
 
-/// Opens a kerchunk reference file (the `kerchunk` row of the format table).
-pub(super) fn open_references<'a>(
-    format: &'static FormatSpec,
-    req: OpenRequest<'a>,
-) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
-    Box::pin(async move {
-        let source = super::kerchunk::References::open(&req).await?;
-        let reader = ZarrReader::open(format, Arc::new(source)).await?;
-        Ok(Arc::new(reader) as Arc<dyn Reader>)
-    })
-}
-
 /// An open Zarr hierarchy.
 pub struct ZarrReader {
     format: &'static FormatSpec,
@@ -89,16 +77,17 @@ impl ZarrReader {
         let mut h = hierarchy::discover(source.as_ref()).await?;
         let storage = Arc::new(ZarrsStorage::new(source));
         let mut opened = HashMap::new();
-        h.arrays.retain(|node| match zarrs_array(&storage, node, h.format) {
-            Ok(a) => {
-                opened.insert(node.path.clone(), a);
-                true
-            }
-            Err(e) => {
-                tracing::warn!("{location}: array {} left out: {e}", node.path);
-                false
-            }
-        });
+        h.arrays
+            .retain(|node| match zarrs_array(&storage, node, h.format) {
+                Ok(a) => {
+                    opened.insert(node.path.clone(), a);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!("{location}: array {} left out: {e}", node.path);
+                    false
+                }
+            });
         let (meta, served) = model_map::build(&h, &location.to_string());
         let arrays = served
             .into_iter()

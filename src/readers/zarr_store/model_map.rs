@@ -55,7 +55,11 @@ fn dim_names(node: &ArrayNode, v3: bool, rank: usize) -> Vec<String> {
     };
     let names: Option<Vec<String>> = named.and_then(Value::as_array).and_then(|list| {
         list.iter()
-            .map(|n| n.as_str().filter(|s| !s.is_empty() && !s.contains('/')).map(String::from))
+            .map(|n| {
+                n.as_str()
+                    .filter(|s| !s.is_empty() && !s.contains('/'))
+                    .map(String::from)
+            })
             .collect()
     });
     let leaf = node.path.rsplit('/').next().unwrap_or(&node.path);
@@ -132,12 +136,24 @@ pub fn build(h: &Hierarchy, location: &str) -> (DatasetMeta, Vec<ServedArray>) {
         let names = dim_names(n, v3, shape_of(&n.metadata).map_or(0, |s| s.len()));
         names.len() == 1 && names[0] == leaf
     };
-    nodes.sort_by_cached_key(|n| (n.path.matches('/').count(), !is_coordinate(n), n.path.clone()));
+    nodes.sort_by_cached_key(|n| {
+        (
+            n.path.matches('/').count(),
+            !is_coordinate(n),
+            n.path.clone(),
+        )
+    });
     let mut served = Vec::new();
     let mut variables: BTreeMap<String, Variable> = BTreeMap::new();
     for node in nodes {
-        let (Some(element), Some(shape)) = (attributes::element(&node.metadata, v3), shape_of(&node.metadata)) else {
-            tracing::warn!("{location}: array {} has a type or shape datagate cannot serve; left out", node.path);
+        let (Some(element), Some(shape)) = (
+            attributes::element(&node.metadata, v3),
+            shape_of(&node.metadata),
+        ) else {
+            tracing::warn!(
+                "{location}: array {} has a type or shape datagate cannot serve; left out",
+                node.path
+            );
             continue;
         };
         let (group, name) = node.path.rsplit_once('/').unwrap_or(("", &node.path));
@@ -201,28 +217,59 @@ mod tests {
         let h = Hierarchy {
             format: ZarrFormat::V2,
             arrays: vec![
-                node("temp", json!({"shape": [2, 3], "chunks": [1, 3], "dtype": "<f4", "fill_value": "NaN"}),
-                    json!({"_ARRAY_DIMENSIONS": ["time", "x"], "units": "K"})),
-                node("time", json!({"shape": [2], "chunks": [2], "dtype": "<i8", "fill_value": null}),
-                    json!({"_ARRAY_DIMENSIONS": ["time"], "units": "days since 2000-01-01"})),
-                node("deep/v", json!({"shape": [3], "chunks": [3], "dtype": "<i2", "fill_value": -1}),
-                    json!({"_ARRAY_DIMENSIONS": ["x"]})),
-                node("z_odd", json!({"shape": [4], "chunks": [4], "dtype": "<i2", "fill_value": 0}),
-                    json!({"_ARRAY_DIMENSIONS": ["x"]})),
-                node("when", json!({"shape": [2], "chunks": [2], "dtype": "<M8[ns]"}), json!({})),
-                node("anon", json!({"shape": [5], "chunks": [5], "dtype": "|u1", "fill_value": null}), json!({})),
+                node(
+                    "temp",
+                    json!({"shape": [2, 3], "chunks": [1, 3], "dtype": "<f4", "fill_value": "NaN"}),
+                    json!({"_ARRAY_DIMENSIONS": ["time", "x"], "units": "K"}),
+                ),
+                node(
+                    "time",
+                    json!({"shape": [2], "chunks": [2], "dtype": "<i8", "fill_value": null}),
+                    json!({"_ARRAY_DIMENSIONS": ["time"], "units": "days since 2000-01-01"}),
+                ),
+                node(
+                    "deep/v",
+                    json!({"shape": [3], "chunks": [3], "dtype": "<i2", "fill_value": -1}),
+                    json!({"_ARRAY_DIMENSIONS": ["x"]}),
+                ),
+                node(
+                    "z_odd",
+                    json!({"shape": [4], "chunks": [4], "dtype": "<i2", "fill_value": 0}),
+                    json!({"_ARRAY_DIMENSIONS": ["x"]}),
+                ),
+                node(
+                    "when",
+                    json!({"shape": [2], "chunks": [2], "dtype": "<M8[ns]"}),
+                    json!({}),
+                ),
+                node(
+                    "anon",
+                    json!({"shape": [5], "chunks": [5], "dtype": "|u1", "fill_value": null}),
+                    json!({}),
+                ),
             ],
             groups: BTreeMap::from([
-                (String::new(), json!({"title": "t"}).as_object().unwrap().clone()),
+                (
+                    String::new(),
+                    json!({"title": "t"}).as_object().unwrap().clone(),
+                ),
                 ("deep".into(), serde_json::Map::new()),
             ]),
         };
         let (meta, served) = build(&h, "test");
         assert_eq!(served.len(), 5);
         let temp = meta.variable("/temp").unwrap();
-        assert_eq!(temp.dims.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(), ["/time", "/x"]);
+        assert_eq!(
+            temp.dims
+                .iter()
+                .map(|d| d.path.as_str())
+                .collect::<Vec<_>>(),
+            ["/time", "/x"]
+        );
         assert_eq!(temp.chunks, Some(vec![1, 3]));
-        assert!(matches!(temp.attr("_FillValue"), Some(crate::model::AttrValue::F32(v)) if v[0].is_nan()));
+        assert!(
+            matches!(temp.attr("_FillValue"), Some(crate::model::AttrValue::F32(v)) if v[0].is_nan())
+        );
         assert!(meta.variable("/time").unwrap().attr("_FillValue").is_none());
         // The nested array shares the root's `x` (same length).
         assert_eq!(meta.variable("/deep/v").unwrap().dims[0].path, "/x");
@@ -231,6 +278,10 @@ mod tests {
         assert_eq!(meta.variable("/anon").unwrap().dims[0].name, "anon_dim0");
         assert!(meta.variable("/when").is_none());
         assert_eq!(meta.attributes()[0].name, "title");
-        assert!(temp.attributes.iter().all(|a| a.name != "_ARRAY_DIMENSIONS"));
+        assert!(
+            temp.attributes
+                .iter()
+                .all(|a| a.name != "_ARRAY_DIMENSIONS")
+        );
     }
 }

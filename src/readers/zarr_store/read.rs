@@ -129,10 +129,21 @@ mod tests {
     fn picks_strided_elements() {
         let v = ArrayValues::I16((0..12).collect());
         let slab = Hyperslab::new(vec![
-            DimSlice { start: 0, stride: 2, count: 2 },
-            DimSlice { start: 0, stride: 3, count: 2 },
+            DimSlice {
+                start: 0,
+                stride: 2,
+                count: 2,
+            },
+            DimSlice {
+                start: 0,
+                stride: 3,
+                count: 2,
+            },
         ]);
         // A 3x4 bounding box: rows 0 and 2, columns 0 and 3.
-        assert_eq!(pick(v, &slab.linear_indices(&[3, 4])), ArrayValues::I16(vec![0, 3, 8, 11]));
+        assert_eq!(
+            pick(v, &slab.linear_indices(&[3, 4])),
+            ArrayValues::I16(vec![0, 3, 8, 11])
+        );
     }
 }

@@ -37,20 +37,50 @@ fn v2_store(dir: &Path, consolidated: bool) {
     doc(".zgroup", json!({"zarr_format": 2}));
     doc(".zattrs", json!({"title": "hand-made v2"}));
     doc("deep/.zgroup", json!({"zarr_format": 2}));
-    let zarray = |shape: serde_json::Value, chunks: serde_json::Value, dtype: &str, fill: serde_json::Value| {
+    let zarray = |shape: serde_json::Value,
+                  chunks: serde_json::Value,
+                  dtype: &str,
+                  fill: serde_json::Value| {
         json!({"zarr_format": 2, "shape": shape, "chunks": chunks, "dtype": dtype,
                "compressor": {"id": "gzip", "level": 4}, "filters": null, "order": "C",
                "fill_value": fill})
     };
-    doc("temp/.zarray", zarray(json!([2, 5]), json!([2, 3]), "<f4", json!("NaN")));
-    doc("temp/.zattrs", json!({"_ARRAY_DIMENSIONS": ["time", "x"], "units": "K", "scale_factor": 0.5}));
-    doc("time/.zarray", zarray(json!([2]), json!([2]), "<i8", json!(null)));
-    doc("time/.zattrs", json!({"_ARRAY_DIMENSIONS": ["time"], "units": "days since 2000-01-01"}));
-    doc("deep/flag/.zarray", zarray(json!([5]), json!([5]), "|b1", json!(null)));
+    doc(
+        "temp/.zarray",
+        zarray(json!([2, 5]), json!([2, 3]), "<f4", json!("NaN")),
+    );
+    doc(
+        "temp/.zattrs",
+        json!({"_ARRAY_DIMENSIONS": ["time", "x"], "units": "K", "scale_factor": 0.5}),
+    );
+    doc(
+        "time/.zarray",
+        zarray(json!([2]), json!([2]), "<i8", json!(null)),
+    );
+    doc(
+        "time/.zattrs",
+        json!({"_ARRAY_DIMENSIONS": ["time"], "units": "days since 2000-01-01"}),
+    );
+    doc(
+        "deep/flag/.zarray",
+        zarray(json!([5]), json!([5]), "|b1", json!(null)),
+    );
     doc("deep/flag/.zattrs", json!({"_ARRAY_DIMENSIONS": ["x"]}));
-    let chunk0: Vec<u8> = [0f32, 1., 2., 5., 6., 7.].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let chunk0: Vec<u8> = [0f32, 1., 2., 5., 6., 7.]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     put(dir, "temp/0.0", &gzip(&chunk0));
-    put(dir, "time/0", &gzip(&[10i64, 11].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>()));
+    put(
+        dir,
+        "time/0",
+        &gzip(
+            &[10i64, 11]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<_>>(),
+        ),
+    );
     put(dir, "deep/flag/0", &gzip(&[1, 0, 1, 1, 0]));
     if consolidated {
         let z = json!({"zarr_consolidated_format": 1, "metadata": docs});
@@ -66,32 +96,56 @@ fn v3_store(dir: &Path, consolidated: bool) {
         "fill_value": "NaN", "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
                                        {"name": "gzip", "configuration": {"level": 4}}],
         "attributes": {"units": "K", "_FillValue": "AAAAAAAA+H8="}, "dimension_names": ["time", "x"]});
-    let mut root = json!({"zarr_format": 3, "node_type": "group", "attributes": {"title": "hand-made v3"}});
+    let mut root =
+        json!({"zarr_format": 3, "node_type": "group", "attributes": {"title": "hand-made v3"}});
     if consolidated {
-        root["consolidated_metadata"] = json!({"kind": "inline", "must_understand": false, "metadata": {"temp": temp}});
+        root["consolidated_metadata"] =
+            json!({"kind": "inline", "must_understand": false, "metadata": {"temp": temp}});
     }
     put(dir, "zarr.json", root.to_string().as_bytes());
     put(dir, "temp/zarr.json", temp.to_string().as_bytes());
-    let chunk0: Vec<u8> = [0f32, 1., 2., 5., 6., 7.].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let chunk0: Vec<u8> = [0f32, 1., 2., 5., 6., 7.]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     put(dir, "temp/c/0/0", &gzip(&chunk0));
 }
 
 async fn open(dir: &Path) -> Arc<dyn Reader> {
     let storage = Arc::new(Storage::default());
     let location = Location::Local(dir.to_path_buf());
-    let reader = crate::readers::open(&location, &storage, &ReadersConfig::default()).await.unwrap();
+    let reader = crate::readers::open(&location, &storage, &ReadersConfig::default())
+        .await
+        .unwrap();
     assert_eq!(reader.format(), &ZARR);
     reader
 }
 
 fn expected_temp() -> Vec<f32> {
     // The unwritten chunk (x 3..5) reads as the fill value.
-    vec![0., 1., 2., f32::NAN, f32::NAN, 5., 6., 7., f32::NAN, f32::NAN]
+    vec![
+        0.,
+        1.,
+        2.,
+        f32::NAN,
+        f32::NAN,
+        5.,
+        6.,
+        7.,
+        f32::NAN,
+        f32::NAN,
+    ]
 }
 
 fn same(got: &ArrayValues, want: &[f32]) -> bool {
-    let ArrayValues::F32(got) = got else { return false };
-    got.len() == want.len() && got.iter().zip(want).all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+    let ArrayValues::F32(got) = got else {
+        return false;
+    };
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
 }
 
 #[tokio::test]
@@ -101,16 +155,25 @@ async fn reads_v2_stores() {
         v2_store(dir.path(), consolidated);
         let reader = open(dir.path()).await;
         let meta = reader.metadata();
-        assert_eq!(meta.attributes()[0].value, AttrValue::Text("hand-made v2".into()));
+        assert_eq!(
+            meta.attributes()[0].value,
+            AttrValue::Text("hand-made v2".into())
+        );
         let temp = meta.variable("/temp").unwrap();
         assert_eq!(temp.shape(), vec![2, 5]);
         assert!(matches!(temp.attr("_FillValue"), Some(AttrValue::F32(v)) if v[0].is_nan()));
         assert_eq!(temp.attr("scale_factor"), Some(&AttrValue::F64(vec![0.5])));
-        let got = reader.read("/temp", &Hyperslab::full(&[2, 5])).await.unwrap();
+        let got = reader
+            .read("/temp", &Hyperslab::full(&[2, 5]))
+            .await
+            .unwrap();
         assert!(same(&got.values, &expected_temp()), "{got:?}");
         let time = reader.read("/time", &Hyperslab::full(&[2])).await.unwrap();
         assert_eq!(time.values, ArrayValues::I64(vec![10, 11]));
-        let flag = reader.read("/deep/flag", &Hyperslab::full(&[5])).await.unwrap();
+        let flag = reader
+            .read("/deep/flag", &Hyperslab::full(&[5]))
+            .await
+            .unwrap();
         assert_eq!(flag.values, ArrayValues::U8(vec![1, 0, 1, 1, 0]));
         assert_eq!(meta.variable("/deep/flag").unwrap().dims[0].path, "/x");
         let problems = conformance::check(reader.as_ref()).await;
@@ -126,9 +189,18 @@ async fn reads_v3_stores() {
         let reader = open(dir.path()).await;
         let meta = reader.metadata();
         let temp = meta.variable("/temp").unwrap();
-        assert_eq!(temp.dims.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["time", "x"]);
+        assert_eq!(
+            temp.dims
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>(),
+            ["time", "x"]
+        );
         assert!(matches!(temp.attr("_FillValue"), Some(AttrValue::F32(v)) if v[0].is_nan()));
-        let got = reader.read("temp", &Hyperslab::full(&[2, 5])).await.unwrap();
+        let got = reader
+            .read("temp", &Hyperslab::full(&[2, 5]))
+            .await
+            .unwrap();
         assert!(same(&got.values, &expected_temp()), "{got:?}");
         let problems = conformance::check(reader.as_ref()).await;
         assert!(problems.is_empty(), "{problems:#?}");
@@ -142,10 +214,17 @@ async fn damaged_stores_are_errors_not_panics() {
     // A corrupt chunk: the read fails with a format error.
     put(dir.path(), "temp/0.0", b"not gzip at all");
     let reader = open(dir.path()).await;
-    let err = reader.read("/temp", &Hyperslab::full(&[2, 5])).await.unwrap_err();
+    let err = reader
+        .read("/temp", &Hyperslab::full(&[2, 5]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ReadError::Format { .. }), "{err}");
     // Damaged consolidated metadata: the store does not open.
-    put(dir.path(), ".zmetadata", b"{\"metadata\": {\"temp/.zarray\": ");
+    put(
+        dir.path(),
+        ".zmetadata",
+        b"{\"metadata\": {\"temp/.zarray\": ",
+    );
     let storage = Arc::new(Storage::default());
     let location = Location::Local(dir.path().to_path_buf());
     let opened = crate::readers::open(&location, &storage, &ReadersConfig::default()).await;
@@ -162,5 +241,9 @@ async fn damaged_stores_are_errors_not_panics() {
     // Not a store at all.
     let empty = tempfile::tempdir().unwrap();
     let location = Location::Local(empty.path().to_path_buf());
-    assert!(crate::readers::open(&location, &storage, &ReadersConfig::default()).await.is_err());
+    assert!(
+        crate::readers::open(&location, &storage, &ReadersConfig::default())
+            .await
+            .is_err()
+    );
 }
