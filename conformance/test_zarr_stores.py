@@ -18,6 +18,8 @@ STORES = {
     # id: (zarr_format, consolidated, compressor kind, sharded)
     "stores/v2_blosc.zarr": (2, True, "blosc", False),
     "stores/v2_zstd_plain.zarr": (2, False, "zstd", False),
+    # Codecs virtual Zarr can declare: its chunks are sent as stored.
+    "stores/v2_zlib.zarr": (2, True, "zlib", False),
     "stores/v3_zstd.zarr": (3, True, "zstd", False),
     "stores/v3_sharded_plain.zarr": (3, False, "blosc", True),
 }
@@ -56,6 +58,8 @@ def compressor(fmt, kind):
     if fmt == 2:
         import numcodecs
 
+        if kind == "zlib":
+            return numcodecs.Zlib(level=4)
         return numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1) if kind == "blosc" else numcodecs.Zstd(level=3)
     import zarr.codecs
 
@@ -67,6 +71,10 @@ def write_store(path, fmt, consolidated, kind, sharded):
     temp = {"chunks": (1, 4, 9), "compressors": [compressor(fmt, kind)]}
     if sharded:
         temp["shards"] = (2, 4, 18)
+    if kind == "zlib":
+        import numcodecs
+
+        temp["filters"] = [numcodecs.Shuffle(elementsize=4)]
     encoding = {
         "temp": temp,
         "count": {"_FillValue": -1, "compressors": [compressor(fmt, kind)]},
@@ -189,6 +197,29 @@ def test_references_over_dap2_and_zarr(served, data, rid):
             same_values(local, remote)
         except AssertionError as e:
             raise AssertionError(f"{name}: {e}") from e
+
+
+def test_zarr_passes_stored_chunks_through(served, data):
+    # A store whose codecs virtual Zarr declares: chunk objects sent byte for byte.
+    sid = "stores/v2_zlib.zarr"
+    zarray = requests.get(f"{served}/zarr/{sid}/temp/.zarray", timeout=30).json()
+    assert zarray["compressor"]["id"] == "zlib", zarray
+    assert zarray["chunks"] == [1, 4, 9]
+    for key in ["temp/0.0.0", "temp/3.1.1"]:
+        r = requests.get(f"{served}/zarr/{sid}/{key}", timeout=30)
+        assert r.status_code == 200
+        assert r.content == (data / sid / key).read_bytes(), key
+    # References: chunks are the NetCDF file's own bytes at the referenced range.
+    refs = json.loads((data / "refs/source.json").read_text())["refs"]
+    url, offset, length = refs["temp/0.0.0"]
+    stored = (data / "refs/source.nc").read_bytes()[offset : offset + length]
+    r = requests.get(f"{served}/zarr/refs/source.json/temp/0.0.0", timeout=30)
+    assert r.content == stored
+    zarray = requests.get(f"{served}/zarr/refs/source.json/temp/.zarray", timeout=30).json()
+    assert zarray["chunks"] == [2, 7, 9], zarray
+    # Blosc is decoded and re-encoded (zlib).
+    zarray = requests.get(f"{served}/zarr/stores/v2_blosc.zarr/temp/.zarray", timeout=30).json()
+    assert zarray["compressor"]["id"] == "zlib"
 
 
 def test_subsets_over_dap2(served, data):

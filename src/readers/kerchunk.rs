@@ -307,8 +307,18 @@ impl KeySource for References {
         })
     }
 
-    async fn keys(&self) -> Result<Vec<String>, ReadError> {
-        Ok(self.refs.keys().cloned().collect())
+    async fn keys(&self) -> Result<Vec<(String, u64)>, ReadError> {
+        let size = |r: &Ref| match r {
+            Ref::Inline(b) => b.len() as u64,
+            Ref::Range { length, .. } => *length,
+            // A HEAD per key would be the cost: such chunks are served decoded.
+            Ref::Whole(_) => 0,
+        };
+        Ok(self
+            .refs
+            .iter()
+            .map(|(k, r)| (k.clone(), size(r)))
+            .collect())
     }
 
     fn location(&self) -> &Location {

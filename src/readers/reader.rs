@@ -38,6 +38,12 @@ pub trait Reader: Send + Sync {
         Ok(None)
     }
 
+    /// The stored (still encoded) bytes of the chunk `chunk_index` names `key`, for
+    /// formats that keep chunks apart from the dataset's file; `None` if absent.
+    async fn stored_chunk(&self, _key: &str) -> Result<Option<bytes::Bytes>, ReadError> {
+        Ok(None)
+    }
+
     /// The chunk shape, filters and byte order of a variable's storage, with `chunks`
     /// left empty: what describing the layout needs, without visiting every chunk.
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {

@@ -70,6 +70,7 @@ pub async fn discover(source: &dyn KeySource) -> Result<Hierarchy, ReadError> {
     let keys = source.keys().await?;
     let wanted: Vec<String> = keys
         .into_iter()
+        .map(|(k, _)| k)
         .filter(|k| {
             let name = k.rsplit('/').next().unwrap_or(k);
             matches!(name, ".zarray" | ".zattrs" | ".zgroup")
@@ -171,6 +172,7 @@ async fn v3(source: &dyn KeySource, root: Map<String, Value>) -> Result<Hierarch
                 .keys()
                 .await?
                 .into_iter()
+                .map(|(k, _)| k)
                 .filter(|k| k != "zarr.json" && k.ends_with("/zarr.json"))
                 .collect();
             read_documents(source, keys)

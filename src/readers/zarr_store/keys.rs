@@ -23,8 +23,10 @@ pub trait KeySource: Send + Sync {
     /// The length of the value of `key`.
     async fn size(&self, key: &str) -> Result<Option<u64>, ReadError>;
 
-    /// Every key: what finds the arrays of a hierarchy without consolidated metadata.
-    async fn keys(&self) -> Result<Vec<String>, ReadError>;
+    /// Every key with the length of its value (0 where finding it would cost a request
+    /// per key): what finds the arrays of a hierarchy without consolidated metadata,
+    /// and the stored chunks of an array.
+    async fn keys(&self) -> Result<Vec<(String, u64)>, ReadError>;
 
     /// The dataset's location, for messages.
     fn location(&self) -> &Location;
@@ -83,7 +85,7 @@ impl KeySource for StoreKeys {
         Ok(version.map(|v| v.size))
     }
 
-    async fn keys(&self) -> Result<Vec<String>, ReadError> {
+    async fn keys(&self) -> Result<Vec<(String, u64)>, ReadError> {
         match &self.root {
             Location::Local(dir) => {
                 let dir = dir.clone();
@@ -98,7 +100,7 @@ impl KeySource for StoreKeys {
                 .into_iter()
                 .filter_map(|o| {
                     let rest = o.location.key.strip_prefix(&prefix.key)?;
-                    Some(rest.trim_start_matches('/').to_string())
+                    Some((rest.trim_start_matches('/').to_string(), o.size))
                 })
                 .collect()),
             Location::Collection(_) => Ok(Vec::new()),
@@ -110,8 +112,9 @@ impl KeySource for StoreKeys {
     }
 }
 
-/// The files under a local store as keys (`temp/0.0`); symbolic links not followed.
-fn local_keys(dir: &std::path::Path) -> Vec<String> {
+/// The files under a local store as keys (`temp/0.0`) with their sizes; symbolic
+/// links not followed.
+fn local_keys(dir: &std::path::Path) -> Vec<(String, u64)> {
     walkdir::WalkDir::new(dir)
         .follow_links(false)
         .into_iter()
@@ -121,7 +124,7 @@ fn local_keys(dir: &std::path::Path) -> Vec<String> {
             let rel = e.path().strip_prefix(dir).ok()?;
             let parts: Option<Vec<&str>> =
                 rel.components().map(|c| c.as_os_str().to_str()).collect();
-            Some(parts?.join("/"))
+            Some((parts?.join("/"), e.metadata().ok()?.len()))
         })
         .collect()
 }
@@ -152,7 +155,10 @@ mod tests {
         );
         let mut keys = store.keys().await.unwrap();
         keys.sort();
-        assert_eq!(keys, vec![".zgroup", "t/0"]);
+        assert_eq!(
+            keys,
+            vec![(".zgroup".to_string(), 2), ("t/0".to_string(), 3)]
+        );
         assert_eq!(&store.get("t/0").await.unwrap().unwrap()[..], b"abc");
         assert_eq!(store.get("t/1").await.unwrap(), None);
         assert_eq!(

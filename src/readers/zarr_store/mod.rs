@@ -8,6 +8,7 @@ mod attributes;
 mod hierarchy;
 pub(super) mod keys;
 mod model_map;
+mod passthrough;
 mod read;
 
 use std::collections::HashMap;
@@ -19,7 +20,9 @@ use zarrs::array::{Array as ZarrsArray, ArrayMetadata, ArrayMetadataV2, ArrayMet
 
 use super::reader::{FormatSpec, OpenRequest};
 use super::{ReadError, Reader};
-use crate::model::{Array, DatasetMeta};
+use bytes::Bytes;
+
+use crate::model::{Array, ChunkIndex, DatasetMeta};
 use crate::storage::Location;
 use crate::subset::Hyperslab;
 use adapter::ZarrsStorage;
@@ -43,6 +46,10 @@ pub(super) fn open_store<'a>(
 pub struct ZarrReader {
     format: &'static FormatSpec,
     location: Location,
+    zarr_format: ZarrFormat,
+    source: Arc<dyn KeySource>,
+    /// Every key and its size, listed on the first chunk index asked for.
+    listing: tokio::sync::OnceCell<Arc<Vec<(String, u64)>>>,
     meta: Arc<DatasetMeta>,
     /// By model variable path.
     arrays: HashMap<String, (ServedArray, ZarrsArray<ZarrsStorage>)>,
@@ -75,7 +82,7 @@ impl ZarrReader {
     ) -> Result<ZarrReader, ReadError> {
         let location = source.location().clone();
         let mut h = hierarchy::discover(source.as_ref()).await?;
-        let storage = Arc::new(ZarrsStorage::new(source));
+        let storage = Arc::new(ZarrsStorage::new(source.clone()));
         let mut opened = HashMap::new();
         h.arrays
             .retain(|node| match zarrs_array(&storage, node, h.format) {
@@ -99,6 +106,9 @@ impl ZarrReader {
         Ok(ZarrReader {
             format,
             location,
+            zarr_format: h.format,
+            source,
+            listing: tokio::sync::OnceCell::new(),
             meta: Arc::new(meta),
             arrays,
         })
@@ -116,16 +126,54 @@ impl Reader for ZarrReader {
     }
 
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
-        let full = if path.starts_with('/') {
-            path.to_string()
-        } else {
-            format!("/{path}")
-        };
         let (served, array) = self
             .arrays
-            .get(&full)
+            .get(&full_path(path))
             .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
         read::read(array, served, slab, &self.location).await
+    }
+
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        Ok(self.stored_layout(path).map(|(index, _, _)| index))
+    }
+
+    async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        let Some((mut index, keys, served)) = self.stored_layout(path) else {
+            return Ok(None);
+        };
+        let listing = self
+            .listing
+            .get_or_try_init(|| async { self.source.keys().await.map(Arc::new) })
+            .await?;
+        index.chunks = passthrough::entries(listing, &served.node_path, keys, served.shape.len());
+        Ok(Some(index))
+    }
+
+    async fn stored_chunk(&self, key: &str) -> Result<Option<Bytes>, ReadError> {
+        self.source.get(key).await
+    }
+}
+
+impl ZarrReader {
+    /// The stored layout of a variable whose codecs the model describes.
+    fn stored_layout(
+        &self,
+        path: &str,
+    ) -> Option<(ChunkIndex, passthrough::KeyEncoding, &ServedArray)> {
+        let (served, _) = self.arrays.get(&full_path(path))?;
+        let elem = served.element.dtype().size()?;
+        // Booleans are served as u8, which their stored bytes are too.
+        let v3 = self.zarr_format == ZarrFormat::V3;
+        let (index, keys) = passthrough::stored_layout(&served.metadata, v3, elem)?;
+        Some((index, keys, served))
+    }
+}
+
+fn full_path(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
     }
 }
 

@@ -19,6 +19,8 @@ pub struct ServedArray {
     pub node_path: String,
     pub element: Element,
     pub shape: Vec<usize>,
+    /// The array's metadata document (`.zarray`, v3 `zarr.json`).
+    pub metadata: Value,
 }
 
 fn shape_of(metadata: &Value) -> Option<Vec<usize>> {
@@ -189,6 +191,7 @@ pub fn build(h: &Hierarchy, location: &str) -> (DatasetMeta, Vec<ServedArray>) {
             node_path: node.path.clone(),
             element,
             shape,
+            metadata: node.metadata.clone(),
         });
     }
     // Variables in path order within each group (what clients list them by).
