@@ -308,17 +308,21 @@ impl KeySource for References {
     }
 
     async fn keys(&self) -> Result<Vec<(String, u64)>, ReadError> {
-        let size = |r: &Ref| match r {
-            Ref::Inline(b) => b.len() as u64,
-            Ref::Range { length, .. } => *length,
-            // A HEAD per key would be the cost: such chunks are served decoded.
-            Ref::Whole(_) => 0,
-        };
-        Ok(self
-            .refs
-            .iter()
-            .map(|(k, r)| (k.clone(), size(r)))
-            .collect())
+        let mut out = Vec::with_capacity(self.refs.len());
+        for (key, r) in &self.refs {
+            let size = match r {
+                Ref::Inline(b) => b.len() as u64,
+                Ref::Range { length, .. } => *length,
+                // One HEAD per referenced file (rare for chunks), remembered.
+                Ref::Whole(url) => self.version(&self.target(url)?).await?.size,
+            };
+            out.push((key.clone(), size));
+        }
+        Ok(out)
+    }
+
+    async fn names(&self) -> Result<Vec<String>, ReadError> {
+        Ok(self.refs.keys().cloned().collect())
     }
 
     fn location(&self) -> &Location {

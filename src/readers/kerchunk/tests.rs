@@ -231,6 +231,9 @@ async fn damaged_chunks_and_documents_are_errors() {
     // Missing referenced file.
     let path = write_refs(dir.path(), "");
     std::fs::remove_file(dir.path().join("data.bin")).unwrap();
+    std::fs::remove_file(dir.path().join("x.bin")).unwrap();
     let reader = open(&path).await.unwrap();
     assert!(reader.read("/v", &Hyperslab::full(&[4, 3])).await.is_err());
+    assert!(reader.read("/x", &Hyperslab::full(&[3])).await.is_err());
+    assert!(reader.chunk_index("/x").await.is_err());
 }

@@ -67,10 +67,9 @@ pub async fn discover(source: &dyn KeySource) -> Result<Hierarchy, ReadError> {
         };
         return v2(source, docs.clone().into_iter().collect());
     }
-    let keys = source.keys().await?;
+    let keys = source.names().await?;
     let wanted: Vec<String> = keys
         .into_iter()
-        .map(|(k, _)| k)
         .filter(|k| {
             let name = k.rsplit('/').next().unwrap_or(k);
             matches!(name, ".zarray" | ".zattrs" | ".zgroup")
@@ -169,10 +168,9 @@ async fn v3(source: &dyn KeySource, root: Map<String, Value>) -> Result<Hierarch
         Some(docs) => docs.into_iter().collect(),
         None => {
             let keys: Vec<String> = source
-                .keys()
+                .names()
                 .await?
                 .into_iter()
-                .map(|(k, _)| k)
                 .filter(|k| k != "zarr.json" && k.ends_with("/zarr.json"))
                 .collect();
             read_documents(source, keys)

@@ -28,6 +28,11 @@ pub trait KeySource: Send + Sync {
     /// and the stored chunks of an array.
     async fn keys(&self) -> Result<Vec<(String, u64)>, ReadError>;
 
+    /// Every key, without sizes where they would cost requests.
+    async fn names(&self) -> Result<Vec<String>, ReadError> {
+        Ok(self.keys().await?.into_iter().map(|(k, _)| k).collect())
+    }
+
     /// The dataset's location, for messages.
     fn location(&self) -> &Location;
 }
