@@ -52,7 +52,7 @@ pub struct ZarrReader {
     listing: tokio::sync::OnceCell<Arc<Vec<(String, u64)>>>,
     meta: Arc<DatasetMeta>,
     /// By model variable path.
-    arrays: HashMap<String, (ServedArray, ZarrsArray<ZarrsStorage>)>,
+    arrays: HashMap<String, (ServedArray, Arc<ZarrsArray<ZarrsStorage>>)>,
 }
 
 /// The zarrs array of a node, or why zarrs cannot read it (an unknown codec...).
@@ -100,7 +100,7 @@ impl ZarrReader {
             .into_iter()
             .filter_map(|s| {
                 let a = opened.remove(&s.node_path)?;
-                Some((s.var_path.clone(), (s, a)))
+                Some((s.var_path.clone(), (s, Arc::new(a))))
             })
             .collect();
         Ok(ZarrReader {

@@ -1,5 +1,8 @@
 //! Reading a hyperslab of a Zarr array: zarrs decodes the bounding box of the
-//! selection (only the chunks it touches), strided selections are then picked from it.
+//! selection (only the chunks it touches) on the blocking pool, strided selections are
+//! then picked from it.
+
+use std::sync::Arc;
 
 use zarrs::array::{Array as ZarrsArray, ArraySubset};
 
@@ -12,7 +15,7 @@ use crate::storage::Location;
 use crate::subset::{DimSlice, Hyperslab};
 
 pub async fn read(
-    array: &ZarrsArray<ZarrsStorage>,
+    array: &Arc<ZarrsArray<ZarrsStorage>>,
     served: &ServedArray,
     slab: &Hyperslab,
     location: &Location,
@@ -32,48 +35,20 @@ pub async fn read(
         bbox.iter().map(|&n| n as u64).collect(),
     )
     .map_err(|e| ReadError::Internal(e.to_string()))?;
-    let failed = |e: zarrs::array::ArrayError| ReadError::Format {
-        location: location.to_string(),
-        message: format!("{}: {e}", served.node_path),
-    };
     let values = if bbox.contains(&0) {
         empty(served.element.dtype())
     } else {
-        macro_rules! get {
-            ($t:ty, $variant:ident) => {
-                ArrayValues::$variant(
-                    array
-                        .async_retrieve_array_subset::<Vec<$t>>(&subset)
-                        .await
-                        .map_err(failed)?,
-                )
-            };
-        }
-        match served.element {
-            Element::Bool => {
-                let b: Vec<bool> = array
-                    .async_retrieve_array_subset(&subset)
-                    .await
-                    .map_err(failed)?;
-                ArrayValues::U8(b.into_iter().map(u8::from).collect())
-            }
-            Element::String => get!(String, Str),
-            Element::Number(t) => match t {
-                DataType::I8 => get!(i8, I8),
-                DataType::U8 => get!(u8, U8),
-                DataType::I16 => get!(i16, I16),
-                DataType::U16 => get!(u16, U16),
-                DataType::I32 => get!(i32, I32),
-                DataType::U32 => get!(u32, U32),
-                DataType::I64 => get!(i64, I64),
-                DataType::U64 => get!(u64, U64),
-                DataType::F32 => get!(f32, F32),
-                DataType::F64 => get!(f64, F64),
-                DataType::Char | DataType::String => {
-                    return Err(ReadError::Unsupported(format!("{t:?} Zarr arrays")));
-                }
-            },
-        }
+        let (array, element) = (array.clone(), served.element);
+        tokio::task::spawn_blocking(move || retrieve(&array, &subset, element))
+            .await
+            .map_err(|e| ReadError::Internal(e.to_string()))?
+            .map_err(|e| match e {
+                Retrieve::Zarrs(e) => ReadError::Format {
+                    location: location.to_string(),
+                    message: format!("{}: {e}", served.node_path),
+                },
+                Retrieve::Unsupported(t) => ReadError::Unsupported(format!("{t:?} Zarr arrays")),
+            })?
     };
     let strided = slab.dims.iter().any(|d| d.stride > 1 && d.count > 1);
     let values = if strided && !bbox.contains(&0) {
@@ -98,6 +73,50 @@ pub async fn read(
         });
     }
     Ok(Array::new(shape, values))
+}
+
+enum Retrieve {
+    Zarrs(zarrs::array::ArrayError),
+    Unsupported(DataType),
+}
+
+/// Decodes `subset` (blocking: runs on the blocking pool).
+fn retrieve(
+    array: &ZarrsArray<ZarrsStorage>,
+    subset: &ArraySubset,
+    element: Element,
+) -> Result<ArrayValues, Retrieve> {
+    macro_rules! get {
+        ($t:ty, $variant:ident) => {
+            ArrayValues::$variant(
+                array
+                    .retrieve_array_subset::<Vec<$t>>(subset)
+                    .map_err(Retrieve::Zarrs)?,
+            )
+        };
+    }
+    Ok(match element {
+        Element::Bool => {
+            let b: Vec<bool> = array
+                .retrieve_array_subset(subset)
+                .map_err(Retrieve::Zarrs)?;
+            ArrayValues::U8(b.into_iter().map(u8::from).collect())
+        }
+        Element::String => get!(String, Str),
+        Element::Number(t) => match t {
+            DataType::I8 => get!(i8, I8),
+            DataType::U8 => get!(u8, U8),
+            DataType::I16 => get!(i16, I16),
+            DataType::U16 => get!(u16, U16),
+            DataType::I32 => get!(i32, I32),
+            DataType::U32 => get!(u32, U32),
+            DataType::I64 => get!(i64, I64),
+            DataType::U64 => get!(u64, U64),
+            DataType::F32 => get!(f32, F32),
+            DataType::F64 => get!(f64, F64),
+            DataType::Char | DataType::String => return Err(Retrieve::Unsupported(t)),
+        },
+    })
 }
 
 fn empty(dtype: DataType) -> ArrayValues {
