@@ -63,22 +63,15 @@ pub enum Ref {
 }
 
 /// Parses a reference file (version 0: the flat key map; version 1: `refs`, with
-/// `templates` substituted into URLs).
+/// `templates` substituted into URLs, and `gen` expanded).
 pub fn parse(json: &[u8]) -> Result<HashMap<String, Ref>, String> {
     let top: Map<String, Value> = match serde_json::from_slice(json) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return Err("not a JSON object".into()),
         Err(e) => return Err(format!("invalid JSON: {e}")),
     };
-    let (refs, templates) = match top.get("refs") {
+    let (mut refs, templates) = match top.get("refs") {
         Some(Value::Object(refs)) => {
-            if top
-                .get("gen")
-                .and_then(Value::as_array)
-                .is_some_and(|g| !g.is_empty())
-            {
-                return Err("generated references (`gen`) are not supported".into());
-            }
             let templates: HashMap<String, String> = match top.get("templates") {
                 Some(Value::Object(t)) => t
                     .iter()
@@ -89,8 +82,17 @@ pub fn parse(json: &[u8]) -> Result<HashMap<String, Ref>, String> {
             (refs.clone(), templates)
         }
         Some(_) => return Err("\"refs\" is not an object".into()),
-        None => (top, HashMap::new()),
+        None => (top.clone(), HashMap::new()),
     };
+    match top.get("gen") {
+        Some(Value::Array(entries)) if top.contains_key("refs") => {
+            // Explicit references win over generated ones of the same key.
+            for (key, target) in generate::expand(entries, &templates)? {
+                refs.entry(key).or_insert(target);
+            }
+        }
+        _ => {}
+    }
     refs.into_iter()
         .map(|(key, v)| Ok((key.clone(), one_ref(&key, v, &templates)?)))
         .collect()
@@ -330,5 +332,6 @@ impl KeySource for References {
     }
 }
 
+mod generate;
 #[cfg(test)]
 mod tests;

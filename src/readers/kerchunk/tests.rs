@@ -51,6 +51,19 @@ fn damaged_references_are_errors() {
     assert!(parse(br#"{"refs": {"a/0": 3}}"#).is_err());
     let generated = br#"{"version": 1, "refs": {}, "gen": [{"key": "k{{i}}", "url": "u"}]}"#;
     assert!(parse(generated).unwrap_err().contains("gen"));
+    let generated = br#"{"version": 1, "templates": {"f": "data.bin"}, "refs": {"k1": "x"},
+        "gen": [{"key": "k{{i}}", "url": "{{f}}", "offset": "{{i * 4}}", "length": "4",
+                 "dimensions": {"i": {"stop": 3}}}]}"#;
+    let refs = parse(generated).unwrap();
+    assert_eq!(
+        refs["k2"],
+        Ref::Range {
+            url: "data.bin".into(),
+            offset: 8,
+            length: 4
+        }
+    );
+    assert_eq!(refs["k1"], Ref::Inline(Bytes::from_static(b"x")));
 }
 
 #[test]
