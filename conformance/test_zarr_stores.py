@@ -103,6 +103,8 @@ def write_references(refs_dir):
     # Version 0 (the flat key map) with paths relative to the reference file.
     flat = {k: (["source.nc", *v[1:]] if isinstance(v, list) else v) for k, v in refs["refs"].items()}
     (refs_dir / "relative.refs.json").write_text(json.dumps(flat))
+    # Damaged references: truncated JSON.
+    (refs_dir / "broken.refs.json").write_text(json.dumps(refs)[:300])
     # Not references: a JSON document that must not become a dataset.
     (refs_dir / "notes.json").write_text(json.dumps({"type": "Feature", "properties": {}}))
 
@@ -113,6 +115,13 @@ def data(tmp_path_factory):
     for sid, spec in STORES.items():
         write_store(root / sid, *spec)
     write_references(root / "refs")
+    # A damaged store: consolidated metadata cut short, a chunk of another store garbled.
+    broken = root / "stores/broken.zarr"
+    write_store(broken, 2, True, "zstd", False)
+    (broken / ".zmetadata").write_text((broken / ".zmetadata").read_text()[:200])
+    garbled = root / "stores/garbled.zarr"
+    write_store(garbled, 2, True, "zstd", False)
+    (garbled / "temp/0.0.0").write_bytes(b"not zstd")
     return root
 
 
@@ -159,6 +168,22 @@ def test_datasets_lists_stores_and_references(served):
     assert "refs/source.nc" in formats
     assert not [i for i in formats if ".zarr/" in i], formats
     assert "refs/notes.json" not in formats
+
+
+def test_damaged_datasets_are_errors_not_crashes(served):
+    for did in ["stores/broken.zarr", "refs/broken.refs.json"]:
+        r = requests.get(f"{served}/opendap/{did}.dds", timeout=30)
+        assert 400 <= r.status_code < 600, (did, r.status_code)
+    # Metadata opens; the garbled chunk fails its read, the others read.
+    ok = requests.get(f"{served}/opendap/stores/garbled.zarr.ascii?temp[1:1:1][0:1:3][0:1:8]", timeout=30)
+    assert ok.status_code == 200, ok.text[:300]
+    bad = requests.get(f"{served}/opendap/stores/garbled.zarr.dods?temp[0:1:0][0:1:3][0:1:8]", timeout=30)
+    assert bad.status_code >= 400 or b"Data:" not in bad.content
+    r = requests.get(f"{served}/zarr/stores/garbled.zarr/temp/0.0.0", timeout=30)
+    assert r.status_code >= 400
+    # The server is still serving the rest.
+    assert requests.get(f"{served}/opendap/stores/v2_blosc.zarr.dds", timeout=30).status_code == 200
+    assert requests.get(f"{served}/datasets", timeout=30).status_code == 200
 
 
 @pytest.mark.parametrize("sid", list(STORES))
