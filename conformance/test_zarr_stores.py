@@ -207,15 +207,18 @@ def test_store_over_dap2_dap4_and_zarr(served, data, sid):
 
 
 @pytest.mark.parametrize("rid", REFS)
-def test_references_over_dap2_and_zarr(served, data, rid):
+def test_references_over_dap2_dap4_and_zarr(served, data, rid):
     # fsspec resolves relative paths against its working directory, not the reference
     # file (datagate resolves them against the file): the absolute set is the reference.
     local = local_refs(data, "refs/source.json")
     # The references read the NetCDF file's own values.
     same_values(xr.open_dataset(data / "refs/source.nc"), local)
+    host = served.split("://", 1)[1]
     remotes = {
         "dap2": xr.open_dataset(f"{served}/opendap/{rid}", engine="netcdf4"),
+        "dap4": xr.open_dataset(f"dap4://{host}/opendap/{rid}", engine="netcdf4"),
         "zarr2": xr.open_zarr(f"{served}/zarr/{rid}", zarr_format=2, consolidated=True),
+        "zarr3": xr.open_zarr(f"{served}/zarr3/{rid}", zarr_format=3, consolidated=True),
     }
     for name, remote in remotes.items():
         try:
