@@ -2,12 +2,17 @@
 //! are recognised by the format table's file-name endings.
 
 use std::path::Path;
+
+use futures::StreamExt;
 use std::sync::Arc;
 
 use super::{Catalog, DatasetEntry, scan_glob};
 use crate::config::Config;
 use crate::readers;
 use crate::storage::{ListedObject, Location, RemoteLocation};
+
+/// Listed files whose first bytes are read at once to recognise them (JSON references).
+const PROBE_CONCURRENCY: usize = 8;
 
 /// A listed prefix's key with its trailing `/` (empty for a bucket's root).
 fn prefix_key(prefix: &RemoteLocation) -> String {
@@ -134,6 +139,7 @@ impl Catalog {
                 (dir.to_string(), Location::Remote(prefix.with_key(key)))
             })
             .collect();
+        let mut probed = Vec::new();
         for (rel, o) in &listed {
             if outermost.iter().any(|dir| inside(rel, dir)) {
                 continue;
@@ -142,15 +148,26 @@ impl Catalog {
                 continue;
             };
             let location = Location::Remote(o.location.clone());
-            if format.probe.is_some() {
-                let head = (readers::formats::PROBE_BYTES as u64).min(o.size);
-                match self.storage.get_range(&location, 0..head).await {
-                    Ok(bytes) if readers::formats::detect_named(rel, &bytes).is_some() => {}
-                    _ => continue,
-                }
+            match format.probe {
+                Some(_) => probed.push((rel.clone(), location, o.size)),
+                None => out.push((rel.clone(), location)),
             }
-            out.push((rel.clone(), location));
         }
+        // First bytes of the files a name cannot decide, a few requests at a time.
+        let confirmed: Vec<Option<(String, Location)>> = futures::stream::iter(probed)
+            .map(|(rel, location, size)| async move {
+                let head = (readers::formats::PROBE_BYTES as u64).min(size);
+                match self.storage.get_range(&location, 0..head).await {
+                    Ok(bytes) if readers::formats::detect_named(&rel, &bytes).is_some() => {
+                        Some((rel, location))
+                    }
+                    _ => None,
+                }
+            })
+            .buffer_unordered(PROBE_CONCURRENCY)
+            .collect()
+            .await;
+        out.extend(confirmed.into_iter().flatten());
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
