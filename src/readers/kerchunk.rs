@@ -42,7 +42,8 @@ pub(super) fn open_references<'a>(
 ) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
     Box::pin(async move {
         let source = References::open(&req).await?;
-        let reader = ZarrReader::open(format, Arc::new(source)).await?;
+        let cache = req.config.decoded_chunk_cache_bytes;
+        let reader = ZarrReader::open(format, Arc::new(source), cache).await?;
         Ok(Arc::new(reader) as Arc<dyn Reader>)
     })
 }

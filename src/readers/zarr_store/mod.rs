@@ -17,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use zarrs::array::{Array as ZarrsArray, ArrayMetadata, ArrayMetadataV2, ArrayMetadataV3};
+use zarrs::storage::ReadableStorageTraits;
 
 use super::reader::{FormatSpec, OpenRequest};
 use super::{ReadError, Reader};
@@ -29,6 +30,7 @@ use adapter::ZarrsStorage;
 use hierarchy::{ArrayNode, ZarrFormat};
 use keys::{KeySource, StoreKeys};
 use model_map::ServedArray;
+use read::CachedArray;
 
 /// Opens a Zarr store (the `zarr` row of the format table).
 pub(super) fn open_store<'a>(
@@ -37,10 +39,14 @@ pub(super) fn open_store<'a>(
 ) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
     Box::pin(async move {
         let source = StoreKeys::new(req.location.clone(), req.storage.clone());
-        let reader = ZarrReader::open(format, Arc::new(source)).await?;
+        let cache = req.config.decoded_chunk_cache_bytes;
+        let reader = ZarrReader::open(format, Arc::new(source), cache).await?;
         Ok(Arc::new(reader) as Arc<dyn Reader>)
     })
 }
+
+/// The least memory for each array's decoded chunks, whatever the number of arrays.
+const MIN_ARRAY_CACHE_BYTES: usize = 1 << 20;
 
 /// An open Zarr hierarchy.
 pub struct ZarrReader {
@@ -52,15 +58,17 @@ pub struct ZarrReader {
     listing: tokio::sync::OnceCell<Arc<Vec<(String, u64)>>>,
     meta: Arc<DatasetMeta>,
     /// By model variable path.
-    arrays: HashMap<String, (ServedArray, Arc<ZarrsArray<ZarrsStorage>>)>,
+    arrays: HashMap<String, (ServedArray, Arc<CachedArray>)>,
+    /// Memory the arrays' decoded chunks may take, in all.
+    cache_bytes: usize,
 }
 
 /// The zarrs array of a node, or why zarrs cannot read it (an unknown codec...).
 fn zarrs_array(
-    storage: &Arc<ZarrsStorage>,
+    storage: &Arc<dyn ReadableStorageTraits>,
     node: &ArrayNode,
     format: ZarrFormat,
-) -> Result<ZarrsArray<ZarrsStorage>, String> {
+) -> Result<ZarrsArray<dyn ReadableStorageTraits>, String> {
     let metadata = match format {
         ZarrFormat::V2 => ArrayMetadata::V2(
             serde_json::from_value::<ArrayMetadataV2>(node.metadata.clone())
@@ -76,13 +84,15 @@ fn zarrs_array(
 }
 
 impl ZarrReader {
+    /// Opens the hierarchy of `source`, with `cache_bytes` for decoded chunks.
     pub async fn open(
         format: &'static FormatSpec,
         source: Arc<dyn KeySource>,
+        cache_bytes: usize,
     ) -> Result<ZarrReader, ReadError> {
         let location = source.location().clone();
         let mut h = hierarchy::discover(source.as_ref()).await?;
-        let storage = Arc::new(ZarrsStorage::new(source.clone()));
+        let storage: Arc<dyn ReadableStorageTraits> = Arc::new(ZarrsStorage::new(source.clone()));
         let mut opened = HashMap::new();
         h.arrays
             .retain(|node| match zarrs_array(&storage, node, h.format) {
@@ -96,19 +106,23 @@ impl ZarrReader {
                 }
             });
         let (meta, served) = model_map::build(&h, &location.to_string());
-        let arrays = served
+        let per_array = (cache_bytes / served.len().max(1)).max(MIN_ARRAY_CACHE_BYTES);
+        let arrays: HashMap<_, _> = served
             .into_iter()
             .filter_map(|s| {
-                let a = opened.remove(&s.node_path)?;
-                Some((s.var_path.clone(), (s, Arc::new(a))))
+                let a = Arc::new(opened.remove(&s.node_path)?);
+                let cached = CachedArray::new(a, per_array as u64);
+                Some((s.var_path.clone(), (s, Arc::new(cached))))
             })
             .collect();
+        let cache_bytes = per_array * arrays.len();
         Ok(ZarrReader {
             format,
             location,
             zarr_format: h.format,
             source,
             listing: tokio::sync::OnceCell::new(),
+            cache_bytes,
             meta: Arc::new(meta),
             arrays,
         })
@@ -123,6 +137,10 @@ impl Reader for ZarrReader {
 
     fn metadata(&self) -> Arc<DatasetMeta> {
         self.meta.clone()
+    }
+
+    fn memory_budget(&self) -> usize {
+        self.cache_bytes
     }
 
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use zarrs::array::{Array as ZarrsArray, ArraySubset};
+use zarrs::array::chunk_cache::{ChunkCache, ChunkCacheLruSizeLimit, ChunkCacheTypeDecoded};
+use zarrs::array::{ArraySubset, CodecOptions};
 
-use super::adapter::ZarrsStorage;
 use super::attributes::Element;
 use super::model_map::ServedArray;
 use crate::model::{Array, ArrayValues, DataType};
@@ -14,8 +14,12 @@ use crate::readers::ReadError;
 use crate::storage::Location;
 use crate::subset::{DimSlice, Hyperslab};
 
+/// An array with its decoded chunks, bounded by bytes: DAP, EDR and WMS reading the
+/// same chunk decode it once.
+pub type CachedArray = ChunkCacheLruSizeLimit<ChunkCacheTypeDecoded>;
+
 pub async fn read(
-    array: &Arc<ZarrsArray<ZarrsStorage>>,
+    array: &Arc<CachedArray>,
     served: &ServedArray,
     slab: &Hyperslab,
     location: &Location,
@@ -82,15 +86,16 @@ enum Retrieve {
 
 /// Decodes `subset` (blocking: runs on the blocking pool).
 fn retrieve(
-    array: &ZarrsArray<ZarrsStorage>,
+    array: &CachedArray,
     subset: &ArraySubset,
     element: Element,
 ) -> Result<ArrayValues, Retrieve> {
+    let options = CodecOptions::default();
     macro_rules! get {
         ($t:ty, $variant:ident) => {
             ArrayValues::$variant(
                 array
-                    .retrieve_array_subset::<Vec<$t>>(subset)
+                    .retrieve_array_subset::<Vec<$t>>(subset, &options)
                     .map_err(Retrieve::Zarrs)?,
             )
         };
@@ -98,7 +103,7 @@ fn retrieve(
     Ok(match element {
         Element::Bool => {
             let b: Vec<bool> = array
-                .retrieve_array_subset(subset)
+                .retrieve_array_subset(subset, &options)
                 .map_err(Retrieve::Zarrs)?;
             ArrayValues::U8(b.into_iter().map(u8::from).collect())
         }

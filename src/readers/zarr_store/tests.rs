@@ -247,3 +247,23 @@ async fn damaged_stores_are_errors_not_panics() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn decoded_chunks_are_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    v2_store(dir.path(), true);
+    let reader = open(dir.path()).await;
+    assert!(reader.memory_budget() > 0);
+    let first = reader
+        .read("/temp", &Hyperslab::full(&[2, 5]))
+        .await
+        .unwrap();
+    // The chunk is decoded once: a second read does not go back to storage.
+    std::fs::remove_file(dir.path().join("temp/0.0")).unwrap();
+    let second = reader
+        .read("/temp", &Hyperslab::full(&[2, 5]))
+        .await
+        .unwrap();
+    assert!(same(&second.values, &expected_temp()));
+    assert_eq!(format!("{first:?}"), format!("{second:?}"));
+}
