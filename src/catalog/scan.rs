@@ -43,6 +43,21 @@ fn relative_id(root: &Path, path: &Path) -> Option<String> {
 /// skipped.
 pub fn scan_dir(root: &Path) -> Vec<FoundFile> {
     let mut out = Vec::new();
+    // A store given as the root itself (`datagate serve ocean.zarr`): one dataset
+    // named like the directory.
+    if formats::detect_local_dir(root).is_some() {
+        let name = root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if crate::config::valid_id(name) {
+            out.push(FoundFile {
+                relative_id: name.to_string(),
+                path: root.to_path_buf(),
+            });
+        }
+        return out;
+    }
     let mut walker = WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -135,6 +150,9 @@ mod tests {
         assert_eq!(ids, ["stores/ocean.zarr"]);
         assert!(is_dataset(&store));
         assert!(!is_dataset(&dir.path().join("plain")));
+        let alone = scan_dir(&store);
+        assert_eq!(alone[0].relative_id, "ocean.zarr");
+        assert_eq!(alone.len(), 1);
         let pattern = format!("{}/stores/*.zarr", dir.path().display());
         assert_eq!(scan_glob(&pattern).unwrap()[0].relative_id, "ocean.zarr");
     }
