@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use super::open_cache::OpenCache;
-use super::{Catalog, DatasetEntry, is_dataset_file, scan_dir, scan_glob};
+use super::{Catalog, DatasetEntry, is_dataset, scan_dir, scan_glob};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::storage::{Location, Storage};
@@ -54,10 +54,10 @@ fn local_entries(config: &Config) -> (BTreeMap<String, DatasetEntry>, Vec<String
                 Ok(location) => {
                     // Remote files are checked when first opened.
                     if let Some(p) = location.local_path()
-                        && !is_dataset_file(p)
+                        && !is_dataset(p)
                     {
                         problems.push(format!(
-                            "dataset {id:?}: {} is missing or not a NetCDF/HDF5 file",
+                            "dataset {id:?}: {} is missing or not in a known format",
                             p.display()
                         ));
                         continue;

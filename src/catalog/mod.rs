@@ -32,7 +32,7 @@ pub use concat::concat;
 pub use dataset::{Dataset, DatasetEntry};
 pub use error::CatalogError;
 pub use extent::DatasetExtent;
-pub use scan::{FoundFile, is_dataset_file, scan_dir, scan_glob};
+pub use scan::{FoundFile, is_dataset, is_dataset_file, scan_dir, scan_glob};
 // What a `Dataset` exposes of the readers, so protocols need not import them.
 pub use crate::readers::{FormatSpec, ReadError, Reader, formats};
 

@@ -14,24 +14,24 @@ impl Catalog {
     async fn version(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
         if !loc.is_remote() {
             let Some(local) = &self.opened.local_versions else {
-                return self.storage.head(loc).await;
+                return readers::dataset_version(loc, &self.storage).await;
             };
             if let Some(v) = local.get(loc).await {
                 return Ok(v);
             }
-            let v = self.storage.head(loc).await?;
+            let v = readers::dataset_version(loc, &self.storage).await?;
             local.insert(loc.clone(), v.clone()).await;
             return Ok(v);
         }
         if self.storage.config().revalidate_secs == 0 {
-            return self.storage.head(loc).await;
+            return readers::dataset_version(loc, &self.storage).await;
         }
         if self.storage.take_changed(loc) {
             self.opened.remote_versions.invalidate(loc).await;
         } else if let Some(v) = self.opened.remote_versions.get(loc).await {
             return Ok(v);
         }
-        let v = self.storage.head(loc).await?;
+        let v = readers::dataset_version(loc, &self.storage).await?;
         self.opened
             .remote_versions
             .insert(loc.clone(), v.clone())

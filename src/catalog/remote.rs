@@ -2,12 +2,26 @@
 //! are recognised by the format table's file-name endings.
 
 use std::path::Path;
+
+use futures::StreamExt;
 use std::sync::Arc;
 
 use super::{Catalog, DatasetEntry, scan_glob};
 use crate::config::Config;
 use crate::readers;
-use crate::storage::Location;
+use crate::storage::{ListedObject, Location, RemoteLocation};
+
+/// Listed files whose first bytes are read at once to recognise them (JSON references).
+const PROBE_CONCURRENCY: usize = 8;
+
+/// A listed prefix's key with its trailing `/` (empty for a bucket's root).
+fn prefix_key(prefix: &RemoteLocation) -> String {
+    if prefix.key.is_empty() || prefix.key.ends_with('/') {
+        prefix.key.clone()
+    } else {
+        format!("{}/", prefix.key)
+    }
+}
 
 impl Catalog {
     /// Lists the remote roots and globs of `config` (object-store prefixes) and adds
@@ -61,26 +75,29 @@ impl Catalog {
             };
             match self.storage.list(&prefix).await {
                 Ok(objects) => {
-                    let before = found.len();
-                    for o in objects {
-                        let rel = o.location.key[prefix.key.len()..]
-                            .trim_start_matches('/')
-                            .to_string();
-                        // Listings cannot read bytes cheaply: names decide here, and
-                        // readers still check the bytes when the dataset is opened.
-                        let wanted = readers::formats::has_dataset_extension(&rel);
+                    let listed: Vec<(String, ListedObject)> = objects
+                        .into_iter()
+                        .map(|o| {
+                            let rel = o.location.key[prefix.key.len()..]
+                                .trim_start_matches('/')
+                                .to_string();
+                            (rel, o)
+                        })
+                        .collect();
+                    let datasets = self.listed_datasets(&prefix, listed).await;
+                    if datasets.is_empty() {
+                        problems.push(format!("{prefix_url}: no dataset files found"));
+                    }
+                    for (rel, location) in datasets {
                         let id = format!("{id_prefix}{rel}");
-                        if wanted && crate::config::valid_id(&id) {
+                        if crate::config::valid_id(&id) {
                             found.push(DatasetEntry {
                                 id,
                                 title: None,
-                                location: Location::Remote(o.location),
+                                location,
                                 part: None,
                             });
                         }
-                    }
-                    if found.len() == before {
-                        problems.push(format!("{prefix_url}: no dataset files found"));
                     }
                 }
                 Err(e) => problems.push(format!("{prefix_url}: {e}")),
@@ -99,6 +116,70 @@ impl Catalog {
         drop(entries);
         self.bump();
         problems
+    }
+
+    /// The datasets among the objects listed under `prefix` (with their paths relative
+    /// to it): directory datasets (Zarr stores) found by their marker objects, the
+    /// outermost only and nothing inside them; files by their names, where bytes cannot
+    /// be read cheaply, except for rows with a content probe (JSON references), whose
+    /// first bytes are read. Readers still check the bytes when a dataset is opened.
+    async fn listed_datasets(
+        &self,
+        prefix: &RemoteLocation,
+        listed: Vec<(String, ListedObject)>,
+    ) -> Vec<(String, Location)> {
+        let mut stores: Vec<&str> = listed
+            .iter()
+            .filter_map(|(rel, _)| readers::formats::directory_marker(rel).map(|(_, dir)| dir))
+            .collect();
+        stores.sort_unstable();
+        stores.dedup();
+        let inside = |rel: &str, dir: &str| {
+            rel.len() > dir.len() && rel.starts_with(dir) && rel.as_bytes()[dir.len()] == b'/'
+        };
+        let outermost: Vec<&str> = stores
+            .iter()
+            .copied()
+            .filter(|s| !stores.iter().any(|outer| inside(s, outer)))
+            .collect();
+        let mut out: Vec<(String, Location)> = outermost
+            .iter()
+            .map(|dir| {
+                let key = format!("{}{dir}/", prefix_key(prefix));
+                (dir.to_string(), Location::Remote(prefix.with_key(key)))
+            })
+            .collect();
+        let mut probed = Vec::new();
+        for (rel, o) in &listed {
+            if outermost.iter().any(|dir| inside(rel, dir)) {
+                continue;
+            }
+            let Some(format) = readers::formats::listed_format(rel) else {
+                continue;
+            };
+            let location = Location::Remote(o.location.clone());
+            match format.probe {
+                Some(_) => probed.push((rel.clone(), location, o.size)),
+                None => out.push((rel.clone(), location)),
+            }
+        }
+        // First bytes of the files a name cannot decide, a few requests at a time.
+        let confirmed: Vec<Option<(String, Location)>> = futures::stream::iter(probed)
+            .map(|(rel, location, size)| async move {
+                let head = (readers::formats::PROBE_BYTES as u64).min(size);
+                match self.storage.get_range(&location, 0..head).await {
+                    Ok(bytes) if readers::formats::detect_named(&rel, &bytes).is_some() => {
+                        Some((rel, location))
+                    }
+                    _ => None,
+                }
+            })
+            .buffer_unordered(PROBE_CONCURRENCY)
+            .collect()
+            .await;
+        out.extend(confirmed.into_iter().flatten());
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// Files matching a glob, local (relative to `base`) or remote (`s3://b/p/*.nc`),

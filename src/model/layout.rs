@@ -30,6 +30,11 @@ pub struct ChunkEntry {
     pub size: u64,
     /// Bit `i` set: filter `i` was skipped for this chunk.
     pub filter_mask: u32,
+    /// Formats that keep each chunk apart from the dataset's own file (a Zarr store's
+    /// chunk objects, a reference set's keys) name it here: its stored bytes are then
+    /// `Reader::stored_chunk(key)`, and `offset`/`size` are within that value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,6 +65,7 @@ impl ChunkIndex {
                     offset,
                     size,
                     filter_mask: 0,
+                    key: None,
                 })
                 .into_iter()
                 .collect(),

@@ -15,7 +15,7 @@ use super::netcdf::Container;
 use super::netcdf_family::open_family;
 pub use super::reader::{DatasetShape, FormatSpec, OpenFn, OpenRequest};
 use super::{ReadError, Reader};
-use crate::storage::{Location, ObjectVersion, Storage};
+use crate::storage::{Location, ObjectVersion, Storage, StorageError};
 
 // Rows are compared by name: names are unique in the table (a test checks).
 impl PartialEq for FormatSpec {
@@ -53,6 +53,7 @@ pub static NETCDF3_CLASSIC: FormatSpec = FormatSpec {
     name: "netcdf3-classic",
     magic: b"CDF\x01",
     extensions: NETCDF_EXTENSIONS,
+    probe: None,
     shape: DatasetShape::File,
     open: open_classic,
 };
@@ -61,6 +62,7 @@ pub static NETCDF3_64BIT_OFFSET: FormatSpec = FormatSpec {
     name: "netcdf3-64bit-offset",
     magic: b"CDF\x02",
     extensions: NETCDF_EXTENSIONS,
+    probe: None,
     shape: DatasetShape::File,
     open: open_classic,
 };
@@ -69,6 +71,7 @@ pub static NETCDF3_CDF5: FormatSpec = FormatSpec {
     name: "netcdf3-cdf5",
     magic: b"CDF\x05",
     extensions: NETCDF_EXTENSIONS,
+    probe: None,
     shape: DatasetShape::File,
     open: open_classic,
 };
@@ -79,6 +82,7 @@ pub static NETCDF4_HDF5: FormatSpec = FormatSpec {
     name: "netcdf4-hdf5",
     magic: b"\x89HDF\r\n\x1a\n",
     extensions: NETCDF_EXTENSIONS,
+    probe: None,
     shape: DatasetShape::File,
     open: open_hdf5,
 };
@@ -96,8 +100,31 @@ pub static GRIB: FormatSpec = FormatSpec {
     name: "grib",
     magic: b"GRIB",
     extensions: &[".grib", ".grb", ".grib2", ".grb2", ".grib1", ".grb1"],
+    probe: None,
     shape: DatasetShape::MultiDatasetFile,
     open: open_grib,
+};
+
+/// Zarr v2 and v3 stores: a directory or object prefix. `.zmetadata` (v2 consolidated)
+/// before `zarr.json` (v3) before `.zgroup`: the first found versions the dataset, so
+/// the consolidated document, which changes with any array, is preferred.
+pub static ZARR: FormatSpec = FormatSpec {
+    name: "zarr",
+    magic: b"",
+    extensions: &[".zmetadata", "zarr.json", ".zgroup"],
+    probe: None,
+    shape: DatasetShape::Directory,
+    open: super::zarr_store::open_store,
+};
+
+/// kerchunk / VirtualiZarr reference files (JSON, versions 0 and 1).
+pub static KERCHUNK: FormatSpec = FormatSpec {
+    name: "kerchunk",
+    magic: b"",
+    extensions: &[".json"],
+    probe: Some(super::kerchunk::looks_like_references),
+    shape: DatasetShape::File,
+    open: super::kerchunk::open_references,
 };
 
 /// Every format, in the order content tests are tried.
@@ -107,39 +134,89 @@ pub static FORMATS: &[&FormatSpec] = &[
     &NETCDF3_CDF5,
     &NETCDF4_HDF5,
     &GRIB,
+    &ZARR,
+    &KERCHUNK,
 ];
+
+/// How many first bytes of a file `probe` functions see: enough for the top of a
+/// JSON document.
+pub const PROBE_BYTES: usize = 4096;
 
 /// The longest content test: how many bytes detection reads.
 fn head_len() -> usize {
-    FORMATS.iter().map(|f| f.magic.len()).max().unwrap_or(0)
+    let magic = FORMATS.iter().map(|f| f.magic.len()).max().unwrap_or(0);
+    if FORMATS.iter().any(|f| f.probe.is_some()) {
+        magic.max(PROBE_BYTES)
+    } else {
+        magic
+    }
 }
 
-/// The file format whose content test `head` (a file's first bytes) passes.
+/// The file format whose magic `head` (a file's first bytes) starts with.
 pub fn detect(head: &[u8]) -> Option<&'static FormatSpec> {
     FORMATS
         .iter()
         .copied()
-        .filter(|f| f.shape != DatasetShape::Directory)
+        .filter(|f| f.shape != DatasetShape::Directory && !f.magic.is_empty())
         .find(|f| head.starts_with(f.magic))
 }
 
-/// The format of a local file, by its first bytes; `None` if unreadable, unknown or
-/// shorter than the longest content test.
+/// The file format of a file named `name` starting with `head`: magic prefixes first,
+/// then the rows' probes.
+pub fn detect_named(name: &str, head: &[u8]) -> Option<&'static FormatSpec> {
+    detect(head).or_else(|| {
+        FORMATS
+            .iter()
+            .copied()
+            .filter(|f| f.shape != DatasetShape::Directory)
+            .find(|f| f.probe.is_some_and(|probe| probe(name, head)))
+    })
+}
+
+/// The format of a local file, by its first bytes; `None` if unreadable or unknown.
 pub fn detect_local(path: &Path) -> Option<&'static FormatSpec> {
-    let mut head = vec![0; head_len()];
+    let mut head = Vec::with_capacity(head_len());
     std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
+        .and_then(|f| f.take(head_len() as u64).read_to_end(&mut head))
         .ok()?;
-    detect(&head)
+    detect_named(&path.file_name()?.to_string_lossy(), &head)
+}
+
+/// The directory format of a local directory: one whose marker files it holds.
+pub fn detect_local_dir(path: &Path) -> Option<&'static FormatSpec> {
+    FORMATS
+        .iter()
+        .copied()
+        .filter(|f| f.shape == DatasetShape::Directory)
+        .find(|f| f.extensions.iter().any(|m| path.join(m).is_file()))
+}
+
+/// The directory format whose marker file `key` (a listed object's path) is, with the
+/// directory's path: `stores/a.zarr/.zgroup` gives (`ZARR`, `stores/a.zarr`). A marker
+/// at the top of the listing (no directory) gives `None`.
+pub fn directory_marker(key: &str) -> Option<(&'static FormatSpec, &str)> {
+    let (dir, name) = key.rsplit_once('/')?;
+    let format = FORMATS
+        .iter()
+        .copied()
+        .filter(|f| f.shape == DatasetShape::Directory)
+        .find(|f| f.extensions.contains(&name))?;
+    (!dir.is_empty()).then_some((format, dir))
 }
 
 /// True if a file name ends like a file format's (for listings, which cannot read bytes).
 pub fn has_dataset_extension(name: &str) -> bool {
+    listed_format(name).is_some()
+}
+
+/// The first file row whose endings `name` has: what a listing takes it for. Rows with
+/// a probe need the file's first bytes (`detect_named`) to be sure.
+pub fn listed_format(name: &str) -> Option<&'static FormatSpec> {
     FORMATS
         .iter()
+        .copied()
         .filter(|f| f.shape != DatasetShape::Directory)
-        .flat_map(|f| f.extensions)
-        .any(|e| name.ends_with(e))
+        .find(|f| f.extensions.iter().any(|e| name.ends_with(e)))
 }
 
 /// True if a file name ends like a format whose files may hold several datasets.
@@ -151,24 +228,56 @@ pub fn may_hold_several_datasets(name: &str) -> bool {
         .any(|e| name.ends_with(e))
 }
 
+/// The format of a directory dataset and the version of its first marker file (what
+/// its caches are keyed by), `None` when it holds none: one HEAD per marker tried.
+pub async fn directory_version(
+    loc: &Location,
+    storage: &Storage,
+) -> Result<Option<(&'static FormatSpec, ObjectVersion)>, StorageError> {
+    for format in FORMATS
+        .iter()
+        .filter(|f| f.shape == DatasetShape::Directory)
+    {
+        for marker in format.extensions {
+            match storage.head(&loc.join(marker)).await {
+                Ok(v) => return Ok(Some((format, v))),
+                Err(StorageError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Reads the first bytes of a location at a known version (through the block cache for
-/// remote objects: the first block is the metadata's start too) and recognises the format.
+/// remote objects: the first block is the metadata's start too) and recognises the
+/// format; directories by their marker files.
 pub async fn sniff_at(
     loc: &Location,
     version: &ObjectVersion,
     storage: &Storage,
 ) -> Result<&'static FormatSpec, ReadError> {
-    let want = head_len() as u64;
-    if version.size < want {
-        return Err(ReadError::Format {
-            location: loc.to_string(),
-            message: "file too short".into(),
-        });
+    if loc.is_directory() {
+        return match directory_version(loc, storage).await? {
+            Some((format, _)) => Ok(format),
+            None => Err(ReadError::Format {
+                location: loc.to_string(),
+                message: "a directory holding no dataset (no .zmetadata, zarr.json or .zgroup)"
+                    .into(),
+            }),
+        };
     }
+    let want = (head_len() as u64).min(version.size);
     let head = storage.read_cached(loc, version, 0..want).await?;
-    detect(&head).ok_or_else(|| ReadError::Format {
+    let name = loc.to_string();
+    let name = name.rsplit('/').next().unwrap_or_default();
+    detect_named(name, &head).ok_or_else(|| ReadError::Format {
         location: loc.to_string(),
-        message: "not a known format".into(),
+        message: if version.size < 8 {
+            "file too short".into()
+        } else {
+            "not a known format".into()
+        },
     })
 }
 
@@ -205,5 +314,34 @@ mod tests {
         assert!(has_dataset_extension("era5.grib"));
         assert!(may_hold_several_datasets("gfs.t00z.pgrb2.grb2"));
         assert!(!may_hold_several_datasets("x.nc"));
+        assert_eq!(listed_format("a/refs.json"), Some(&KERCHUNK));
+    }
+
+    #[test]
+    fn json_references_are_probed_not_prefixed() {
+        let refs = br#"{"version": 1, "refs": {".zgroup": "{}"}}"#;
+        assert_eq!(detect(refs), None);
+        assert_eq!(detect_named("x.json", refs), Some(&KERCHUNK));
+        assert_eq!(detect_named("x.txt", refs), None);
+        assert_eq!(detect_named("x.json", br#"{"type": "Feature"}"#), None);
+        assert_eq!(detect_named("x.nc", b"CDF\x01"), Some(&NETCDF3_CLASSIC));
+    }
+
+    #[test]
+    fn directory_markers() {
+        assert_eq!(
+            directory_marker("stores/a.zarr/.zgroup"),
+            Some((&ZARR, "stores/a.zarr"))
+        );
+        assert_eq!(
+            directory_marker("a.zarr/zarr.json"),
+            Some((&ZARR, "a.zarr"))
+        );
+        assert_eq!(directory_marker(".zgroup"), None);
+        assert_eq!(directory_marker("a.zarr/temp/.zarray"), None);
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(detect_local_dir(dir.path()), None);
+        std::fs::write(dir.path().join(".zgroup"), "{}").unwrap();
+        assert_eq!(detect_local_dir(dir.path()), Some(&ZARR));
     }
 }

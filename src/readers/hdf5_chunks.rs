@@ -204,6 +204,7 @@ unsafe fn stored_chunks(dset: hid_t, shape: &[usize], chunk_shape: &[usize]) -> 
                 offset: addr,
                 size,
                 filter_mask: mask,
+                key: None,
             });
         }
         // Next grid position, last dimension fastest.

@@ -54,6 +54,7 @@ pub fn chunk_index(
                         offset: c.address,
                         size: c.storage_size,
                         filter_mask: c.filter_mask,
+                        key: None,
                     })
                     // Chunks past the current extent (after a shrink) are not data.
                     .filter(|c| {

@@ -11,11 +11,13 @@ mod grib;
 mod hdf5_chunks;
 mod hdf5_index;
 mod index_cache;
+mod kerchunk;
 mod netcdf;
 mod netcdf3_layout;
 mod netcdf_family;
 mod range_reader;
 mod reader;
+mod zarr_store;
 
 use std::sync::Arc;
 
@@ -38,8 +40,23 @@ pub async fn open(
     storage: &Arc<crate::storage::Storage>,
     config: &ReadersConfig,
 ) -> Result<Arc<dyn Reader>, ReadError> {
-    let version = storage.head(location).await?;
+    let version = dataset_version(location, storage).await?;
     open_at(location, &version, storage, config).await
+}
+
+/// The version of a dataset's location, which its caches are keyed by: the file's, or
+/// for a directory dataset (a Zarr store) its first marker file's (`formats`).
+pub async fn dataset_version(
+    location: &Location,
+    storage: &crate::storage::Storage,
+) -> Result<crate::storage::ObjectVersion, crate::storage::StorageError> {
+    if !location.is_directory() {
+        return storage.head(location).await;
+    }
+    match formats::directory_version(location, storage).await? {
+        Some((_, version)) => Ok(version),
+        None => Err(crate::storage::StorageError::NotFound(location.to_string())),
+    }
 }
 
 /// `open` for a version the caller already knows (the catalog has just checked it):

@@ -204,6 +204,7 @@ impl Layout {
                         offset: v.begin + r * self.recsize,
                         size: v.data_size,
                         filter_mask: 0,
+                        key: None,
                     }
                 })
                 .collect()
@@ -213,6 +214,7 @@ impl Layout {
                 offset: v.begin,
                 size: v.data_size,
                 filter_mask: 0,
+                key: None,
             }]
         } else {
             Vec::new()

@@ -50,6 +50,12 @@ pub trait Reader: Send + Sync {
         Ok(None)
     }
 
+    /// The stored (still encoded) bytes of the chunk `chunk_index` names `key`, for
+    /// formats that keep chunks apart from the dataset's file; `None` if absent.
+    async fn stored_chunk(&self, _key: &str) -> Result<Option<bytes::Bytes>, ReadError> {
+        Ok(None)
+    }
+
     /// The chunk shape, filters and byte order of a variable's storage, with `chunks`
     /// left empty: what describing the layout needs, without visiting every chunk.
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
@@ -87,15 +93,25 @@ pub enum DatasetShape {
     MultiDatasetFile,
 }
 
+/// A content test that a fixed prefix cannot express (JSON documents): the file's name
+/// and its first bytes (up to `formats::PROBE_BYTES`, fewer for a short file).
+pub type ProbeFn = fn(name: &str, head: &[u8]) -> bool;
+
 /// One row of the format table.
 pub struct FormatSpec {
     /// A short stable name, shown in dataset listings (`netcdf3-classic`).
     pub name: &'static str,
-    /// The content test: the bytes every dataset of the format starts with.
+    /// The content test: the bytes every dataset of the format starts with (empty for
+    /// rows tested by `probe`, and for directory rows).
     pub magic: &'static [u8],
-    /// File-name endings taken as this format where bytes cannot be read
+    /// File rows: file-name endings taken as this format where bytes cannot be read
     /// cheaply (object-store listings); the content test still decides at open.
+    /// Directory rows: the names of the files whose presence in a directory or under a
+    /// prefix makes it a dataset of this format, most authoritative first (the first
+    /// found also versions the dataset).
     pub extensions: &'static [&'static str],
+    /// The content test of rows without a magic prefix.
+    pub probe: Option<ProbeFn>,
     pub shape: DatasetShape,
     pub open: OpenFn,
 }

@@ -90,6 +90,33 @@ impl Location {
     pub fn is_remote(&self) -> bool {
         matches!(self, Location::Remote(_))
     }
+
+    /// Whether the location names a directory or object prefix rather than a file: a
+    /// local directory, or a key ending in `/` (or a bucket's root).
+    pub fn is_directory(&self) -> bool {
+        match self {
+            Location::Local(p) => p.is_dir(),
+            Location::Remote(r) => r.key.ends_with('/') || r.key.is_empty(),
+            Location::Collection(_) => false,
+        }
+    }
+
+    /// The location of `name` (a relative path with `/` separators) inside this
+    /// directory or prefix.
+    pub fn join(&self, name: &str) -> Location {
+        match self {
+            Location::Local(p) => Location::Local(p.join(name)),
+            Location::Remote(r) => {
+                let sep = if r.key.is_empty() || r.key.ends_with('/') {
+                    ""
+                } else {
+                    "/"
+                };
+                Location::Remote(r.with_key(format!("{}{sep}{name}", r.key)))
+            }
+            Location::Collection(id) => Location::Collection(format!("{id}/{name}")),
+        }
+    }
 }
 
 impl std::fmt::Display for Location {

@@ -259,6 +259,18 @@ impl Storage {
             .map_err(|e| map_store_error(&loc.to_string(), e))
     }
 
+    /// The whole object at `loc` (small objects: metadata documents, Zarr chunks).
+    pub async fn get(&self, loc: &Location) -> Result<Bytes, StorageError> {
+        let (store, path) = self.store(loc)?;
+        let got = store
+            .get(&path)
+            .await
+            .map_err(|e| map_store_error(&loc.to_string(), e))?;
+        got.bytes()
+            .await
+            .map_err(|e| map_store_error(&loc.to_string(), e))
+    }
+
     /// Bytes of `loc` at a known `version`: for a remote object whose copy is in the
     /// file cache, read locally (same bytes, no round trip); otherwise through the
     /// block cache.

@@ -16,8 +16,13 @@ use super::layout::{ArrayLayout, ChunkMap, Codec, DECODED_ZLIB_LEVEL, Encoding, 
 /// What a chunk key holds.
 #[derive(Debug, PartialEq)]
 pub enum Source {
-    /// Stored bytes at this range of the file, valid as they are.
-    Stored { offset: u64, size: u64 },
+    /// Stored bytes at this range of the file (or of the reader's chunk `key`), valid
+    /// as they are.
+    Stored {
+        offset: u64,
+        size: u64,
+        key: Option<String>,
+    },
     /// Must be read and encoded here (decoded arrays, chunks stored with a different
     /// filter mask, never-written chunks that the metadata gives no fill value for).
     Encode,
@@ -44,6 +49,7 @@ pub fn source(
             Some(e) if e.filter_mask == 0 && e.size > *trailer => Source::Stored {
                 offset: e.offset,
                 size: e.size - trailer,
+                key: e.key.clone(),
             },
             Some(_) => Source::Encode,
             // In v2 without `_FillValue` the client would fill with zeros; send what

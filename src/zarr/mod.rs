@@ -247,19 +247,29 @@ async fn serve_chunk(
             return Ok(r);
         }
         _ if head => return Ok(octets(Bytes::new())),
-        chunk::Source::Stored { offset, size } => {
+        chunk::Source::Stored { offset, size, key } => {
             let max = state.config.limits.max_response_bytes;
             if size > max {
                 return Err(ZarrError::TooLarge(format!(
                     "chunk of {size} bytes exceeds the response limit of {max}"
                 )));
             }
-            state
-                .catalog
-                .storage()
-                .get_range_at(&ds.location, &ds.version, offset..offset + size)
-                .await
-                .map_err(|e| ZarrError::Read(e.into()))?
+            match key {
+                Some(key) => {
+                    let value =
+                        ds.reader.stored_chunk(&key).await?.ok_or_else(|| {
+                            ZarrError::NotFound(format!("chunk {} is gone", name()))
+                        })?;
+                    let end = (offset + size).min(value.len() as u64);
+                    value.slice(offset.min(end) as usize..end as usize)
+                }
+                None => state
+                    .catalog
+                    .storage()
+                    .get_range_at(&ds.location, &ds.version, offset..offset + size)
+                    .await
+                    .map_err(|e| ZarrError::Read(e.into()))?,
+            }
         }
         // Single-chunk arrays (coordinates) are cached: xarray re-reads them.
         chunk::Source::Encode if a.grid().iter().product::<u64>() == 1 => {

@@ -54,7 +54,14 @@ pub async fn references(
             let written = stored.as_ref().is_none_or(|m| m.contains_key(&coords));
             let value = match source {
                 Source::Absent => continue,
-                Source::Stored { offset, size } => json!([file_url, offset, size]),
+                Source::Stored {
+                    offset,
+                    size,
+                    key: None,
+                } => json!([file_url, offset, size]),
+                // Kept apart from the dataset's file (a Zarr store's chunk objects): the
+                // server's v2 key serves them as stored.
+                Source::Stored { .. } => json!([format!("{zarr_url}/{key}")]),
                 Source::Encode if inline => {
                     let bytes = chunk::encode(ds, a, &coords, written).await?;
                     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
