@@ -1,0 +1,417 @@
+//! The layouts of CF appendix H and malformed files, over in-memory datasets.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::model::{
+    Array, ArrayValues, AttrValue, Attribute, DatasetMeta, DimRef, Dimension, Group, Variable,
+};
+use crate::readers::ReadError;
+use crate::subset::Hyperslab;
+
+#[derive(Default)]
+struct Mem {
+    meta: DatasetMeta,
+    arrays: HashMap<String, Array>,
+}
+
+fn text(name: &str, value: &str) -> Attribute {
+    Attribute::new(name, AttrValue::Text(value.into()))
+}
+
+impl Mem {
+    fn new(feature_type: &str) -> Mem {
+        let mut m = Mem {
+            meta: DatasetMeta {
+                root: Group {
+                    path: "/".into(),
+                    ..Default::default()
+                },
+            },
+            ..Default::default()
+        };
+        m.meta
+            .root
+            .attributes
+            .push(text("featureType", feature_type));
+        m
+    }
+
+    fn dim(mut self, name: &str, len: usize) -> Mem {
+        self.meta.root.dimensions.push(Dimension {
+            name: name.into(),
+            path: format!("/{name}"),
+            len,
+            unlimited: false,
+        });
+        self
+    }
+
+    fn var(
+        mut self,
+        name: &str,
+        dims: &[&str],
+        values: ArrayValues,
+        attrs: &[(&str, &str)],
+    ) -> Mem {
+        let dims: Vec<DimRef> = dims
+            .iter()
+            .map(|d| {
+                let dim = self
+                    .meta
+                    .root
+                    .dimensions
+                    .iter()
+                    .find(|x| x.name == *d)
+                    .unwrap();
+                DimRef {
+                    name: dim.name.clone(),
+                    path: dim.path.clone(),
+                    len: dim.len,
+                }
+            })
+            .collect();
+        let shape: Vec<usize> = dims.iter().map(|d| d.len).collect();
+        let dtype = values.dtype();
+        self.meta.root.variables.push(Variable {
+            name: name.into(),
+            path: format!("/{name}"),
+            dims,
+            dtype,
+            attributes: attrs.iter().map(|(k, v)| text(k, v)).collect(),
+            chunks: None,
+        });
+        self.arrays
+            .insert(format!("/{name}"), Array::new(shape, values));
+        self
+    }
+
+    fn fill(mut self, name: &str, fill: f64) -> Mem {
+        let v = self
+            .meta
+            .root
+            .variables
+            .iter_mut()
+            .find(|v| v.name == name)
+            .unwrap();
+        v.attributes
+            .push(Attribute::new("_FillValue", AttrValue::F64(vec![fill])));
+        self
+    }
+}
+
+#[async_trait]
+impl ArraySource for Mem {
+    async fn read_array(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        let a = self
+            .arrays
+            .get(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.into()))?;
+        slab.validate(&a.shape)?;
+        let idx = slab.linear_indices(&a.shape);
+        let values = match &a.values {
+            ArrayValues::F64(v) => ArrayValues::F64(idx.iter().map(|&i| v[i]).collect()),
+            ArrayValues::I32(v) => ArrayValues::I32(idx.iter().map(|&i| v[i]).collect()),
+            ArrayValues::Char(v) => ArrayValues::Char(idx.iter().map(|&i| v[i]).collect()),
+            ArrayValues::Str(v) => ArrayValues::Str(idx.iter().map(|&i| v[i].clone()).collect()),
+            other => panic!("test source: {:?}", other.dtype()),
+        };
+        Ok(Array::new(slab.shape(), values))
+    }
+}
+
+const LAT: &[(&str, &str)] = &[("standard_name", "latitude"), ("units", "degrees_north")];
+const LON: &[(&str, &str)] = &[("standard_name", "longitude"), ("units", "degrees_east")];
+const TIME: &[(&str, &str)] = &[
+    ("standard_name", "time"),
+    ("units", "days since 2020-01-01"),
+];
+const DEPTH: &[(&str, &str)] = &[
+    ("standard_name", "depth"),
+    ("units", "m"),
+    ("positive", "down"),
+];
+
+fn f64s(v: &[f64]) -> ArrayValues {
+    ArrayValues::F64(v.to_vec())
+}
+
+fn chars(ids: &[&str], width: usize) -> ArrayValues {
+    let mut out = Vec::new();
+    for id in ids {
+        let mut b = id.as_bytes().to_vec();
+        b.resize(width, 0);
+        out.extend(b);
+    }
+    ArrayValues::Char(out)
+}
+
+/// Orthogonal multidimensional: 3 stations × 4 times, temp(station, time).
+fn stations() -> Mem {
+    let temp: Vec<f64> = (0..12).map(|k| k as f64).collect();
+    Mem::new("timeSeries")
+        .dim("station", 3)
+        .dim("time", 4)
+        .dim("name_strlen", 8)
+        .var(
+            "station_name",
+            &["station", "name_strlen"],
+            chars(&["A", "B", "C"], 8),
+            &[("cf_role", "timeseries_id")],
+        )
+        .var("lat", &["station"], f64s(&[10.0, 20.0, 30.0]), LAT)
+        .var("lon", &["station"], f64s(&[-5.0, 5.0, 350.0]), LON)
+        .var("time", &["time"], f64s(&[0.0, 1.0, 2.0, 3.0]), TIME)
+        .var("temp", &["station", "time"], f64s(&temp), &[("units", "K")])
+}
+
+/// Contiguous ragged: 2 profiles of 3 and 2 levels.
+fn profiles(counts: &[i32]) -> Mem {
+    Mem::new("profile")
+        .dim("profile", 2)
+        .dim("obs", 5)
+        .var(
+            "profile_id",
+            &["profile"],
+            ArrayValues::I32(vec![101, 102]),
+            &[("cf_role", "profile_id")],
+        )
+        .var("lat", &["profile"], f64s(&[40.0, 41.0]), LAT)
+        .var("lon", &["profile"], f64s(&[1.0, 2.0]), LON)
+        .var("time", &["profile"], f64s(&[10.0, 11.0]), TIME)
+        .var(
+            "row_size",
+            &["profile"],
+            ArrayValues::I32(counts.to_vec()),
+            &[("sample_dimension", "obs")],
+        )
+        .var("depth", &["obs"], f64s(&[0.0, 10.0, 20.0, 0.0, 5.0]), DEPTH)
+        .var("salt", &["obs"], f64s(&[35.0, 35.1, 35.2, 36.0, 36.1]), &[])
+}
+
+/// Indexed ragged: 2 trajectories, observations interleaved.
+fn tracks(index: &[i32]) -> Mem {
+    Mem::new("trajectory")
+        .dim("trajectory", 2)
+        .dim("obs", 5)
+        .var(
+            "trajectory",
+            &["trajectory"],
+            ArrayValues::Str(vec!["g1".into(), "g2".into()]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var(
+            "traj_index",
+            &["obs"],
+            ArrayValues::I32(index.to_vec()),
+            &[("instance_dimension", "trajectory")],
+        )
+        .var("time", &["obs"], f64s(&[0.0, 0.0, 1.0, 1.0, 2.0]), TIME)
+        .var("lat", &["obs"], f64s(&[0.0, 50.0, 1.0, 51.0, 2.0]), LAT)
+        .var("lon", &["obs"], f64s(&[0.0, 10.0, 1.0, 11.0, 2.0]), LON)
+        .var("temp", &["obs"], f64s(&[1.0, 2.0, 3.0, 4.0, 5.0]), &[])
+}
+
+#[tokio::test]
+async fn orthogonal_time_series() {
+    let m = stations();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::Multidimensional);
+    let ids: Vec<&str> = idx.features.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["A", "B", "C"]);
+    let c = idx.feature("C").unwrap();
+    assert!(c.is_fixed());
+    assert_eq!(
+        c.bbox,
+        (-10.0, 30.0, -10.0, 30.0),
+        "longitudes in -180..180"
+    );
+    assert_eq!(c.t, [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(idx.iso(2.0).unwrap(), "2020-01-03T00:00:00Z");
+    let temp = &idx.schema.data[0];
+    assert_eq!(temp.name, "temp");
+    let v = read_observations(&m, &idx, c, temp, &[0, 3]).await.unwrap();
+    assert_eq!(v, [8.0, 11.0]);
+    assert_eq!(idx.time_span(), Some((0.0, 3.0)));
+}
+
+#[tokio::test]
+async fn incomplete_multidimensional_trajectory() {
+    // time(trajectory, obs) padded with fill values; data stored (obs, trajectory).
+    let m = Mem::new("trajectory")
+        .dim("trajectory", 2)
+        .dim("obs", 3)
+        .var(
+            "trajectory",
+            &["trajectory"],
+            ArrayValues::I32(vec![7, 8]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var(
+            "time",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 5.0, -999.0, -999.0]),
+            TIME,
+        )
+        .fill("time", -999.0)
+        .var(
+            "lat",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 9.0, 0.0, 0.0]),
+            LAT,
+        )
+        .var(
+            "lon",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 9.0, 0.0, 0.0]),
+            LON,
+        )
+        .var(
+            "temp",
+            &["obs", "trajectory"],
+            f64s(&[1.0, 10.0, 2.0, 20.0, 3.0, 30.0]),
+            &[],
+        );
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    let f8 = idx.feature("8").unwrap();
+    assert_eq!(f8.rows, [0], "fill elements are not observations");
+    let f7 = idx.feature("7").unwrap();
+    assert_eq!(f7.bbox, (0.0, 0.0, 2.0, 2.0));
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, f7, temp, &[0, 1, 2])
+            .await
+            .unwrap(),
+        [1.0, 2.0, 3.0]
+    );
+    assert_eq!(
+        read_observations(&m, &idx, f8, temp, &[0]).await.unwrap(),
+        [10.0]
+    );
+}
+
+#[tokio::test]
+async fn contiguous_ragged_profiles() {
+    let m = profiles(&[3, 2]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert!(matches!(idx.schema.layout, Layout::ContiguousRagged { .. }));
+    let p = idx.feature("102").unwrap();
+    assert_eq!(p.rows, [3, 4]);
+    assert_eq!(p.z, [0.0, 5.0]);
+    assert_eq!(p.time_span, Some((11.0, 11.0)));
+    let salt = idx.schema.data.iter().find(|v| v.name == "salt").unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, p, salt, &[1]).await.unwrap(),
+        [36.1]
+    );
+    assert_eq!(
+        idx.schema.data.len(),
+        1,
+        "count, coordinates and ids are not data"
+    );
+}
+
+#[tokio::test]
+async fn indexed_ragged_trajectories() {
+    let m = tracks(&[0, 1, 0, 1, 0]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    let g1 = idx.feature("g1").unwrap();
+    assert_eq!(g1.rows, [0, 2, 4]);
+    assert_eq!(g1.y, [0.0, 1.0, 2.0]);
+    assert!(!g1.is_fixed());
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, g1, temp, &[0, 2])
+            .await
+            .unwrap(),
+        [1.0, 5.0]
+    );
+    assert_eq!(idx.observations(), 5);
+}
+
+#[tokio::test]
+async fn flat_points_and_single_feature() {
+    let m = Mem::new("point")
+        .dim("obs", 3)
+        .var("time", &["obs"], f64s(&[0.0, 1.0, 2.0]), TIME)
+        .var("lat", &["obs"], f64s(&[1.0, 2.0, 3.0]), LAT)
+        .var("lon", &["obs"], f64s(&[1.0, 2.0, 3.0]), LON);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.features.len(), 3);
+    assert_eq!(idx.features[2].id, "2");
+    let one = Mem::new("trajectory")
+        .dim("obs", 2)
+        .var(
+            "trajectory",
+            &[],
+            ArrayValues::I32(vec![5]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var("time", &["obs"], f64s(&[0.0, 1.0]), TIME)
+        .var("lat", &["obs"], f64s(&[1.0, 2.0]), LAT)
+        .var("lon", &["obs"], f64s(&[1.0, 2.0]), LON);
+    let idx = build_index(&one, &one.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::Flat);
+    assert_eq!(idx.features[0].id, "5");
+    assert_eq!(idx.features[0].rows, [0, 1]);
+}
+
+async fn error_of(m: Mem) -> String {
+    build_index(&m, &m.meta).await.unwrap_err().to_string()
+}
+
+#[tokio::test]
+async fn malformed_files_are_errors() {
+    assert!(
+        error_of(profiles(&[3, 3]))
+            .await
+            .contains("add up to more than")
+    );
+    assert!(error_of(profiles(&[1, 2])).await.contains("add up to 3"));
+    assert!(
+        error_of(profiles(&[-1, 6]))
+            .await
+            .contains("negative count")
+    );
+    assert!(
+        error_of(tracks(&[0, 1, 2, 1, 0]))
+            .await
+            .contains("names feature 2")
+    );
+    assert!(
+        error_of(tracks(&[0, 1, -5, 1, 0]))
+            .await
+            .contains("names feature -5")
+    );
+    let mut m = stations();
+    m.meta.root.variables[0].attributes.clear();
+    assert!(error_of(m).await.contains("cf_role"));
+    let mut m = stations();
+    m.arrays.insert(
+        "/station_name".into(),
+        Array::new(vec![3, 8], chars(&["A", "A", "C"], 8)),
+    );
+    assert!(error_of(m).await.contains("names two features"));
+    let mut m = stations();
+    m.meta.root.variables.retain(|v| v.name != "lat");
+    assert!(error_of(m).await.contains("latitude"));
+    let mut m = stations();
+    m.meta.root.attributes.clear();
+    assert!(!is_dsg(&m.meta));
+    assert!(error_of(m).await.contains("featureType"));
+    let m = Mem::new("timeSeriesProfile");
+    assert!(error_of(m).await.contains("timeSeriesProfile"));
+    // A sample_dimension naming no dimension.
+    let mut m = profiles(&[3, 2]);
+    let rs = m
+        .meta
+        .root
+        .variables
+        .iter_mut()
+        .find(|v| v.name == "row_size")
+        .unwrap();
+    rs.attributes = vec![text("sample_dimension", "nope")];
+    assert!(error_of(m).await.contains("names no dimension"));
+}
