@@ -8,6 +8,8 @@ import io
 import json
 import math
 
+from urllib.parse import quote
+
 import netCDF4
 import numpy as np
 import pytest
@@ -217,3 +219,97 @@ def test_malformed_files_give_clear_errors(base):
     assert "cf_role" in r.json()["detail"]
     requests.get(f"{base}/healthz").raise_for_status()
     assert requests.get(col(base, "stations.nc") + "/locations").status_code == 200
+
+
+# DAP2 Sequences: /opendap/{id}/observations, read with pydap's client.
+
+
+def flatten_stations(path):
+    """The table the server should send: one row per (station, time), file order."""
+    with netCDF4.Dataset(path) as nc:
+        t = nc["time"][:]
+        rows = []
+        for s, name in enumerate(dsg_files.STATIONS):
+            temp, wind = nc["temp"][s, :], nc["wind"][s, :]
+            for k in range(len(t)):
+                tv = float("nan") if temp[k] is np.ma.masked else float(temp[k])
+                rows.append((name, float(t[k]), dsg_files.STATION_LAT[s], dsg_files.STATION_LON[s], tv, float(wind[k])))
+    return rows
+
+
+def same_rows(got, want):
+    assert len(got) == len(want), (len(got), len(want))
+    for g, w in zip(got, want):
+        assert g[0] == w[0]
+        for a, b in zip(g[1:], w[1:]):
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-6), (g, w)
+
+
+def test_sequence_dds_and_das(base):
+    dds = requests.get(f"{base}/opendap/stations.nc/observations.dds").text
+    assert "Sequence {" in dds and "} timeSeries;" in dds
+    assert "String station_name;" in dds and "Float32 temp;" in dds and "Float64 time;" in dds
+    das = requests.get(f"{base}/opendap/stations.nc/observations.das").text
+    assert 'String units "hours since 2021-03-01 00:00:00";' in das
+    assert "_FillValue" not in das.split("NC_GLOBAL")[0], "values are decoded: no fill value"
+    # The arrays view is unchanged.
+    arrays = requests.get(f"{base}/opendap/stations.nc.dds").text
+    assert "Sequence" not in arrays and "temp[station = 3][time = 24]" in arrays
+
+
+def test_pydap_reads_the_sequence(base, dsg_dir):
+    from pydap.client import open_url
+
+    ds = open_url(f"{base}/opendap/stations.nc/observations", output_grid=False)
+    seq = ds["timeSeries"]
+    assert list(seq.keys()) == ["station_name", "time", "lat", "lon", "temp", "wind"]
+    got = [tuple(r) for r in seq.iterdata()]
+    same_rows(got, flatten_stations(dsg_dir / "stations.nc"))
+
+
+def test_pydap_selection_is_evaluated_on_the_server(base, dsg_dir):
+    from pydap.client import open_url
+
+    ds = open_url(f"{base}/opendap/stations.nc/observations", output_grid=False)
+    seq = ds["timeSeries"]
+    want_all = flatten_stations(dsg_dir / "stations.nc")
+    # lat < 15: stations A (10N) and C (30.25S); temp > 283: C's values and A's last ones.
+    picked = seq[(seq["lat"] < 15) & (seq["temp"] > 283.5)]
+    got = [tuple(r) for r in picked.iterdata()]
+    want = [r for r in want_all if r[2] < 15 and r[4] > 283.5]
+    assert {r[0] for r in want} == {"ST-A", "ST-C"}
+    same_rows(got, want)
+    # The same filter as numpy does it on the local file.
+    with netCDF4.Dataset(dsg_dir / "stations.nc") as nc:
+        temp = nc["temp"][:]
+        lat = np.array(dsg_files.STATION_LAT)[:, None] * np.ones(temp.shape)
+        mask = (lat < 15) & (temp.filled(np.nan) > 283.5)
+        assert len(got) == int(mask.sum())
+    # A string clause on the feature id, quoted by pydap.
+    got = [tuple(r) for r in seq[seq["station_name"] == "ST-B"].iterdata()]
+    same_rows(got, [r for r in want_all if r[0] == "ST-B"])
+
+
+def test_sequence_selection_by_date_and_projection(base, dsg_dir):
+    q = 'trajectory.trajectory,trajectory.time,trajectory.temp&trajectory.time>="2023-01-01T01:00:00Z"&trajectory.temp<14'
+    r = requests.get(f"{base}/opendap/glider.nc/observations.ascii?" + quote(q, safe=",&."))
+    r.raise_for_status()
+    lines = r.text.split("---------------------------------------------\n")[1].strip().splitlines()
+    assert lines[0] == "trajectory.trajectory, trajectory.time, trajectory.temp"
+    with netCDF4.Dataset(dsg_dir / "glider.nc") as nc:
+        idx, t, temp = nc["trajectory_index"][:], nc["time"][:], nc["temp"][:]
+    want = [(dsg_files.GLIDERS[i], float(tt), float(v)) for i, tt, v in zip(idx, t, temp) if tt >= 3600 and v < 14]
+    got = [tuple(x.strip().strip('"') for x in line.split(",")) for line in lines[1:]]
+    # Rows come feature by feature.
+    want.sort(key=lambda r: dsg_files.GLIDERS.index(r[0]))
+    assert [(g[0], float(g[1]), float(g[2])) for g in got] == [(w[0], w[1], pytest.approx(w[2], rel=1e-6)) for w in want]
+    bad = requests.get(f"{base}/opendap/glider.nc/observations.dods?&nope%3C3")
+    assert bad.status_code == 400 and "no column" in bad.text
+
+
+def test_sequence_of_a_malformed_file_is_a_dap_error(base):
+    r = requests.get(f"{base}/opendap/bad_counts.nc/observations.dds")
+    assert r.status_code == 503
+    assert r.text.startswith("Error {") and "add up" in r.text
+    r = requests.get(f"{base}/opendap/profiles.nc/observations.dods")
+    assert r.status_code == 200 and r.content.endswith(b"\xa5\x00\x00\x00")

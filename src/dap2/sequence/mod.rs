@@ -1,0 +1,234 @@
+//! DSG datasets as DAP2 Sequences, the way tables are served by ERDDAP's tabledap:
+//! `/opendap/{id}/observations.dds|.das|.dods|.ascii` is a sibling dataset of the
+//! arrays view (which stays at `/opendap/{id}`) holding one Sequence named after the
+//! featureType (`timeSeries`, `profile`, `trajectory`, `point`), one row per
+//! observation. Selection clauses (`&lat<40&time>="2021-03-01"`) are evaluated here.
+
+mod constraint;
+mod table;
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::das::{escape_string, write_attr};
+use super::error::Dap2Error;
+use super::headers;
+use super::schema::escape_name;
+use crate::app::{AppState, OpendapRequest};
+use crate::cache::{VersionKey, ViewCache};
+use crate::catalog::Dataset;
+use crate::error::Kinded;
+use crate::features::{FeatureIndex, build_index_off_the_workers};
+use table::{Cell, Column, RowSink};
+
+/// The path below a dataset's id where its sequence view lives.
+pub const SEQUENCE_PATH: &str = "/observations";
+
+/// Feature indexes of dataset versions, owned by the OPeNDAP service.
+pub type FeatureIndexes = ViewCache<VersionKey, Arc<FeatureIndex>>;
+
+/// Attributes that describe stored values, not the decoded ones the table holds.
+const PACKING: &[&str] = &[
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "missing_value",
+    "valid_min",
+    "valid_max",
+    "valid_range",
+    "_Unsigned",
+];
+
+async fn index_of(
+    cache: &FeatureIndexes,
+    ds: &Arc<Dataset>,
+) -> Result<Arc<FeatureIndex>, Dap2Error> {
+    let ds2 = ds.clone();
+    cache
+        .try_get_with(VersionKey::of(ds), async move {
+            build_index_off_the_workers(ds2).await.map(Arc::new)
+        })
+        .await
+        .map_err(|e| Dap2Error::of_kind(e.kind(), e.public_message()))
+}
+
+fn dds(name: &str, sequence: &str, cols: &[Column], out_cols: &[usize]) -> String {
+    let mut out = String::from("Dataset {\n    Sequence {\n");
+    for &c in out_cols {
+        let ty = cols[c].dap2_type();
+        let _ = writeln!(out, "        {ty} {};", escape_name(&cols[c].name));
+    }
+    let _ = writeln!(
+        out,
+        "    }} {};\n}} {};",
+        escape_name(sequence),
+        escape_name(name)
+    );
+    out
+}
+
+fn das(ds: &Dataset, index: &FeatureIndex, sequence: &str, cols: &[Column]) -> String {
+    let mut out = String::from("Attributes {\n");
+    let _ = writeln!(out, "    {} {{", escape_name(sequence));
+    for c in cols {
+        let _ = writeln!(out, "        {} {{", escape_name(&c.name));
+        if let Some(v) = &c.var {
+            for a in v
+                .attributes
+                .iter()
+                .filter(|a| !PACKING.contains(&a.name.as_str()))
+            {
+                write_attr(&mut out, "            ", a, false);
+            }
+        }
+        if c.var.is_none() {
+            out.push_str("            String long_name \"feature index\";\n");
+        }
+        out.push_str("        }\n");
+    }
+    out.push_str("    }\n    NC_GLOBAL {\n");
+    for a in ds.meta.attributes() {
+        write_attr(&mut out, "        ", a, false);
+    }
+    let _ = writeln!(
+        out,
+        "        String datagate_sequence \"one row per observation of the {} features; values decoded (scale, offset) with missing data as NaN\";",
+        escape_string(index.schema.feature_type.name())
+    );
+    out.push_str("    }\n}\n");
+    out
+}
+
+/// XDR rows: a start-of-instance marker before each, values big-endian, strings with
+/// their length and padded to 4 bytes.
+struct Xdr(Vec<u8>);
+
+const START_OF_INSTANCE: [u8; 4] = [0x5A, 0, 0, 0];
+const END_OF_SEQUENCE: [u8; 4] = [0xA5, 0, 0, 0];
+
+impl RowSink for Xdr {
+    fn row(&mut self, cells: &[Cell<'_>]) {
+        self.0.extend_from_slice(&START_OF_INSTANCE);
+        for c in cells {
+            match c {
+                Cell::Num(v) => self.0.extend_from_slice(&v.to_be_bytes()),
+                Cell::Single(v) => self.0.extend_from_slice(&v.to_be_bytes()),
+                Cell::Text(s) => {
+                    let b = s.as_bytes();
+                    self.0.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                    self.0.extend_from_slice(b);
+                    self.0.resize(self.0.len() + (4 - b.len() % 4) % 4, 0);
+                }
+            }
+        }
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// ASCII rows: comma-separated, strings quoted.
+struct Ascii(String);
+
+impl RowSink for Ascii {
+    fn row(&mut self, cells: &[Cell<'_>]) {
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                self.0.push_str(", ");
+            }
+            match c {
+                Cell::Num(v) => {
+                    let _ = write!(self.0, "{v}");
+                }
+                Cell::Single(v) => {
+                    let _ = write!(self.0, "{v}");
+                }
+                Cell::Text(s) => {
+                    let _ = write!(self.0, "\"{}\"", escape_string(s));
+                }
+            }
+        }
+        self.0.push('\n');
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+fn text(body: String, description: &'static str) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
+    headers::set_description(r.headers_mut(), description);
+    r
+}
+
+/// Answers `{id}/observations{suffix}`.
+pub async fn respond(
+    state: &AppState,
+    cache: &FeatureIndexes,
+    ds: &Arc<Dataset>,
+    suffix: &str,
+    req: &OpendapRequest,
+) -> Result<Response, Dap2Error> {
+    if !crate::features::is_dsg(&ds.meta) {
+        return Err(Dap2Error::NotFound(format!(
+            "{} has no featureType: it has no observation sequence",
+            ds.id
+        )));
+    }
+    let index = index_of(cache, ds).await?;
+    let sequence = index.schema.feature_type.name();
+    let name = format!("{}{SEQUENCE_PATH}", ds.id);
+    let cols = table::columns(&index);
+    let ce = constraint::parse(req.query.as_deref(), sequence)?;
+    let plan = table::plan(&index, &cols, &ce)?;
+    match suffix {
+        ".dds" => Ok(text(dds(&name, sequence, &cols, &plan.out), "dods_dds")),
+        ".das" => Ok(text(das(ds, &index, sequence, &cols), "dods_das")),
+        ".dods" | ".ascii" | ".asc" => {
+            let max = usize::try_from(state.config.limits.max_response_bytes).unwrap_or(usize::MAX);
+            let header = dds(&name, sequence, &cols, &plan.out);
+            let binary = suffix == ".dods";
+            let (ds2, index2) = (ds.clone(), index.clone());
+            let runtime = tokio::runtime::Handle::current();
+            // Filtering and encoding every row is CPU work: off the async workers.
+            let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Dap2Error> {
+                if binary {
+                    let mut sink = Xdr(format!("{header}Data:\n").into_bytes());
+                    runtime.block_on(table::write(&*ds2, &index2, &cols, &plan, &mut sink, max))?;
+                    sink.0.extend_from_slice(&END_OF_SEQUENCE);
+                    Ok(sink.0)
+                } else {
+                    let names: Vec<String> = plan
+                        .out
+                        .iter()
+                        .map(|&c| format!("{sequence}.{}", cols[c].name))
+                        .collect();
+                    let mut sink = Ascii(format!(
+                        "{header}---------------------------------------------\n{}\n",
+                        names.join(", ")
+                    ));
+                    runtime.block_on(table::write(&*ds2, &index2, &cols, &plan, &mut sink, max))?;
+                    Ok(sink.0.into_bytes())
+                }
+            })
+            .await
+            .map_err(|e| Dap2Error::Internal(format!("sequence task failed: {e}")))??;
+            let mut r = Response::new(axum::body::Body::from(body));
+            let ct = if binary {
+                "application/octet-stream"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            headers::set_description(r.headers_mut(), "dods_data");
+            Ok(r)
+        }
+        other => Err(Dap2Error::NotFound(format!(
+            "{name}{other}: the observation sequence serves .dds, .das, .dods and .ascii"
+        ))),
+    }
+}
