@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::super::collection::Param;
 use super::super::covjson::{CRS84, calendar_system, parameter};
 use super::super::error::EdrResult;
-use super::ObsCollection;
+use super::collection::ObsCollection;
 use super::select::Picked;
 use crate::features::{Feature, FeatureType, read_observations};
 
@@ -33,7 +33,7 @@ pub async fn read(
             let var = &col.params[pi].var;
             let v = read_observations(&*col.ds, &col.index, f, var, &p.obs)
                 .await
-                .map_err(super::edr_error)?;
+                .map_err(super::collection::edr_error)?;
             values.push(v);
         }
         out.push(FeatureData { picked: p, values });
@@ -90,8 +90,7 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
     let one = |v: Value| json!({"values": [v]});
     let many = |vals: Vec<Value>| json!({"values": vals});
     let mut axes = Map::new();
-    let axis_names: Vec<&'static str>;
-    match ft {
+    let axis_names: Vec<&'static str> = match ft {
         FeatureType::Trajectory => {
             let mut comps = vec!["t", "x", "y"];
             if has_z {
@@ -111,7 +110,7 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
                 "composite".into(),
                 json!({"dataType": "tuple", "coordinates": comps, "values": values}),
             );
-            axis_names = vec!["composite"];
+            vec!["composite"]
         }
         FeatureType::TimeSeries => {
             axes.insert("x".into(), one(num(f.x[first])));
@@ -123,7 +122,7 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
             if has_z {
                 axes.insert("z".into(), one(num(f.z[first])));
             }
-            axis_names = vec!["t"];
+            vec!["t"]
         }
         FeatureType::Profile => {
             axes.insert("x".into(), one(num(f.x[first])));
@@ -132,7 +131,7 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
                 axes.insert("t".into(), one(iso(col, f.t[first])));
             }
             axes.insert("z".into(), many(obs.iter().map(|&k| num(f.z[k])).collect()));
-            axis_names = vec!["z"];
+            vec!["z"]
         }
         FeatureType::Point => {
             axes.insert("x".into(), one(num(f.x[first])));
@@ -143,9 +142,9 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
             if has_z {
                 axes.insert("z".into(), one(num(f.z[first])));
             }
-            axis_names = vec![];
+            vec![]
         }
-    }
+    };
     let dom = json!({
         "type": "Domain",
         "domainType": domain_type(ft),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::super::covjson::CRS84;
 use super::super::metadata::{collection_url, trs};
 use super::super::params::DISTANCE_UNITS;
-use super::{ObsCollection, QUERIES};
+use super::collection::{ObsCollection, QUERIES};
 use crate::features::Feature;
 
 const OUTPUT_FORMATS: &[&str] = &["CoverageJSON", "GeoJSON", "CSV"];

@@ -232,7 +232,7 @@ pub fn run(
         _ => {
             return Err(EdrError::NotFound(format!(
                 "no query {q:?} for an observation collection; queries: {}",
-                super::QUERIES.join(", ")
+                super::collection::QUERIES.join(", ")
             )));
         }
     };
