@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import shutil
 
 from urllib.parse import quote
 
@@ -22,9 +23,11 @@ from conftest import start_server, stop_server
 
 
 @pytest.fixture(scope="module")
-def dsg_dir(tmp_path_factory):
+def dsg_dir(tmp_path_factory, fixtures_dir):
+    """The DSG files beside a gridded file: each must be served as its kind."""
     d = tmp_path_factory.mktemp("dsg")
     dsg_files.write_all(d)
+    shutil.copy(fixtures_dir / "gridded_nc4.nc", d / "gridded_nc4.nc")
     return d
 
 
@@ -75,6 +78,16 @@ def test_collections_list_observation_datasets(base):
     assert set(doc["parameter_names"]) == {"temp", "wind"}
     assert doc["extent"]["temporal"]["interval"] == [["2021-03-01T00:00:00Z", "2021-03-01T23:00:00Z"]]
     assert doc["extent"]["spatial"]["bbox"] == [[-5.0, -30.25, 150.0, 20.5]]
+
+
+def test_grids_beside_observations_stay_grids(base):
+    doc = requests.get(col(base, "gridded_nc4.nc")).json()
+    assert "locations" in doc["data_queries"] and doc["parameter_names"]
+    assert "cube" in doc["data_queries"] and "corridor" in doc["data_queries"]
+    r = requests.get(col(base, "gridded_nc4.nc") + "/position", params={"coords": "POINT(10 40)"})
+    assert r.status_code == 200 and r.json()["type"] in ("Coverage", "CoverageCollection")
+    r = requests.get(f"{base}/opendap/gridded_nc4.nc/observations.dds")
+    assert r.status_code == 404 and "featureType" in r.text
 
 
 def test_station_locations(base):

@@ -316,10 +316,18 @@ pub async fn build_index(
         });
     }
     let time_units = schema.t.as_ref().and_then(cf::time_units);
+    let mut levels: Vec<f64> = features
+        .iter()
+        .flat_map(|f| f.z.iter().copied())
+        .filter(|z| z.is_finite())
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
     Ok(FeatureIndex {
         schema,
         time_units,
         features,
+        levels,
     })
 }
 

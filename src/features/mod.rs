@@ -111,6 +111,9 @@ pub struct FeatureIndex {
     pub schema: Schema,
     pub time_units: Option<TimeUnits>,
     pub features: Vec<Feature>,
+    /// The distinct vertical coordinate values, ascending (computed once: collection
+    /// descriptions list them).
+    pub levels: Vec<f64>,
 }
 
 impl FeatureIndex {

@@ -301,6 +301,7 @@ async fn contiguous_ragged_profiles() {
     assert_eq!(p.rows, [3, 4]);
     assert_eq!(p.z, [0.0, 5.0]);
     assert_eq!(p.time_span, Some((11.0, 11.0)));
+    assert_eq!(idx.levels, [0.0, 5.0, 10.0, 20.0]);
     let salt = idx.schema.data.iter().find(|v| v.name == "salt").unwrap();
     assert_eq!(
         read_observations(&m, &idx, p, salt, &[1]).await.unwrap(),

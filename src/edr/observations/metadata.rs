@@ -30,15 +30,7 @@ fn extent(col: &ObsCollection) -> Value {
             "trs": trs(units.calendar),
         });
     }
-    let mut levels: Vec<f64> = col
-        .index
-        .features
-        .iter()
-        .flat_map(|f| f.z.iter().copied())
-        .filter(|z| z.is_finite())
-        .collect();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
+    let levels = &col.index.levels;
     if let (Some(&lo), Some(&hi), Some(z)) = (levels.first(), levels.last(), &col.index.schema.z) {
         let values: Vec<String> = if levels.len() <= 1000 {
             levels.iter().map(|v| v.to_string()).collect()
