@@ -288,10 +288,15 @@ pub async fn build_index(
         } else {
             ids.get(inst).cloned().unwrap_or_else(|| inst.to_string())
         };
+        // Coordinates given per feature are kept once (see `Feature`).
         let get = |c: Option<&Coord>| -> Vec<f64> {
-            rows.iter()
-                .map(|&r| c.map_or(f64::NAN, |c| c.at(inst, r as usize)))
-                .collect()
+            match c {
+                None => Vec::new(),
+                Some(c) if matches!(c.level, Level::Instance | Level::Scalar) => {
+                    vec![c.at(inst, rows[0] as usize)]
+                }
+                Some(c) => rows.iter().map(|&r| c.at(inst, r as usize)).collect(),
+            }
         };
         let fx: Vec<f64> = get(Some(&x)).into_iter().map(signed_lon).collect();
         let fy = get(Some(&y));

@@ -71,7 +71,10 @@ impl FeatureType {
 }
 
 /// One feature and the coordinates of its observations (physical values; time in the
-/// time variable's units, NaN where absent).
+/// time variable's units, NaN where absent). A coordinate given once per feature (a
+/// station's position, a profile's time) is stored once: a list of one value applies
+/// to every observation, an empty list means the file has no such coordinate. Read
+/// them with `x(k)`, `y(k)`, `t(k)`, `z(k)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     pub id: String,
@@ -90,7 +93,31 @@ pub struct Feature {
     pub time_span: Option<(f64, f64)>,
 }
 
+/// Value `k` of a coordinate list (see `Feature`).
+fn at(values: &[f64], k: usize) -> f64 {
+    match values {
+        [one] => *one,
+        many => many.get(k).copied().unwrap_or(f64::NAN),
+    }
+}
+
 impl Feature {
+    pub fn x(&self, k: usize) -> f64 {
+        at(&self.x, k)
+    }
+
+    pub fn y(&self, k: usize) -> f64 {
+        at(&self.y, k)
+    }
+
+    pub fn t(&self, k: usize) -> f64 {
+        at(&self.t, k)
+    }
+
+    pub fn z(&self, k: usize) -> f64 {
+        at(&self.z, k)
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -152,7 +179,10 @@ impl crate::cache::Weight for FeatureIndex {
     fn weight(&self) -> usize {
         self.features
             .iter()
-            .map(|f| 128 + f.id.len() + f.rows.len() * (4 + 4 * 8))
-            .fold(4096usize, usize::saturating_add)
+            .map(|f| {
+                let coords = f.x.len() + f.y.len() + f.t.len() + f.z.len();
+                128 + f.id.len() + f.rows.len() * 4 + coords * 8
+            })
+            .fold(4096 + self.levels.len() * 8, usize::saturating_add)
     }
 }

@@ -229,6 +229,8 @@ async fn orthogonal_time_series() {
         "longitudes in -180..180"
     );
     assert_eq!(c.t, [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(c.x, [-10.0], "a station's position is stored once");
+    assert_eq!((c.x(3), c.y(3), c.z(3).is_nan()), (-10.0, 30.0, true));
     assert_eq!(idx.iso(2.0).unwrap(), "2020-01-03T00:00:00Z");
     let temp = &idx.schema.data[0];
     assert_eq!(temp.name, "temp");
@@ -300,6 +302,11 @@ async fn contiguous_ragged_profiles() {
     let p = idx.feature("102").unwrap();
     assert_eq!(p.rows, [3, 4]);
     assert_eq!(p.z, [0.0, 5.0]);
+    assert_eq!(
+        (p.t.len(), p.t(1)),
+        (1, 11.0),
+        "a profile's time is stored once"
+    );
     assert_eq!(p.time_span, Some((11.0, 11.0)));
     assert_eq!(idx.levels, [0.0, 5.0, 10.0, 20.0]);
     let salt = idx.schema.data.iter().find(|v| v.name == "salt").unwrap();

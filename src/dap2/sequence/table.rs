@@ -196,10 +196,10 @@ pub fn plan(index: &FeatureIndex, cols: &[Column], ce: &SeqConstraint) -> Result
 fn coord_cell<'a>(f: &'a Feature, source: Source, k: usize) -> Option<Cell<'a>> {
     Some(match source {
         Source::Id => Cell::Text(&f.id),
-        Source::Time => Cell::Num(f.t[k]),
-        Source::X => Cell::Num(f.x[k]),
-        Source::Y => Cell::Num(f.y[k]),
-        Source::Z => Cell::Num(f.z[k]),
+        Source::Time => Cell::Num(f.t(k)),
+        Source::X => Cell::Num(f.x(k)),
+        Source::Y => Cell::Num(f.y(k)),
+        Source::Z => Cell::Num(f.z(k)),
         Source::Data(_) => return None,
     })
 }
@@ -228,7 +228,15 @@ pub async fn write(
         .filter(|&c| matches!(cols[c].source, Source::Data(_)))
         .collect();
     for f in &index.features {
-        // Tests on the id and coordinates first, from the index.
+        // Tests on the id once per feature, then on the coordinates, from the index.
+        let id_passes = plan
+            .tests
+            .iter()
+            .filter(|t| cols[t.col].source == Source::Id)
+            .all(|t| t.passes(Cell::Text(&f.id)));
+        if !id_passes {
+            continue;
+        }
         let kept: Vec<usize> = (0..f.len())
             .filter(|&k| {
                 plan.tests

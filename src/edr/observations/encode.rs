@@ -85,7 +85,7 @@ fn iso(col: &ObsCollection, t: f64) -> Value {
 fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'static str>) {
     let ft = col.index.schema.feature_type;
     let has_t = col.index.time_units.is_some();
-    let has_z = obs.iter().any(|&k| f.z[k].is_finite());
+    let has_z = obs.iter().any(|&k| f.z(k).is_finite());
     let first = obs[0];
     let one = |v: Value| json!({"values": [v]});
     let many = |vals: Vec<Value>| json!({"values": vals});
@@ -99,9 +99,9 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
             let values: Vec<Value> = obs
                 .iter()
                 .map(|&k| {
-                    let mut tup = vec![iso(col, f.t[k]), num(f.x[k]), num(f.y[k])];
+                    let mut tup = vec![iso(col, f.t(k)), num(f.x(k)), num(f.y(k))];
                     if has_z {
-                        tup.push(num(f.z[k]));
+                        tup.push(num(f.z(k)));
                     }
                     Value::Array(tup)
                 })
@@ -113,34 +113,34 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
             vec!["composite"]
         }
         FeatureType::TimeSeries => {
-            axes.insert("x".into(), one(num(f.x[first])));
-            axes.insert("y".into(), one(num(f.y[first])));
+            axes.insert("x".into(), one(num(f.x(first))));
+            axes.insert("y".into(), one(num(f.y(first))));
             axes.insert(
                 "t".into(),
-                many(obs.iter().map(|&k| iso(col, f.t[k])).collect()),
+                many(obs.iter().map(|&k| iso(col, f.t(k))).collect()),
             );
             if has_z {
-                axes.insert("z".into(), one(num(f.z[first])));
+                axes.insert("z".into(), one(num(f.z(first))));
             }
             vec!["t"]
         }
         FeatureType::Profile => {
-            axes.insert("x".into(), one(num(f.x[first])));
-            axes.insert("y".into(), one(num(f.y[first])));
-            if has_t && f.t[first].is_finite() {
-                axes.insert("t".into(), one(iso(col, f.t[first])));
+            axes.insert("x".into(), one(num(f.x(first))));
+            axes.insert("y".into(), one(num(f.y(first))));
+            if has_t && f.t(first).is_finite() {
+                axes.insert("t".into(), one(iso(col, f.t(first))));
             }
-            axes.insert("z".into(), many(obs.iter().map(|&k| num(f.z[k])).collect()));
+            axes.insert("z".into(), many(obs.iter().map(|&k| num(f.z(k))).collect()));
             vec!["z"]
         }
         FeatureType::Point => {
-            axes.insert("x".into(), one(num(f.x[first])));
-            axes.insert("y".into(), one(num(f.y[first])));
+            axes.insert("x".into(), one(num(f.x(first))));
+            axes.insert("y".into(), one(num(f.y(first))));
             if has_t {
-                axes.insert("t".into(), one(iso(col, f.t[first])));
+                axes.insert("t".into(), one(iso(col, f.t(first))));
             }
             if has_z {
-                axes.insert("z".into(), one(num(f.z[first])));
+                axes.insert("z".into(), one(num(f.z(first))));
             }
             vec![]
         }
@@ -227,18 +227,18 @@ pub fn geojson(col: &ObsCollection, data: &[FeatureData], params: &[usize]) -> V
         for (j, &k) in d.picked.obs.iter().enumerate() {
             let mut props = Map::new();
             props.insert("id".into(), json!(f.id));
-            if f.t[k].is_finite() {
-                props.insert("datetime".into(), iso(col, f.t[k]));
+            if f.t(k).is_finite() {
+                props.insert("datetime".into(), iso(col, f.t(k)));
             }
-            if f.z[k].is_finite() {
-                props.insert("z".into(), num(f.z[k]));
+            if f.z(k).is_finite() {
+                props.insert("z".into(), num(f.z(k)));
             }
             for (&pi, vals) in params.iter().zip(&d.values) {
                 props.insert(col.params[pi].name.clone(), num(vals[j]));
             }
             features.push(json!({
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [f.x[k], f.y[k]]},
+                "geometry": {"type": "Point", "coordinates": [f.x(k), f.y(k)]},
                 "properties": props,
             }));
         }
@@ -272,13 +272,13 @@ pub fn csv(col: &ObsCollection, data: &[FeatureData], params: &[usize]) -> Strin
     for d in data {
         let f = &col.index.features[d.picked.feature];
         for (j, &k) in d.picked.obs.iter().enumerate() {
-            let t = col.index.iso(f.t[k]).unwrap_or_default();
+            let t = col.index.iso(f.t(k)).unwrap_or_default();
             out.push_str(&format!(
                 "{},{t},{},{},{}",
                 csv_field(&f.id),
-                cell(f.x[k]),
-                cell(f.y[k]),
-                cell(f.z[k])
+                cell(f.x(k)),
+                cell(f.y(k)),
+                cell(f.z(k))
             ));
             for vals in &d.values {
                 out.push(',');

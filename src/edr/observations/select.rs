@@ -97,13 +97,13 @@ impl Filters {
         };
         (0..f.len())
             .filter(|&k| {
-                let placed = f.x[k].is_finite()
-                    && f.y[k].is_finite()
+                let placed = f.x(k).is_finite()
+                    && f.y(k).is_finite()
                     && match ft {
-                        FeatureType::Profile => f.z[k].is_finite(),
-                        _ => f.t[k].is_finite(),
+                        FeatureType::Profile => f.z(k).is_finite(),
+                        _ => f.t(k).is_finite(),
                     };
-                placed && time_ok(f.t[k]) && z_ok(f.z[k])
+                placed && time_ok(f.t(k)) && z_ok(f.z(k))
             })
             .collect()
     }
@@ -124,7 +124,7 @@ fn pick(index: &FeatureIndex, filters: &Filters, keep: impl Fn(f64, f64) -> bool
             let obs: Vec<usize> = filters
                 .apply(ft, f)
                 .into_iter()
-                .filter(|&k| keep(f.x[k], f.y[k]))
+                .filter(|&k| keep(f.x(k), f.y(k)))
                 .collect();
             (!obs.is_empty()).then_some(Picked { feature: i, obs })
         })
@@ -254,7 +254,7 @@ fn nearest_features(index: &FeatureIndex, filters: &Filters, pts: &[Pos]) -> Vec
                 let d = c
                     .obs
                     .iter()
-                    .map(|&k| geometry::distance_km(p.x, p.y, f.x[k], f.y[k]))
+                    .map(|&k| geometry::distance_km(p.x, p.y, f.x(k), f.y(k)))
                     .fold(f64::INFINITY, f64::min);
                 (d, c)
             })
