@@ -109,11 +109,8 @@ impl Filters {
     }
 }
 
-/// Every feature, filtered (a feature left with no observation is dropped).
-pub fn all(index: &FeatureIndex, filters: &Filters) -> Vec<Picked> {
-    pick(index, filters, |_, _| true)
-}
-
+/// The features with an observation that passes the filters and `keep` (a feature
+/// left with no observation is dropped).
 fn pick(index: &FeatureIndex, filters: &Filters, keep: impl Fn(f64, f64) -> bool) -> Vec<Picked> {
     let ft = index.schema.feature_type;
     index
@@ -121,10 +118,14 @@ fn pick(index: &FeatureIndex, filters: &Filters, keep: impl Fn(f64, f64) -> bool
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
+            // A feature standing at one place is tested once, not per observation.
+            if f.x.len() == 1 && f.y.len() == 1 && !keep(f.x[0], f.y[0]) {
+                return None;
+            }
             let obs: Vec<usize> = filters
                 .apply(ft, f)
                 .into_iter()
-                .filter(|&k| keep(f.x(k), f.y(k)))
+                .filter(|&k| (f.x.len() == 1 && f.y.len() == 1) || keep(f.x(k), f.y(k)))
                 .collect();
             (!obs.is_empty()).then_some(Picked { feature: i, obs })
         })
@@ -242,27 +243,42 @@ pub fn run(
     Ok(picked)
 }
 
-/// For each point, the feature with the observation nearest to it (whole, filtered).
+/// Distance from `p` to the nearest placed observation of `f` (once for a feature
+/// standing at one place).
+fn distance(p: &Pos, f: &Feature) -> f64 {
+    let n = if f.x.len() == 1 && f.y.len() == 1 {
+        1
+    } else {
+        f.len()
+    };
+    (0..n)
+        .map(|k| geometry::distance_km(p.x, p.y, f.x(k), f.y(k)))
+        .filter(|d| d.is_finite())
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// For each point, the nearest feature (whole, filtered) that keeps an observation
+/// through the filters.
 fn nearest_features(index: &FeatureIndex, filters: &Filters, pts: &[Pos]) -> Vec<Picked> {
-    let candidates: Vec<Picked> = all(index, filters);
+    let ft = index.schema.feature_type;
     let mut out: Vec<Picked> = Vec::new();
     for p in pts {
-        let best = candidates
+        let mut by_distance: Vec<(f64, usize)> = index
+            .features
             .iter()
-            .map(|c| {
-                let f = &index.features[c.feature];
-                let d = c
-                    .obs
-                    .iter()
-                    .map(|&k| geometry::distance_km(p.x, p.y, f.x(k), f.y(k)))
-                    .fold(f64::INFINITY, f64::min);
-                (d, c)
-            })
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((_, c)) = best
+            .enumerate()
+            .map(|(i, f)| (distance(p, f), i))
+            .filter(|(d, _)| d.is_finite())
+            .collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let found = by_distance.into_iter().find_map(|(_, i)| {
+            let obs = filters.apply(ft, &index.features[i]);
+            (!obs.is_empty()).then_some(Picked { feature: i, obs })
+        });
+        if let Some(c) = found
             && !out.iter().any(|o| o.feature == c.feature)
         {
-            out.push(c.clone());
+            out.push(c);
         }
     }
     out
