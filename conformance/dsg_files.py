@@ -54,6 +54,7 @@ def write_stations(path):
         temp[:] = vals
         wind = nc.createVariable("wind", "f4", ("station", "time"))
         wind.units = "m s-1"
+        wind.long_name = "wind speed"
         wind[:] = np.arange(3 * nt, dtype="f4").reshape(3, nt) / 10
 
 

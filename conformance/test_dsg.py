@@ -7,7 +7,10 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 
 from urllib.parse import quote
 
@@ -220,6 +223,40 @@ def test_corridor_along_glider_track(base):
     CoverageCollection.model_validate_json(json.dumps(doc))
     assert [c["id"] for c in doc["coverages"]] == ["glider-2"]
     assert [v[3] for v in doc["coverages"][0]["domain"]["axes"]["composite"]["values"]] == [0, 5, 10, 15]
+
+
+def test_netcdf_download_is_cf_dsg(base, dsg_dir, tmp_path):
+    q = {"coords": "POLYGON((-21 39,-18 39,-18 42,-21 42,-21 39))", "f": "netcdf"}
+    r = requests.get(col(base, "profiles.nc") + "/area", params=q)
+    r.raise_for_status()
+    assert r.headers["content-type"].startswith("application/x-netcdf")
+    out = tmp_path / "profiles-area.nc"
+    out.write_bytes(r.content)
+    with netCDF4.Dataset(out) as nc, netCDF4.Dataset(dsg_dir / "profiles.nc") as src:
+        assert nc.featureType == "profile"
+        assert list(nc["profile"][:]) == ["1001", "1002"]
+        assert list(nc["row_size"][:]) == [5, 3]
+        assert nc["row_size"].sample_dimension == "obs"
+        assert list(nc["lat"][:]) == dsg_files.PROFILE_LAT[:2]
+        close(values(nc["salinity"][:]), values(src["salinity"][:8]))
+        close(values(nc["z"][:]), values(src["z"][:8]))
+    # A station series, read back as a DSG by the file's own reader and checked by
+    # compliance-checker's CF suite.
+    r = requests.get(col(base, "stations.nc") + "/locations/ST-B", params={"f": "netcdf"})
+    out = tmp_path / "st-b.nc"
+    out.write_bytes(r.content)
+    report = tmp_path / "cf.json"
+    subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "compliance-checker"), "-t", "cf:1.8",
+         "-f", "json", "-o", str(report), str(out)],
+        capture_output=True, timeout=300,
+    )
+    cf = json.loads(report.read_text())["cf:1.8"]
+    failed = [c["name"] for c in cf["high_priorities"] + cf["medium_priorities"] if c["value"][0] != c["value"][1]]
+    assert failed == [], failed
+    with netCDF4.Dataset(out) as nc:
+        assert nc.featureType == "timeSeries" and list(nc["station_name"][:]) == ["ST-B"]
+        close(values(nc["temp"][:]), values(netCDF4.Dataset(dsg_dir / "stations.nc")["temp"][1, :]))
 
 
 def test_malformed_files_give_clear_errors(base):

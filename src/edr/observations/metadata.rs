@@ -10,7 +10,7 @@ use super::super::params::DISTANCE_UNITS;
 use super::collection::{ObsCollection, QUERIES};
 use crate::features::Feature;
 
-const OUTPUT_FORMATS: &[&str] = &["CoverageJSON", "GeoJSON", "CSV"];
+const OUTPUT_FORMATS: &[&str] = &["CoverageJSON", "GeoJSON", "CSV", "NetCDF"];
 
 fn extent(col: &ObsCollection) -> Value {
     let bbox = col

@@ -7,6 +7,7 @@
 mod collection;
 mod encode;
 mod metadata;
+mod netcdf;
 mod select;
 
 use std::sync::Arc;
@@ -142,9 +143,9 @@ async fn respond(
         return Err(EdrError::NoData);
     }
     let format = params.format(headers, Format::CovJson)?;
-    if format == Format::NetCdf || format == Format::Html {
+    if format == Format::Html {
         return Err(EdrError::bad(
-            "f: observation collections answer CoverageJSON, GeoJSON or CSV",
+            "f: observation collections answer CoverageJSON, GeoJSON, CSV or NetCDF",
         ));
     }
     let chosen = selected_params(col, params)?;
@@ -160,6 +161,9 @@ async fn respond(
         });
     }
     let data = encode::read(col, picked, &chosen).await?;
+    if format == Format::NetCdf {
+        return netcdf::respond(col, &data, &chosen).await;
+    }
     let c = col.clone();
     let (media, body) = tokio::task::spawn_blocking(move || match format {
         Format::GeoJson => (
