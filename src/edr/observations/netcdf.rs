@@ -9,7 +9,7 @@ use axum::response::Response;
 use super::super::error::{EdrError, EdrResult};
 use super::collection::ObsCollection;
 use super::encode::FeatureData;
-use crate::features::FeatureType;
+use crate::features::{Feature, FeatureType};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -35,6 +35,13 @@ const DROPPED: &[&str] = &[
     "sample_dimension",
     "instance_dimension",
 ];
+
+/// A coordinate: its source variable, how many values a feature stores, and value `k`.
+type CoordAccess<'a> = (
+    &'a Option<Variable>,
+    fn(&Feature) -> usize,
+    fn(&Feature, usize) -> f64,
+);
 
 fn text(name: &str, v: &str) -> Attribute {
     Attribute::new(name, AttrValue::Text(v.into()))
@@ -81,13 +88,13 @@ fn layout(
     let obs = dim("obs", n_obs);
     let mut vars = Vec::new();
     let mut values: Vec<(String, ArrayValues)> = Vec::new();
-    let feats: Vec<&crate::features::Feature> = data
+    let feats: Vec<&Feature> = data
         .iter()
         .map(|d| &col.index.features[d.picked.feature])
         .collect();
     // Coordinates given per feature in the source stay per feature.
     let per_feature = |list_len: usize| !flat && list_len == 1;
-    let per_obs_values = |get: &dyn Fn(&crate::features::Feature, usize) -> f64| -> Vec<f64> {
+    let per_obs_values = |get: &dyn Fn(&Feature, usize) -> f64| -> Vec<f64> {
         data.iter()
             .zip(&feats)
             .flat_map(|(d, f)| d.picked.obs.iter().map(move |&k| get(f, k)))
@@ -120,11 +127,7 @@ fn layout(
         values.push(("row_size".into(), ArrayValues::I32(counts)));
     }
     let mut coord_names = Vec::new();
-    let coords: [(
-        &Option<Variable>,
-        fn(&crate::features::Feature) -> usize,
-        fn(&crate::features::Feature, usize) -> f64,
-    ); 4] = [
+    let coords: [CoordAccess<'_>; 4] = [
         (&s.t, |f| f.t.len(), |f, k| f.t(k)),
         (&Some(s.y.clone()), |f| f.y.len(), |f, k| f.y(k)),
         (&Some(s.x.clone()), |f| f.x.len(), |f, k| f.x(k)),
