@@ -9,6 +9,8 @@ mod error;
 mod read;
 mod schema;
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 
 use async_trait::async_trait;
