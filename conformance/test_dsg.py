@@ -259,6 +259,31 @@ def test_netcdf_download_is_cf_dsg(base, dsg_dir, tmp_path):
         close(values(nc["temp"][:]), values(netCDF4.Dataset(dsg_dir / "stations.nc")["temp"][1, :]))
 
 
+def test_stac_items_carry_feature_geometry(base, dsg_dir):
+    def item(name):
+        r = requests.get(f"{base}/stac/collections/datasets/items/{name}")
+        r.raise_for_status()
+        return r.json()
+
+    stations = item("stations.nc")
+    assert stations["geometry"] == {
+        "type": "MultiPoint",
+        "coordinates": [[x, y] for x, y in zip(dsg_files.STATION_LON, dsg_files.STATION_LAT)],
+    }
+    assert stations["bbox"] == [-5.0, -30.25, 150.0, 20.5]
+    assert stations["properties"]["start_datetime"] == "2021-03-01T00:00:00Z"
+    glider = item("glider.nc")
+    assert glider["geometry"]["type"] == "MultiLineString"
+    with netCDF4.Dataset(dsg_dir / "glider.nc") as nc:
+        idx, lon, lat = nc["trajectory_index"][:], nc["lon"][:], nc["lat"][:]
+    for g, line in enumerate(glider["geometry"]["coordinates"]):
+        assert line == [[float(x), float(y)] for x, y, i in zip(lon, lat, idx) if i == g]
+    # Profiles have their time per profile only: the item still gets its time span.
+    profiles = item("profiles.nc")
+    assert profiles["properties"]["start_datetime"] == "2022-06-01T12:00:00Z"
+    assert profiles["geometry"]["type"] == "MultiPoint"
+
+
 def test_malformed_files_give_clear_errors(base):
     r = requests.get(col(base, "bad_counts.nc") + "/locations")
     assert r.status_code == 503

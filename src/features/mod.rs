@@ -128,6 +128,26 @@ impl Feature {
         self.rows.is_empty()
     }
 
+    /// Its positions in order (one for a feature at one place), at most `max` of them:
+    /// a longer track is thinned evenly, its first and last positions kept.
+    pub fn track(&self, max: usize) -> Vec<[f64; 2]> {
+        let n = if self.x.len() == 1 && self.y.len() == 1 {
+            1
+        } else {
+            self.len()
+        };
+        let placed: Vec<[f64; 2]> = (0..n)
+            .map(|k| [self.x(k), self.y(k)])
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+            .collect();
+        let max = max.max(2);
+        if placed.len() <= max {
+            return placed;
+        }
+        let last = placed.len() - 1;
+        (0..max).map(|i| placed[i * last / (max - 1)]).collect()
+    }
+
     /// A station or profile stands at one place; a trajectory moves.
     pub fn is_fixed(&self) -> bool {
         self.bbox.0 == self.bbox.2 && self.bbox.1 == self.bbox.3

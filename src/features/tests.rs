@@ -20,6 +20,7 @@ async fn orthogonal_time_series() {
     );
     assert_eq!(c.t, [0.0, 1.0, 2.0, 3.0]);
     assert_eq!(c.x, [-10.0], "a station's position is stored once");
+    assert_eq!(c.track(100), [[-10.0, 30.0]]);
     assert_eq!((c.x(3), c.y(3), c.z(3).is_nan()), (-10.0, 30.0, true));
     assert_eq!(idx.iso(2.0).unwrap(), "2020-01-03T00:00:00Z");
     let temp = &idx.schema.data[0];
@@ -119,6 +120,9 @@ async fn indexed_ragged_trajectories() {
     assert_eq!(g1.rows, [0, 2, 4]);
     assert_eq!(g1.y, [0.0, 1.0, 2.0]);
     assert!(!g1.is_fixed());
+    assert_eq!(g1.track(10), [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]);
+    assert_eq!(g1.track(2), [[0.0, 0.0], [2.0, 2.0]], "thinned, ends kept");
+    assert_eq!(idx.feature("g2").unwrap().track(1).len(), 2);
     let temp = &idx.schema.data[0];
     assert_eq!(
         read_observations(&m, &idx, g1, temp, &[0, 2])
