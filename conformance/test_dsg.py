@@ -198,6 +198,9 @@ def test_glider_tracks(base, dsg_dir):
         temp = nc["temp"][:]
     track = [[float(x), float(y)] for x, y, i in zip(lon, lat, idx) if i == 0]
     assert feats[0]["geometry"] == {"type": "LineString", "coordinates": track}
+    item = requests.get(col(base, "glider.nc") + "/items/glider-1").json()
+    assert item["type"] == "Feature" and item["geometry"] == feats[0]["geometry"]
+    assert requests.get(col(base, "glider.nc") + "/items/nope").status_code == 404
     cov = requests.get(col(base, "glider.nc") + "/locations/glider-1").json()
     Coverage.model_validate_json(json.dumps(cov))
     assert cov["domain"]["domainType"] == "Trajectory"

@@ -254,12 +254,40 @@ fn signed_lon(x: f64) -> f64 {
     }
 }
 
+/// The most observation slots an index is built over (a multidimensional layout has
+/// instances × elements of them, padding included): the index holds about 30 bytes
+/// per observation, and one far larger than the caches would be rebuilt per request.
+pub const MAX_OBSERVATIONS: usize = 10_000_000;
+/// The most features an index holds (a point file has one per observation).
+pub const MAX_FEATURES: usize = 1_000_000;
+
+/// Refuses, before anything is read, a file whose index would be too large.
+fn check_size(schema: &Schema) -> Result<(), DsgError> {
+    let n_obs = schema.obs_dim.len;
+    let slots = match schema.layout {
+        Layout::Multidimensional => schema.instances().saturating_mul(n_obs),
+        _ => n_obs,
+    };
+    let features = match schema.feature_type {
+        FeatureType::Point => n_obs,
+        _ => schema.instances(),
+    };
+    if slots > MAX_OBSERVATIONS || features > MAX_FEATURES {
+        return Err(DsgError::TooLarge(format!(
+            "{features} features and {slots} observations; features are indexed for files \
+             of at most {MAX_FEATURES} features and {MAX_OBSERVATIONS} observations"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads a DSG dataset's structure and coordinates into its feature index.
 pub async fn build_index(
     src: &dyn ArraySource,
     meta: &DatasetMeta,
 ) -> Result<FeatureIndex, DsgError> {
     let schema = detect(meta)?;
+    check_size(&schema)?;
     let ids = read_ids(src, &schema).await?;
     let x = Coord::read(src, &schema, &schema.x).await?;
     let y = Coord::read(src, &schema, &schema.y).await?;

@@ -20,6 +20,8 @@ pub enum DsgError {
     MissingCoordinate(&'static str),
     #[error("malformed DSG: {0}")]
     Malformed(String),
+    #[error("too large to serve as features: {0}")]
+    TooLarge(String),
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -46,7 +48,8 @@ impl Kinded for DsgError {
             | DsgError::UnsupportedFeatureType(_)
             | DsgError::MissingCfRole(_)
             | DsgError::MissingCoordinate(_)
-            | DsgError::Malformed(_) => ErrorKind::Unreadable,
+            | DsgError::Malformed(_)
+            | DsgError::TooLarge(_) => ErrorKind::Unreadable,
             DsgError::Read(e) => e.kind(),
         }
     }

@@ -15,7 +15,7 @@ mod tests;
 
 use async_trait::async_trait;
 
-pub use build::{build_index, build_index_off_the_workers};
+pub use build::{MAX_FEATURES, MAX_OBSERVATIONS, build_index, build_index_off_the_workers};
 pub use error::DsgError;
 pub use read::read_observations;
 pub use schema::{Layout, Level, Schema, detect, is_dsg};

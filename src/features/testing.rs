@@ -85,8 +85,11 @@ impl Mem {
             attributes: attrs.iter().map(|(k, v)| text(k, v)).collect(),
             chunks: None,
         });
-        self.arrays
-            .insert(format!("/{name}"), Array::new(shape, values));
+        // No values: metadata only (for files refused before any read).
+        if !values.is_empty() {
+            self.arrays
+                .insert(format!("/{name}"), Array::new(shape, values));
+        }
         self
     }
 

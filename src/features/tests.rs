@@ -203,6 +203,13 @@ async fn malformed_files_are_errors() {
     m.meta.root.attributes.clear();
     assert!(!is_dsg(&m.meta));
     assert!(error_of(m).await.contains("featureType"));
+    // Declared sizes are checked before anything is read.
+    let big = Mem::new("point")
+        .dim("obs", MAX_FEATURES + 1)
+        .var("time", &["obs"], f64s(&[]), TIME)
+        .var("lat", &["obs"], f64s(&[]), LAT)
+        .var("lon", &["obs"], f64s(&[]), LON);
+    assert!(error_of(big).await.contains("too large"));
     let m = Mem::new("timeSeriesProfile");
     assert!(error_of(m).await.contains("timeSeriesProfile"));
     // A sample_dimension naming no dimension.

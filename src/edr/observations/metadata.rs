@@ -144,20 +144,48 @@ pub fn collection(col: &ObsCollection, base: &str) -> Value {
     })
 }
 
+/// Vertices of a track's line at most (longer tracks are thinned evenly).
+const MAX_TRACK_VERTICES: usize = 10_000;
+
 /// A feature's geometry: its place, or its track as a line.
 fn geometry(f: &Feature) -> Value {
-    let pts: Vec<[f64; 2]> =
-        f.x.iter()
-            .zip(&f.y)
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|(x, y)| [*x, *y])
-            .collect();
-    match pts.as_slice() {
+    match f.track(MAX_TRACK_VERTICES).as_slice() {
         [] => Value::Null,
-        [p, ..] if f.is_fixed() => json!({"type": "Point", "coordinates": p}),
         [p] => json!({"type": "Point", "coordinates": p}),
-        _ => json!({"type": "LineString", "coordinates": pts}),
+        pts => json!({"type": "LineString", "coordinates": pts}),
     }
+}
+
+/// One feature as GeoJSON.
+fn feature_json(col: &ObsCollection, url: &str, f: &Feature) -> Value {
+    let names: Vec<&str> = col.params.iter().map(|p| p.name.as_str()).collect();
+    let mut props = json!({
+        "name": f.id,
+        "featureType": col.index.schema.feature_type.name(),
+        "observations": f.len(),
+        "parameter-name": names,
+        "edrqueryendpoint": format!("{url}/locations/{}", f.id),
+    });
+    if let Some((a, b)) = f.time_span
+        && let (Some(a), Some(b)) = (col.index.iso(a), col.index.iso(b))
+    {
+        props["datetime"] = json!(format!("{a}/{b}"));
+        props["start"] = json!(a);
+        props["end"] = json!(b);
+    }
+    json!({"type": "Feature", "id": f.id, "geometry": geometry(f), "properties": props})
+}
+
+/// The feature `id` as a GeoJSON Feature (`items/{id}`).
+pub fn item(col: &ObsCollection, base: &str, id: &str) -> Option<Value> {
+    let url = collection_url(base, &col.id);
+    let f = col.index.feature(id)?;
+    let mut doc = feature_json(col, &url, f);
+    doc["links"] = json!([
+        {"href": format!("{url}/items/{id}"), "rel": "self", "type": "application/geo+json"},
+        {"href": format!("{url}/items"), "rel": "collection", "type": "application/geo+json"},
+    ]);
+    Some(doc)
 }
 
 /// Features as GeoJSON, those crossing `bbox` (west, south, east, north), at most
@@ -169,7 +197,6 @@ pub fn locations(
     limit: usize,
 ) -> Value {
     let url = collection_url(base, &col.id);
-    let names: Vec<&str> = col.params.iter().map(|p| p.name.as_str()).collect();
     let crosses = |f: &Feature| match bbox {
         None => true,
         Some((w, s, e, n)) => f.bbox.0 <= e && f.bbox.2 >= w && f.bbox.1 <= n && f.bbox.3 >= s,
@@ -180,23 +207,7 @@ pub fn locations(
         .iter()
         .filter(|f| crosses(f))
         .take(limit)
-        .map(|f| {
-            let mut props = json!({
-                "name": f.id,
-                "featureType": col.index.schema.feature_type.name(),
-                "observations": f.len(),
-                "parameter-name": names,
-                "edrqueryendpoint": format!("{url}/locations/{}", f.id),
-            });
-            if let Some((a, b)) = f.time_span
-                && let (Some(a), Some(b)) = (col.index.iso(a), col.index.iso(b))
-            {
-                props["datetime"] = json!(format!("{a}/{b}"));
-                props["start"] = json!(a);
-                props["end"] = json!(b);
-            }
-            json!({"type": "Feature", "id": f.id, "geometry": geometry(f), "properties": props})
-        })
+        .map(|f| feature_json(col, &url, f))
         .collect();
     json!({
         "type": "FeatureCollection",

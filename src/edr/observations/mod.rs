@@ -93,6 +93,14 @@ pub async fn handle(
             let doc = metadata::locations(&col, base, bbox, limit);
             Ok(json(&doc, "application/geo+json"))
         }
+        ["items", id @ ..] => {
+            params.only(&[])?;
+            let id = id.join("/");
+            let doc = metadata::item(&col, base, &id).ok_or_else(|| {
+                EdrError::NotFound(format!("no item {id:?} in collection {:?}", col.id))
+            })?;
+            Ok(json(&doc, "application/geo+json"))
+        }
         ["locations", loc @ ..] => {
             params.only(&[])?;
             let loc = loc.join("/");
