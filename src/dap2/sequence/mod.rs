@@ -4,6 +4,7 @@
 //! featureType (`timeSeries`, `profile`, `trajectory`, `point`), one row per
 //! observation. Selection clauses (`&lat<40&time>="2021-03-01"`) are evaluated here.
 
+mod body;
 mod constraint;
 mod table;
 
@@ -22,7 +23,8 @@ use crate::cache::{VersionKey, ViewCache};
 use crate::catalog::Dataset;
 use crate::error::Kinded;
 use crate::features::{FeatureIndex, build_index_off_the_workers};
-use table::{Cell, Column, RowSink};
+use body::END_OF_SEQUENCE;
+use table::Column;
 
 /// The path below a dataset's id where its sequence view lives.
 pub const SEQUENCE_PATH: &str = "/observations";
@@ -102,62 +104,6 @@ fn das(ds: &Dataset, index: &FeatureIndex, sequence: &str, cols: &[Column]) -> S
     out
 }
 
-/// XDR rows: a start-of-instance marker before each, values big-endian, strings with
-/// their length and padded to 4 bytes.
-struct Xdr(Vec<u8>);
-
-const START_OF_INSTANCE: [u8; 4] = [0x5A, 0, 0, 0];
-const END_OF_SEQUENCE: [u8; 4] = [0xA5, 0, 0, 0];
-
-impl RowSink for Xdr {
-    fn row(&mut self, cells: &[Cell<'_>]) {
-        self.0.extend_from_slice(&START_OF_INSTANCE);
-        for c in cells {
-            match c {
-                Cell::Num(v) => self.0.extend_from_slice(&v.to_be_bytes()),
-                Cell::Single(v) => self.0.extend_from_slice(&v.to_be_bytes()),
-                Cell::Text(s) => {
-                    let b = s.as_bytes();
-                    self.0.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                    self.0.extend_from_slice(b);
-                    self.0.resize(self.0.len() + (4 - b.len() % 4) % 4, 0);
-                }
-            }
-        }
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-/// ASCII rows: comma-separated, strings quoted.
-struct Ascii(String);
-
-impl RowSink for Ascii {
-    fn row(&mut self, cells: &[Cell<'_>]) {
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                self.0.push_str(", ");
-            }
-            match c {
-                Cell::Num(v) => {
-                    let _ = write!(self.0, "{v}");
-                }
-                Cell::Single(v) => {
-                    let _ = write!(self.0, "{v}");
-                }
-                Cell::Text(s) => {
-                    let _ = write!(self.0, "\"{}\"", escape_string(s));
-                }
-            }
-        }
-        self.0.push('\n');
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
 fn text(body: String, description: &'static str) -> Response {
     let mut r = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
     headers::set_description(r.headers_mut(), description);
@@ -193,30 +139,26 @@ pub async fn respond(
             let binary = suffix == ".dods";
             let (ds2, index2) = (ds.clone(), index.clone());
             let runtime = tokio::runtime::Handle::current();
+            let (head, trailer) = if binary {
+                (format!("{header}Data:\n"), END_OF_SEQUENCE.to_vec())
+            } else {
+                let names: Vec<String> = plan
+                    .out
+                    .iter()
+                    .map(|&c| format!("{sequence}.{}", cols[c].name))
+                    .collect();
+                let rule = "---------------------------------------------";
+                (
+                    format!("{header}{rule}\n{}\n", names.join(", ")),
+                    Vec::new(),
+                )
+            };
             // Filtering and encoding every row is CPU work: off the async workers.
-            let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Dap2Error> {
-                if binary {
-                    let mut sink = Xdr(format!("{header}Data:\n").into_bytes());
-                    runtime.block_on(table::write(&*ds2, &index2, &cols, &plan, &mut sink, max))?;
-                    sink.0.extend_from_slice(&END_OF_SEQUENCE);
-                    Ok(sink.0)
-                } else {
-                    let names: Vec<String> = plan
-                        .out
-                        .iter()
-                        .map(|&c| format!("{sequence}.{}", cols[c].name))
-                        .collect();
-                    let mut sink = Ascii(format!(
-                        "{header}---------------------------------------------\n{}\n",
-                        names.join(", ")
-                    ));
-                    runtime.block_on(table::write(&*ds2, &index2, &cols, &plan, &mut sink, max))?;
-                    Ok(sink.0.into_bytes())
-                }
+            let data = body::stream(head.into_bytes(), trailer, binary, move |sink| {
+                runtime.block_on(table::write(&*ds2, &index2, &cols, &plan, sink, max))
             })
-            .await
-            .map_err(|e| Dap2Error::Internal(format!("sequence task failed: {e}")))??;
-            let mut r = Response::new(axum::body::Body::from(body));
+            .await?;
+            let mut r = Response::new(data);
             let ct = if binary {
                 "application/octet-stream"
             } else {

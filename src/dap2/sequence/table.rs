@@ -97,6 +97,10 @@ pub trait RowSink: Send {
     fn row(&mut self, cells: &[Cell<'_>]);
     /// Bytes written so far (to stop at the response size limit).
     fn len(&self) -> usize;
+    /// Called after each feature's rows: a streaming sink sends what it holds.
+    fn flush(&mut self) -> Result<(), Dap2Error> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +288,7 @@ pub async fn write(
                 limit: max_bytes as u64,
             });
         }
+        sink.flush()?;
     }
     Ok(())
 }
