@@ -137,6 +137,14 @@ pub async fn respond(
             let max = usize::try_from(state.config.limits.max_response_bytes).unwrap_or(usize::MAX);
             let header = dds(&name, sequence, &cols, &plan.out);
             let binary = suffix == ".dods";
+            // Without a selection the size is known: refuse before sending anything.
+            let size = table::dods_bytes(&index, &cols, &plan).saturating_add(header.len() as u64);
+            if !plan.selects() && size > max as u64 {
+                return Err(Dap2Error::TooLarge {
+                    size: Some(size),
+                    limit: max as u64,
+                });
+            }
             let (ds2, index2) = (ds.clone(), index.clone());
             let runtime = tokio::runtime::Handle::current();
             let (head, trailer) = if binary {

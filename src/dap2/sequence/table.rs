@@ -140,6 +140,38 @@ pub struct Plan {
     tests: Vec<Test>,
 }
 
+impl Plan {
+    /// Whether rows are selected (otherwise every observation is a row).
+    pub fn selects(&self) -> bool {
+        !self.tests.is_empty()
+    }
+}
+
+/// The `.dods` size of every row of the table (exact when nothing is selected, an
+/// upper bound otherwise): start marker, numbers, strings with their count and padding.
+pub fn dods_bytes(index: &FeatureIndex, cols: &[Column], plan: &Plan) -> u64 {
+    index
+        .features
+        .iter()
+        .map(|f| {
+            let row: u64 = 4 + plan
+                .out
+                .iter()
+                .map(|&c| {
+                    if cols[c].is_string() {
+                        4 + f.id.len().div_ceil(4) as u64 * 4
+                    } else if cols[c].is_single() {
+                        4
+                    } else {
+                        8
+                    }
+                })
+                .sum::<u64>();
+            row.saturating_mul(f.len() as u64)
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 pub fn plan(index: &FeatureIndex, cols: &[Column], ce: &SeqConstraint) -> Result<Plan, Dap2Error> {
     let find = |name: &str| {
         cols.iter().position(|c| c.name == name).ok_or_else(|| {
@@ -380,6 +412,18 @@ mod tests {
         // column has the same name.
         let got = query(&t, "trajectory", "trajectory&temp>4").await.unwrap();
         assert_eq!(got, ["g1,2,2,2,5"]);
+    }
+
+    #[tokio::test]
+    async fn dods_size_is_known_before_sending() {
+        let m = stations();
+        let index = build_index(&m, &m.meta).await.unwrap();
+        let cols = columns(&index);
+        let ce = constraint::parse(Some("station_name,temp"), "timeSeries").unwrap();
+        let plan = plan(&index, &cols, &ce).unwrap();
+        // 12 rows of a marker, a 1-character id (4 + 4 bytes) and a Float64.
+        assert_eq!(dods_bytes(&index, &cols, &plan), 12 * (4 + 8 + 8));
+        assert!(!plan.selects());
     }
 
     #[tokio::test]
