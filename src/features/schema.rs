@@ -54,9 +54,14 @@ pub struct Schema {
     pub data: Vec<Variable>,
 }
 
-/// The file declares a feature type (it is meant to be served as features).
+/// The file declares one of CF's discrete sampling geometry feature types (it is
+/// meant to be served as features). Other values seen in the wild (`grid`, `swath`)
+/// leave the file a grid.
 pub fn is_dsg(meta: &DatasetMeta) -> bool {
-    meta.attributes().attr_text("featureType").is_some()
+    meta.attributes().attr_text("featureType").is_some_and(|t| {
+        let t = t.trim().to_ascii_lowercase();
+        FeatureType::parse(&t).is_some() || t == "timeseriesprofile" || t == "trajectoryprofile"
+    })
 }
 
 /// The dimensions of a variable that carry values (a char variable's last dimension is

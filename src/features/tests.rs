@@ -210,7 +210,16 @@ async fn malformed_files_are_errors() {
         .var("lat", &["obs"], f64s(&[]), LAT)
         .var("lon", &["obs"], f64s(&[]), LON);
     assert!(error_of(big).await.contains("too large"));
+    assert!(
+        !is_dsg(&Mem::new("grid").meta),
+        "featureType = grid stays a grid"
+    );
+    assert!(is_dsg(&Mem::new("Trajectory").meta));
     let m = Mem::new("timeSeriesProfile");
+    assert!(
+        is_dsg(&m.meta),
+        "served as features, with an error saying why not"
+    );
     assert!(error_of(m).await.contains("timeSeriesProfile"));
     // A sample_dimension naming no dimension.
     let mut m = profiles(&[3, 2]);

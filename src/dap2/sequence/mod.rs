@@ -120,7 +120,7 @@ pub async fn respond(
 ) -> Result<Response, Dap2Error> {
     if !crate::features::is_dsg(&ds.meta) {
         return Err(Dap2Error::NotFound(format!(
-            "{} has no featureType: it has no observation sequence",
+            "{} has no CF discrete sampling geometry featureType: it has no observation sequence",
             ds.id
         )));
     }

@@ -62,6 +62,10 @@ fn selected_params(col: &ObsCollection, params: &Params) -> EdrResult<Vec<usize>
     Ok(out)
 }
 
+/// Features listed by `locations` and `items` without `limit`, and at most with it.
+const DEFAULT_LIMIT: usize = 10_000;
+const MAX_LIMIT: usize = 100_000;
+
 /// Answers a request below an observation collection (`tail` is what follows its id).
 pub async fn handle(
     col: Arc<ObsCollection>,
@@ -89,7 +93,10 @@ pub async fn handle(
                 .map(params::parse_bbox)
                 .transpose()?
                 .map(|(w, s, e, n, _)| (w, s, e, n));
-            let limit = params.count("limit")?.unwrap_or(usize::MAX);
+            let limit = params
+                .count("limit")?
+                .unwrap_or(DEFAULT_LIMIT)
+                .min(MAX_LIMIT);
             let doc = metadata::locations(&col, base, bbox, limit);
             Ok(json(&doc, "application/geo+json"))
         }
