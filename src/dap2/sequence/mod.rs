@@ -7,6 +7,8 @@
 mod body;
 mod constraint;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write;
 use std::sync::Arc;

@@ -9,6 +9,8 @@ mod encode;
 mod metadata;
 mod netcdf;
 mod select;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
