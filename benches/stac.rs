@@ -31,6 +31,7 @@ fn items(n: usize) -> Vec<IndexedItem> {
                 bbox: BBox::new(lon, lat, lon + 1.0, lat + 1.0).ok(),
                 start: Some(t),
                 end: Some(t),
+                geometry: None,
             }
         })
         .collect()

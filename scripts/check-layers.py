@@ -17,7 +17,7 @@ SRC = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "src")
 LAYERS = [
     ["error", "metrics"],
     ["model", "subset", "storage"],
-    ["readers"],
+    ["readers", "features"],
     ["config", "catalog", "writers"],
     ["app", "http", "cache", "service"],
     ["dap2", "dap4", "zarr", "edr", "wms", "stac", "thredds", "intake", "files", "opendap"],

@@ -9,6 +9,7 @@ pub mod dap4;
 pub mod edr;
 pub mod endpoint;
 pub mod error;
+pub mod features;
 pub mod files;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;

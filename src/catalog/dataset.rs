@@ -78,3 +78,17 @@ impl Dataset {
         }
     }
 }
+
+/// The feature model (DSG) reads an opened dataset's arrays through this.
+#[async_trait::async_trait]
+impl crate::features::ArraySource for Dataset {
+    async fn read_array(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
+        self.read(path, slab).await
+    }
+}
+
+impl AsRef<DatasetMeta> for Dataset {
+    fn as_ref(&self) -> &DatasetMeta {
+        &self.meta
+    }
+}

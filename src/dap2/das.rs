@@ -96,7 +96,7 @@ fn quoted(values: impl Iterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-fn write_attr(out: &mut String, indent: &str, a: &Attribute, of_unsigned_var: bool) {
+pub(super) fn write_attr(out: &mut String, indent: &str, a: &Attribute, of_unsigned_var: bool) {
     let keep = of_unsigned_var && FILL_LIKE.contains(&a.name.as_str());
     let (ty, values) = attr_texts(&a.value, keep);
     if values.is_empty() {

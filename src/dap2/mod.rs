@@ -11,6 +11,7 @@ mod headers;
 mod html;
 mod schema;
 pub mod selection;
+mod sequence;
 mod stream;
 pub mod xdr;
 
@@ -82,6 +83,8 @@ pub struct Dap2Caches {
     string_lens: ViewCache<(VersionKey, String), StringLen>,
     /// Rendered DAS and unconstrained DDS: what clients ask first, every time.
     documents: ViewCache<(VersionKey, Kind), bytes::Bytes>,
+    /// Feature indexes of DSG datasets, for their sequence view.
+    features: sequence::FeatureIndexes,
 }
 
 impl Dap2Caches {
@@ -90,6 +93,7 @@ impl Dap2Caches {
             schemas: ViewCache::new("dap2_schema", cache.derived_bytes, metrics),
             string_lens: ViewCache::new("dap2_string_len", cache.derived_bytes, metrics),
             documents: ViewCache::new("dap2_document", cache.derived_bytes, metrics),
+            features: ViewCache::new("dap2_features", cache.derived_bytes, metrics),
         }
     }
 }
@@ -187,6 +191,13 @@ async fn handle(
     suffix: &str,
     req: &OpendapRequest,
 ) -> Result<Response, Dap2Error> {
+    if let Some(rest) = suffix.strip_prefix(sequence::SEQUENCE_PATH) {
+        let ds = state.catalog.open(id).await?;
+        let r = sequence::respond(state, &caches.features, &ds, rest, req)
+            .await
+            .map_err(|e| e.redacted(&ds))?;
+        return Ok(finish(r, &ds));
+    }
     let kind = Kind::of(suffix).ok_or_else(|| {
         Dap2Error::NotFound(format!(
             "{id}{suffix}: unknown response type {suffix:?}; DAP2 serves .dds, .das, .dods, .ascii, .html, .info, .ver and .nc"

@@ -86,7 +86,7 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-fn trs(cal: Calendar) -> String {
+pub(super) fn trs(cal: Calendar) -> String {
     let name = match cal {
         Calendar::Standard | Calendar::ProlepticGregorian => "Gregorian Calendar".to_string(),
         other => format!("CF {other:?} calendar"),

@@ -16,6 +16,7 @@ pub mod geometry;
 mod html;
 mod metadata;
 mod netcdf;
+mod observations;
 mod openapi;
 pub mod params;
 mod query;
@@ -50,6 +51,7 @@ pub use error::EdrError as Error;
 struct EdrState {
     app: AppState,
     collections: Collections,
+    observations: observations::ObsCollections,
 }
 
 impl axum::extract::FromRef<EdrState> for AppState {
@@ -61,12 +63,18 @@ impl axum::extract::FromRef<EdrState> for AppState {
 /// OGC API EDR: every gridded dataset as a collection.
 pub struct Edr {
     collections: Collections,
+    observations: observations::ObsCollections,
 }
 
 pub fn service(state: &AppState) -> Arc<dyn Service> {
     Arc::new(Edr {
         collections: ViewCache::new(
             "edr_collection",
+            state.config.cache.derived_bytes,
+            &state.metrics,
+        ),
+        observations: ViewCache::new(
+            "edr_features",
             state.config.cache.derived_bytes,
             &state.metrics,
         ),
@@ -90,6 +98,7 @@ impl Service for Edr {
             .with_state(EdrState {
                 app: state.clone(),
                 collections: self.collections.clone(),
+                observations: self.observations.clone(),
             })
     }
 
@@ -196,12 +205,22 @@ async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: Head
     }
 }
 
-/// Every dataset with at least one gridded parameter.
-async fn all_collections(edr: &EdrState) -> Vec<Arc<Collection>> {
+/// Every dataset with at least one gridded parameter, and every observation (DSG)
+/// dataset whose features can be read.
+async fn all_collections(
+    edr: &EdrState,
+) -> (Vec<Arc<Collection>>, Vec<Arc<observations::ObsCollection>>) {
     let state = &edr.app;
     let mut out = Vec::new();
+    let mut obs = Vec::new();
     for id in state.catalog.entries().keys() {
         match state.catalog.open(id).await {
+            Ok(ds) if observations::is_dsg(&ds.meta) => {
+                match observations::load(&edr.observations, &ds).await {
+                    Ok(c) => obs.push(c),
+                    Err(e) => tracing::warn!("edr: {id}: {e}"),
+                }
+            }
             Ok(ds) => match collection::load(&edr.collections, &ds).await {
                 Ok(c) if !c.params.is_empty() => out.push(c),
                 Ok(_) => {}
@@ -210,7 +229,7 @@ async fn all_collections(edr: &EdrState) -> Vec<Arc<Collection>> {
             Err(e) => tracing::warn!("edr: {id}: {e}"),
         }
     }
-    out
+    (out, obs)
 }
 
 async fn collections(
@@ -220,13 +239,12 @@ async fn collections(
 ) -> Response {
     let base = base_url(&edr.app, &headers);
     let p = Params::parse(q.as_deref());
-    let cols = all_collections(&edr).await;
-    document(
-        &p,
-        &headers,
-        "Collections",
-        metadata::collections(&cols, &base),
-    )
+    let (cols, obs) = all_collections(&edr).await;
+    let mut doc = metadata::collections(&cols, &base);
+    if let Some(list) = doc["collections"].as_array_mut() {
+        list.extend(obs.iter().map(|c| observations::collection_doc(c, &base)));
+    }
+    document(&p, &headers, "Collections", doc)
 }
 
 async fn dispatch(
@@ -267,6 +285,12 @@ async fn handle(
     let tail = tail.trim_end_matches('/');
     let params = Params::parse(query);
     let base = base_url(state, headers);
+    let ds = state.catalog.open(&id).await?;
+    if observations::is_dsg(&ds.meta) {
+        let col = observations::load(&edr.observations, &ds).await?;
+        let limits = &state.config.limits;
+        return observations::handle(col, tail, params, headers, &base, limits).await;
+    }
     let col = open(edr, &id).await?;
     let segs: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {

@@ -52,6 +52,32 @@ fn grown_bbox(pts: &[Pos], km: f64) -> (f64, f64, f64, f64) {
     b
 }
 
+/// Runs `work` on the blocking pool (never on the async workers) with a budget whose
+/// cancellation flag is set when the client goes away (this future is dropped).
+pub(super) async fn with_budget<T, F>(limits: &crate::config::LimitsConfig, work: F) -> EdrResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Budget<'_>) -> EdrResult<T> + Send + 'static,
+{
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancelled.clone());
+    let limits = limits.clone();
+    tokio::task::spawn_blocking(move || {
+        work(&Budget {
+            limits: &limits,
+            cancelled: &cancelled,
+        })
+    })
+    .await
+    .map_err(|e| EdrError::Internal(format!("query task failed: {e}")))?
+}
+
 /// Runs a query's geometry on the blocking pool (never on the async workers); when
 /// the client goes away (this future is dropped), the work stops at its next cell.
 pub(super) async fn off_the_workers(
@@ -98,15 +124,15 @@ pub(super) async fn off_the_workers(
 }
 
 /// What a query may spend, and whether its client is still there.
-struct Budget<'a> {
-    limits: &'a crate::config::LimitsConfig,
-    cancelled: &'a AtomicBool,
+pub(super) struct Budget<'a> {
+    pub(super) limits: &'a crate::config::LimitsConfig,
+    pub(super) cancelled: &'a AtomicBool,
 }
 
 impl Budget<'_> {
     /// Refuses a geometry query whose cells × tests would exceed the limit, before it
     /// runs.
-    fn check(&self, what: &str, cells: u64, tests_per_cell: u64) -> EdrResult<()> {
+    pub(super) fn check(&self, what: &str, cells: u64, tests_per_cell: u64) -> EdrResult<()> {
         let work = cells.saturating_mul(tests_per_cell.max(1));
         let max = self.limits.max_geometry_work;
         if work > max {

@@ -16,6 +16,9 @@ pub struct IndexedItem {
     pub bbox: Option<BBox>,
     pub start: Option<CfDateTime>,
     pub end: Option<CfDateTime>,
+    /// The GeoJSON geometry of an observation file's features (their places or tracks);
+    /// `None` for grids, whose geometry is their bounding box.
+    pub geometry: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,12 +75,20 @@ impl ItemIndex {
             let Ok(ds) = catalog.open(&id).await else {
                 continue;
             };
-            let extent = match ds.extent().await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!("stac: {id}: {e}");
-                    continue;
-                }
+            let observed = if crate::features::is_dsg(&ds.meta) {
+                observation_extent(&ds).await
+            } else {
+                None
+            };
+            let (extent, geometry) = match observed {
+                Some((e, g)) => (e, Some(g)),
+                None => match ds.extent().await {
+                    Ok(e) => (e, None),
+                    Err(e) => {
+                        tracing::warn!("stac: {id}: {e}");
+                        continue;
+                    }
+                },
             };
             // STAC items need a time: files without a time coordinate are not items.
             if extent.time.is_none() {
@@ -90,6 +101,7 @@ impl ItemIndex {
                 bbox: extent.bbox,
                 start: extent.time.map(|t| t.0),
                 end: extent.time.map(|t| t.1),
+                geometry,
             });
         }
         items.sort_by(|a, b| (&a.collection, &a.id).cmp(&(&b.collection, &b.id)));
@@ -121,6 +133,62 @@ impl ItemIndex {
             });
         }
         ItemIndex { collections, items }
+    }
+}
+
+/// Vertices of an item's geometry at most (tracks are thinned to fit).
+const MAX_VERTICES: usize = 2000;
+
+/// The extent of an observation file from its features, and their places (a Point
+/// or MultiPoint) or tracks (a LineString or MultiLineString). `None` when the file's
+/// features cannot be read (the item then gets the extent of its coordinates).
+async fn observation_extent(
+    ds: &std::sync::Arc<crate::catalog::Dataset>,
+) -> Option<(crate::catalog::DatasetExtent, serde_json::Value)> {
+    let index = match crate::features::build_index_off_the_workers(ds.clone()).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!("stac: {}: {e}", ds.id);
+            return None;
+        }
+    };
+    let bbox = index
+        .bbox()
+        .and_then(|(w, s, e, n)| crate::subset::BBox::new(w, s, e, n).ok());
+    let time = index.time_span().and_then(|(a, b)| {
+        let units = index.time_units.as_ref()?;
+        Some((units.decode(a)?, units.decode(b)?))
+    });
+    let extent = crate::catalog::DatasetExtent { bbox, time };
+    Some((extent, observation_geometry(&index)?))
+}
+
+/// The places or tracks of a file's features, thinned to `MAX_VERTICES`.
+fn observation_geometry(index: &crate::features::FeatureIndex) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let per_feature = (MAX_VERTICES / index.features.len().max(1)).max(2);
+    let tracks: Vec<Vec<[f64; 2]>> = index
+        .features
+        .iter()
+        .map(|f| f.track(per_feature))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tracks.iter().all(|t| t.len() == 1) {
+        let places: Vec<[f64; 2]> = tracks.iter().map(|t| t[0]).take(MAX_VERTICES).collect();
+        return match places.as_slice() {
+            [] => None,
+            [p] => Some(json!({"type": "Point", "coordinates": p})),
+            _ => Some(json!({"type": "MultiPoint", "coordinates": places})),
+        };
+    }
+    // A one-place feature among moving ones becomes a degenerate segment.
+    let lines: Vec<Vec<[f64; 2]>> = tracks
+        .into_iter()
+        .map(|t| if t.len() == 1 { vec![t[0], t[0]] } else { t })
+        .collect();
+    match lines.as_slice() {
+        [one] => Some(json!({"type": "LineString", "coordinates": one})),
+        _ => Some(json!({"type": "MultiLineString", "coordinates": lines})),
     }
 }
 

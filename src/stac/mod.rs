@@ -183,13 +183,19 @@ fn assets(services: &dyn EndpointDirectory, base: &str, id: &str) -> Value {
 
 /// The item of a dataset file, with assets linking every protocol's endpoint.
 fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> Value {
-    let (geometry, bbox) = match i.bbox.map(|b| b.to_array()) {
+    let (mut geometry, bbox) = match i.bbox.map(|b| b.to_array()) {
         Some([w, s, e, n]) => (
             json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}),
             json!([w, s, e, n]),
         ),
         None => (Value::Null, Value::Null),
     };
+    // Observation files: the features' places or tracks, within the same bbox.
+    if let Some(g) = &i.geometry
+        && !bbox.is_null()
+    {
+        geometry = g.clone();
+    }
     let single = i.start.is_some() && i.start == i.end;
     let mut properties = json!({
         "title": i.title,

@@ -213,6 +213,7 @@ mod tests {
             bbox: Some(BBox::new(w, s, e, n).unwrap()),
             start: Some(CfDateTime::parse(start).unwrap()),
             end: Some(CfDateTime::parse(end).unwrap()),
+            geometry: None,
         }
     }
 

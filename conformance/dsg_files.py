@@ -1,0 +1,145 @@
+"""CF discrete sampling geometry files for the DSG suite, written with netCDF4-python:
+one per featureType and layout of CF appendix H, plus malformed ones."""
+
+import numpy as np
+from netCDF4 import Dataset, stringtochar
+
+STATIONS = ["ST-A", "ST-B", "ST-C"]
+STATION_LAT = [10.0, 20.5, -30.25]
+STATION_LON = [-5.0, 5.5, 150.0]
+PROFILE_IDS = [1001, 1002, 1003, 1004]
+PROFILE_LAT = [40.0, 41.0, 45.0, 50.0]
+PROFILE_LON = [-20.0, -19.0, -10.0, 5.0]
+PROFILE_COUNTS = [5, 3, 6, 4]
+GLIDERS = ["glider-1", "glider-2"]
+
+
+def station_temp(s, t):
+    if (s, t) == (1, 7):
+        return None  # a gap in the record
+    return 280.0 + s * 5 + 0.25 * t
+
+
+def write_stations(path):
+    """timeSeries, orthogonal multidimensional: temp(station, time)."""
+    nt = 24
+    with Dataset(path, "w") as nc:
+        nc.featureType = "timeSeries"
+        nc.Conventions = "CF-1.8"
+        nc.title = "Three stations"
+        nc.createDimension("station", 3)
+        nc.createDimension("time", nt)
+        nc.createDimension("name_strlen", 8)
+        name = nc.createVariable("station_name", "S1", ("station", "name_strlen"))
+        name.cf_role = "timeseries_id"
+        name[:] = stringtochar(np.array(STATIONS, dtype="S8"))
+        lat = nc.createVariable("lat", "f8", ("station",))
+        lat.standard_name, lat.units = "latitude", "degrees_north"
+        lat[:] = STATION_LAT
+        lon = nc.createVariable("lon", "f8", ("station",))
+        lon.standard_name, lon.units = "longitude", "degrees_east"
+        lon[:] = STATION_LON
+        time = nc.createVariable("time", "f8", ("time",))
+        time.standard_name, time.units = "time", "hours since 2021-03-01 00:00:00"
+        time[:] = np.arange(nt, dtype="f8")
+        temp = nc.createVariable("temp", "f4", ("station", "time"), fill_value=np.float32(-999.0))
+        temp.standard_name, temp.units = "air_temperature", "K"
+        temp.coordinates = "time lat lon station_name"
+        vals = np.full((3, nt), -999.0, dtype="f4")
+        for s in range(3):
+            for t in range(nt):
+                v = station_temp(s, t)
+                if v is not None:
+                    vals[s, t] = v
+        temp[:] = vals
+        wind = nc.createVariable("wind", "f4", ("station", "time"))
+        wind.units = "m s-1"
+        wind.long_name = "wind speed"
+        wind[:] = np.arange(3 * nt, dtype="f4").reshape(3, nt) / 10
+
+
+def write_profiles(path, counts=PROFILE_COUNTS, obs=None):
+    """profile, contiguous ragged: counts in row_size (sample_dimension = obs)."""
+    n = len(PROFILE_IDS)
+    nobs = sum(PROFILE_COUNTS) if obs is None else obs
+    with Dataset(path, "w") as nc:
+        nc.featureType = "profile"
+        nc.Conventions = "CF-1.8"
+        nc.createDimension("profile", n)
+        nc.createDimension("obs", nobs)
+        pid = nc.createVariable("profile", "i4", ("profile",))
+        pid.cf_role = "profile_id"
+        pid[:] = PROFILE_IDS
+        lat = nc.createVariable("lat", "f8", ("profile",))
+        lat.standard_name, lat.units = "latitude", "degrees_north"
+        lat[:] = PROFILE_LAT
+        lon = nc.createVariable("lon", "f8", ("profile",))
+        lon.standard_name, lon.units = "longitude", "degrees_east"
+        lon[:] = PROFILE_LON
+        time = nc.createVariable("time", "f8", ("profile",))
+        time.standard_name, time.units = "time", "days since 2022-06-01"
+        time[:] = [0.5, 1.5, 2.5, 3.5]
+        rs = nc.createVariable("row_size", "i4", ("profile",))
+        rs.sample_dimension = "obs"
+        rs.long_name = "number of observations for this profile"
+        rs[:] = counts
+        z = nc.createVariable("z", "f4", ("obs",))
+        z.standard_name, z.units, z.positive, z.axis = "depth", "m", "down", "Z"
+        sal = nc.createVariable("salinity", "f4", ("obs",))
+        sal.standard_name, sal.units = "sea_water_salinity", "1e-3"
+        depths, sals = [], []
+        for p, c in enumerate(PROFILE_COUNTS):
+            for k in range(c):
+                depths.append(10.0 * k)
+                sals.append(34.0 + p + 0.1 * k)
+        z[:] = np.array(depths[:nobs], dtype="f4")
+        sal[:] = np.array(sals[:nobs], dtype="f4")
+
+
+def write_glider(path):
+    """trajectory, indexed ragged: observations of two gliders interleaved."""
+    n = 20
+    idx = np.array([k % 2 for k in range(n)], dtype="i4")
+    with Dataset(path, "w", format="NETCDF4") as nc:
+        nc.featureType = "trajectory"
+        nc.Conventions = "CF-1.8"
+        nc.createDimension("trajectory", 2)
+        nc.createDimension("obs", n)
+        tid = nc.createVariable("trajectory", str, ("trajectory",))
+        tid.cf_role = "trajectory_id"
+        tid[0] = GLIDERS[0]
+        tid[1] = GLIDERS[1]
+        ti = nc.createVariable("trajectory_index", "i4", ("obs",))
+        ti.instance_dimension = "trajectory"
+        ti[:] = idx
+        time = nc.createVariable("time", "f8", ("obs",))
+        time.standard_name, time.units = "time", "seconds since 2023-01-01"
+        lat = nc.createVariable("lat", "f8", ("obs",))
+        lat.standard_name, lat.units = "latitude", "degrees_north"
+        lon = nc.createVariable("lon", "f8", ("obs",))
+        lon.standard_name, lon.units = "longitude", "degrees_east"
+        depth = nc.createVariable("depth", "f4", ("obs",))
+        depth.standard_name, depth.units, depth.positive = "depth", "m", "down"
+        temp = nc.createVariable("temp", "f4", ("obs",))
+        temp.standard_name, temp.units = "sea_water_temperature", "degree_Celsius"
+        k = np.arange(n) // 2
+        time[:] = 600.0 * k
+        # glider-1 goes east along 35N from 10E; glider-2 goes north along 0E from 60N.
+        lat[:] = np.where(idx == 0, 35.0, 60.0 + 0.1 * k)
+        lon[:] = np.where(idx == 0, 10.0 + 0.1 * k, 0.0)
+        depth[:] = (5.0 * k).astype("f4")
+        temp[:] = (15.0 - 0.1 * np.arange(n)).astype("f4")
+
+
+def write_no_cf_role(path):
+    write_stations(path)
+    with Dataset(path, "a") as nc:
+        nc["station_name"].delncattr("cf_role")
+
+
+def write_all(d):
+    write_stations(d / "stations.nc")
+    write_profiles(d / "profiles.nc")
+    write_glider(d / "glider.nc")
+    write_profiles(d / "bad_counts.nc", counts=[5, 3, 6, 9])
+    write_no_cf_role(d / "no_cf_role.nc")

@@ -1,0 +1,256 @@
+//! Filtered observations as a CF discrete sampling geometry NetCDF-4 file, in the
+//! contiguous ragged layout (CF H.2.4, H.3.4, H.4.3, H.5.4): the features one after the
+//! other along `obs`, `row_size(feature)` with `sample_dimension`, the `cf_role` ids,
+//! per-feature coordinates on the feature dimension and per-observation ones on `obs`;
+//! point files stay flat. Values are decoded (NaN as fill), as in every EDR answer.
+
+use axum::response::Response;
+
+use super::super::error::{EdrError, EdrResult};
+use super::collection::ObsCollection;
+use super::encode::FeatureData;
+use crate::features::{Feature, FeatureType};
+use crate::model::{
+    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
+    Variable,
+};
+use crate::writers::NetcdfWriter;
+
+/// Attributes describing stored (packed, chunked) values, not the decoded ones written.
+const DROPPED: &[&str] = &[
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "missing_value",
+    "valid_min",
+    "valid_max",
+    "valid_range",
+    "_Unsigned",
+    "coordinates",
+    "_ChunkSizes",
+    "_Storage",
+    "_DeflateLevel",
+    "_Shuffle",
+    "_Endianness",
+    "sample_dimension",
+    "instance_dimension",
+];
+
+/// A coordinate: its source variable, how many values a feature stores, and value `k`.
+type CoordAccess<'a> = (
+    &'a Option<Variable>,
+    fn(&Feature) -> usize,
+    fn(&Feature, usize) -> f64,
+);
+
+fn text(name: &str, v: &str) -> Attribute {
+    Attribute::new(name, AttrValue::Text(v.into()))
+}
+
+fn kept(v: &Variable) -> Vec<Attribute> {
+    v.attributes
+        .iter()
+        .filter(|a| !DROPPED.contains(&a.name.as_str()))
+        .cloned()
+        .collect()
+}
+
+fn dim(name: &str, len: usize) -> DimRef {
+    DimRef {
+        name: name.into(),
+        path: format!("/{name}"),
+        len,
+    }
+}
+
+fn var(name: &str, dims: &[&DimRef], dtype: DataType, attributes: Vec<Attribute>) -> Variable {
+    Variable {
+        name: name.into(),
+        path: format!("/{name}"),
+        dims: dims.iter().map(|d| (*d).clone()).collect(),
+        dtype,
+        attributes,
+        chunks: None,
+    }
+}
+
+/// The file's structure and the values of each variable.
+fn layout(
+    col: &ObsCollection,
+    data: &[FeatureData],
+    params: &[usize],
+) -> (DatasetMeta, Vec<(String, ArrayValues)>) {
+    let s = &col.index.schema;
+    let ft = s.feature_type;
+    let flat = ft == FeatureType::Point;
+    let n_obs: usize = data.iter().map(|d| d.picked.obs.len()).sum();
+    let feature = dim("feature", data.len());
+    let obs = dim("obs", n_obs);
+    let mut vars = Vec::new();
+    let mut values: Vec<(String, ArrayValues)> = Vec::new();
+    let feats: Vec<&Feature> = data
+        .iter()
+        .map(|d| &col.index.features[d.picked.feature])
+        .collect();
+    // Coordinates given per feature in the source stay per feature.
+    let per_feature = |list_len: usize| !flat && list_len == 1;
+    let per_obs_values = |get: &dyn Fn(&Feature, usize) -> f64| -> Vec<f64> {
+        data.iter()
+            .zip(&feats)
+            .flat_map(|(d, f)| d.picked.obs.iter().map(move |&k| get(f, k)))
+            .collect()
+    };
+    if !flat {
+        let id_attrs = s.id.as_ref().map(kept).unwrap_or_default();
+        let id_name =
+            s.id.as_ref()
+                .map_or("feature_id".to_string(), |v| v.name.clone());
+        let mut attrs = id_attrs;
+        if !attrs.iter().any(|a| a.name == "cf_role") {
+            attrs.push(text("cf_role", ft.cf_role().unwrap_or("timeseries_id")));
+        }
+        vars.push(var(&id_name, &[&feature], DataType::String, attrs));
+        values.push((
+            id_name,
+            ArrayValues::Str(feats.iter().map(|f| f.id.clone()).collect()),
+        ));
+        vars.push(var(
+            "row_size",
+            &[&feature],
+            DataType::I32,
+            vec![
+                text("long_name", "number of observations of each feature"),
+                text("sample_dimension", "obs"),
+            ],
+        ));
+        let counts = data.iter().map(|d| d.picked.obs.len() as i32).collect();
+        values.push(("row_size".into(), ArrayValues::I32(counts)));
+    }
+    let mut coord_names = Vec::new();
+    let coords: [CoordAccess<'_>; 4] = [
+        (&s.t, |f| f.t.len(), |f, k| f.t(k)),
+        (&Some(s.y.clone()), |f| f.y.len(), |f, k| f.y(k)),
+        (&Some(s.x.clone()), |f| f.x.len(), |f, k| f.x(k)),
+        (&s.z, |f| f.z.len(), |f, k| f.z(k)),
+    ];
+    for (source, len, get) in coords {
+        let Some(v) = source else { continue };
+        let once = feats.iter().all(|f| per_feature(len(f)));
+        let (d, vals) = if once {
+            (&feature, feats.iter().map(|f| get(f, 0)).collect())
+        } else {
+            (&obs, per_obs_values(&|f, k| get(f, k)))
+        };
+        vars.push(var(&v.name, &[d], DataType::F64, kept(v)));
+        values.push((v.name.clone(), ArrayValues::F64(vals)));
+        coord_names.push(v.name.clone());
+    }
+    for (pi_pos, &pi) in params.iter().enumerate() {
+        let p = &col.params[pi];
+        let mut attrs = kept(&p.var);
+        attrs.push(text("coordinates", &coord_names.join(" ")));
+        let vals: Vec<f64> = data
+            .iter()
+            .flat_map(|d| d.values[pi_pos].iter().copied())
+            .collect();
+        let (dtype, fill, vals) = if p.single {
+            let v: Vec<f32> = vals.iter().map(|x| *x as f32).collect();
+            (
+                DataType::F32,
+                AttrValue::F32(vec![f32::NAN]),
+                ArrayValues::F32(v),
+            )
+        } else {
+            (
+                DataType::F64,
+                AttrValue::F64(vec![f64::NAN]),
+                ArrayValues::F64(vals),
+            )
+        };
+        attrs.push(Attribute::new("_FillValue", fill));
+        vars.push(var(&p.var.name, &[&obs], dtype, attrs));
+        values.push((p.var.name.clone(), vals));
+    }
+    let mut globals: Vec<Attribute> = col
+        .ds
+        .meta
+        .attributes()
+        .iter()
+        .filter(|a| !matches!(a.name.as_str(), "featureType" | "Conventions" | "history"))
+        .cloned()
+        .collect();
+    let attr = |n: &str| {
+        col.ds
+            .meta
+            .attributes()
+            .iter()
+            .find(|a| a.name == n)
+            .and_then(|a| a.value.as_text())
+    };
+    if attr("title").is_none() {
+        globals.push(text("title", &col.title));
+    }
+    let history = format!(
+        "datagate: observations of {} selected through OGC API EDR",
+        col.id
+    );
+    globals.push(text(
+        "history",
+        &attr("history").map_or(history.clone(), |h| format!("{h}\n{history}")),
+    ));
+    globals.push(text("featureType", ft.name()));
+    globals.push(text("Conventions", "CF-1.8"));
+    let mut dimensions = vec![Dimension {
+        name: "obs".into(),
+        path: "/obs".into(),
+        len: n_obs,
+        unlimited: false,
+    }];
+    if !flat {
+        dimensions.insert(
+            0,
+            Dimension {
+                name: "feature".into(),
+                path: "/feature".into(),
+                len: data.len(),
+                unlimited: false,
+            },
+        );
+    }
+    let meta = DatasetMeta {
+        root: Group {
+            name: String::new(),
+            path: "/".into(),
+            dimensions,
+            variables: vars,
+            attributes: globals,
+            groups: vec![],
+        },
+    };
+    (meta, values)
+}
+
+/// Writes the observations to a temporary NetCDF-4 file and streams it.
+pub async fn respond(
+    col: &ObsCollection,
+    data: &[FeatureData],
+    params: &[usize],
+) -> EdrResult<Response> {
+    let internal = |e: crate::writers::WriteError| EdrError::Internal(e.to_string());
+    let (meta, values) = layout(col, data, params);
+    let writer = NetcdfWriter::create(&meta, None).await.map_err(internal)?;
+    for (name, vals) in values {
+        let n = vals.len();
+        if n == 0 {
+            continue;
+        }
+        writer
+            .write(&name, vec![0], Array::new(vec![n], vals))
+            .await
+            .map_err(internal)?;
+    }
+    let file = writer.finish().await.map_err(internal)?;
+    crate::http::netcdf_download(file, &col.id, "-observations")
+        .await
+        .map_err(|e| EdrError::Internal(e.to_string()))
+}

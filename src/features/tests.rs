@@ -1,0 +1,235 @@
+//! The layouts of CF appendix H and malformed files, over in-memory datasets.
+
+use super::testing::*;
+use super::*;
+use crate::model::{Array, ArrayValues};
+
+#[tokio::test]
+async fn orthogonal_time_series() {
+    let m = stations();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::Multidimensional);
+    let ids: Vec<&str> = idx.features.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["A", "B", "C"]);
+    let c = idx.feature("C").unwrap();
+    assert!(c.is_fixed());
+    assert_eq!(
+        c.bbox,
+        (-10.0, 30.0, -10.0, 30.0),
+        "longitudes in -180..180"
+    );
+    assert_eq!(c.t, [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(c.x, [-10.0], "a station's position is stored once");
+    assert_eq!(c.track(100), [[-10.0, 30.0]]);
+    assert_eq!((c.x(3), c.y(3), c.z(3).is_nan()), (-10.0, 30.0, true));
+    assert_eq!(idx.iso(2.0).unwrap(), "2020-01-03T00:00:00Z");
+    let temp = &idx.schema.data[0];
+    assert_eq!(temp.name, "temp");
+    let v = read_observations(&m, &idx, c, temp, &[0, 3]).await.unwrap();
+    assert_eq!(v, [8.0, 11.0]);
+    assert_eq!(idx.time_span(), Some((0.0, 3.0)));
+}
+
+#[tokio::test]
+async fn incomplete_multidimensional_trajectory() {
+    // time(trajectory, obs) padded with fill values; data stored (obs, trajectory).
+    let m = Mem::new("trajectory")
+        .dim("trajectory", 2)
+        .dim("obs", 3)
+        .var(
+            "trajectory",
+            &["trajectory"],
+            ArrayValues::I32(vec![7, 8]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var(
+            "time",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 5.0, -999.0, -999.0]),
+            TIME,
+        )
+        .fill("time", -999.0)
+        .var(
+            "lat",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 9.0, 0.0, 0.0]),
+            LAT,
+        )
+        .var(
+            "lon",
+            &["trajectory", "obs"],
+            f64s(&[0.0, 1.0, 2.0, 9.0, 0.0, 0.0]),
+            LON,
+        )
+        .var(
+            "temp",
+            &["obs", "trajectory"],
+            f64s(&[1.0, 10.0, 2.0, 20.0, 3.0, 30.0]),
+            &[],
+        );
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    let f8 = idx.feature("8").unwrap();
+    assert_eq!(f8.rows, [0], "fill elements are not observations");
+    let f7 = idx.feature("7").unwrap();
+    assert_eq!(f7.bbox, (0.0, 0.0, 2.0, 2.0));
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, f7, temp, &[0, 1, 2])
+            .await
+            .unwrap(),
+        [1.0, 2.0, 3.0]
+    );
+    assert_eq!(
+        read_observations(&m, &idx, f8, temp, &[0]).await.unwrap(),
+        [10.0]
+    );
+}
+
+#[tokio::test]
+async fn contiguous_ragged_profiles() {
+    let m = profiles(&[3, 2]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert!(matches!(idx.schema.layout, Layout::ContiguousRagged { .. }));
+    let p = idx.feature("102").unwrap();
+    assert_eq!(p.rows, [3, 4]);
+    assert_eq!(p.z, [0.0, 5.0]);
+    assert_eq!(
+        (p.t.len(), p.t(1)),
+        (1, 11.0),
+        "a profile's time is stored once"
+    );
+    assert_eq!(p.time_span, Some((11.0, 11.0)));
+    assert_eq!(idx.levels, [0.0, 5.0, 10.0, 20.0]);
+    let salt = idx.schema.data.iter().find(|v| v.name == "salt").unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, p, salt, &[1]).await.unwrap(),
+        [36.1]
+    );
+    assert_eq!(
+        idx.schema.data.len(),
+        1,
+        "count, coordinates and ids are not data"
+    );
+}
+
+#[tokio::test]
+async fn indexed_ragged_trajectories() {
+    let m = tracks(&[0, 1, 0, 1, 0]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    let g1 = idx.feature("g1").unwrap();
+    assert_eq!(g1.rows, [0, 2, 4]);
+    assert_eq!(g1.y, [0.0, 1.0, 2.0]);
+    assert!(!g1.is_fixed());
+    assert_eq!(g1.track(10), [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]);
+    assert_eq!(g1.track(2), [[0.0, 0.0], [2.0, 2.0]], "thinned, ends kept");
+    assert_eq!(idx.feature("g2").unwrap().track(1).len(), 2);
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, g1, temp, &[0, 2])
+            .await
+            .unwrap(),
+        [1.0, 5.0]
+    );
+    assert_eq!(idx.observations(), 5);
+}
+
+#[tokio::test]
+async fn flat_points_and_single_feature() {
+    let m = Mem::new("point")
+        .dim("obs", 3)
+        .var("time", &["obs"], f64s(&[0.0, 1.0, 2.0]), TIME)
+        .var("lat", &["obs"], f64s(&[1.0, 2.0, 3.0]), LAT)
+        .var("lon", &["obs"], f64s(&[1.0, 2.0, 3.0]), LON);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.features.len(), 3);
+    assert_eq!(idx.features[2].id, "2");
+    let one = Mem::new("trajectory")
+        .dim("obs", 2)
+        .var(
+            "trajectory",
+            &[],
+            ArrayValues::I32(vec![5]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var("time", &["obs"], f64s(&[0.0, 1.0]), TIME)
+        .var("lat", &["obs"], f64s(&[1.0, 2.0]), LAT)
+        .var("lon", &["obs"], f64s(&[1.0, 2.0]), LON);
+    let idx = build_index(&one, &one.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::Flat);
+    assert_eq!(idx.features[0].id, "5");
+    assert_eq!(idx.features[0].rows, [0, 1]);
+}
+
+async fn error_of(m: Mem) -> String {
+    build_index(&m, &m.meta).await.unwrap_err().to_string()
+}
+
+#[tokio::test]
+async fn malformed_files_are_errors() {
+    assert!(
+        error_of(profiles(&[3, 3]))
+            .await
+            .contains("add up to more than")
+    );
+    assert!(error_of(profiles(&[1, 2])).await.contains("add up to 3"));
+    assert!(
+        error_of(profiles(&[-1, 6]))
+            .await
+            .contains("negative count")
+    );
+    assert!(
+        error_of(tracks(&[0, 1, 2, 1, 0]))
+            .await
+            .contains("names feature 2")
+    );
+    assert!(
+        error_of(tracks(&[0, 1, -5, 1, 0]))
+            .await
+            .contains("names feature -5")
+    );
+    let mut m = stations();
+    m.meta.root.variables[0].attributes.clear();
+    assert!(error_of(m).await.contains("cf_role"));
+    let mut m = stations();
+    m.arrays.insert(
+        "/station_name".into(),
+        Array::new(vec![3, 8], chars(&["A", "A", "C"], 8)),
+    );
+    assert!(error_of(m).await.contains("names two features"));
+    let mut m = stations();
+    m.meta.root.variables.retain(|v| v.name != "lat");
+    assert!(error_of(m).await.contains("latitude"));
+    let mut m = stations();
+    m.meta.root.attributes.clear();
+    assert!(!is_dsg(&m.meta));
+    assert!(error_of(m).await.contains("featureType"));
+    // Declared sizes are checked before anything is read.
+    let big = Mem::new("point")
+        .dim("obs", MAX_FEATURES + 1)
+        .var("time", &["obs"], f64s(&[]), TIME)
+        .var("lat", &["obs"], f64s(&[]), LAT)
+        .var("lon", &["obs"], f64s(&[]), LON);
+    assert!(error_of(big).await.contains("too large"));
+    assert!(
+        !is_dsg(&Mem::new("grid").meta),
+        "featureType = grid stays a grid"
+    );
+    assert!(is_dsg(&Mem::new("Trajectory").meta));
+    let m = Mem::new("timeSeriesProfile");
+    assert!(
+        is_dsg(&m.meta),
+        "served as features, with an error saying why not"
+    );
+    assert!(error_of(m).await.contains("timeSeriesProfile"));
+    // A sample_dimension naming no dimension.
+    let mut m = profiles(&[3, 2]);
+    let rs = m
+        .meta
+        .root
+        .variables
+        .iter_mut()
+        .find(|v| v.name == "row_size")
+        .unwrap();
+    rs.attributes = vec![text("sample_dimension", "nope")];
+    assert!(error_of(m).await.contains("names no dimension"));
+}
