@@ -67,8 +67,8 @@ impl Dataset {
                 && let Some(t) = cs.get(Axis::T)
                 && let Some(tv) = self.meta.variable(&t.path)
                 && let Some(units) = cf::time_units(tv)
-                && tv.dims.len() == 1
-                && tv.dims[0].len > 0
+                && tv.dims.len() <= 1
+                && tv.num_elements() > 0
             {
                 let a = self.read(&t.path, &Hyperslab::full(&tv.shape())).await?;
                 if let Some((lo, hi)) = finite_min_max(a.values.to_f64().into_iter())
