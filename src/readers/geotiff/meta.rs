@@ -111,6 +111,22 @@ fn per_band(items: &[Item], role: &str, bands: usize) -> Option<String> {
         .then(|| first.to_string())
 }
 
+/// One number shared by every band for a band-level GDAL item of `role` (`default`
+/// for a band without it), if they agree.
+fn per_band_number(items: &[Item], role: &str, bands: usize, default: f64) -> Option<f64> {
+    let values: Vec<f64> = (0..bands)
+        .map(|b| {
+            items
+                .iter()
+                .find(|i| i.sample == Some(b) && i.role.as_deref() == Some(role))
+                .and_then(|i| i.value.trim().parse::<f64>().ok())
+                .unwrap_or(default)
+        })
+        .collect();
+    let first = *values.first()?;
+    (first.is_finite() && values.iter().all(|v| *v == first)).then_some(first)
+}
+
 /// The attributes of `band_data`.
 fn data_attributes(image: &Image, georef: &Georef, items: &[Item], time: bool) -> Vec<Attribute> {
     let mut attrs = Vec::new();
@@ -122,15 +138,11 @@ fn data_attributes(image: &Image, georef: &Georef, items: &[Item], time: bool) -
     {
         attrs.push(Attribute::new("_FillValue", fill));
     }
-    let number = |role, skip: f64| {
-        per_band(items, role, image.samples)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v != skip)
-    };
-    if let Some(scale) = number("scale", 1.0) {
+    // Like rioxarray, always (1 and 0 where GDAL has none), when every band agrees.
+    if let Some(scale) = per_band_number(items, "scale", image.samples, 1.0) {
         attrs.push(Attribute::new("scale_factor", AttrValue::F64(vec![scale])));
     }
-    if let Some(offset) = number("offset", 0.0) {
+    if let Some(offset) = per_band_number(items, "offset", image.samples, 0.0) {
         attrs.push(Attribute::new("add_offset", AttrValue::F64(vec![offset])));
     }
     if let Some(units) = per_band(items, "unittype", image.samples).filter(|u| !u.is_empty()) {

@@ -1,0 +1,243 @@
+"""GeoTIFF / COG datasets against real clients: DAP2 and DAP4 (netCDF-C via xarray),
+virtual Zarr (zarr-python via xarray), EDR and WMS, compared with
+`rioxarray.open_rasterio` of the same files.
+
+The files are written here with rasterio and `gdal_translate -of COG`; rasterio and
+the reference reads run in a subprocess, because rasterio and netCDF4 in one process
+may abort at exit (two copies of the HDF5/netCDF libraries)."""
+
+import json
+import subprocess
+import sys
+import warnings
+import io
+
+import numpy as np
+import pytest
+import requests
+import xarray as xr
+from PIL import Image
+
+from conftest import start_server, stop_server
+
+# Written in a subprocess: (file name, what it is).
+GOOD = {
+    # EPSG:4326, int16, 1 band, nodata, scale/offset, TIFFTAG_DATETIME, COG (deflate,
+    # predictor 2, 64×64 tiles, with overviews).
+    "cog_4326.tif": "geotiff",
+    # EPSG:32633 (UTM 33N), uint16, 3 bands, striped (7 rows a strip), LZW.
+    "utm_striped.tif": "geotiff",
+    # EPSG:3857, float32, 1 band, NaN nodata, 32×32 tiles, LZW + predictor 3, big-endian.
+    "mercator_be.tif": "geotiff-be",
+}
+
+WRITE = r"""
+import json, subprocess, sys
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.warp import transform as warp
+import rioxarray
+
+src, out = sys.argv[1], sys.argv[2]
+h, w = 100, 200
+rows, cols = np.mgrid[0:h, 0:w]
+a = (rows * 7 + cols * 3 - 500).astype("int16")
+a[30:35, 60:70] = -9999
+with rasterio.open(f"{src}/a.tif", "w", driver="GTiff", height=h, width=w, count=1,
+                   dtype="int16", crs="EPSG:4326", nodata=-9999,
+                   transform=from_origin(-20, 60, 0.2, 0.2)) as d:
+    d.write(a, 1)
+    d.scales = (0.01,)
+    d.offsets = (5.0,)
+    d.update_tags(TIFFTAG_DATETIME="2021:06:15 12:00:00")
+subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
+                "-co", "BLOCKSIZE=64", "-co", "PREDICTOR=YES", "-co", "OVERVIEWS=AUTO",
+                f"{src}/a.tif", f"{out}/cog_4326.tif"], check=True)
+
+h, w = 40, 60
+rows, cols = np.mgrid[0:h, 0:w]
+b = np.stack([rows * 100 + cols + k * 10000 for k in range(3)]).astype("uint16")
+with rasterio.open(f"{out}/utm_striped.tif", "w", driver="GTiff", height=h, width=w,
+                   count=3, dtype="uint16", crs="EPSG:32633", compress="lzw",
+                   blockysize=7, transform=from_origin(500000, 5600000, 1000, 1000)) as d:
+    d.write(b)
+
+h, w = 50, 70
+rows, cols = np.mgrid[0:h, 0:w]
+c = (np.sin(rows / 7.0) * 100 + cols * 0.5).astype("float32")
+c[3, 4:9] = np.nan
+with rasterio.open(f"{out}/mercator_be.tif", "w", driver="GTiff", height=h, width=w,
+                   count=1, dtype="float32", crs="EPSG:3857", nodata=np.nan, tiled=True,
+                   blockxsize=32, blockysize=32, compress="lzw", predictor=3,
+                   ENDIANNESS="BIG", transform=from_origin(1000000, 6000000, 2000, 2000)) as d:
+    d.write(c, 1)
+
+ref = {}
+for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif"]:
+    raw = rioxarray.open_rasterio(f"{out}/{name}")
+    dec = rioxarray.open_rasterio(f"{out}/{name}", mask_and_scale=True)
+    np.save(f"{src}/{name}.raw.npy", raw.values)
+    np.save(f"{src}/{name}.decoded.npy", dec.values)
+    t = raw.rio.transform()
+    # Longitude and latitude of pixel (row 10, col 20), for EDR.
+    x, y = t * (20.5, 10.5)
+    lon, lat = warp(raw.rio.crs, "EPSG:4326", [x], [y])
+    ref[name] = {
+        "x": raw.x.values.tolist(), "y": raw.y.values.tolist(),
+        "band": raw.band.values.tolist(), "dtype": str(raw.dtype),
+        "attrs": {k: (v.item() if hasattr(v, "item") else v) for k, v in raw.attrs.items()
+                  if isinstance(v, (int, float, str, np.generic))},
+        "epsg": raw.rio.crs.to_epsg(), "pixel": [lon[0], lat[0]],
+    }
+json.dump(ref, open(f"{src}/ref.json", "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def tiffs(tmp_path_factory):
+    src = tmp_path_factory.mktemp("tiff-src")
+    data = tmp_path_factory.mktemp("tiff-data")
+    subprocess.run([sys.executable, "-c", WRITE, str(src), str(data)], check=True)
+    cog = (data / "cog_4326.tif").read_bytes()
+    # Damaged files: an IFD offset past the end; a COG cut in its tile data.
+    (data / "broken_header.tif").write_bytes(b"II*\0\xff\xff\xff\x7f" + bytes(100))
+    (data / "truncated.tif").write_bytes(cog[: len(cog) // 3])
+    ref = json.loads((src / "ref.json").read_text())
+    return data, src, ref
+
+
+@pytest.fixture(scope="module")
+def server(tiffs):
+    proc, base = start_server([str(tiffs[0])])
+    yield base
+    stop_server(proc)
+
+
+def raw(tiffs, name):
+    return np.load(tiffs[1] / f"{name}.raw.npy")
+
+
+def decoded(tiffs, name):
+    return np.load(tiffs[1] / f"{name}.decoded.npy")
+
+
+def check_dataset(ds, tiffs, name, masked):
+    ref = tiffs[2][name]
+    want = decoded(tiffs, name) if masked else raw(tiffs, name)
+    got = ds["band_data"]
+    assert got.dims == ("band", "y", "x")
+    # Decoded values: float32 (rioxarray) against float64 (a float64 scale_factor).
+    tol = {"rtol": 1e-6, "atol": 1e-5} if masked else {"rtol": 0}
+    np.testing.assert_allclose(got.values.astype("f8"), want.astype("f8"), equal_nan=True, **tol)
+    np.testing.assert_allclose(ds["x"].values, ref["x"])
+    np.testing.assert_allclose(ds["y"].values, ref["y"])
+    assert ds["band"].values.tolist() == ref["band"]
+
+
+def test_datasets_lists_geotiffs_and_leaves_out_damaged(server):
+    listing = requests.get(server + "/datasets", timeout=60).json()["datasets"]
+    by_id = {d["id"]: d for d in listing}
+    for name, fmt in GOOD.items():
+        assert by_id[name]["format"] == fmt, name
+        paths = {v["path"] for v in by_id[name]["variables"]}
+        assert {"/band_data", "/band", "/x", "/y", "/spatial_ref"} <= paths
+    assert "broken_header.tif" not in by_id
+    assert requests.get(server + "/healthz", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("masked", [False, True])
+def test_dap2_matches_rioxarray(server, tiffs, name, masked):
+    ds = xr.open_dataset(f"{server}/opendap/{name}", engine="netcdf4",
+                         mask_and_scale=masked, decode_times=False)
+    check_dataset(ds, tiffs, name, masked)
+    attrs = tiffs[2][name]["attrs"]
+    var = ds["band_data"]
+    if not masked:
+        for k in ["_FillValue", "scale_factor", "add_offset"]:
+            if k in attrs and not (isinstance(attrs[k], float) and np.isnan(attrs[k])):
+                got = var.encoding.get(k, var.attrs.get(k))
+                assert got == pytest.approx(attrs[k]), k
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_dap4_matches_rioxarray(server, tiffs, name):
+    host = server.split("://", 1)[1]
+    ds = xr.open_dataset(f"dap4://{host}/opendap/{name}", engine="netcdf4",
+                         mask_and_scale=False, decode_times=False)
+    check_dataset(ds, tiffs, name, masked=False)
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("prefix,fmt", [("zarr", 2), ("zarr3", 3)])
+def test_zarr_matches_rioxarray(server, tiffs, name, prefix, fmt):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw_ds = xr.open_zarr(f"{server}/{prefix}/{name}", zarr_format=fmt,
+                              consolidated=True, mask_and_scale=False, decode_times=False)
+        check_dataset(raw_ds, tiffs, name, masked=False)
+        dec = xr.open_zarr(f"{server}/{prefix}/{name}", zarr_format=fmt,
+                           consolidated=True, decode_times=False)
+        check_dataset(dec, tiffs, name, masked=True)
+
+
+def test_time_from_tiff_datetime(server, tiffs):
+    ds = xr.open_dataset(f"{server}/opendap/cog_4326.tif", engine="netcdf4")
+    assert str(ds["time"].values)[:19] == "2021-06-15T12:00:00"
+    assert ds["band_data"].attrs["TIFFTAG_DATETIME"] == "2021:06:15 12:00:00"
+
+
+def test_projected_raster_has_lon_lat(server, tiffs):
+    ds = xr.open_dataset(f"{server}/opendap/utm_striped.tif", engine="netcdf4")
+    lon, lat = tiffs[2]["utm_striped.tif"]["pixel"]
+    assert ds["lon"].dims == ("y", "x")
+    assert float(ds["lon"][10, 20]) == pytest.approx(lon, abs=1e-6)
+    assert float(ds["lat"][10, 20]) == pytest.approx(lat, abs=1e-6)
+    assert ds["spatial_ref"].attrs["epsg_code"] == "EPSG:32633"
+    assert ds["band_data"].attrs["grid_mapping"] == "spatial_ref"
+
+
+@pytest.mark.parametrize("name", ["cog_4326.tif", "mercator_be.tif"])
+def test_edr_position_at_a_pixel(server, tiffs, name):
+    lon, lat = tiffs[2][name]["pixel"]
+    r = requests.get(f"{server}/edr/collections/{name}/position",
+                     params={"coords": f"POINT({lon} {lat})", "f": "CoverageJSON"}, timeout=60)
+    assert r.status_code == 200, r.text[:500]
+    doc = r.json()
+    value = doc["ranges"]["band_data"]["values"][0]
+    want = decoded(tiffs, name)[0, 10, 20]
+    assert value == pytest.approx(float(want), rel=1e-6)
+
+
+def getmap(server, layer, crs, bbox):
+    return requests.get(server + "/wms", params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": layer,
+        "STYLES": "", "CRS": crs, "BBOX": bbox, "WIDTH": "200", "HEIGHT": "100",
+        "FORMAT": "image/png", "TRANSPARENT": "TRUE"}, timeout=60)
+
+
+@pytest.mark.parametrize("layer,crs,bbox", [
+    ("cog_4326.tif/band_data", "CRS:84", "-20,40,20,60"),
+    ("utm_striped.tif/band_data", "CRS:84", "14,50,16,51"),
+    ("mercator_be.tif/band_data", "EPSG:3857", "1000000,5900000,1140000,6000000"),
+])
+def test_wms_getmap_draws_the_raster(server, layer, crs, bbox):
+    r = getmap(server, layer, crs, bbox)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"] == "image/png"
+    img = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGBA"))
+    assert (img[..., 3] > 0).sum() > 1000
+
+
+def test_damaged_files_fail_alone(server):
+    r = requests.get(f"{server}/opendap/broken_header.tif.dds", timeout=30)
+    assert r.status_code >= 400
+    try:
+        r = requests.get(f"{server}/opendap/truncated.tif.dods", timeout=30)
+        assert r.status_code >= 400
+    except requests.exceptions.RequestException:
+        pass  # failing mid-body closes the connection: also an error to the client
+    assert requests.get(server + "/healthz", timeout=10).status_code == 200
+    r = requests.get(f"{server}/opendap/cog_4326.tif.dds", timeout=30)
+    assert r.status_code == 200
