@@ -107,9 +107,21 @@ def tiffs(tmp_path_factory):
     return data, src, ref
 
 
-@pytest.fixture(scope="module")
-def server(tiffs):
-    proc, base = start_server([str(tiffs[0])])
+@pytest.fixture(scope="module", params=["local", "s3"])
+def server(request, tiffs, tmp_path_factory):
+    """The files served from local disk, and from S3 (moto): tiles read by ranges."""
+    if request.param == "local":
+        proc, base = start_server([str(tiffs[0])])
+    else:
+        from s3server import MotoServer
+
+        moto = MotoServer()
+        request.addfinalizer(moto.stop)
+        moto.upload_dir(tiffs[0], "tiffs")
+        work = tmp_path_factory.mktemp("tiff-s3")
+        config = work / "datagate.toml"
+        config.write_text(moto.config_toml(work / "file-cache", ["s3://datagate-test/tiffs/"]))
+        proc, base = start_server(["--config", str(config)])
     yield base
     stop_server(proc)
 
@@ -186,6 +198,16 @@ def test_time_from_tiff_datetime(server, tiffs):
     ds = xr.open_dataset(f"{server}/opendap/cog_4326.tif", engine="netcdf4")
     assert str(ds["time"].values)[:19] == "2021-06-15T12:00:00"
     assert ds["band_data"].attrs["TIFFTAG_DATETIME"] == "2021:06:15 12:00:00"
+
+
+def test_stac_item_time_and_footprint(server):
+    r = requests.get(f"{server}/stac/search", params={"ids": "cog_4326.tif"}, timeout=30)
+    assert r.status_code == 200, r.text[:300]
+    items = r.json()["features"]
+    assert len(items) == 1
+    item = items[0]
+    assert item["properties"]["datetime"].startswith("2021-06-15T12:00:00")
+    assert item["bbox"] == pytest.approx([-20, 40, 20, 60], abs=0.11)
 
 
 def test_projected_raster_has_lon_lat(server, tiffs):
