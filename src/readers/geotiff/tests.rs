@@ -316,3 +316,80 @@ async fn damaged_files_are_errors_not_panics() {
         .unwrap();
     assert!(err.to_string().contains("past the end"), "{err}");
 }
+
+/// Counts the bytes fetched from an in-memory file.
+struct Counting(InMemory, std::sync::atomic::AtomicU64);
+
+#[async_trait::async_trait]
+impl ByteSource for Counting {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn name(&self) -> String {
+        self.0.name()
+    }
+
+    async fn fetch(&self, range: std::ops::Range<u64>) -> Result<Bytes, ReadError> {
+        let n = range.end - range.start;
+        self.1.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        self.0.fetch(range).await
+    }
+}
+
+#[tokio::test]
+async fn a_window_reads_only_its_tiles() {
+    // 64 × 64 u8 pixels in 8 × 8 uncompressed tiles: 64 tiles of 64 bytes.
+    let blocks: Vec<Vec<u8>> = (0..64u8).map(|t| vec![t; 64]).collect();
+    let tags = vec![
+        (256, Val::Short(vec![64])),
+        (257, Val::Short(vec![64])),
+        (258, Val::Short(vec![8])),
+        (322, Val::Short(vec![8])),
+        (323, Val::Short(vec![8])),
+    ];
+    let file = Bytes::from(tiff(true, true, &blocks, tags));
+    let source = Arc::new(Counting(
+        InMemory(file),
+        std::sync::atomic::AtomicU64::new(0),
+    ));
+    let r = GeotiffReader::open(source.clone(), &GEOTIFF, 1 << 20)
+        .await
+        .unwrap();
+    let fetched = || source.1.load(std::sync::atomic::Ordering::SeqCst);
+    let at_open = fetched();
+    // Rows 10..12, columns 20..22: all in tile (1, 2), the 11th.
+    let slab = Hyperslab::new(vec![
+        DimSlice::index(0),
+        DimSlice {
+            start: 10,
+            stride: 1,
+            count: 2,
+        },
+        DimSlice {
+            start: 20,
+            stride: 1,
+            count: 2,
+        },
+    ]);
+    let a = r.read("band_data", &slab).await.unwrap();
+    assert_eq!(a.values, ArrayValues::U8(vec![10; 4]));
+    assert_eq!(fetched() - at_open, 64);
+    // Across four tiles: four tiles read.
+    let slab = Hyperslab::new(vec![
+        DimSlice::index(0),
+        DimSlice {
+            start: 7,
+            stride: 1,
+            count: 2,
+        },
+        DimSlice {
+            start: 7,
+            stride: 1,
+            count: 2,
+        },
+    ]);
+    let a = r.read("band_data", &slab).await.unwrap();
+    assert_eq!(a.values, ArrayValues::U8(vec![0, 1, 8, 9]));
+    assert_eq!(fetched() - at_open, 64 * 5);
+}
