@@ -41,9 +41,9 @@ impl BlockCodec {
         }
         out.truncate(want);
         match self.predictor {
-            1 => self.to_native(&mut out),
+            1 => self.swap_to_native(&mut out),
             2 => {
-                self.to_native(&mut out);
+                self.swap_to_native(&mut out);
                 for row in out.chunks_exact_mut(row_bytes) {
                     self.undo_horizontal(row);
                 }
@@ -76,7 +76,7 @@ impl BlockCodec {
     }
 
     /// Swaps each sample to the machine's byte order.
-    fn to_native(&self, bytes: &mut [u8]) {
+    fn swap_to_native(&self, bytes: &mut [u8]) {
         if self.little_endian != cfg!(target_endian = "little") && self.sample_bytes > 1 {
             for s in bytes.chunks_exact_mut(self.sample_bytes) {
                 s.reverse();

@@ -125,15 +125,15 @@ fn tiled_deflate() -> Vec<u8> {
             for r in 0..th {
                 let mut prev = [0i16; 2];
                 for c in 0..tw {
-                    for b in 0..2 {
+                    for (b, prev) in prev.iter_mut().enumerate() {
                         let (rr, cc) = (tr * th + r, tc * tw + c);
                         let v = if rr < h && cc < w {
                             value(b, rr, cc)
                         } else {
                             0
                         };
-                        raw.extend(v.wrapping_sub(prev[b]).to_le_bytes());
-                        prev[b] = v;
+                        raw.extend(v.wrapping_sub(*prev).to_le_bytes());
+                        *prev = v;
                     }
                 }
             }
