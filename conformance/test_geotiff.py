@@ -29,6 +29,9 @@ GOOD = {
     "utm_striped.tif": "geotiff",
     # EPSG:3857, float32, 1 band, NaN nodata, 32×32 tiles, LZW + predictor 3, big-endian.
     "mercator_be.tif": "geotiff-be",
+    # The UTM raster as a COG with Zstandard (GDAL's compression 50000), 16×16 tiles
+    # (the edge tiles padded), pixel-interleaved bands.
+    "utm_zstd_cog.tif": "geotiff",
 }
 
 WRITE = r"""
@@ -62,6 +65,9 @@ with rasterio.open(f"{out}/utm_striped.tif", "w", driver="GTiff", height=h, widt
                    count=3, dtype="uint16", crs="EPSG:32633", compress="lzw",
                    blockysize=7, transform=from_origin(500000, 5600000, 1000, 1000)) as d:
     d.write(b)
+subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=ZSTD",
+                "-co", "BLOCKSIZE=16", f"{out}/utm_striped.tif", f"{out}/utm_zstd_cog.tif"],
+               check=True)
 
 h, w = 50, 70
 rows, cols = np.mgrid[0:h, 0:w]
@@ -74,7 +80,7 @@ with rasterio.open(f"{out}/mercator_be.tif", "w", driver="GTiff", height=h, widt
     d.write(c, 1)
 
 ref = {}
-for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif"]:
+for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif", "utm_zstd_cog.tif"]:
     raw = rioxarray.open_rasterio(f"{out}/{name}")
     dec = rioxarray.open_rasterio(f"{out}/{name}", mask_and_scale=True)
     np.save(f"{src}/{name}.raw.npy", raw.values)

@@ -1,5 +1,5 @@
 //! Decoding one stored tile or strip into native-endian samples: decompression
-//! (none, deflate, LZW, PackBits), then the byte order and the predictor (2: horizontal
+//! (none, deflate, LZW, PackBits, Zstandard), then the byte order and the predictor (2: horizontal
 //! differencing, 3: floating point). Output sizes are fixed before decompressing, so a
 //! damaged or hostile block can never grow past the size of the block.
 
@@ -20,7 +20,24 @@ pub(super) struct BlockCodec {
 
 /// The compressions this reader decodes.
 pub(super) fn supported_compression(c: u16) -> bool {
-    matches!(c, 1 | 5 | 8 | 32946 | 32773)
+    matches!(c, 1 | 5 | 8 | 32946 | 32773 | ZSTD)
+}
+
+/// GDAL's code for Zstandard (not in TIFF 6).
+const ZSTD: u16 = 50000;
+
+/// Zstandard, into at most `want` bytes; the window a frame may ask for is bounded too,
+/// so that a damaged header cannot make the decoder allocate a large buffer.
+fn zstd(stored: &[u8], want: usize) -> Result<Vec<u8>, String> {
+    let window = (want as u64).saturating_mul(2).max(8 << 20);
+    let decoder = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(stored, window)
+        .map_err(|e| format!("zstd: {e}"))?;
+    let mut out = Vec::with_capacity(want);
+    decoder
+        .take(want as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zstd: {e}"))?;
+    Ok(out)
 }
 
 impl BlockCodec {
@@ -71,6 +88,7 @@ impl BlockCodec {
             }
             5 => lzw(stored, want),
             32773 => packbits(stored, want),
+            ZSTD => zstd(stored, want),
             c => Err(format!("compression {c} is not supported")),
         }
     }
@@ -251,6 +269,23 @@ mod tests {
             ..codec(32773, 1, 1, 1)
         };
         assert_eq!(c.decode(&pb, 1).unwrap(), vec![1, 2, 3, 7, 7, 7, 7]);
+    }
+
+    #[test]
+    fn zstd_blocks() {
+        // A frame of the 9 bytes 0..9 (made with `zstd -c`).
+        let data: Vec<u8> = (0..9).collect();
+        let frame = [
+            0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x49, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04,
+            0x05, 0x06, 0x07, 0x08,
+        ];
+        let c = BlockCodec {
+            width: 9,
+            ..codec(ZSTD, 1, 1, 1)
+        };
+        assert_eq!(c.decode(&frame, 1).unwrap(), data);
+        assert!(c.decode(&frame[..10], 1).is_err());
+        assert!(c.decode(b"\x28\xb5\x2f\xfd\xff\xff\xff", 1).is_err());
     }
 
     #[test]
