@@ -13,6 +13,7 @@ import warnings
 import io
 
 import numpy as np
+import pyproj
 import pytest
 import requests
 import xarray as xr
@@ -37,6 +38,7 @@ GOOD = {
 WRITE = r"""
 import json, subprocess, sys
 import numpy as np
+import pyproj
 import rasterio
 from rasterio.transform import from_origin
 from rasterio.warp import transform as warp
@@ -223,6 +225,12 @@ def test_projected_raster_has_lon_lat(server, tiffs):
     assert float(ds["lon"][10, 20]) == pytest.approx(lon, abs=1e-6)
     assert float(ds["lat"][10, 20]) == pytest.approx(lat, abs=1e-6)
     assert ds["spatial_ref"].attrs["epsg_code"] == "EPSG:32633"
+    # The WKT names the CRS for pyproj (and so rioxarray) on the client.
+    for name, d in tiffs[2].items():
+        remote = xr.open_dataset(f"{server}/opendap/{name}", engine="netcdf4")
+        crs = pyproj.CRS.from_wkt(remote["spatial_ref"].attrs["crs_wkt"])
+        assert crs.to_epsg() == d["epsg"], name
+        assert pyproj.CRS.from_cf(remote["spatial_ref"].attrs).to_epsg() in (d["epsg"], None)
     assert ds["band_data"].attrs["grid_mapping"] == "spatial_ref"
 
 

@@ -13,9 +13,6 @@ use crate::model::{
 
 pub(super) const DATA: &str = "band_data";
 
-/// WKT of EPSG:4326, the one CRS written out in full (others are named by EPSG code).
-const WGS84_WKT: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#;
-
 fn text(name: &str, value: impl Into<String>) -> Attribute {
     Attribute::new(name, AttrValue::Text(value.into()))
 }
@@ -257,14 +254,7 @@ pub(super) fn build(image: &Image, georef: &Georef, items: &[Item], time: bool) 
         ),
     ];
     if let Some(crs) = &georef.crs {
-        let mut attrs = vec![text("epsg_code", format!("EPSG:{}", crs.epsg))];
-        if crs.geographic {
-            attrs.push(text("grid_mapping_name", "latitude_longitude"));
-        }
-        if crs.epsg == 4326 {
-            attrs.push(text("crs_wkt", WGS84_WKT));
-            attrs.push(text("spatial_ref", WGS84_WKT));
-        }
+        let attrs = super::grid_mapping::attributes(crs, georef);
         variables.push(var("spatial_ref", vec![], DataType::I32, attrs));
     }
     if has_lonlat(georef) {

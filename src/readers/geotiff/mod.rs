@@ -8,6 +8,7 @@
 mod decode;
 mod gdal_metadata;
 mod georef;
+mod grid_mapping;
 mod ifd;
 mod image;
 mod meta;
