@@ -81,6 +81,21 @@ with rasterio.open(f"{out}/mercator_be.tif", "w", driver="GTiff", height=h, widt
                    ENDIANNESS="BIG", transform=from_origin(1000000, 6000000, 2000, 2000)) as d:
     d.write(c, 1)
 
+# Daily COGs for a join_new aggregation, each with its own TIFFTAG_DATETIME.
+import os
+os.makedirs(f"{src}/daily", exist_ok=True)
+for day in range(1, 4):
+    v = (np.arange(12 * 16).reshape(12, 16) * day).astype("float32")
+    with rasterio.open(f"{src}/daily/tmp.tif", "w", driver="GTiff", height=12, width=16,
+                       count=1, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(0, 12, 1, 1)) as d:
+        d.write(v, 1)
+        d.update_tags(TIFFTAG_DATETIME=f"2021:06:{day:02d} 10:00:00")
+    subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
+                    f"{src}/daily/tmp.tif", f"{src}/daily/ndvi_202106{day:02d}.tif"], check=True)
+    os.remove(f"{src}/daily/tmp.tif")
+    np.save(f"{src}/daily_{day}.npy", rioxarray.open_rasterio(f"{src}/daily/ndvi_202106{day:02d}.tif").values)
+
 ref = {}
 for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif", "utm_zstd_cog.tif"]:
     raw = rioxarray.open_rasterio(f"{out}/{name}")
@@ -277,3 +292,31 @@ def test_damaged_files_fail_alone(server):
     assert requests.get(server + "/healthz", timeout=10).status_code == 200
     r = requests.get(f"{server}/opendap/cog_4326.tif.dds", timeout=30)
     assert r.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def daily_server(tiffs, tmp_path_factory):
+    src = tiffs[1]
+    config = tmp_path_factory.mktemp("tiff-daily") / "datagate.toml"
+    config.write_text(f"""
+[[collections]]
+id = "ndvi"
+glob = "{src}/daily/ndvi_*.tif"
+join_new = "time"
+date_format = "ndvi_%Y%m%d.tif"
+units = "days since 2021-01-01"
+""")
+    proc, base = start_server(["--config", str(config)])
+    yield base
+    stop_server(proc)
+
+
+def test_daily_cogs_join_new_along_time(daily_server, tiffs):
+    """Daily COGs as one dataset: the dates from the file names become `time` (the
+    files' own scalar time from TIFFTAG_DATETIME gives way to it)."""
+    ds = xr.open_dataset(f"{daily_server}/opendap/ndvi", engine="netcdf4")
+    assert ds["band_data"].dims == ("time", "band", "y", "x")
+    assert [str(t)[:10] for t in ds["time"].values] == ["2021-06-01", "2021-06-02", "2021-06-03"]
+    want = np.stack([np.load(tiffs[1] / f"daily_{d}.npy") for d in (1, 2, 3)])
+    np.testing.assert_array_equal(ds["band_data"].values, want)
+    np.testing.assert_array_equal(ds["band_data"][1:3, 0, 5, 2:9].values, want[1:3, 0, 5, 2:9])
