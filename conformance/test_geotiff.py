@@ -33,6 +33,9 @@ GOOD = {
     # The UTM raster as a COG with Zstandard (GDAL's compression 50000), 16×16 tiles
     # (the edge tiles padded), pixel-interleaved bands.
     "utm_zstd_cog.tif": "geotiff",
+    # The EPSG:4326 raster as a COG with deflate and no predictor: its tiles are the
+    # virtual Zarr's chunks, passed through as stored.
+    "cog_plain.tif": "geotiff",
 }
 
 WRITE = r"""
@@ -59,6 +62,8 @@ with rasterio.open(f"{src}/a.tif", "w", driver="GTiff", height=h, width=w, count
 subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
                 "-co", "BLOCKSIZE=64", "-co", "PREDICTOR=YES", "-co", "OVERVIEWS=AUTO",
                 f"{src}/a.tif", f"{out}/cog_4326.tif"], check=True)
+subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
+                "-co", "BLOCKSIZE=64", f"{src}/a.tif", f"{out}/cog_plain.tif"], check=True)
 
 h, w = 40, 60
 rows, cols = np.mgrid[0:h, 0:w]
@@ -97,7 +102,8 @@ for day in range(1, 4):
     np.save(f"{src}/daily_{day}.npy", rioxarray.open_rasterio(f"{src}/daily/ndvi_202106{day:02d}.tif").values)
 
 ref = {}
-for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif", "utm_zstd_cog.tif"]:
+for name in ["cog_4326.tif", "utm_striped.tif", "mercator_be.tif", "utm_zstd_cog.tif",
+             "cog_plain.tif"]:
     raw = rioxarray.open_rasterio(f"{out}/{name}")
     dec = rioxarray.open_rasterio(f"{out}/{name}", mask_and_scale=True)
     np.save(f"{src}/{name}.raw.npy", raw.values)
@@ -215,6 +221,17 @@ def test_zarr_matches_rioxarray(server, tiffs, name, prefix, fmt):
         dec = xr.open_zarr(f"{server}/{prefix}/{name}", zarr_format=fmt,
                            consolidated=True, decode_times=False)
         check_dataset(dec, tiffs, name, masked=True)
+
+
+def test_zarr_passes_deflate_tiles_through(server, tiffs):
+    zarray = requests.get(f"{server}/zarr/cog_plain.tif/band_data/.zarray", timeout=30).json()
+    assert zarray["chunks"] == [1, 64, 64]
+    assert zarray["compressor"]["id"] == "zlib"
+    assert zarray["fill_value"] == -9999
+    # The chunk is the stored tile, byte for byte.
+    chunk = requests.get(f"{server}/zarr/cog_plain.tif/band_data/0.1.2", timeout=30)
+    assert chunk.status_code == 200
+    assert len(chunk.content) > 0 and chunk.content in (tiffs[0] / "cog_plain.tif").read_bytes()
 
 
 def test_time_from_tiff_datetime(server, tiffs):

@@ -16,6 +16,8 @@ pub(super) struct Image {
     pub predictor: u16,
     /// PlanarConfiguration 2: each band stored in blocks of its own.
     pub planar_separate: bool,
+    /// Tiles (every block the same size, edges padded) rather than strips.
+    pub tiled: bool,
     pub block_width: usize,
     pub block_height: usize,
     pub offsets: Vec<u64>,
@@ -92,7 +94,8 @@ impl Image {
         }
         let dtype = sample_type(bits[0], formats[0])?;
         let planar_separate = uint(284, Some(1)).await? == 2 && samples > 1;
-        let (block_width, block_height, offsets_tag, counts_tag) = if find(322).is_some() {
+        let tiled = find(322).is_some();
+        let (block_width, block_height, offsets_tag, counts_tag) = if tiled {
             (
                 to_usize(uint(322, None).await?, "TileWidth")?,
                 to_usize(uint(323, None).await?, "TileLength")?,
@@ -139,6 +142,7 @@ impl Image {
             compression: uint(259, Some(1)).await? as u16,
             predictor: uint(317, Some(1)).await? as u16,
             planar_separate,
+            tiled,
             block_width,
             block_height,
             offsets,

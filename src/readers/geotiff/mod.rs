@@ -21,7 +21,7 @@ use async_trait::async_trait;
 
 use super::error::ReadError;
 use super::reader::{FormatSpec, OpenRequest, Reader};
-use crate::model::{Array, ArrayValues, DatasetMeta};
+use crate::model::{Array, ArrayValues, ChunkEntry, ChunkIndex, DatasetMeta, Filter};
 use crate::subset::Hyperslab;
 use decode::{BlockCodec, supported_compression};
 use georef::Georef;
@@ -130,6 +130,55 @@ impl GeotiffReader {
         })
     }
 
+    /// The tiles of `band_data` as chunks a Zarr client can decode itself: tiles (all
+    /// one size), one band each, uncompressed or deflate, no predictor. Tiles never
+    /// written are left out (they read as `_FillValue`, so a nodata value is needed).
+    fn stored_tiles(&self) -> Option<ChunkIndex> {
+        let img = &self.image;
+        let filters = match img.compression {
+            1 => vec![],
+            8 | 32946 => vec![Filter::Deflate { level: 6 }],
+            _ => return None,
+        };
+        if !img.tiled || img.predictor != 1 || img.samples_per_block() != 1 {
+            return None;
+        }
+        let tile_bytes = (img.block_width * img.block_height * self.codec.sample_bytes) as u64;
+        let planes = if img.planar_separate { img.samples } else { 1 };
+        let (across, down) = (img.blocks_across(), img.blocks_down());
+        let mut chunks = Vec::with_capacity(planes * across * down);
+        for plane in 0..planes {
+            for row in 0..down {
+                for col in 0..across {
+                    let i = (plane * down + row) * across + col;
+                    let (offset, size) = (img.offsets[i], img.byte_counts[i]);
+                    if offset == 0 || size == 0 {
+                        if img.geo.nodata.is_none() {
+                            return None;
+                        }
+                        continue;
+                    }
+                    if filters.is_empty() && size != tile_bytes {
+                        return None;
+                    }
+                    chunks.push(ChunkEntry {
+                        coords: vec![plane as u64, row as u64, col as u64],
+                        offset,
+                        size,
+                        filter_mask: 0,
+                    });
+                }
+            }
+        }
+        Some(ChunkIndex {
+            chunk_shape: vec![1, img.block_height, img.block_width],
+            filters,
+            little_endian: self.codec.little_endian,
+            chunks,
+            records: false,
+        })
+    }
+
     /// Values of a coordinate computed from the georeferencing, at the selected
     /// indices of each dimension.
     fn computed(&self, name: &str, slab: &Hyperslab) -> Option<ArrayValues> {
@@ -191,6 +240,18 @@ impl Reader for GeotiffReader {
                 .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?
         };
         Ok(Array::new(shape, values))
+    }
+
+    async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        let var = self
+            .meta
+            .variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        Ok(if var.name == meta::DATA {
+            self.stored_tiles()
+        } else {
+            None
+        })
     }
 }
 

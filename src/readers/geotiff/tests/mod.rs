@@ -146,6 +146,8 @@ async fn tiled_deflate_predictor_raster() {
     assert_eq!(data.attr("_FillValue"), Some(&AttrValue::I16(vec![-9999])));
     assert_eq!(data.attr("scale_factor"), Some(&AttrValue::F64(vec![0.5])));
     assert_eq!(data.chunks, Some(vec![1, 4, 4]));
+    // Predictor 2 and interleaved bands: no stored chunks for Zarr clients.
+    assert!(r.chunk_index("/band_data").await.unwrap().is_none());
     let x = r.read("x", &Hyperslab::full(&[6])).await.unwrap();
     assert_eq!(
         x.values,

@@ -82,6 +82,13 @@ async fn a_window_reads_only_its_tiles() {
     let a = r.read("band_data", &slab).await.unwrap();
     assert_eq!(a.values, ArrayValues::U8(vec![0, 1, 8, 9]));
     assert_eq!(fetched() - at_open, 64 * 5);
+    // Uncompressed one-band tiles are chunks a Zarr client reads as stored.
+    let index = r.chunk_index("/band_data").await.unwrap().unwrap();
+    assert_eq!(index.chunk_shape, vec![1, 8, 8]);
+    assert_eq!(index.chunks.len(), 64);
+    assert_eq!(index.chunks[10].coords, vec![0, 1, 2]);
+    assert_eq!(index.chunks[10].size, 64);
+    assert!(crate::readers::conformance::check(&r).await.is_empty());
 }
 
 #[tokio::test]
@@ -110,4 +117,7 @@ async fn blocks_never_written_read_as_nodata() {
     let mut want: Vec<u16> = (8..16).collect();
     want.extend([65535; 8]);
     assert_eq!(a.values, ArrayValues::U16(want));
+    // The tile never written is no chunk: it reads as the fill value.
+    let index = r.chunk_index("/band_data").await.unwrap().unwrap();
+    assert_eq!(index.chunks.len(), 1);
 }
