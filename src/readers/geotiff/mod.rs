@@ -143,6 +143,11 @@ impl GeotiffReader {
         if !img.tiled || img.predictor != 1 || img.samples_per_block() != 1 {
             return None;
         }
+        // Zarr fills absent chunks with `_FillValue`, as reads do when there is one.
+        let has_fill = self
+            .meta
+            .variable(meta::DATA)
+            .is_some_and(|v| v.attr("_FillValue").is_some());
         let tile_bytes = (img.block_width * img.block_height * self.codec.sample_bytes) as u64;
         let planes = if img.planar_separate { img.samples } else { 1 };
         let (across, down) = (img.blocks_across(), img.blocks_down());
@@ -153,7 +158,7 @@ impl GeotiffReader {
                     let i = (plane * down + row) * across + col;
                     let (offset, size) = (img.offsets[i], img.byte_counts[i]);
                     if offset == 0 || size == 0 {
-                        if img.geo.nodata.is_none() {
+                        if !has_fill {
                             return None;
                         }
                         continue;
