@@ -127,35 +127,50 @@ fn parse_entries(layout: Layout, bytes: &[u8], n: usize) -> Result<Vec<Entry>, S
         .collect()
 }
 
-/// Every IFD of the file, in chain order, each as its entries.
-pub(super) async fn read_ifds(
-    src: &dyn ByteSource,
-) -> Result<(Layout, Vec<Vec<Entry>>), ReadError> {
-    let head = src.read(0, src.size().min(16)).await?;
-    let (layout, mut next) = Layout::parse_header(&head).map_err(|m| src.damaged(m))?;
-    let mut seen = HashSet::new();
-    let mut ifds = Vec::new();
-    while next != 0 && ifds.len() < MAX_IFDS {
-        if !seen.insert(next) {
-            return Err(src.damaged("the IFD chain loops"));
+/// The chain of IFDs, read one at a time: a reader stops at the image it wants, so
+/// the IFDs of overviews stored at the end of a file cost no requests.
+pub(super) struct IfdChain {
+    pub layout: Layout,
+    next: u64,
+    seen: HashSet<u64>,
+}
+
+impl IfdChain {
+    /// Reads the header.
+    pub async fn start(src: &dyn ByteSource) -> Result<IfdChain, ReadError> {
+        let head = src.read(0, src.size().min(16)).await?;
+        let (layout, next) = Layout::parse_header(&head).map_err(|m| src.damaged(m))?;
+        Ok(IfdChain {
+            layout,
+            next,
+            seen: HashSet::new(),
+        })
+    }
+
+    /// The entries of the next IFD, or `None` at the end of the chain.
+    pub async fn next(&mut self, src: &dyn ByteSource) -> Result<Option<Vec<Entry>>, ReadError> {
+        let (layout, at) = (self.layout, self.next);
+        if at == 0 {
+            return Ok(None);
         }
-        let count_bytes = src.read(next, layout.count_size() as u64).await?;
+        if self.seen.len() >= MAX_IFDS || !self.seen.insert(at) {
+            return Err(src.damaged("the IFD chain loops or is too long"));
+        }
+        let count_bytes = src.read(at, layout.count_size() as u64).await?;
         let n = layout.uint(Ok(&count_bytes)).map_err(|m| src.damaged(m))?;
         if n == 0 || n > MAX_ENTRIES {
             return Err(src.damaged(format!("an IFD with {n} entries")));
         }
         let body_len = n * layout.entry_size() as u64 + layout.offset_size() as u64;
-        let body_at = next + layout.count_size() as u64;
+        let body_at = at
+            .checked_add(layout.count_size() as u64)
+            .ok_or_else(|| src.damaged("an IFD past the end of the file"))?;
         let body = src.read(body_at, body_len).await?;
         let entries = parse_entries(layout, &body, n as usize).map_err(|m| src.damaged(m))?;
         let tail = &body[body.len() - layout.offset_size()..];
-        next = layout.uint(Ok(tail)).map_err(|m| src.damaged(m))?;
-        ifds.push(entries);
+        self.next = layout.uint(Ok(tail)).map_err(|m| src.damaged(m))?;
+        Ok(Some(entries))
     }
-    if ifds.is_empty() {
-        return Err(src.damaged("no image in the file"));
-    }
-    Ok((layout, ifds))
 }
 
 /// Reads tag values, inline or at their offset.

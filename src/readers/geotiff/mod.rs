@@ -61,14 +61,15 @@ impl GeotiffReader {
         format: &'static FormatSpec,
         max_block_bytes: usize,
     ) -> Result<GeotiffReader, ReadError> {
-        let (layout, ifds) = ifd::read_ifds(source.as_ref()).await?;
+        let mut chain = ifd::IfdChain::start(source.as_ref()).await?;
+        let layout = chain.layout;
         let values = ifd::Values {
             src: source.as_ref(),
             layout,
         };
         let mut image = None;
-        for entries in &ifds {
-            let candidate = Image::from_entries(&values, entries).await?;
+        while let Some(entries) = chain.next(source.as_ref()).await? {
+            let candidate = Image::from_entries(&values, &entries).await?;
             // Bit 0: a reduced-resolution copy; bit 2: a transparency mask.
             if candidate.subfile_type & 0b101 == 0 {
                 image = Some(candidate);

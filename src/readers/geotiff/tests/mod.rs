@@ -236,4 +236,13 @@ async fn damaged_files_are_errors_not_panics() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("past the end"), "{err}");
+    // BigTIFF offsets near 2^64 must not overflow.
+    let mut big = b"II+\0\x08\0\0\0".to_vec();
+    big.extend((u64::MAX - 2).to_le_bytes());
+    assert!(open_bytes(big).await.is_err());
+    // An IFD that points to itself.
+    let mut looped = b"II*\0\x08\0\0\0\x01\0".to_vec();
+    looped.extend([0, 1, 3, 0, 1, 0, 0, 0, 4, 0, 0, 0]);
+    looped.extend(8u32.to_le_bytes());
+    assert!(open_bytes(looped).await.is_err());
 }
