@@ -7,6 +7,7 @@ the reference reads run in a subprocess, because rasterio and netCDF4 in one pro
 may abort at exit (two copies of the HDF5/netCDF libraries)."""
 
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -39,9 +40,8 @@ GOOD = {
 }
 
 WRITE = r"""
-import json, subprocess, sys
+import json, os, subprocess, sys
 import numpy as np
-import pyproj
 import rasterio
 from rasterio.transform import from_origin
 from rasterio.warp import transform as warp
@@ -86,8 +86,20 @@ with rasterio.open(f"{out}/mercator_be.tif", "w", driver="GTiff", height=h, widt
                    ENDIANNESS="BIG", transform=from_origin(1000000, 6000000, 2000, 2000)) as d:
     d.write(c, 1)
 
+# A large COG of incompressible values (2048² float32, 16 MiB, 256² deflate tiles): a
+# small window must cost a few tiles' bytes, not the file's.
+rng = np.random.default_rng(7)
+big = rng.random((2048, 2048), dtype="float32")
+with rasterio.open(f"{src}/big.tif", "w", driver="GTiff", height=2048, width=2048, count=1,
+                   dtype="float32", crs="EPSG:4326", transform=from_origin(0, 20, 0.01, 0.01)) as d:
+    d.write(big, 1)
+subprocess.run(["gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
+                "-co", "BLOCKSIZE=256", "-co", "OVERVIEWS=NONE", f"{src}/big.tif",
+                f"{out}/big_cog.tif"], check=True)
+os.remove(f"{src}/big.tif")
+np.save(f"{src}/big_window.npy", big[1000:1010, 1500:1510])
+
 # Daily COGs for a join_new aggregation, each with its own TIFFTAG_DATETIME.
-import os
 os.makedirs(f"{src}/daily", exist_ok=True)
 for day in range(1, 4):
     v = (np.arange(12 * 16).reshape(12, 16) * day).astype("float32")
@@ -232,6 +244,27 @@ def test_zarr_passes_deflate_tiles_through(server, tiffs):
     chunk = requests.get(f"{server}/zarr/cog_plain.tif/band_data/0.1.2", timeout=30)
     assert chunk.status_code == 200
     assert len(chunk.content) > 0 and chunk.content in (tiffs[0] / "cog_plain.tif").read_bytes()
+
+
+def store_bytes(server, kind):
+    text = requests.get(server + "/metrics", timeout=10).text
+    m = re.search(r'datagate_object_store_bytes_total\{kind="%s"\} (\d+)' % kind, text)
+    return int(m.group(1)) if m else 0
+
+
+def test_a_window_of_a_cog_in_object_storage_costs_its_tiles(server, tiffs, request):
+    if request.node.callspec.params["server"] != "s3":
+        pytest.skip("counts object-store bytes")
+    size = (tiffs[0] / "big_cog.tif").stat().st_size
+    ranges, whole = store_bytes(server, "range"), store_bytes(server, "whole")
+    ds = xr.open_dataset(f"{server}/opendap/big_cog.tif", engine="netcdf4")
+    got = ds["band_data"][0, 1000:1010, 1500:1510].values
+    np.testing.assert_array_equal(got, np.load(tiffs[1] / "big_window.npy"))
+    assert store_bytes(server, "whole") == whole
+    fetched = store_bytes(server, "range") - ranges
+    # The header and IFDs, and the one 256 KiB tile holding the window, in 512 KiB
+    # blocks of the block cache: a small part of the 16 MiB file.
+    assert 0 < fetched <= 2 * 512 * 1024 < size / 8, (fetched, size)
 
 
 def test_time_from_tiff_datetime(server, tiffs):
