@@ -38,7 +38,6 @@ pub struct GeotiffReader {
     codec: BlockCodec,
     fill: Vec<u8>,
     time: Option<f64>,
-    max_block_bytes: usize,
 }
 
 /// The format table's open function for GeoTIFF.
@@ -127,7 +126,6 @@ impl GeotiffReader {
             georef,
             codec,
             time,
-            max_block_bytes,
         })
     }
 
@@ -236,7 +234,6 @@ impl Reader for GeotiffReader {
                 source: self.source.as_ref(),
                 codec: self.codec,
                 fill: self.fill.clone(),
-                max_block_bytes: self.max_block_bytes,
             };
             let bytes = window.read(slab).await?;
             ArrayValues::from_ne_bytes(var.dtype, &bytes)

@@ -1,6 +1,7 @@
 //! Reading a window of the raster: which tiles or strips a (band, y, x) selection
-//! touches, fetching only those by byte ranges, decoding them off the async executor
-//! and copying the selected samples into place.
+//! touches, fetching only those by byte ranges (blocks stored back to back with one
+//! request), decoding them off the async executor and copying the selected samples
+//! into place.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,10 @@ use super::image::Image;
 use super::source::ByteSource;
 use crate::subset::Hyperslab;
 
-/// Blocks fetched and decoded at once for one read.
+/// Runs of blocks fetched and decoded at once for one read.
 const CONCURRENT_BLOCKS: usize = 4;
+/// Largest run of blocks stored back to back read with one request.
+const MAX_RUN_BYTES: u64 = 4 << 20;
 
 /// Selected indices along one axis, grouped by the block holding them: for each block,
 /// (position in the output, position within the block).
@@ -44,7 +47,6 @@ pub(super) struct Window<'a> {
     pub codec: BlockCodec,
     /// One sample's native bytes for blocks never written (sparse COG tiles).
     pub fill: Vec<u8>,
-    pub max_block_bytes: usize,
 }
 
 impl Window<'_> {
@@ -83,27 +85,26 @@ impl Window<'_> {
                 }
             }
         }
-        let mut decoded = futures::stream::iter(jobs)
-            .map(|job| async move {
-                let block = self.block(job.index, job.block_row).await?;
-                Ok::<_, ReadError>((job, block))
-            })
+        let mut decoded = futures::stream::iter(self.runs(jobs))
+            .map(|run| self.fetch_run(run))
             .buffer_unordered(CONCURRENT_BLOCKS);
         let spb = img.samples_per_block();
         let bw = img.block_width;
-        while let Some((job, block)) = decoded.try_next().await? {
-            for &(out_r, r) in &rows[&job.block_row] {
-                for &(out_c, c) in &cols[&job.block_col] {
-                    for &(out_b, s) in &job.bands {
-                        let dst = ((out_b * nr + out_r) * nc + out_c) * es;
-                        let sample = match &block {
-                            Some(b) => {
-                                let at = ((r * bw + c) * spb + s) * es;
-                                &b[at..at + es]
-                            }
-                            None => &self.fill[..],
-                        };
-                        out[dst..dst + es].copy_from_slice(sample);
+        while let Some(blocks) = decoded.try_next().await? {
+            for (job, block) in blocks {
+                for &(out_r, r) in &rows[&job.block_row] {
+                    for &(out_c, c) in &cols[&job.block_col] {
+                        for &(out_b, s) in &job.bands {
+                            let dst = ((out_b * nr + out_r) * nc + out_c) * es;
+                            let sample = match &block {
+                                Some(b) => {
+                                    let at = ((r * bw + c) * spb + s) * es;
+                                    &b[at..at + es]
+                                }
+                                None => &self.fill[..],
+                            };
+                            out[dst..dst + es].copy_from_slice(sample);
+                        }
                     }
                 }
             }
@@ -111,37 +112,71 @@ impl Window<'_> {
         Ok(out)
     }
 
-    /// The decoded samples of block `index` (in block row `block_row`), or `None` for a
-    /// block never written.
-    async fn block(&self, index: usize, block_row: usize) -> Result<Option<Vec<u8>>, ReadError> {
+    /// Jobs in runs of blocks stored back to back (as a COG stores a row of tiles), so
+    /// that each run is one range request, not one per block.
+    fn runs(&self, jobs: Vec<Job>) -> Vec<Vec<Job>> {
         let img = self.image;
-        let (offset, count) = (img.offsets[index], img.byte_counts[index]);
-        if offset == 0 || count == 0 {
-            return Ok(None);
+        let mut runs: Vec<Vec<Job>> = Vec::new();
+        let mut run_end = None;
+        let mut run_bytes = 0u64;
+        for job in jobs {
+            let (offset, count) = (img.offsets[job.index], img.byte_counts[job.index]);
+            let follows = run_end == Some(offset) && count > 0;
+            match runs.last_mut() {
+                Some(run) if follows && run_bytes.saturating_add(count) <= MAX_RUN_BYTES => {
+                    run.push(job);
+                    run_bytes += count;
+                }
+                _ => {
+                    runs.push(vec![job]);
+                    run_bytes = count;
+                }
+            }
+            run_end = offset
+                .checked_add(count)
+                .filter(|_| offset > 0 && count > 0);
         }
-        // The last strip holds only the rows left; tiles are padded to full size, and
-        // their padding rows are simply not kept.
-        let rows = img
-            .block_height
-            .min(img.height - block_row * img.block_height);
-        let decoded_bytes = rows
-            .checked_mul(img.block_width)
-            .and_then(|n| n.checked_mul(img.samples_per_block()))
-            .and_then(|n| n.checked_mul(self.codec.sample_bytes));
-        if decoded_bytes.is_none_or(|n| n > self.max_block_bytes) {
-            return Err(ReadError::Unsupported(format!(
-                "TIFF blocks of {}×{} pixels are too large to decode",
-                img.block_width, img.block_height
-            )));
+        runs
+    }
+
+    /// Reads a run of blocks with one request and decodes each (off the async
+    /// executor); `None` for blocks never written.
+    async fn fetch_run(&self, run: Vec<Job>) -> Result<Vec<(Job, Option<Vec<u8>>)>, ReadError> {
+        let img = self.image;
+        let first = &run[0];
+        let (start, mut end) = (img.offsets[first.index], 0u64);
+        if start == 0 || img.byte_counts[first.index] == 0 {
+            // Never written: a run of its own (see `runs`).
+            return Ok(run.into_iter().map(|job| (job, None)).collect());
         }
-        let stored = self.source.read(offset, count).await?;
+        let mut pieces = Vec::with_capacity(run.len());
+        for job in &run {
+            let rows = img
+                .block_height
+                .min(img.height - job.block_row * img.block_height);
+            let (offset, count) = (img.offsets[job.index], img.byte_counts[job.index]);
+            pieces.push(((offset - start) as usize, count as usize, rows, job.index));
+            end = offset.checked_add(count).ok_or_else(|| {
+                self.source
+                    .damaged(format!("block {} past 2^64", job.index))
+            })?;
+        }
+        let stored = self.source.read(start, end - start).await?;
         let codec = self.codec;
-        let decoded = tokio::task::spawn_blocking(move || codec.decode(&stored, rows))
-            .await
-            .map_err(|e| ReadError::Internal(e.to_string()))?;
-        decoded
-            .map(Some)
-            .map_err(|m| self.source.damaged(format!("block {index}: {m}")))
+        let decoded = tokio::task::spawn_blocking(move || {
+            pieces
+                .into_iter()
+                .map(|(at, len, rows, index)| {
+                    codec
+                        .decode(&stored[at..at + len], rows)
+                        .map_err(|m| format!("block {index}: {m}"))
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .await
+        .map_err(|e| ReadError::Internal(e.to_string()))?
+        .map_err(|m| self.source.damaged(m))?;
+        Ok(run.into_iter().zip(decoded.into_iter().map(Some)).collect())
     }
 }
 
