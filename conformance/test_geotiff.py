@@ -252,6 +252,12 @@ def store_bytes(server, kind):
     return int(m.group(1)) if m else 0
 
 
+def store_requests(server):
+    text = requests.get(server + "/metrics", timeout=10).text
+    m = re.search(r'datagate_object_store_requests_total\{kind="range"\} (\d+)', text)
+    return int(m.group(1)) if m else 0
+
+
 def test_a_window_of_a_cog_in_object_storage_costs_its_tiles(server, tiffs, request):
     if request.node.callspec.params["server"] != "s3":
         pytest.skip("counts object-store bytes")
@@ -265,6 +271,10 @@ def test_a_window_of_a_cog_in_object_storage_costs_its_tiles(server, tiffs, requ
     # The header and IFDs, and the one 256 KiB tile holding the window, in 512 KiB
     # blocks of the block cache: a small part of the 16 MiB file.
     assert 0 < fetched <= 2 * 512 * 1024 < size / 8, (fetched, size)
+    # A whole row of tiles (GDAL puts a few bytes around each) is one request.
+    requests_before = store_requests(server)
+    ds["band_data"][0, 256:512, :].values
+    assert store_requests(server) - requests_before == 1
 
 
 def test_time_from_tiff_datetime(server, tiffs):

@@ -17,6 +17,10 @@ use crate::subset::Hyperslab;
 const CONCURRENT_BLOCKS: usize = 4;
 /// Largest run of blocks stored back to back read with one request.
 const MAX_RUN_BYTES: u64 = 4 << 20;
+/// Bytes between two blocks still read as one run: GDAL's COGs put a few bytes
+/// (size leader, repeated trailer) around each tile, and a small gap costs less than
+/// a request.
+const MAX_GAP_BYTES: u64 = 64 << 10;
 
 /// Selected indices along one axis, grouped by the block holding them: for each block,
 /// (position in the output, position within the block).
@@ -112,8 +116,10 @@ impl Window<'_> {
         Ok(out)
     }
 
-    /// Jobs in runs of blocks stored back to back (as a COG stores a row of tiles), so
-    /// that each run is one range request, not one per block.
+    /// Jobs in runs of blocks stored one after another (as a COG stores a row of
+    /// tiles), so that each run is one range request, not one per block: concurrent
+    /// requests for neighbouring blocks would also fetch the cache blocks they share
+    /// more than once.
     fn runs(&self, jobs: Vec<Job>) -> Vec<Vec<Job>> {
         let img = self.image;
         let mut runs: Vec<Vec<Job>> = Vec::new();
@@ -121,7 +127,8 @@ impl Window<'_> {
         let mut run_bytes = 0u64;
         for job in jobs {
             let (offset, count) = (img.offsets[job.index], img.byte_counts[job.index]);
-            let follows = run_end == Some(offset) && count > 0;
+            let follows = count > 0
+                && run_end.is_some_and(|end| offset >= end && offset - end <= MAX_GAP_BYTES);
             match runs.last_mut() {
                 Some(run) if follows && run_bytes.saturating_add(count) <= MAX_RUN_BYTES => {
                     run.push(job);

@@ -11,7 +11,7 @@ use crate::readers::formats::GEOTIFF;
 use crate::subset::DimSlice;
 
 /// Counts the bytes fetched from an in-memory file.
-struct Counting(InMemory, AtomicU64);
+struct Counting(InMemory, AtomicU64, AtomicU64);
 
 #[async_trait::async_trait]
 impl ByteSource for Counting {
@@ -26,6 +26,7 @@ impl ByteSource for Counting {
     async fn fetch(&self, range: std::ops::Range<u64>) -> Result<Bytes, ReadError> {
         let n = range.end - range.start;
         self.1.fetch_add(n, Ordering::SeqCst);
+        self.2.fetch_add(1, Ordering::SeqCst);
         self.0.fetch(range).await
     }
 }
@@ -42,7 +43,11 @@ async fn a_window_reads_only_its_tiles() {
         (323, Val::Short(vec![8])),
     ];
     let file = Bytes::from(tiff(true, true, &blocks, tags));
-    let source = Arc::new(Counting(InMemory(file), AtomicU64::new(0)));
+    let source = Arc::new(Counting(
+        InMemory(file),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ));
     let r = GeotiffReader::open(source.clone(), &GEOTIFF, 1 << 20)
         .await
         .unwrap();
@@ -81,7 +86,17 @@ async fn a_window_reads_only_its_tiles() {
     ]);
     let a = r.read("band_data", &slab).await.unwrap();
     assert_eq!(a.values, ArrayValues::U8(vec![0, 1, 8, 9]));
-    assert_eq!(fetched() - at_open, 64 * 5);
+    // Tiles 0, 1, 8 and 9: the 384 bytes between tiles 1 and 8 cost less than a
+    // second request, so tiles 0..=9 are read as one run.
+    assert_eq!(fetched() - at_open, 64 + 64 * 10);
+    // A whole read: the 64 tiles are stored one after another, so one request.
+    let requests = source.2.load(Ordering::SeqCst);
+    let all = r
+        .read("band_data", &Hyperslab::full(&[1, 64, 64]))
+        .await
+        .unwrap();
+    assert_eq!(all.values.get_f64(64 * 63 + 63), 63.0);
+    assert_eq!(source.2.load(Ordering::SeqCst) - requests, 1);
     // Uncompressed one-band tiles are chunks a Zarr client reads as stored.
     let index = r.chunk_index("/band_data").await.unwrap().unwrap();
     assert_eq!(index.chunk_shape, vec![1, 8, 8]);
