@@ -29,6 +29,9 @@ use image::Image;
 use source::{ByteSource, StoredFile};
 use window::Window;
 
+/// Decoded blocks kept when opened outside the format table (tests).
+const DEFAULT_DECODED_BYTES: usize = 4 << 20;
+
 pub struct GeotiffReader {
     format: &'static FormatSpec,
     meta: Arc<DatasetMeta>,
@@ -38,6 +41,8 @@ pub struct GeotiffReader {
     codec: BlockCodec,
     fill: Vec<u8>,
     time: Option<f64>,
+    decoded: window::DecodedBlocks,
+    decoded_bytes: usize,
 }
 
 /// The format table's open function for GeoTIFF.
@@ -50,7 +55,9 @@ pub(super) async fn open(
         location: req.location.clone(),
         version: req.version.clone(),
     });
-    let reader = GeotiffReader::open(source, format, req.config.max_decoded_chunk_bytes).await?;
+    let reader = GeotiffReader::open(source, format, req.config.max_decoded_chunk_bytes)
+        .await?
+        .with_decoded_cache(req.config.decoded_chunk_cache_bytes);
     Ok(Arc::new(reader))
 }
 
@@ -126,7 +133,16 @@ impl GeotiffReader {
             georef,
             codec,
             time,
+            decoded: window::decoded_blocks(DEFAULT_DECODED_BYTES),
+            decoded_bytes: DEFAULT_DECODED_BYTES,
         })
+    }
+
+    /// Keeps about `bytes` of decoded blocks (the readers' setting for decoded chunks).
+    fn with_decoded_cache(mut self, bytes: usize) -> Self {
+        self.decoded = window::decoded_blocks(bytes);
+        self.decoded_bytes = bytes;
+        self
     }
 
     /// The tiles of `band_data` as chunks a Zarr client can decode itself: tiles (all
@@ -221,6 +237,10 @@ impl Reader for GeotiffReader {
         self.meta.clone()
     }
 
+    fn memory_budget(&self) -> usize {
+        self.decoded_bytes
+    }
+
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError> {
         let var = self
             .meta
@@ -234,6 +254,7 @@ impl Reader for GeotiffReader {
                 source: self.source.as_ref(),
                 codec: self.codec,
                 fill: self.fill.clone(),
+                decoded: &self.decoded,
             };
             let bytes = window.read(slab).await?;
             ArrayValues::from_ne_bytes(var.dtype, &bytes)

@@ -4,6 +4,7 @@
 //! into place.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
@@ -37,6 +38,7 @@ pub(super) fn by_block(
 
 /// One block to read, and which selected bands it holds: (output band, sample
 /// within the block's pixels).
+#[derive(Clone)]
 struct Job {
     index: usize,
     block_row: usize,
@@ -51,6 +53,20 @@ pub(super) struct Window<'a> {
     pub codec: BlockCodec,
     /// One sample's native bytes for blocks never written (sparse COG tiles).
     pub fill: Vec<u8>,
+    /// Decoded blocks of this file, by block index: reads in pieces (DAP streams a
+    /// variable a few rows at a time) decode each block once.
+    pub decoded: &'a DecodedBlocks,
+}
+
+/// Decoded blocks by index, bounded by bytes.
+pub(super) type DecodedBlocks = moka::sync::Cache<usize, Arc<Vec<u8>>>;
+
+/// A cache of decoded blocks holding about `bytes`.
+pub(super) fn decoded_blocks(bytes: usize) -> DecodedBlocks {
+    moka::sync::Cache::builder()
+        .max_capacity(bytes as u64)
+        .weigher(|_: &usize, v: &Arc<Vec<u8>>| v.len().try_into().unwrap_or(u32::MAX))
+        .build()
 }
 
 impl Window<'_> {
@@ -89,13 +105,40 @@ impl Window<'_> {
                 }
             }
         }
-        let mut decoded = futures::stream::iter(self.runs(jobs))
+        let (cached, missing): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|j| self.decoded.contains_key(&j.index));
+        let cached: Vec<(Job, Option<Arc<Vec<u8>>>)> = cached
+            .into_iter()
+            .map(|j| {
+                let block = self.decoded.get(&j.index);
+                (j, block)
+            })
+            .collect();
+        let mut decoded = futures::stream::iter(self.runs(missing))
             .map(|run| self.fetch_run(run))
             .buffer_unordered(CONCURRENT_BLOCKS);
+        let mut first = Some(cached);
         let spb = img.samples_per_block();
         let bw = img.block_width;
-        while let Some(blocks) = decoded.try_next().await? {
+        loop {
+            let blocks = match first.take() {
+                Some(c) => c,
+                None => match decoded.try_next().await? {
+                    Some(b) => b,
+                    None => break,
+                },
+            };
             for (job, block) in blocks {
+                // A block evicted between the check and the lookup: read it again.
+                let block = match block {
+                    Some(b) => Some(b),
+                    None if self.is_written(job.index) => {
+                        let again = self.fetch_run(vec![job.clone()]).await?;
+                        again.into_iter().next().and_then(|(_, b)| b)
+                    }
+                    None => None,
+                };
                 for &(out_r, r) in &rows[&job.block_row] {
                     for &(out_c, c) in &cols[&job.block_col] {
                         for &(out_b, s) in &job.bands {
@@ -114,6 +157,11 @@ impl Window<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Whether block `index` was ever written (else it reads as the fill value).
+    fn is_written(&self, index: usize) -> bool {
+        self.image.offsets[index] != 0 && self.image.byte_counts[index] != 0
     }
 
     /// Jobs in runs of blocks stored one after another (as a COG stores a row of
@@ -148,7 +196,10 @@ impl Window<'_> {
 
     /// Reads a run of blocks with one request and decodes each (off the async
     /// executor); `None` for blocks never written.
-    async fn fetch_run(&self, run: Vec<Job>) -> Result<Vec<(Job, Option<Vec<u8>>)>, ReadError> {
+    async fn fetch_run(
+        &self,
+        run: Vec<Job>,
+    ) -> Result<Vec<(Job, Option<Arc<Vec<u8>>>)>, ReadError> {
         let img = self.image;
         let first = &run[0];
         let (start, mut end) = (img.offsets[first.index], 0u64);
@@ -183,7 +234,15 @@ impl Window<'_> {
         .await
         .map_err(|e| ReadError::Internal(e.to_string()))?
         .map_err(|m| self.source.damaged(m))?;
-        Ok(run.into_iter().zip(decoded.into_iter().map(Some)).collect())
+        Ok(run
+            .into_iter()
+            .zip(decoded)
+            .map(|(job, block)| {
+                let block = Arc::new(block);
+                self.decoded.insert(job.index, block.clone());
+                (job, Some(block))
+            })
+            .collect())
     }
 }
 

@@ -70,6 +70,10 @@ async fn a_window_reads_only_its_tiles() {
     let a = r.read("band_data", &slab).await.unwrap();
     assert_eq!(a.values, ArrayValues::U8(vec![10; 4]));
     assert_eq!(fetched() - at_open, 64);
+    // Again: the decoded tile is kept, nothing is fetched.
+    let a = r.read("band_data", &slab).await.unwrap();
+    assert_eq!(a.values, ArrayValues::U8(vec![10; 4]));
+    assert_eq!(fetched() - at_open, 64);
     // Across four tiles: four tiles read.
     let slab = Hyperslab::new(vec![
         DimSlice::index(0),
