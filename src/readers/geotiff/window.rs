@@ -38,7 +38,6 @@ pub(super) fn by_block(
 
 /// One block to read, and which selected bands it holds: (output band, sample
 /// within the block's pixels).
-#[derive(Clone)]
 struct Job {
     index: usize,
     block_row: usize,
@@ -105,16 +104,15 @@ impl Window<'_> {
                 }
             }
         }
-        let (cached, missing): (Vec<Job>, Vec<Job>) = jobs
-            .into_iter()
-            .partition(|j| self.decoded.contains_key(&j.index));
-        let cached: Vec<(Job, Option<Arc<Vec<u8>>>)> = cached
-            .into_iter()
-            .map(|j| {
-                let block = self.decoded.get(&j.index);
-                (j, block)
-            })
-            .collect();
+        // Blocks decoded by an earlier read are taken as they are; the others fetched.
+        let mut cached = Vec::new();
+        let mut missing = Vec::new();
+        for job in jobs {
+            match self.decoded.get(&job.index) {
+                Some(block) => cached.push((job, Some(block))),
+                None => missing.push(job),
+            }
+        }
         let mut decoded = futures::stream::iter(self.runs(missing))
             .map(|run| self.fetch_run(run))
             .buffer_unordered(CONCURRENT_BLOCKS);
@@ -130,15 +128,6 @@ impl Window<'_> {
                 },
             };
             for (job, block) in blocks {
-                // A block evicted between the check and the lookup: read it again.
-                let block = match block {
-                    Some(b) => Some(b),
-                    None if self.is_written(job.index) => {
-                        let again = self.fetch_run(vec![job.clone()]).await?;
-                        again.into_iter().next().and_then(|(_, b)| b)
-                    }
-                    None => None,
-                };
                 for &(out_r, r) in &rows[&job.block_row] {
                     for &(out_c, c) in &cols[&job.block_col] {
                         for &(out_b, s) in &job.bands {
@@ -157,11 +146,6 @@ impl Window<'_> {
             }
         }
         Ok(out)
-    }
-
-    /// Whether block `index` was ever written (else it reads as the fill value).
-    fn is_written(&self, index: usize) -> bool {
-        self.image.offsets[index] != 0 && self.image.byte_counts[index] != 0
     }
 
     /// Jobs in runs of blocks stored one after another (as a COG stores a row of
