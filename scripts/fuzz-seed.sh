@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/: the project's
-# NetCDF fixtures (`datagate make-fixtures`) for the reader, typical query strings and
-# configuration files for the parsers. Nothing is downloaded; the corpora are not
+# NetCDF fixtures (`datagate make-fixtures`) and GeoTIFFs written by GDAL for the
+# reader, typical query strings and configuration files for the parsers. Nothing is downloaded; the corpora are not
 # committed (fuzz/corpus is ignored) and libFuzzer adds what it finds to them.
 #
 # Usage: scripts/fuzz-seed.sh            (idempotent: seeds are rewritten, finds kept)
@@ -57,6 +57,29 @@ if command -v gdal_translate >/dev/null; then
         # shellcheck disable=SC2086
         gdal_translate -q $opts "NETCDF:$fixtures/sst_classic.nc:sst" "$out" 2>/dev/null || true
         rm -f "$out.aux.xml"
+    done
+fi
+
+# --- GeoTIFF / COG seeds for the reader (GDAL writes them; skipped without it) -------
+if command -v gdal_create >/dev/null && command -v gdal_translate >/dev/null; then
+    tif=$fixtures/tif
+    mkdir -p "$tif"
+    gdal_create -q -of GTiff -outsize 40 20 -bands 2 -ot Int16 -burn 7 -a_srs EPSG:4326 \
+        -a_ullr -20 60 20 40 -a_nodata -9999 -co BLOCKYSIZE=3 -co COMPRESS=LZW "$tif/striped.tif"
+    gdal_translate -q -of COG -co COMPRESS=DEFLATE -co PREDICTOR=YES -co BLOCKSIZE=16 \
+        "$tif/striped.tif" "$tif/cog.tif" 2>/dev/null
+    gdal_translate -q -of GTiff -co TILED=YES -co BLOCKXSIZE=16 -co BLOCKYSIZE=16 \
+        -co COMPRESS=ZSTD -co ENDIANNESS=BIG -co INTERLEAVE=BAND -ot Float32 \
+        -a_srs EPSG:32633 -a_ullr 500000 5600000 540000 5580000 "$tif/striped.tif" "$tif/be.tif"
+    gdal_translate -q -of GTiff -co BIGTIFF=YES -co COMPRESS=PACKBITS "$tif/striped.tif" \
+        "$tif/big.tif"
+    for f in "$tif"/*.tif; do
+        name=tiff-$(basename "$f" .tif)
+        cp "$f" "$corpus/reader/seed-$name"
+        size=$(stat -c %s "$f")
+        for cut in 8 64 512 $((size / 2)); do
+            [ "$cut" -lt "$size" ] && head -c "$cut" "$f" >"$corpus/reader/seed-$name-head$cut"
+        done
     done
 fi
 

@@ -176,3 +176,64 @@ async fn a_damaged_netcdf3_header_is_an_error_not_a_crash() {
 }
 
 const DAMAGED_CDF2: &str = include_str!("damaged_cdf2.b64");
+
+/// Damaged GeoTIFFs (an IFD past the end of the file; an IFD of garbage; a tile
+/// offset past the end) give an error for that dataset, leave it out of the listing,
+/// and the server keeps serving the others.
+#[tokio::test]
+async fn damaged_geotiffs_are_errors_not_crashes() {
+    // A valid 2 × 1 u8 strip image whose strip offset lies past the end.
+    let mut tile_past_end = b"II*\0\x08\0\0\0".to_vec();
+    let entries: [(u16, u16, u32, u32); 6] = [
+        (256, 3, 1, 2),      // ImageWidth
+        (257, 3, 1, 1),      // ImageLength
+        (258, 3, 1, 8),      // BitsPerSample
+        (273, 4, 1, 100000), // StripOffsets: past the end
+        (278, 3, 1, 1),      // RowsPerStrip
+        (279, 4, 1, 2),      // StripByteCounts
+    ];
+    tile_past_end.extend((entries.len() as u16).to_le_bytes());
+    for (tag, typ, count, value) in entries {
+        tile_past_end.extend(tag.to_le_bytes());
+        tile_past_end.extend(typ.to_le_bytes());
+        tile_past_end.extend(count.to_le_bytes());
+        tile_past_end.extend(value.to_le_bytes());
+    }
+    tile_past_end.extend(0u32.to_le_bytes());
+    let files: [(&str, Vec<u8>); 3] = [
+        ("ifd_past_end.tif", b"II*\0\xff\xff\xff\x7f".to_vec()),
+        (
+            "garbage_ifd.tif",
+            [&b"MM\0*\0\0\0\x08"[..], &[0x5a; 300]].concat(),
+        ),
+        ("tile_past_end.tif", tile_past_end),
+    ];
+    let t = common::start_config(
+        |d| {
+            for (name, bytes) in &files {
+                std::fs::write(d.join("data").join(name), bytes).unwrap();
+            }
+        },
+        |d| datagate::config::Config::for_roots(&[d.join("data")]),
+    )
+    .await;
+    for name in ["ifd_past_end.tif", "garbage_ifd.tif"] {
+        let (status, body) = t.text(&format!("/opendap/{name}.dds")).await;
+        assert!(status == 503 || status == 404, "{name}: {status} {body}");
+    }
+    // Opens (the header is sound), but its data cannot be read.
+    assert_eq!(t.text("/opendap/tile_past_end.tif.dds").await.0, 200);
+    let (status, body) = t.text("/opendap/tile_past_end.tif.ascii?band_data").await;
+    assert!(status >= 400, "{status} {body}");
+    let listing = t.json("/datasets").await;
+    let ids: Vec<&str> = listing["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&"ifd_past_end.tif") && !ids.contains(&"garbage_ifd.tif"));
+    assert!(ids.contains(&"tile_past_end.tif"), "{ids:?}");
+    assert!(t.healthy().await, "the server died");
+    assert_eq!(t.text("/opendap/sst_classic.nc.dds").await.0, 200);
+}

@@ -321,7 +321,14 @@ impl AggregationReader {
             return Err("no usable files".into());
         };
         let reference = first.1.reader.metadata();
-        if reference.variable(&dim_path).is_some() || reference.dimension(&dim_path).is_some() {
+        // A scalar coordinate named like the new dimension (a GeoTIFF's time from
+        // TIFFTAG_DATETIME, a daily file's scalar time) gives way to the new coordinate.
+        let scalar = reference
+            .variable(&dim_path)
+            .is_some_and(|v| v.dims.is_empty());
+        if (reference.variable(&dim_path).is_some() && !scalar)
+            || reference.dimension(&dim_path).is_some()
+        {
             return Err(format!(
                 "the files already have {dim_path}: use join_existing"
             ));
@@ -352,6 +359,7 @@ impl AggregationReader {
         }
         let n = values.len();
         let mut meta = (*reference).clone();
+        meta.root.variables.retain(|v| v.path != dim_path);
         let new_dim = DimRef {
             name: dim_name.clone(),
             path: dim_path.clone(),

@@ -309,7 +309,9 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
                 .is_some_and(|p| p.eq_ignore_ascii_case("down")),
         });
     }
-    if covered.iter().any(|c| !c) {
+    // A dimension of length 1 with no coordinate (a single band, a single member)
+    // needs no axis: it is read at its only index.
+    if covered.iter().zip(&var.dims).any(|(c, d)| !c && d.len != 1) {
         return None;
     }
     Some(Group {

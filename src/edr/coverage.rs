@@ -143,6 +143,13 @@ impl Coverage {
                 }
             }
         }
+        // A dimension no axis sets is one of length 1 (see `collection::build_group`):
+        // its only index.
+        for (d, set) in sets.iter_mut().enumerate() {
+            if !self.axes.iter().any(|a| a.dims.contains(&d)) {
+                set.insert(0);
+            }
+        }
         sets
     }
 

@@ -127,6 +127,54 @@ pub static KERCHUNK: FormatSpec = FormatSpec {
     open: super::kerchunk::open_references,
 };
 
+fn open_geotiff<'a>(
+    spec: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(super::geotiff::open(spec, req))
+}
+
+const TIFF_EXTENSIONS: &[&str] = &[".tif", ".tiff", ".TIF", ".TIFF"];
+
+/// GeoTIFF and Cloud-Optimised GeoTIFF, little-endian classic TIFF.
+pub static GEOTIFF: FormatSpec = FormatSpec {
+    name: "geotiff",
+    magic: b"II*\0",
+    extensions: TIFF_EXTENSIONS,
+    probe: None,
+    shape: DatasetShape::File,
+    open: open_geotiff,
+};
+
+/// The same formats in their other variants (one row per content test): big-endian
+/// classic TIFF, and BigTIFF in either byte order.
+pub static GEOTIFF_BIG_ENDIAN: FormatSpec = FormatSpec {
+    name: "geotiff-be",
+    magic: b"MM\0*",
+    extensions: TIFF_EXTENSIONS,
+    probe: None,
+    shape: DatasetShape::File,
+    open: open_geotiff,
+};
+
+pub static BIGTIFF: FormatSpec = FormatSpec {
+    name: "bigtiff",
+    magic: b"II+\0",
+    extensions: TIFF_EXTENSIONS,
+    probe: None,
+    shape: DatasetShape::File,
+    open: open_geotiff,
+};
+
+pub static BIGTIFF_BIG_ENDIAN: FormatSpec = FormatSpec {
+    name: "bigtiff-be",
+    magic: b"MM\0+",
+    extensions: TIFF_EXTENSIONS,
+    probe: None,
+    shape: DatasetShape::File,
+    open: open_geotiff,
+};
+
 /// Every format, in the order content tests are tried.
 pub static FORMATS: &[&FormatSpec] = &[
     &NETCDF3_CLASSIC,
@@ -136,6 +184,10 @@ pub static FORMATS: &[&FormatSpec] = &[
     &GRIB,
     &ZARR,
     &KERCHUNK,
+    &GEOTIFF,
+    &GEOTIFF_BIG_ENDIAN,
+    &BIGTIFF,
+    &BIGTIFF_BIG_ENDIAN,
 ];
 
 /// How many first bytes of a file `probe` functions see: enough for the top of a
@@ -291,6 +343,10 @@ mod tests {
         assert_eq!(detect(b"CDF\x02"), Some(&NETCDF3_64BIT_OFFSET));
         assert_eq!(detect(b"CDF\x05"), Some(&NETCDF3_CDF5));
         assert_eq!(detect(b"\x89HDF\r\n\x1a\n"), Some(&NETCDF4_HDF5));
+        assert_eq!(detect(b"II*\0\x08\0\0\0"), Some(&GEOTIFF));
+        assert_eq!(detect(b"MM\0*"), Some(&GEOTIFF_BIG_ENDIAN));
+        assert_eq!(detect(b"II+\0"), Some(&BIGTIFF));
+        assert_eq!(detect(b"MM\0+"), Some(&BIGTIFF_BIG_ENDIAN));
         assert_eq!(detect(b"CDF\x03"), None);
         assert_eq!(detect(b"GRIB"), Some(&GRIB));
         assert_eq!(detect(b"GRI"), None);
@@ -310,6 +366,7 @@ mod tests {
         assert!(has_dataset_extension("a/b/sst.nc"));
         assert!(has_dataset_extension("x.nc4"));
         assert!(has_dataset_extension("x.he5"));
+        assert!(has_dataset_extension("dem/cog.tif"));
         assert!(!has_dataset_extension("readme.txt"));
         assert!(has_dataset_extension("era5.grib"));
         assert!(may_hold_several_datasets("gfs.t00z.pgrb2.grb2"));

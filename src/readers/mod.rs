@@ -7,6 +7,7 @@ mod config;
 pub mod conformance;
 mod error;
 pub mod formats;
+mod geotiff;
 mod grib;
 mod hdf5_chunks;
 mod hdf5_index;

@@ -85,6 +85,16 @@ pub fn axis_of(var: &Variable) -> Option<Axis> {
     }
 }
 
+/// A coordinate in a map projection's units (CF `projection_x/y_coordinate`).
+fn is_projection_coordinate(var: &Variable) -> bool {
+    text(var, "standard_name").is_some_and(|s| {
+        matches!(
+            s.trim(),
+            "projection_x_coordinate" | "projection_y_coordinate"
+        )
+    })
+}
+
 /// One coordinate of a data variable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoordVar {
@@ -164,7 +174,13 @@ pub fn coordinates(meta: &DatasetMeta, var: &Variable) -> CoordinateSystem {
             .or_else(|| meta.variable(name));
         let Some(c) = candidate else { continue };
         let Some(axis) = axis_of(c) else { continue };
-        if cs.get(axis).is_some() {
+        // Projection coordinates (metres on a map) give way to auxiliary longitudes
+        // and latitudes: X and Y are where protocols place the data on the earth.
+        let replaceable = cs
+            .get(axis)
+            .and_then(|cur| meta.variable(&cur.path))
+            .is_some_and(|cur| is_projection_coordinate(cur) && !is_projection_coordinate(c));
+        if cs.get(axis).is_some() && !replaceable {
             continue;
         }
         let dims: Option<Vec<usize>> = c
@@ -265,5 +281,54 @@ mod tests {
         assert_eq!(cs.x.as_ref().unwrap().dims, vec![1, 2]);
         assert!(cs.is_curvilinear());
         assert!(cs.z.is_none());
+    }
+
+    #[test]
+    fn projection_coordinates_give_way_to_longitudes_and_latitudes() {
+        let (y, x) = (dim("y", 3), dim("x", 4));
+        let proj = |n: &str, sn: &str, d: &DimRef| {
+            v(
+                n,
+                vec![d.clone()],
+                vec![("standard_name", sn), ("units", "m")],
+            )
+        };
+        let mut vars = vec![
+            proj("x", "projection_x_coordinate", &x),
+            proj("y", "projection_y_coordinate", &y),
+            v(
+                "lat",
+                vec![y.clone(), x.clone()],
+                vec![("units", "degrees_north")],
+            ),
+            v(
+                "lon",
+                vec![y.clone(), x.clone()],
+                vec![("units", "degrees_east")],
+            ),
+            v(
+                "a",
+                vec![y.clone(), x.clone()],
+                vec![("coordinates", "lon lat")],
+            ),
+            v("b", vec![y, x], vec![]),
+        ];
+        vars[0]
+            .attributes
+            .push(Attribute::new("axis", AttrValue::Text("X".into())));
+        let meta = DatasetMeta {
+            root: Group {
+                path: "/".into(),
+                variables: vars,
+                ..Default::default()
+            },
+        };
+        let cs = coordinates(&meta, meta.variable("a").unwrap());
+        assert_eq!(cs.x.as_ref().unwrap().path, "/lon");
+        assert_eq!(cs.y.as_ref().unwrap().path, "/lat");
+        assert!(cs.is_curvilinear());
+        // Without auxiliary coordinates, the projection coordinates stay.
+        let cs = coordinates(&meta, meta.variable("b").unwrap());
+        assert_eq!(cs.x.as_ref().unwrap().path, "/x");
     }
 }
