@@ -8,7 +8,7 @@ The file: `analysed_sst` f32 30×720×1440, chunks 1×360×720, zlib level 4 + s
 (random windows, time ranges and points, from a wrk Lua script), so a response cache
 cannot answer them; the metadata documents (.das/.dds) are one URL each, as clients ask.
 
-Usage: scripts/bench-peers.py [--seconds 10] [--connections 2] [--dars PATH] [--only datagate]
+Usage: scripts/bench-peers.py [--seconds 10] [--connections 2] [--dars PATH] [--only datagate] [--no-build]
   --dars PATH   a checkout of github.com/gauteh/dars: built with `cargo build --release`
                 (needs `pip install cmake`; compiles HDF5, ~10 minutes the first time).
 Needs wrk (Debian) and the conformance venv (`conformance/run.sh` creates it); installs
@@ -111,8 +111,9 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
-def start_datagate(data_dir, work):
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "datagate"], cwd=ROOT, check=True)
+def start_datagate(data_dir, work, build=True):
+    if build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "datagate"], cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     port = free_port()
     proc = subprocess.Popen(
@@ -154,12 +155,13 @@ xpublish.Rest({{{ID!r}: ds}}).serve(host="127.0.0.1", port={port}, log_level="er
     }
 
 
-def start_dars(checkout, data_dir, work):
+def start_dars(checkout, data_dir, work, build=True):
     # Its HDF5 is built from source with CMake (from the venv: `pip install cmake`).
     env = dict(os.environ, PATH=os.path.join(VENV, "bin") + os.pathsep + os.environ["PATH"])
-    if not os.path.exists(os.path.join(VENV, "bin", "cmake")):
-        subprocess.run([PY, "-m", "pip", "install", "-q", "cmake"], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=checkout, check=True, env=env)
+    if build:
+        if not os.path.exists(os.path.join(VENV, "bin", "cmake")):
+            subprocess.run([PY, "-m", "pip", "install", "-q", "cmake"], check=True)
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=checkout, check=True, env=env)
     port = free_port()
     binary = os.path.join(checkout, "target", "release", "dars")
     # A trailing "/": datasets at /data/<file>; its index database (sled) in `work`.
@@ -240,6 +242,7 @@ def main():
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--dars", help="path to a checkout of gauteh/dars")
     ap.add_argument("--only", help="comma-separated servers: datagate,xpublish,dars")
+    ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: scripts/setup-system.sh --test")
@@ -253,9 +256,10 @@ def main():
     cores = os.cpu_count() or 1
     print(f"decode limit: {limit:.0f} MB/s per core (zlib + unshuffle), {limit * cores:.0f} MB/s on {cores} cores")
     bulk_mb = 10 * NY * NX * 4 / 1e6
-    servers = [("datagate", lambda: start_datagate(data, work)), ("xpublish", lambda: start_xpublish(path, work))]
+    build = not args.no_build
+    servers = [("datagate", lambda: start_datagate(data, work, build)), ("xpublish", lambda: start_xpublish(path, work))]
     if args.dars:
-        servers.append(("dars", lambda: start_dars(os.path.abspath(args.dars), data, work)))
+        servers.append(("dars", lambda: start_dars(os.path.abspath(args.dars), data, work, build)))
     if args.only:
         keep = set(args.only.split(","))
         servers = [s for s in servers if s[0] in keep]
