@@ -246,6 +246,9 @@ fn coords_of(runs: &[DimRuns], picks: &[usize]) -> Vec<u64> {
 /// Undoes a chunk's filter pipeline (applied in order when writing, so undone in
 /// reverse), skipping filters its mask marks as not applied.
 fn decode(raw: &[u8], filters: &[Filter], mask: u32, want: usize) -> Result<Vec<u8>, String> {
+    // What a stage may hold: the chunk plus any Fletcher-32 checksums still on it.
+    let checksums = filters.iter().filter(|f| **f == Filter::Fletcher32).count();
+    let most = want + 4 * checksums;
     let mut bytes = raw.to_vec();
     for (i, f) in filters.iter().enumerate().rev() {
         if i < 32 && mask & (1 << i) != 0 {
@@ -260,7 +263,7 @@ fn decode(raw: &[u8], filters: &[Filter], mask: u32, want: usize) -> Result<Vec<
                 bytes.truncate(n);
                 bytes
             }
-            Filter::Deflate { .. } => inflate(&bytes, want)?,
+            Filter::Deflate { .. } => inflate(&bytes, most)?,
             Filter::Shuffle { element_size } => unshuffle(&bytes, *element_size),
             Filter::Other { id, .. } => return Err(format!("HDF5 filter {id}")),
         };
@@ -460,6 +463,31 @@ mod tests {
         // Inflating past the chunk's size is an error, not an allocation.
         assert!(decode(&raw, &[Filter::Deflate { level: 1 }], 0, 10).is_err());
         assert!(decode(&raw[..10], &[Filter::Deflate { level: 1 }], 0, 1000).is_err());
+        // netCDF-C's pipeline: Fletcher-32, then shuffle, then deflate; 8-byte values
+        // and the 4-byte checksum shuffled together (the tail is left in place).
+        let values: Vec<u8> = (0..12u64)
+            .flat_map(|v| (v * 1000 + 7).to_le_bytes())
+            .collect();
+        let mut with_sum = values.clone();
+        with_sum.extend_from_slice(&[1, 2, 3, 4]);
+        let mut shuffled = vec![0u8; with_sum.len()];
+        for e in 0..12 {
+            for b in 0..8 {
+                shuffled[b * 12 + e] = with_sum[e * 8 + b];
+            }
+        }
+        shuffled[96..].copy_from_slice(&with_sum[96..]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&shuffled).unwrap();
+        let pipeline = [
+            Filter::Fletcher32,
+            Filter::Shuffle { element_size: 8 },
+            Filter::Deflate { level: 1 },
+        ];
+        assert_eq!(
+            decode(&z.finish().unwrap(), &pipeline, 0, 96).unwrap(),
+            values
+        );
         // A skipped filter (mask bit) is not undone.
         assert_eq!(
             decode(&[1, 2], &[Filter::Deflate { level: 1 }], 1, 2).unwrap(),
