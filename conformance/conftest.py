@@ -115,3 +115,23 @@ def server(request, fixtures_dir, tmp_path_factory):
         proc, base = start_server(["--config", str(config)])
     yield base
     stop_server(proc)
+
+
+# cfgrib (ecCodes) and rioxarray (GDAL, PROJ) register xarray backends, so every process
+# that opens a dataset with xarray loads their bundled C libraries beside netCDF4's; the
+# interpreter's teardown then aborts in their destructors ("free(): invalid pointer"),
+# after every test has passed. Once pytest is done, the process exits without that
+# teardown, with pytest's own status.
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    session.config._datagate_exitstatus = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    status = getattr(config, "_datagate_exitstatus", None)
+    if status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+

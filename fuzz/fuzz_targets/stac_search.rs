@@ -21,6 +21,7 @@ fn items() -> &'static [IndexedItem] {
                 bbox: BBox::new(-180.0, -90.0, 180.0, 90.0).ok(),
                 start: t("2020-01-01T00:00:00Z"),
                 end: t("2020-12-31T00:00:00Z"),
+                geometry: None,
             },
             IndexedItem {
                 id: "small".into(),
@@ -29,6 +30,7 @@ fn items() -> &'static [IndexedItem] {
                 bbox: BBox::new(170.0, -10.0, -170.0, 10.0).ok(),
                 start: t("1999-06-01"),
                 end: None,
+                geometry: None,
             },
             IndexedItem {
                 id: "bare".into(),
@@ -37,6 +39,7 @@ fn items() -> &'static [IndexedItem] {
                 bbox: None,
                 start: None,
                 end: None,
+                geometry: None,
             },
         ]
     })
