@@ -198,9 +198,6 @@ def test_passthrough_chunks_are_the_stored_bytes(server, fixtures_dir):
 @pytest.mark.parametrize(
     "url",
     [
-        "zarr/gridded_nc4.nc/zarr.json",  # v3 key under the v2 prefix
-        "zarr3/gridded_nc4.nc/.zmetadata",
-        "zarr3/gridded_nc4.nc/.zgroup",
         "zarr/gridded_nc4.nc/nope/.zarray",
         "zarr/gridded_nc4.nc/temp/.zgroup",
         "zarr/gridded_nc4.nc/temp/9.0.0.0",
