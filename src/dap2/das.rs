@@ -38,9 +38,8 @@ fn attribute_name(name: &str) -> String {
         let hex_follows = bytes.len() > i + 2
             && bytes[i + 1].is_ascii_hexdigit()
             && bytes[i + 2].is_ascii_hexdigit();
-        let raw = b.is_ascii_alphanumeric()
-            || b"_-+.*!~'".contains(&b)
-            || (b == b'%' && !hex_follows);
+        let raw =
+            b.is_ascii_alphanumeric() || b"_-+.*!~'".contains(&b) || (b == b'%' && !hex_follows);
         if raw {
             out.push(b as char);
         } else {

@@ -129,7 +129,9 @@ mod tests {
         assert!(matches!(parse(".zmetadata", &l), Some(Key::ZMetadata(g)) if g.key.is_empty()));
         assert!(matches!(parse("g/.zmetadata", &l), Some(Key::ZMetadata(g)) if g.key == "g"));
         assert!(matches!(parse("t/.zattrs", &l), Some(Key::ArrayAttrs(_))));
-        assert!(matches!(parse("t/0.1", &l), Some(Key::Chunk(_, c, v)) if c == vec![0, 1] && v == v2));
+        assert!(
+            matches!(parse("t/0.1", &l), Some(Key::Chunk(_, c, v)) if c == vec![0, 1] && v == v2)
+        );
         assert!(matches!(parse("g/s/0", &l), Some(Key::Chunk(_, c, v)) if c.is_empty() && v == v2));
         assert!(parse("t/.zgroup", &l).is_none());
         assert!(parse("t/0.01", &l).is_none());
@@ -150,7 +152,9 @@ mod tests {
             matches!(parse("g/c/c/3", &l), Some(Key::Chunk(a, c, v)) if a.key == "g/c" && c == vec![3] && v == v3)
         );
         assert!(matches!(parse("g/s/c", &l), Some(Key::Chunk(_, c, v)) if c.is_empty() && v == v3));
-        assert!(matches!(parse("t/c/1/2", &l), Some(Key::Chunk(_, c, v)) if c == vec![1, 2] && v == v3));
+        assert!(
+            matches!(parse("t/c/1/2", &l), Some(Key::Chunk(_, c, v)) if c == vec![1, 2] && v == v3)
+        );
         assert!(parse("t/c/1", &l).is_none());
         assert!(parse("t/c/1/02", &l).is_none());
         assert!(parse("nope/zarr.json", &l).is_none());
@@ -167,7 +171,10 @@ mod tests {
         assert!(
             matches!(parse("g/c/c/3", &l), Some(Key::Chunk(a, c, Version::V3)) if a.key == "g/c" && c == vec![3])
         );
-        assert!(parse("g/c/c", &l).is_none(), "rank-1 v3 chunk needs an index");
+        assert!(
+            parse("g/c/c", &l).is_none(),
+            "rank-1 v3 chunk needs an index"
+        );
         assert!(parse("g/c", &l).is_none());
     }
 }
