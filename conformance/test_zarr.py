@@ -1,5 +1,5 @@
-"""Virtual Zarr against the real clients: xarray + zarr-python 3 (v2 at /zarr/{id}, v3 at
-/zarr3/{id}), zarr-python directly over fsspec HTTP, and fsspec's ReferenceFileSystem
+"""Virtual Zarr against the real clients: xarray + zarr-python 3 (v2 and v3 side by side
+at /zarr/{id}: v3 by default, v2 with zarr_format=2; /zarr3/{id} is an alias), zarr-python directly over fsspec HTTP, and fsspec's ReferenceFileSystem
 over /zarr/{id}/refs.json reading the original files. Every value is compared with
 xarray's own netCDF4 read of the same file."""
 
@@ -24,7 +24,8 @@ FIXTURES = [
     "gridded_nc4.nc",
     "curvilinear.nc",
 ]
-FORMATS = [(2, "zarr"), (3, "zarr3")]
+# zarr_format None is the client's default choice, which must be v3.
+FORMATS = [(None, "zarr"), (2, "zarr"), (3, "zarr"), (3, "zarr3")]
 GROUPS = [None, "forecast", "forecast/deep"]
 
 
@@ -108,7 +109,7 @@ def test_dask_mean_over_all_chunks(server, fixtures_dir, fmt, prefix):
 
 def test_zarr_python_directly(server, fixtures_dir):
     local = xr.open_dataset(fixtures_dir / "gridded_nc4.nc", decode_cf=False)
-    g3 = zarr.open_group(f"{server}/zarr3/gridded_nc4.nc", mode="r", zarr_format=3)
+    g3 = zarr.open_group(f"{server}/zarr/gridded_nc4.nc", mode="r", zarr_format=3)
     same(g3["temp"][2, 1, 5:15, 3:9], local.temp.values[2, 1, 5:15, 3:9])
     assert g3["temp"].chunks == (1, 1, 10, 18)
     store = zarr.storage.FsspecStore.from_url(
@@ -121,6 +122,24 @@ def test_zarr_python_directly(server, fixtures_dir):
     nested = zarr.open_group(f"{server}/zarr/types_nc4.nc", mode="r", zarr_format=2)
     assert nested["forecast/deep/salinity"][3] == 35.3
     assert list(nested["v_string"][:]) == ["", "plain", "ünïcödé ✓", 'with "quotes" and\nnewline']
+
+
+@pytest.mark.parametrize("prefix", ["zarr", "zarr3"])
+def test_one_url_serves_both_formats(server, prefix):
+    url = f"{server}/{prefix}/types_nc4.nc"
+    default = zarr.open_group(url, mode="r")
+    assert default.metadata.zarr_format == 3
+    assert default.metadata.consolidated_metadata is not None
+    v2 = zarr.open_group(url, mode="r", zarr_format=2, use_consolidated=True)
+    assert v2.metadata.zarr_format == 2
+    assert v2.metadata.consolidated_metadata is not None
+    for g in (default, v2):
+        assert g["forecast/deep/salinity"][3] == 35.3
+    # Both chunk forms of one chunk are the same bytes.
+    v2_chunk = requests.get(f"{server}/{prefix}/gridded_nc4.nc/temp/1.2.0.1", timeout=10)
+    v3_chunk = requests.get(f"{server}/{prefix}/gridded_nc4.nc/temp/c/1/2/0/1", timeout=10)
+    assert v2_chunk.status_code == v3_chunk.status_code == 200
+    assert v2_chunk.content == v3_chunk.content
 
 
 def readable_here(refs, request):
@@ -179,15 +198,14 @@ def test_passthrough_chunks_are_the_stored_bytes(server, fixtures_dir):
 @pytest.mark.parametrize(
     "url",
     [
-        "zarr/gridded_nc4.nc/zarr.json",  # v3 key under the v2 prefix
-        "zarr3/gridded_nc4.nc/.zmetadata",
-        "zarr3/gridded_nc4.nc/.zgroup",
         "zarr/gridded_nc4.nc/nope/.zarray",
         "zarr/gridded_nc4.nc/temp/.zgroup",
         "zarr/gridded_nc4.nc/temp/9.0.0.0",
         "zarr/gridded_nc4.nc/temp/0.0.0",
         "zarr/gridded_nc4.nc/sparse/0.2",  # never written: the client fills it
         "zarr3/gridded_nc4.nc/sparse/c/1/2",
+        "zarr/gridded_nc4.nc/sparse/c/1/2",  # v3 absent chunks stay absent
+        "zarr/gridded_nc4.nc/temp/c/0/0",  # one index per dimension
         "zarr/no_such_dataset.nc/.zmetadata",
         "zarr3/no_such_dataset.nc/zarr.json",
         "zarr/gridded_nc4.ncx/.zgroup",

@@ -21,6 +21,34 @@ pub fn escape_string(s: &str) -> String {
     out
 }
 
+/// An attribute name as a DAS word. netCDF-C's DAS lexer (`oc2/daplex.c`) ends a word at
+/// any byte outside `[A-Za-z0-9]` and `-+_/%\.*#:!~'"`: a space, and every UTF-8 byte (a
+/// negative `char`, read as whitespace, or else skipped as illegal). Its parser
+/// (`oc2/dap.y`, rule `name`) takes no quoted names, and it percent-decodes only letters,
+/// digits and `_!~*'-"@` (`dapdecode`); pydap decodes nothing. So characters both
+/// clients keep are sent raw, giving the original name, and the rest as `%XX` (libdap's
+/// and THREDDS's escape), which both clients show as written: `Model scenario` arrives
+/// as `Model%20scenario`, and no DAS text can do better (docs/dap2.md). A `%` stays raw
+/// unless two hex digits follow, which netCDF-C might decode. Container names must match
+/// the DDS, so they keep `escape_name`.
+fn attribute_name(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = String::with_capacity(name.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let hex_follows = bytes.len() > i + 2
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit();
+        let raw =
+            b.is_ascii_alphanumeric() || b"_-+.*!~'".contains(&b) || (b == b'%' && !hex_follows);
+        if raw {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// DAS numbers: shortest text that reads back to the same value; exponent form for very
 /// large or small magnitudes; NaN and infinities by name.
 fn float_text(x: f64, single: bool) -> String {
@@ -105,7 +133,7 @@ pub(super) fn write_attr(out: &mut String, indent: &str, a: &Attribute, of_unsig
     let _ = writeln!(
         out,
         "{indent}{ty} {} {};",
-        escape_name(&a.name),
+        attribute_name(&a.name),
         values.join(", ")
     );
 }
@@ -221,5 +249,22 @@ mod tests {
         assert_eq!((t, v[0].as_str()), ("String", "\"18446744073709551615\""));
         let (t, v) = attr_texts(&AttrValue::I8(vec![-1, 2]), false);
         assert_eq!((t, v.join(",")), ("Int16", "-1,2".into()));
+    }
+
+    #[test]
+    fn attribute_names_keep_what_the_lexers_keep() {
+        assert_eq!(attribute_name("Model scenario"), "Model%20scenario");
+        assert_eq!(attribute_name("a.b+c*d-e_f!~'"), "a.b+c*d-e_f!~'");
+        assert_eq!(attribute_name("100%"), "100%");
+        assert_eq!(attribute_name("%41"), "%2541");
+        assert_eq!(attribute_name("température"), "temp%C3%A9rature");
+        assert_eq!(attribute_name("a\"b#c:d"), "a%22b%23c%3Ad");
+        let mut out = String::new();
+        let attr = Attribute {
+            name: "Model scenario".into(),
+            value: AttrValue::Text("ssp585".into()),
+        };
+        write_attr(&mut out, "", &attr, false);
+        assert_eq!(out, "String Model%20scenario \"ssp585\";\n");
     }
 }

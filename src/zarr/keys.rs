@@ -1,4 +1,16 @@
-//! Store keys: what a path below `/zarr/{id}/` or `/zarr3/{id}/` names.
+//! Store keys: what a path below `/zarr/{id}/` (or its alias `/zarr3/{id}/`) names.
+//!
+//! One store answers both Zarr formats, so a key's form alone says which format it
+//! belongs to:
+//! - `zarr.json` is v3 metadata; `.zgroup`, `.zattrs`, `.zarray`, `.zmetadata` and
+//!   `refs.json` are v2.
+//! - `{array}/c` (rank 0) or `{array}/c/i/j/…` with one index per dimension is a v3
+//!   chunk; `{array}/i.j.…` (`{array}/0` for rank 0) is a v2 chunk.
+//!
+//! The two chunk forms never name the same key: a v3 chunk key of array `A` continues
+//! `A/c/`, so a v2 reading would need an array `A/c` or `A/c/i` below the array `A`, and
+//! an array has no children (netCDF gives a variable and a group of one parent distinct
+//! names). A v2 array named `c` (`g/c/3`) is therefore a v2 key: no array `g` exists.
 
 use super::layout::{ArrayLayout, GroupLayout, StoreLayout};
 
@@ -18,51 +30,52 @@ pub enum Key<'l> {
     ArrayAttrs(&'l ArrayLayout),
     GroupJson(&'l GroupLayout),
     ArrayJson(&'l ArrayLayout),
-    Chunk(&'l ArrayLayout, Vec<u64>),
+    /// A chunk, in the format its key was written in (v2 and v3 differ on absent chunks).
+    Chunk(&'l ArrayLayout, Vec<u64>, Version),
 }
 
 /// Parses the key `rest` (no leading `/`); `None` for anything the store does not hold.
-pub fn parse<'l>(version: Version, rest: &str, layout: &'l StoreLayout) -> Option<Key<'l>> {
+pub fn parse<'l>(rest: &str, layout: &'l StoreLayout) -> Option<Key<'l>> {
     let (node, leaf) = rest.rsplit_once('/').unwrap_or(("", rest));
-    match version {
-        Version::V2 => match leaf {
-            "refs.json" if node.is_empty() => Some(Key::Refs),
-            ".zgroup" => layout.group(node).map(|_| Key::ZGroup),
-            ".zmetadata" => layout.group(node).map(Key::ZMetadata),
-            ".zarray" => layout.array(node).map(Key::ZArray),
-            ".zattrs" => match layout.group(node) {
-                Some(g) => Some(Key::GroupAttrs(g)),
-                None => layout.array(node).map(Key::ArrayAttrs),
-            },
-            _ => {
-                let a = layout.array(node)?;
-                let coords = if a.shape.is_empty() {
-                    (leaf == "0").then(Vec::new)?
-                } else {
-                    numbers(leaf.split('.'))?
-                };
-                Some(Key::Chunk(a, coords))
-            }
+    match leaf {
+        "refs.json" if node.is_empty() => Some(Key::Refs),
+        ".zgroup" => layout.group(node).map(|_| Key::ZGroup),
+        ".zmetadata" => layout.group(node).map(Key::ZMetadata),
+        ".zarray" => layout.array(node).map(Key::ZArray),
+        ".zattrs" => match layout.group(node) {
+            Some(g) => Some(Key::GroupAttrs(g)),
+            None => layout.array(node).map(Key::ArrayAttrs),
         },
-        Version::V3 => {
-            if leaf == "zarr.json" {
-                return match layout.group(node) {
-                    Some(g) => Some(Key::GroupJson(g)),
-                    None => layout.array(node).map(Key::ArrayJson),
-                };
-            }
-            // `{array}/c` (rank 0) or `{array}/c/i/j/...`.
-            layout.arrays.iter().find_map(|a| {
-                let after = rest.strip_prefix(a.key.as_str())?.strip_prefix("/c")?;
-                let coords = if after.is_empty() {
-                    Vec::new()
-                } else {
-                    numbers(after.strip_prefix('/')?.split('/'))?
-                };
-                (coords.len() == a.shape.len()).then_some(Key::Chunk(a, coords))
-            })
-        }
+        "zarr.json" => match layout.group(node) {
+            Some(g) => Some(Key::GroupJson(g)),
+            None => layout.array(node).map(Key::ArrayJson),
+        },
+        _ => v3_chunk(rest, layout).or_else(|| v2_chunk(node, leaf, layout)),
     }
+}
+
+/// `{array}/c` (rank 0) or `{array}/c/i/j/…`.
+fn v3_chunk<'l>(rest: &str, layout: &'l StoreLayout) -> Option<Key<'l>> {
+    layout.arrays.iter().find_map(|a| {
+        let after = rest.strip_prefix(a.key.as_str())?.strip_prefix("/c")?;
+        let coords = if after.is_empty() {
+            Vec::new()
+        } else {
+            numbers(after.strip_prefix('/')?.split('/'))?
+        };
+        (coords.len() == a.shape.len()).then_some(Key::Chunk(a, coords, Version::V3))
+    })
+}
+
+/// `{array}/i.j.…` (`{array}/0` for rank 0).
+fn v2_chunk<'l>(node: &str, leaf: &str, layout: &'l StoreLayout) -> Option<Key<'l>> {
+    let a = layout.array(node)?;
+    let coords = if a.shape.is_empty() {
+        (leaf == "0").then(Vec::new)?
+    } else {
+        numbers(leaf.split('.'))?
+    };
+    (coords.len() == a.shape.len()).then_some(Key::Chunk(a, coords, Version::V2))
 }
 
 fn numbers<'s>(parts: impl Iterator<Item = &'s str>) -> Option<Vec<u64>> {
@@ -112,50 +125,56 @@ mod tests {
     #[test]
     fn v2_keys() {
         let l = layout();
+        let v2 = Version::V2;
+        assert!(matches!(parse(".zmetadata", &l), Some(Key::ZMetadata(g)) if g.key.is_empty()));
+        assert!(matches!(parse("g/.zmetadata", &l), Some(Key::ZMetadata(g)) if g.key == "g"));
+        assert!(matches!(parse("t/.zattrs", &l), Some(Key::ArrayAttrs(_))));
         assert!(
-            matches!(parse(Version::V2, ".zmetadata", &l), Some(Key::ZMetadata(g)) if g.key.is_empty())
+            matches!(parse("t/0.1", &l), Some(Key::Chunk(_, c, v)) if c == vec![0, 1] && v == v2)
         );
-        assert!(
-            matches!(parse(Version::V2, "g/.zmetadata", &l), Some(Key::ZMetadata(g)) if g.key == "g")
-        );
-        assert!(matches!(
-            parse(Version::V2, "t/.zattrs", &l),
-            Some(Key::ArrayAttrs(_))
-        ));
-        assert!(
-            matches!(parse(Version::V2, "t/0.1", &l), Some(Key::Chunk(_, c)) if c == vec![0, 1])
-        );
-        assert!(matches!(parse(Version::V2, "g/s/0", &l), Some(Key::Chunk(_, c)) if c.is_empty()));
-        assert!(parse(Version::V2, "t/.zgroup", &l).is_none());
-        assert!(parse(Version::V2, "t/0.01", &l).is_none());
-        assert!(parse(Version::V2, "zarr.json", &l).is_none());
-        assert!(parse(Version::V2, "nope/.zarray", &l).is_none());
-        assert!(matches!(
-            parse(Version::V2, "refs.json", &l),
-            Some(Key::Refs)
-        ));
+        assert!(matches!(parse("g/s/0", &l), Some(Key::Chunk(_, c, v)) if c.is_empty() && v == v2));
+        assert!(parse("t/.zgroup", &l).is_none());
+        assert!(parse("t/0.01", &l).is_none());
+        assert!(parse("t/0", &l).is_none(), "one index for a rank-2 array");
+        assert!(parse("nope/.zarray", &l).is_none());
+        assert!(matches!(parse("refs.json", &l), Some(Key::Refs)));
+        assert!(parse("g/refs.json", &l).is_none());
     }
 
     #[test]
     fn v3_keys() {
         let l = layout();
-        assert!(matches!(
-            parse(Version::V3, "zarr.json", &l),
-            Some(Key::GroupJson(_))
-        ));
+        let v3 = Version::V3;
+        assert!(matches!(parse("zarr.json", &l), Some(Key::GroupJson(_))));
+        assert!(matches!(parse("g/zarr.json", &l), Some(Key::GroupJson(g)) if g.key == "g"));
+        assert!(matches!(parse("g/c/zarr.json", &l), Some(Key::ArrayJson(a)) if a.key == "g/c"));
         assert!(
-            matches!(parse(Version::V3, "g/c/zarr.json", &l), Some(Key::ArrayJson(a)) if a.key == "g/c")
+            matches!(parse("g/c/c/3", &l), Some(Key::Chunk(a, c, v)) if a.key == "g/c" && c == vec![3] && v == v3)
+        );
+        assert!(matches!(parse("g/s/c", &l), Some(Key::Chunk(_, c, v)) if c.is_empty() && v == v3));
+        assert!(
+            matches!(parse("t/c/1/2", &l), Some(Key::Chunk(_, c, v)) if c == vec![1, 2] && v == v3)
+        );
+        assert!(parse("t/c/1", &l).is_none());
+        assert!(parse("t/c/1/02", &l).is_none());
+        assert!(parse("nope/zarr.json", &l).is_none());
+    }
+
+    /// The array named `c` keeps its v2 keys: `g/c/3` is chunk 3 of `g/c`, since no
+    /// array `g` could own a v3 key `g/c/…`.
+    #[test]
+    fn an_array_named_c_is_unambiguous() {
+        let l = layout();
+        assert!(
+            matches!(parse("g/c/3", &l), Some(Key::Chunk(a, c, Version::V2)) if a.key == "g/c" && c == vec![3])
         );
         assert!(
-            matches!(parse(Version::V3, "g/c/c/3", &l), Some(Key::Chunk(a, c)) if a.key == "g/c" && c == vec![3])
+            matches!(parse("g/c/c/3", &l), Some(Key::Chunk(a, c, Version::V3)) if a.key == "g/c" && c == vec![3])
         );
-        assert!(matches!(parse(Version::V3, "g/s/c", &l), Some(Key::Chunk(_, c)) if c.is_empty()));
-        assert!(matches!(
-            parse(Version::V3, "t/c/1/2", &l),
-            Some(Key::Chunk(_, _))
-        ));
-        assert!(parse(Version::V3, "t/c/1", &l).is_none());
-        assert!(parse(Version::V3, ".zmetadata", &l).is_none());
-        assert!(parse(Version::V3, "t/0.0", &l).is_none());
+        assert!(
+            parse("g/c/c", &l).is_none(),
+            "rank-1 v3 chunk needs an index"
+        );
+        assert!(parse("g/c", &l).is_none());
     }
 }

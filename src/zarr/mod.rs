@@ -1,6 +1,8 @@
 //! Virtual Zarr: every dataset as a read-only Zarr store over HTTP, with consolidated
-//! metadata. `/zarr/{id}/` is Zarr v2 and `/zarr3/{id}/` is Zarr v3: kept apart because
-//! zarr-python 3 silently prefers v3 when one URL answers both.
+//! metadata. `/zarr/{id}/` answers Zarr v2 and v3 keys side by side, so zarr-python 3
+//! opens v3 (it prefers `zarr.json` when both answer) and `zarr_format=2` or zarr-python
+//! 2 open v2; `/zarr3/{id}/` is an alias kept for earlier links. `keys` says how a key's
+//! form picks its format.
 //! `/zarr/{id}/refs.json` is a kerchunk reference set to the original file.
 
 mod chunk;
@@ -44,7 +46,7 @@ impl Weight for StoreLayout {
     }
 }
 
-/// The virtual Zarr service: v2 at `/zarr/{id}`, v3 at `/zarr3/{id}`.
+/// The virtual Zarr service: v2 and v3 at `/zarr/{id}`, and the alias `/zarr3/{id}`.
 pub struct Zarr {
     caches: Arc<Caches>,
 }
@@ -65,20 +67,13 @@ impl Service for Zarr {
     }
 
     fn router(&self, state: &AppState) -> Router {
-        let (c2, c3) = (self.caches.clone(), self.caches.clone());
+        let caches = self.caches.clone();
+        let handler = get(move |state, path, method, headers| {
+            respond(state, path, method, headers, caches.clone())
+        });
         Router::new()
-            .route(
-                "/zarr/{*path}",
-                get(move |state, path, method, headers| {
-                    respond(state, path, method, headers, c2.clone(), Version::V2)
-                }),
-            )
-            .route(
-                "/zarr3/{*path}",
-                get(move |state, path, method, headers| {
-                    respond(state, path, method, headers, c3.clone(), Version::V3)
-                }),
-            )
+            .route("/zarr/{*path}", handler.clone())
+            .route("/zarr3/{*path}", handler)
             .with_state(state.clone())
     }
 
@@ -104,26 +99,18 @@ impl Service for Zarr {
         vec![
             Endpoint::new(
                 "zarr",
-                "Virtual Zarr store (v2, consolidated)",
+                "Virtual Zarr store (v3 by default, v2 with zarr_format=2; consolidated)",
                 format!("{base}/zarr/{id}"),
                 "application/vnd+zarr",
             )
             .roles(&["data"])
-            .asset_fields(serde_json::json!({"zarr:zarr_format": 2, "zarr:consolidated": true}))
+            .asset_fields(serde_json::json!({"zarr:zarr_format": 3, "zarr:consolidated": true}))
             .intake(IntakeSource {
                 driver: "zarr",
                 name_suffix: "_zarr",
                 description_suffix: " (virtual Zarr)",
                 args: &[("consolidated", "true")],
             }),
-            Endpoint::new(
-                "zarr3",
-                "Virtual Zarr store (v3, consolidated)",
-                format!("{base}/zarr3/{id}"),
-                "application/vnd+zarr",
-            )
-            .roles(&["data"])
-            .asset_fields(serde_json::json!({"zarr:zarr_format": 3, "zarr:consolidated": true})),
             Endpoint::new(
                 "references",
                 "kerchunk references",
@@ -141,9 +128,8 @@ async fn respond(
     method: Method,
     headers: HeaderMap,
     caches: Arc<Caches>,
-    version: Version,
 ) -> Response {
-    match answer(&state, &path, &method, &headers, &caches, version).await {
+    match answer(&state, &path, &method, &headers, &caches).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -157,7 +143,6 @@ async fn answer(
     method: &Method,
     headers: &HeaderMap,
     caches: &Caches,
-    version: Version,
 ) -> Result<Response, ZarrError> {
     let Some((id, rest)) = state.catalog.resolve(path) else {
         return Err(ZarrError::NotFound(format!("no dataset at {path:?}")));
@@ -177,7 +162,7 @@ async fn answer(
             Arc::new(StoreLayout::build(&ds, max).await)
         })
         .await;
-    let key = keys::parse(version, rest, &layout)
+    let key = keys::parse(rest, &layout)
         .ok_or_else(|| ZarrError::NotFound(format!("no key {rest:?} in {id}")))?;
     let json =
         |v: serde_json::Value| Ok(finish(&ds, "application/json", Bytes::from(v.to_string())));
@@ -193,7 +178,7 @@ async fn answer(
         Key::ArrayAttrs(a) => json(metadata::zattrs_array(a)),
         Key::GroupJson(g) => json(metadata::group_v3(&layout, g)),
         Key::ArrayJson(a) => json(metadata::array_v3(a)),
-        Key::Chunk(a, coords) => {
+        Key::Chunk(a, coords, version) => {
             let request = ChunkRequest {
                 ds: &ds,
                 array: a,
