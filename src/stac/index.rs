@@ -16,8 +16,8 @@ pub struct IndexedItem {
     pub bbox: Option<BBox>,
     pub start: Option<CfDateTime>,
     pub end: Option<CfDateTime>,
-    /// The GeoJSON geometry of an observation file's features (their places or tracks);
-    /// `None` for grids, whose geometry is their bounding box.
+    /// The GeoJSON geometry of an observation file's features (their places or tracks)
+    /// or of a swath's outline; `None` for grids, whose geometry is their bounding box.
     pub geometry: Option<serde_json::Value>,
 }
 
@@ -83,7 +83,10 @@ impl ItemIndex {
             let (extent, geometry) = match observed {
                 Some((e, g)) => (e, Some(g)),
                 None => match ds.extent().await {
-                    Ok(e) => (e, None),
+                    Ok(e) => {
+                        let outline = e.footprint.as_deref().and_then(footprint_geometry);
+                        (e, outline)
+                    }
                     Err(e) => {
                         tracing::warn!("stac: {id}: {e}");
                         continue;
@@ -159,8 +162,25 @@ async fn observation_extent(
         let units = index.time_units.as_ref()?;
         Some((units.decode(a)?, units.decode(b)?))
     });
-    let extent = crate::catalog::DatasetExtent { bbox, time };
+    let extent = crate::catalog::DatasetExtent {
+        bbox,
+        time,
+        footprint: None,
+    };
     Some((extent, observation_geometry(&index)?))
+}
+
+/// A swath's outline: a Polygon, or a MultiPolygon when split at the antimeridian.
+fn footprint_geometry(parts: &[Vec<[f64; 2]>]) -> Option<serde_json::Value> {
+    use serde_json::json;
+    match parts {
+        [] => None,
+        [one] => Some(json!({"type": "Polygon", "coordinates": [one]})),
+        _ => {
+            let polygons: Vec<[&Vec<[f64; 2]>; 1]> = parts.iter().map(|p| [p]).collect();
+            Some(json!({"type": "MultiPolygon", "coordinates": polygons}))
+        }
+    }
 }
 
 /// The places or tracks of a file's features, thinned to `MAX_VERTICES`.
