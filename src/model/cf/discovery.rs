@@ -3,10 +3,17 @@
 //! (a swath whose `time(row)` is named by no data variable, lat/lon of any dims).
 
 use super::axes::{Axis, axis_of};
+use super::time::TimeUnits;
 use crate::model::{DatasetMeta, Variable};
 
 fn text(var: &Variable, name: &str) -> Option<String> {
     var.attr(name).and_then(|a| a.as_text())
+}
+
+fn has_time_units(v: &Variable) -> bool {
+    text(v, "units").is_some_and(|u| {
+        TimeUnits::parse(&u, text(v, "calendar").as_deref()).is_ok()
+    })
 }
 
 /// Variables holding CF times, of any shape: those with time units (`… since …`)
@@ -17,7 +24,7 @@ pub fn time_coordinates(meta: &DatasetMeta) -> Vec<&Variable> {
         .variables()
         .into_iter()
         .filter(|v| v.dtype.is_numeric() && v.num_elements() > 0)
-        .filter(|v| axis_of(v) == Some(Axis::T) && super::time_units(v).is_some())
+        .filter(|v| axis_of(v) == Some(Axis::T) && has_time_units(v))
         .collect();
     found.sort_by_key(|v| text(v, "standard_name").as_deref().map(str::trim) != Some("time"));
     found
