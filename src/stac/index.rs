@@ -218,3 +218,20 @@ impl crate::cache::Weight for ItemIndex {
         (self.items.len() + self.collections.len()).saturating_mul(512)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlines_as_geojson() {
+        let ring = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let one = footprint_geometry(std::slice::from_ref(&ring)).unwrap();
+        assert_eq!(one["type"], "Polygon");
+        assert_eq!(one["coordinates"][0][2], serde_json::json!([1.0, 1.0]));
+        let two = footprint_geometry(&[ring.clone(), ring]).unwrap();
+        assert_eq!(two["type"], "MultiPolygon");
+        assert_eq!(two["coordinates"][1][0][1], serde_json::json!([1.0, 0.0]));
+        assert!(footprint_geometry(&[]).is_none());
+    }
+}
