@@ -2,8 +2,8 @@
 //! (STAC items, catalog listings) says about a file.
 
 use super::Dataset;
-use crate::model::cf::{self, Axis, CfDateTime};
 use crate::model::acdd::DeclaredExtent;
+use crate::model::cf::{self, Axis, CfDateTime};
 use crate::model::{DatasetMeta, Variable};
 use crate::readers::ReadError;
 use crate::subset::{BBox, Hyperslab};
@@ -56,7 +56,10 @@ impl Dataset {
         lon: &Variable,
         lat: &Variable,
     ) -> Result<(Option<BBox>, Option<Vec<Vec<[f64; 2]>>>), ReadError> {
-        let (xs, ys) = (self.physical_values(lon).await?, self.physical_values(lat).await?);
+        let (xs, ys) = (
+            self.physical_values(lon).await?,
+            self.physical_values(lat).await?,
+        );
         let bbox = match (
             finite_min_max(xs.iter().copied()),
             finite_min_max(ys.iter().copied()),
@@ -66,7 +69,11 @@ impl Dataset {
             _ => None,
         };
         let same_dims = lon.dims.len() == 2
-            && lat.dims.iter().map(|d| &d.path).eq(lon.dims.iter().map(|d| &d.path));
+            && lat
+                .dims
+                .iter()
+                .map(|d| &d.path)
+                .eq(lon.dims.iter().map(|d| &d.path));
         let footprint = match lon.shape().as_slice() {
             [rows, cols] if same_dims && bbox.is_some() => {
                 super::footprint::outline(&xs, &ys, *rows, *cols)
@@ -91,7 +98,10 @@ impl Dataset {
     }
 
     /// First and last time of a time coordinate of any shape.
-    async fn time_span(&self, tv: &Variable) -> Result<Option<(CfDateTime, CfDateTime)>, ReadError> {
+    async fn time_span(
+        &self,
+        tv: &Variable,
+    ) -> Result<Option<(CfDateTime, CfDateTime)>, ReadError> {
         let Some(units) = cf::time_units(tv) else {
             return Ok(None);
         };
@@ -115,7 +125,8 @@ impl Dataset {
             let cs = cf::coordinates(&self.meta, var);
             if extent.bbox.is_none()
                 && let (Some(x), Some(y)) = (cs.get(Axis::X), cs.get(Axis::Y))
-                && let (Some(x), Some(y)) = (self.meta.variable(&x.path), self.meta.variable(&y.path))
+                && let (Some(x), Some(y)) =
+                    (self.meta.variable(&x.path), self.meta.variable(&y.path))
             {
                 (extent.bbox, extent.footprint) = self.horizontal_extent(x, y).await?;
             }
@@ -226,9 +237,6 @@ mod tests {
             .extent()
             .await
             .unwrap();
-        assert_eq!(
-            t,
-DatasetExtent::default()
-        );
+        assert_eq!(t, DatasetExtent::default());
     }
 }

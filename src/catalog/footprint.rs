@@ -29,7 +29,13 @@ fn edge(rows: usize, cols: usize) -> Vec<(usize, usize)> {
 /// Clips a ring to the half plane `lon <= limit` (`keep_west`) or `lon >= limit`
 /// (Sutherland–Hodgman against one edge).
 fn clip(ring: &[[f64; 2]], limit: f64, keep_west: bool) -> Vec<[f64; 2]> {
-    let inside = |p: &[f64; 2]| if keep_west { p[0] <= limit } else { p[0] >= limit };
+    let inside = |p: &[f64; 2]| {
+        if keep_west {
+            p[0] <= limit
+        } else {
+            p[0] >= limit
+        }
+    };
     let mut out = Vec::new();
     for k in 0..ring.len() {
         let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
@@ -92,7 +98,12 @@ pub fn outline(lon: &[f64], lat: &[f64], rows: usize, cols: usize) -> Option<Vec
     for p in &mut east_part {
         p[0] -= 360.0;
     }
-    Some([west_part, east_part].into_iter().filter_map(closed).collect())
+    Some(
+        [west_part, east_part]
+            .into_iter()
+            .filter_map(closed)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -140,7 +151,10 @@ mod tests {
     #[test]
     fn crossing_the_antimeridian_splits_in_two() {
         let (lon, lat) = swath(5, 3, 178.0);
-        let lon: Vec<f64> = lon.iter().map(|x| if *x > 180.0 { x - 360.0 } else { *x }).collect();
+        let lon: Vec<f64> = lon
+            .iter()
+            .map(|x| if *x > 180.0 { x - 360.0 } else { *x })
+            .collect();
         let rings = outline(&lon, &lat, 5, 3).unwrap();
         assert_eq!(rings.len(), 2);
         assert!(rings[0].iter().all(|p| p[0] >= 178.0 && p[0] <= 180.0));

@@ -74,8 +74,14 @@ mod tests {
     #[test]
     fn granule_attributes() {
         let m = meta(vec![
-            ("time_coverage_start", AttrValue::Text("2021-06-01T10:00:00Z".into())),
-            ("time_coverage_end", AttrValue::Text("2021-06-01T10:05:30Z".into())),
+            (
+                "time_coverage_start",
+                AttrValue::Text("2021-06-01T10:00:00Z".into()),
+            ),
+            (
+                "time_coverage_end",
+                AttrValue::Text("2021-06-01T10:05:30Z".into()),
+            ),
             ("geospatial_lat_min", AttrValue::F64(vec![-10.0])),
             ("geospatial_lat_max", AttrValue::F32(vec![5.5])),
             ("geospatial_lon_min", AttrValue::Text("100".into())),

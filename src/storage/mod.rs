@@ -25,8 +25,7 @@ use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::{
     BackoffConfig, ClientConfigKey, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt,
-    RetryConfig,
-    path::Path as StorePath,
+    RetryConfig, path::Path as StorePath,
 };
 
 pub use block_cache::{BlockCache, RangeCounters};

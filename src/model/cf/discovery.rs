@@ -11,9 +11,7 @@ fn text(var: &Variable, name: &str) -> Option<String> {
 }
 
 fn has_time_units(v: &Variable) -> bool {
-    text(v, "units").is_some_and(|u| {
-        TimeUnits::parse(&u, text(v, "calendar").as_deref()).is_ok()
-    })
+    text(v, "units").is_some_and(|u| TimeUnits::parse(&u, text(v, "calendar").as_deref()).is_ok())
 }
 
 /// Variables holding CF times, of any shape: those with time units (`… since …`)
@@ -39,7 +37,8 @@ pub fn longitude_latitude(meta: &DatasetMeta) -> Option<(&Variable, &Variable)> 
             && v.num_elements() > 0
             && axis_of(v) == Some(axis)
             && (text(v, "standard_name").as_deref().map(str::trim) == Some(sn)
-                || text(v, "units").is_some_and(|u| u.trim().to_ascii_lowercase().starts_with(unit)))
+                || text(v, "units")
+                    .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with(unit)))
     };
     let vars = meta.variables();
     let lons = vars
@@ -49,7 +48,11 @@ pub fn longitude_latitude(meta: &DatasetMeta) -> Option<(&Variable, &Variable)> 
         .filter_map(|lon| {
             let same_dims = |lat: &&&Variable| {
                 lat.dims.len() == lon.dims.len()
-                    && lat.dims.iter().zip(&lon.dims).all(|(a, b)| a.path == b.path)
+                    && lat
+                        .dims
+                        .iter()
+                        .zip(&lon.dims)
+                        .all(|(a, b)| a.path == b.path)
             };
             let lat = vars
                 .iter()
@@ -113,9 +116,16 @@ mod tests {
                     v(
                         "scan_time",
                         vec![row.clone()],
-                        &[("standard_name", "time"), ("units", "seconds since 2020-01-01")],
+                        &[
+                            ("standard_name", "time"),
+                            ("units", "seconds since 2020-01-01"),
+                        ],
                     ),
-                    v("lat", vec![row.clone(), cell.clone()], &[("units", "degrees_north")]),
+                    v(
+                        "lat",
+                        vec![row.clone(), cell.clone()],
+                        &[("units", "degrees_north")],
+                    ),
                     v(
                         "lon",
                         vec![row.clone(), cell.clone()],
@@ -131,7 +141,10 @@ mod tests {
     #[test]
     fn swath_time_by_standard_name_first() {
         let meta = swath();
-        let names: Vec<&str> = time_coordinates(&meta).iter().map(|v| v.name.as_str()).collect();
+        let names: Vec<&str> = time_coordinates(&meta)
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
         assert_eq!(names, ["scan_time", "scan_time_bnds"]);
     }
 
