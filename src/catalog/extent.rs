@@ -170,11 +170,12 @@ fn signed(x: f64) -> f64 {
 }
 
 /// The box of ACDD bounds: west > east crosses the antimeridian (ACDD's convention),
-/// 0..360 longitudes are brought into -180..180.
+/// 0..360 longitudes are brought into -180..180 (170..190 crosses it too), a whole
+/// turn or more is every longitude.
 fn declared_bbox(w: f64, s: f64, e: f64, n: f64) -> Option<BBox> {
     let (s, n) = (s.max(-90.0), n.min(90.0));
-    if w <= e && e > 180.0 {
-        return BBox::of_data(w, s, e, n).ok();
+    if w <= e && e - w >= 360.0 {
+        return BBox::new(-180.0, s, 180.0, n).ok();
     }
     BBox::new(signed(w), s, signed(e), n).ok()
 }
@@ -185,6 +186,24 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::config::Config;
     use std::sync::Arc;
+
+    #[test]
+    fn declared_boxes_across_the_antimeridian_and_in_0_360() {
+        let b = |w, s, e, n| declared_bbox(w, s, e, n).map(|b| b.to_array());
+        assert_eq!(b(10.0, -5.0, 20.0, 5.0), Some([10.0, -5.0, 20.0, 5.0]));
+        // ACDD: west > east crosses the antimeridian.
+        assert_eq!(
+            b(170.0, -5.0, -170.0, 5.0),
+            Some([170.0, -5.0, -170.0, 5.0])
+        );
+        assert_eq!(
+            b(190.0, -5.0, 200.0, 95.0),
+            Some([-170.0, -5.0, -160.0, 90.0])
+        );
+        assert_eq!(b(170.0, -5.0, 190.0, 5.0), Some([170.0, -5.0, -170.0, 5.0]));
+        assert_eq!(b(0.0, -5.0, 360.0, 5.0), Some([-180.0, -5.0, 180.0, 5.0]));
+        assert_eq!(b(0.0, 5.0, 1.0, -5.0), None);
+    }
 
     #[tokio::test]
     async fn extents_of_fixtures() {

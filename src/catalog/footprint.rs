@@ -22,7 +22,14 @@ fn edge(rows: usize, cols: usize) -> Vec<(usize, usize)> {
     let mut e: Vec<(usize, usize)> = c.iter().map(|&j| (0, j)).collect();
     e.extend(r.iter().skip(1).map(|&i| (i, cols - 1)));
     e.extend(c.iter().rev().skip(1).map(|&j| (rows - 1, j)));
-    e.extend(r.iter().rev().skip(1).map(|&i| (i, 0)));
+    // Up the first column, stopping short of the first cell (the ring is closed after).
+    e.extend(
+        r.iter()
+            .rev()
+            .skip(1)
+            .take(r.len().saturating_sub(2))
+            .map(|&i| (i, 0)),
+    );
     e
 }
 
@@ -52,6 +59,9 @@ fn clip(ring: &[[f64; 2]], limit: f64, keep_west: bool) -> Vec<[f64; 2]> {
 
 fn closed(mut ring: Vec<[f64; 2]>) -> Option<Vec<[f64; 2]>> {
     ring.dedup();
+    if ring.len() > 1 && ring.first() == ring.last() {
+        ring.pop();
+    }
     if ring.len() < 3 {
         return None;
     }
@@ -164,7 +174,9 @@ mod tests {
 
     #[test]
     fn large_arrays_are_thinned_and_missing_edges_give_none() {
-        let (lon, mut lat) = swath(1000, 200, -30.0);
+        let (lon, lat) = swath(1000, 200, -30.0);
+        // Rows 0.05 degrees apart, so the swath stays between the poles.
+        let mut lat: Vec<f64> = lat.iter().map(|y| -10.0 + (y + 10.0) * 0.05).collect();
         let rings = outline(&lon, &lat, 1000, 200).unwrap();
         assert!(rings[0].len() <= 4 * PER_SIDE + 8, "{}", rings[0].len());
         lat[0] = f64::NAN;
