@@ -141,7 +141,7 @@ pub(super) async fn read(
             copy_chunk(var, &runs, picks, bytes.as_deref(), &out_shape, &mut out);
         }
     }
-    if !layout.little_endian == cfg!(target_endian = "little") {
+    if layout.little_endian != cfg!(target_endian = "little") {
         for e in out.chunks_exact_mut(var.elem) {
             e.reverse();
         }
