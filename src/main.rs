@@ -245,3 +245,21 @@ fn main() -> ExitCode {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_store_urls_are_prefixes() {
+        assert_eq!(
+            object_store_prefix("s3://bucket/fixtures").as_deref(),
+            Some("s3://bucket/fixtures/")
+        );
+        assert_eq!(object_store_prefix("gs://b/").as_deref(), Some("gs://b/"));
+        assert_eq!(object_store_prefix("/data/sst"), None);
+        assert_eq!(object_store_prefix("file:///data"), None);
+        let cfg = load_config(&[PathBuf::from("az://container/p")], None).unwrap();
+        assert_eq!(cfg.roots[0].path, "az://container/p/");
+    }
+}

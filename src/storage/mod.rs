@@ -446,6 +446,15 @@ fn env_allows_http(value: Option<String>) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn allow_http_from_the_environment_as_object_store_reads_booleans() {
+        assert!(env_allows_http(Some("true".into())));
+        assert!(env_allows_http(Some(" 1 ".into())));
+        assert!(env_allows_http(Some("YES".into())));
+        assert!(!env_allows_http(Some("false".into())));
+        assert!(!env_allows_http(None));
+    }
+
     #[tokio::test]
     async fn head_and_range() {
         let dir = tempfile::tempdir().unwrap();
