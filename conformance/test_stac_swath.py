@@ -108,6 +108,20 @@ def test_disjoint_place_or_time_does_not_find_the_swath(granules):
     assert "swath.nc" not in search(base, bbox=[12, -3, 13, -2], datetime="../2021-07-01T12:00:29Z")
 
 
+def test_search_follows_the_outline_not_the_box(granules):
+    """The north-west corner of the swath's box is a place the tilted swath never saw."""
+    base, d = granules
+    with netCDF4.Dataset(d / "swath.nc") as nc:
+        lon, lat = nc["lon"][:], nc["lat"][:]
+        west, north = float(lon.min()), float(lat.max())
+        # Locally: no pixel in the corner box.
+        corner = [west, north - 1.0, west + 1.0, north]
+        inside = (lon >= corner[0]) & (lon <= corner[2]) & (lat >= corner[1]) & (lat <= corner[3])
+        assert not inside.any()
+    assert "swath.nc" not in search(base, bbox=corner, datetime="2021-07-01")
+    assert "swath.nc" in search(base, bbox=[12, -3, 13, -2], datetime="2021-07-01")
+
+
 def test_swath_across_the_antimeridian(granules):
     base, d = granules
     found = search(base, bbox=[-179, 45, -178, 46], datetime="2021-07-02")

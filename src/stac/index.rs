@@ -1,6 +1,7 @@
 //! The item index: one STAC item per dataset file, with its footprint and time span,
 //! built from the catalog and rebuilt when the catalog changes.
 
+use super::geometry::Geometry;
 use crate::catalog::Catalog;
 use crate::model::cf::CfDateTime;
 use crate::subset::BBox;
@@ -19,6 +20,9 @@ pub struct IndexedItem {
     /// The GeoJSON geometry of an observation file's features (their places or tracks)
     /// or of a swath's outline; `None` for grids, whose geometry is their bounding box.
     pub geometry: Option<serde_json::Value>,
+    /// A swath's outline, which a bbox search must touch (not just its box: a tilted
+    /// swath's box holds wide areas it never saw).
+    pub outline: Option<Geometry>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +84,13 @@ impl ItemIndex {
             } else {
                 None
             };
-            let (extent, geometry) = match observed {
-                Some((e, g)) => (e, Some(g)),
+            let (extent, geometry, outline) = match observed {
+                Some((e, g)) => (e, Some(g), None),
                 None => match ds.extent().await {
                     Ok(e) => {
-                        let outline = e.footprint.as_deref().and_then(footprint_geometry);
-                        (e, outline)
+                        let g = e.footprint.as_deref().and_then(footprint_geometry);
+                        let outline = g.as_ref().and_then(|g| Geometry::from_geojson(g).ok());
+                        (e, g, outline)
                     }
                     Err(e) => {
                         tracing::warn!("stac: {id}: {e}");
@@ -105,6 +110,7 @@ impl ItemIndex {
                 start: extent.time.map(|t| t.0),
                 end: extent.time.map(|t| t.1),
                 geometry,
+                outline,
             });
         }
         items.sort_by(|a, b| (&a.collection, &a.id).cmp(&(&b.collection, &b.id)));
