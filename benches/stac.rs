@@ -32,6 +32,7 @@ fn items(n: usize) -> Vec<IndexedItem> {
                 start: Some(t),
                 end: Some(t),
                 geometry: None,
+                outline: None,
             }
         })
         .collect()

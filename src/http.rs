@@ -156,12 +156,19 @@ pub async fn netcdf_download(
     let mut r = Response::new(axum::body::Body::from_stream(crate::writers::stream_file(
         path,
     )));
-    let h = r.headers_mut();
+    netcdf_download_headers(r.headers_mut(), dataset_id, suffix);
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Ok(r)
+}
+
+/// The headers of a NetCDF download but its length: what a HEAD request gets without
+/// the file being written (its length is known only once it is).
+pub fn netcdf_download_headers(h: &mut HeaderMap, dataset_id: &str, suffix: &str) {
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-netcdf"),
     );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     let stem: String = dataset_id
         .rsplit('/')
         .next()
@@ -179,7 +186,6 @@ pub async fn netcdf_download(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}{suffix}.nc\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(r)
 }
 
 #[cfg(test)]

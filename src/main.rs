@@ -22,7 +22,9 @@ struct Cli {
 enum Command {
     /// Serve directories of files, a catalog file, or (with neither) the demo catalog.
     Serve {
-        /// Directories (or files) whose readable datasets are all served.
+        /// Directories (or files) whose readable datasets are all served; object-store
+        /// prefixes (`s3://bucket/prefix/`, `gs://`, `az://`, listable `http(s)://`)
+        /// are served like directories.
         paths: Vec<PathBuf>,
         /// A TOML configuration naming datasets and settings.
         #[arg(long, short)]
@@ -59,6 +61,20 @@ fn demo_catalog() -> PathBuf {
     }
 }
 
+/// An object-store URL given as a path (`s3://bucket/prefix`, `gs://`, `az://`,
+/// `http(s)://`), as the prefix whose listing is served like a directory's files
+/// (credentials and endpoint come from the environment, as for configured roots).
+fn object_store_prefix(arg: &str) -> Option<String> {
+    const SCHEMES: [&str; 5] = ["s3://", "gs://", "az://", "http://", "https://"];
+    SCHEMES.iter().any(|s| arg.starts_with(s)).then(|| {
+        if arg.ends_with('/') {
+            arg.to_string()
+        } else {
+            format!("{arg}/")
+        }
+    })
+}
+
 fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, String> {
     let mut cfg = match config {
         Some(p) => Config::load(p).map_err(|e| e.to_string())?,
@@ -66,7 +82,12 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
         None => Config::default(),
     };
     for p in paths {
-        if p.is_dir() {
+        if let Some(url) = p.to_str().and_then(object_store_prefix) {
+            cfg.roots.push(datagate::config::RootConfig {
+                path: url,
+                prefix: String::new(),
+            });
+        } else if p.is_dir() {
             cfg.roots.push(datagate::config::RootConfig {
                 path: std::path::absolute(p)
                     .unwrap_or_else(|_| p.clone())
@@ -222,5 +243,23 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_store_urls_are_prefixes() {
+        assert_eq!(
+            object_store_prefix("s3://bucket/fixtures").as_deref(),
+            Some("s3://bucket/fixtures/")
+        );
+        assert_eq!(object_store_prefix("gs://b/").as_deref(), Some("gs://b/"));
+        assert_eq!(object_store_prefix("/data/sst"), None);
+        assert_eq!(object_store_prefix("file:///data"), None);
+        let cfg = load_config(&[PathBuf::from("az://container/p")], None).unwrap();
+        assert_eq!(cfg.roots[0].path, "az://container/p/");
     }
 }

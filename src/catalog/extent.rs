@@ -2,17 +2,22 @@
 //! (STAC items, catalog listings) says about a file.
 
 use super::Dataset;
+use crate::model::acdd::DeclaredExtent;
 use crate::model::cf::{self, Axis, CfDateTime};
 use crate::model::{DatasetMeta, Variable};
 use crate::readers::ReadError;
 use crate::subset::{BBox, Hyperslab};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DatasetExtent {
     /// Longitudes in -180..180.
     pub bbox: Option<BBox>,
     /// First and last time.
     pub time: Option<(CfDateTime, CfDateTime)>,
+    /// The outline of 2-D longitudes and latitudes (a swath, a curvilinear grid):
+    /// polygons' outer rings, split at the antimeridian. `None` for 1-D axes, whose
+    /// footprint is their box.
+    pub footprint: Option<Vec<Vec<[f64; 2]>>>,
 }
 
 fn finite_min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
@@ -39,64 +44,140 @@ fn valid_time<'m>(meta: &'m DatasetMeta, var: &Variable) -> Option<&'m Variable>
 }
 
 impl Dataset {
-    /// Reads the horizontal and time coordinates of the dataset's first gridded variable
-    /// (the one with most dimensions) and returns their extent.
+    /// All values of a variable, unpacked, missing values as NaN.
+    async fn physical_values(&self, var: &Variable) -> Result<Vec<f64>, ReadError> {
+        let a = self.read(&var.path, &Hyperslab::full(&var.shape())).await?;
+        Ok(cf::Packing::of(var).decode_values(&a.values))
+    }
+
+    /// The box of longitudes and latitudes, and the outline of 2-D ones.
+    async fn horizontal_extent(
+        &self,
+        lon: &Variable,
+        lat: &Variable,
+    ) -> Result<(Option<BBox>, Option<Vec<Vec<[f64; 2]>>>), ReadError> {
+        let (xs, ys) = (
+            self.physical_values(lon).await?,
+            self.physical_values(lat).await?,
+        );
+        let bbox = match (
+            finite_min_max(xs.iter().copied()),
+            finite_min_max(ys.iter().copied()),
+        ) {
+            // Finite by construction, so never rejected.
+            (Some((w, e)), Some((s, n))) => BBox::of_data(w, s, e, n).ok(),
+            _ => None,
+        };
+        let same_dims = lon.dims.len() == 2
+            && lat
+                .dims
+                .iter()
+                .map(|d| &d.path)
+                .eq(lon.dims.iter().map(|d| &d.path));
+        let footprint = match lon.shape().as_slice() {
+            [rows, cols] if same_dims && bbox.is_some() => {
+                super::footprint::outline(&xs, &ys, *rows, *cols)
+            }
+            _ => None,
+        };
+        // A footprint split at the antimeridian: the box crosses it too, from the
+        // westmost longitude east of 0 to the eastmost west of 0 (min/max would give the
+        // whole circle).
+        let bbox = match (&footprint, bbox) {
+            (Some(parts), Some(b)) if parts.len() == 2 => {
+                let west = finite_min_max(xs.iter().copied().map(signed).filter(|x| *x >= 0.0));
+                let east = finite_min_max(xs.iter().copied().map(signed).filter(|x| *x < 0.0));
+                match (west, east) {
+                    (Some((w, _)), Some((_, e))) => BBox::new(w, b.south(), e, b.north()).ok(),
+                    _ => Some(b),
+                }
+            }
+            (_, b) => b,
+        };
+        Ok((bbox, footprint))
+    }
+
+    /// First and last time of a time coordinate of any shape.
+    async fn time_span(
+        &self,
+        tv: &Variable,
+    ) -> Result<Option<(CfDateTime, CfDateTime)>, ReadError> {
+        let Some(units) = cf::time_units(tv) else {
+            return Ok(None);
+        };
+        if tv.num_elements() == 0 {
+            return Ok(None);
+        }
+        let values = self.physical_values(tv).await?;
+        Ok(finite_min_max(values.into_iter())
+            .and_then(|(lo, hi)| Some((units.decode(lo)?, units.decode(hi)?))))
+    }
+
+    /// The dataset's place and time: from the coordinates of its gridded variable with
+    /// most dimensions; else from any longitude/latitude pair and any CF time
+    /// coordinate in the file (a swath's `time(row)` that no variable names); else from
+    /// the ACDD attributes the file declares.
     pub async fn extent(&self) -> Result<DatasetExtent, ReadError> {
         let mut vars = self.meta.variables();
         vars.sort_by_key(|v| std::cmp::Reverse(v.dims.len()));
-        let mut extent = DatasetExtent {
-            bbox: None,
-            time: None,
-        };
+        let mut extent = DatasetExtent::default();
         for var in vars {
             let cs = cf::coordinates(&self.meta, var);
             if extent.bbox.is_none()
                 && let (Some(x), Some(y)) = (cs.get(Axis::X), cs.get(Axis::Y))
+                && let (Some(x), Some(y)) =
+                    (self.meta.variable(&x.path), self.meta.variable(&y.path))
             {
-                let read_all = |path: &str| {
-                    let shape = self
-                        .meta
-                        .variable(path)
-                        .map(|v| v.shape())
-                        .unwrap_or_default();
-                    let path = path.to_string();
-                    async move {
-                        let a = self.read(&path, &Hyperslab::full(&shape)).await?;
-                        let packing = self.meta.variable(&path).map(cf::Packing::of);
-                        Ok::<_, ReadError>(match packing {
-                            Some(p) => p.decode_values(&a.values),
-                            None => a.values.to_f64(),
-                        })
-                    }
-                };
-                let (xs, ys) = (read_all(&x.path).await?, read_all(&y.path).await?);
-                if let (Some((w, e)), Some((s, n))) = (
-                    finite_min_max(xs.iter().copied()),
-                    finite_min_max(ys.iter().copied()),
-                ) {
-                    // Finite by construction, so never rejected.
-                    extent.bbox = BBox::of_data(w, s, e, n).ok();
-                }
+                (extent.bbox, extent.footprint) = self.horizontal_extent(x, y).await?;
             }
             if extent.time.is_none()
                 && let Some(tv) = valid_time(&self.meta, var)
                     .or_else(|| cs.get(Axis::T).and_then(|t| self.meta.variable(&t.path)))
-                && let Some(units) = cf::time_units(tv)
-                && tv.num_elements() > 0
             {
-                let a = self.read(&tv.path, &Hyperslab::full(&tv.shape())).await?;
-                if let Some((lo, hi)) = finite_min_max(a.values.to_f64().into_iter())
-                    && let (Some(a), Some(b)) = (units.decode(lo), units.decode(hi))
-                {
-                    extent.time = Some((a, b));
-                }
+                extent.time = self.time_span(tv).await?;
             }
             if extent.bbox.is_some() && extent.time.is_some() {
+                return Ok(extent);
+            }
+        }
+        if extent.bbox.is_none()
+            && let Some((lon, lat)) = cf::longitude_latitude(&self.meta)
+        {
+            (extent.bbox, extent.footprint) = self.horizontal_extent(lon, lat).await?;
+        }
+        for tv in cf::time_coordinates(&self.meta) {
+            if extent.time.is_some() {
                 break;
             }
+            extent.time = self.time_span(tv).await?;
+        }
+        let declared = DeclaredExtent::of(&self.meta);
+        if extent.bbox.is_none()
+            && let Some([w, s, e, n]) = declared.lon_lat
+        {
+            extent.bbox = declared_bbox(w, s, e, n);
+        }
+        if extent.time.is_none() {
+            extent.time = declared.time;
         }
         Ok(extent)
     }
+}
+
+/// A longitude in -180..180 from either convention.
+fn signed(x: f64) -> f64 {
+    if x > 180.0 { x - 360.0 } else { x }
+}
+
+/// The box of ACDD bounds: west > east crosses the antimeridian (ACDD's convention),
+/// 0..360 longitudes are brought into -180..180 (170..190 crosses it too), a whole
+/// turn or more is every longitude.
+fn declared_bbox(w: f64, s: f64, e: f64, n: f64) -> Option<BBox> {
+    let (s, n) = (s.max(-90.0), n.min(90.0));
+    if w <= e && e - w >= 360.0 {
+        return BBox::new(-180.0, s, 180.0, n).ok();
+    }
+    BBox::new(signed(w), s, signed(e), n).ok()
 }
 
 #[cfg(test)]
@@ -105,6 +186,24 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::config::Config;
     use std::sync::Arc;
+
+    #[test]
+    fn declared_boxes_across_the_antimeridian_and_in_0_360() {
+        let b = |w, s, e, n| declared_bbox(w, s, e, n).map(|b| b.to_array());
+        assert_eq!(b(10.0, -5.0, 20.0, 5.0), Some([10.0, -5.0, 20.0, 5.0]));
+        // ACDD: west > east crosses the antimeridian.
+        assert_eq!(
+            b(170.0, -5.0, -170.0, 5.0),
+            Some([170.0, -5.0, -170.0, 5.0])
+        );
+        assert_eq!(
+            b(190.0, -5.0, 200.0, 95.0),
+            Some([-170.0, -5.0, -160.0, 90.0])
+        );
+        assert_eq!(b(170.0, -5.0, 190.0, 5.0), Some([170.0, -5.0, -170.0, 5.0]));
+        assert_eq!(b(0.0, -5.0, 360.0, 5.0), Some([-180.0, -5.0, 180.0, 5.0]));
+        assert_eq!(b(0.0, 5.0, 1.0, -5.0), None);
+    }
 
     #[tokio::test]
     async fn extents_of_fixtures() {
@@ -157,12 +256,6 @@ mod tests {
             .extent()
             .await
             .unwrap();
-        assert_eq!(
-            t,
-            DatasetExtent {
-                bbox: None,
-                time: None
-            }
-        );
+        assert_eq!(t, DatasetExtent::default());
     }
 }

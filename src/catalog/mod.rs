@@ -14,6 +14,7 @@ mod concat;
 mod dataset;
 mod error;
 mod extent;
+mod footprint;
 mod open;
 mod open_cache;
 mod parts;

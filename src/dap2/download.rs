@@ -116,6 +116,19 @@ fn output_meta(
     Ok((DatasetMeta { root }, copies))
 }
 
+/// HEAD of a download: the request is checked as a GET's would be (same status for the
+/// same faults), but no file is written. No `Content-Length`: a NetCDF-4 file's size
+/// is known only once written; a body of unknown length keeps the server from
+/// announcing a length of zero.
+pub fn netcdf_head(ds: &Dataset, projected: &[Projected]) -> Result<Response, Dap2Error> {
+    let selected: Vec<&Selected> = projected.iter().flat_map(|p| p.members()).collect();
+    output_meta(&ds.meta, &selected)?;
+    let no_body = futures::stream::empty::<Result<bytes::Bytes, std::convert::Infallible>>();
+    let mut r = Response::new(axum::body::Body::from_stream(no_body));
+    crate::http::netcdf_download_headers(r.headers_mut(), &ds.id, "");
+    Ok(r)
+}
+
 pub async fn netcdf(
     ds: &Arc<Dataset>,
     projected: &[Projected],

@@ -318,6 +318,9 @@ async fn answer(
             headers::set_description(r.headers_mut(), "dods_data");
             r
         }
+        Kind::Nc if req.method == axum::http::Method::HEAD => {
+            download::netcdf_head(&ds, &validated(state, &schema, req)?)?
+        }
         Kind::Nc => {
             let projected = validated(state, &schema, req)?;
             download::netcdf(&ds, &projected, block_bytes).await?

@@ -1,6 +1,7 @@
 //! The data model: the netCDF-4 enhanced model, with CF helpers. Knows no file format
 //! and no protocol.
 
+pub mod acdd;
 mod attribute;
 pub mod cf;
 mod group;

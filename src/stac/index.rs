@@ -1,6 +1,7 @@
 //! The item index: one STAC item per dataset file, with its footprint and time span,
 //! built from the catalog and rebuilt when the catalog changes.
 
+use super::geometry::Geometry;
 use crate::catalog::Catalog;
 use crate::model::cf::CfDateTime;
 use crate::subset::BBox;
@@ -16,9 +17,12 @@ pub struct IndexedItem {
     pub bbox: Option<BBox>,
     pub start: Option<CfDateTime>,
     pub end: Option<CfDateTime>,
-    /// The GeoJSON geometry of an observation file's features (their places or tracks);
-    /// `None` for grids, whose geometry is their bounding box.
+    /// The GeoJSON geometry of an observation file's features (their places or tracks)
+    /// or of a swath's outline; `None` for grids, whose geometry is their bounding box.
     pub geometry: Option<serde_json::Value>,
+    /// A swath's outline, which a bbox search must touch (not just its box: a tilted
+    /// swath's box holds wide areas it never saw).
+    pub outline: Option<Geometry>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,10 +84,14 @@ impl ItemIndex {
             } else {
                 None
             };
-            let (extent, geometry) = match observed {
-                Some((e, g)) => (e, Some(g)),
+            let (extent, geometry, outline) = match observed {
+                Some((e, g)) => (e, Some(g), None),
                 None => match ds.extent().await {
-                    Ok(e) => (e, None),
+                    Ok(e) => {
+                        let g = e.footprint.as_deref().and_then(footprint_geometry);
+                        let outline = g.as_ref().and_then(|g| Geometry::from_geojson(g).ok());
+                        (e, g, outline)
+                    }
                     Err(e) => {
                         tracing::warn!("stac: {id}: {e}");
                         continue;
@@ -102,6 +110,7 @@ impl ItemIndex {
                 start: extent.time.map(|t| t.0),
                 end: extent.time.map(|t| t.1),
                 geometry,
+                outline,
             });
         }
         items.sort_by(|a, b| (&a.collection, &a.id).cmp(&(&b.collection, &b.id)));
@@ -159,8 +168,25 @@ async fn observation_extent(
         let units = index.time_units.as_ref()?;
         Some((units.decode(a)?, units.decode(b)?))
     });
-    let extent = crate::catalog::DatasetExtent { bbox, time };
+    let extent = crate::catalog::DatasetExtent {
+        bbox,
+        time,
+        footprint: None,
+    };
     Some((extent, observation_geometry(&index)?))
+}
+
+/// A swath's outline: a Polygon, or a MultiPolygon when split at the antimeridian.
+fn footprint_geometry(parts: &[Vec<[f64; 2]>]) -> Option<serde_json::Value> {
+    use serde_json::json;
+    match parts {
+        [] => None,
+        [one] => Some(json!({"type": "Polygon", "coordinates": [one]})),
+        _ => {
+            let polygons: Vec<[&Vec<[f64; 2]>; 1]> = parts.iter().map(|p| [p]).collect();
+            Some(json!({"type": "MultiPolygon", "coordinates": polygons}))
+        }
+    }
 }
 
 /// The places or tracks of a file's features, thinned to `MAX_VERTICES`.
@@ -196,5 +222,22 @@ impl crate::cache::Weight for ItemIndex {
     /// Ids, titles, bboxes and times: a few hundred bytes an item or collection.
     fn weight(&self) -> usize {
         (self.items.len() + self.collections.len()).saturating_mul(512)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlines_as_geojson() {
+        let ring = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let one = footprint_geometry(std::slice::from_ref(&ring)).unwrap();
+        assert_eq!(one["type"], "Polygon");
+        assert_eq!(one["coordinates"][0][2], serde_json::json!([1.0, 1.0]));
+        let two = footprint_geometry(&[ring.clone(), ring]).unwrap();
+        assert_eq!(two["type"], "MultiPolygon");
+        assert_eq!(two["coordinates"][1][0][1], serde_json::json!([1.0, 0.0]));
+        assert!(footprint_geometry(&[]).is_none());
     }
 }

@@ -190,7 +190,8 @@ fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> V
         ),
         None => (Value::Null, Value::Null),
     };
-    // Observation files: the features' places or tracks, within the same bbox.
+    // Observation files: the features' places or tracks; swaths: their outline. Both
+    // lie within the bbox.
     if let Some(g) = &i.geometry
         && !bbox.is_null()
     {

@@ -179,6 +179,11 @@ impl Search {
             {
                 return false;
             }
+            if let (Some(q), Some(outline)) = (self.bbox, &item.outline)
+                && !halves(&q).iter().any(|h| outline.intersects_bbox(h))
+            {
+                return false;
+            }
             if let Some(g) = &self.intersects
                 && !g.intersects_bbox(&b)
             {
@@ -200,6 +205,18 @@ impl Search {
     }
 }
 
+/// A box as boxes not crossing the antimeridian (what geometries are tested against).
+fn halves(b: &BBox) -> Vec<BBox> {
+    let [w, s, e, n] = b.to_array();
+    if !b.crosses_antimeridian() {
+        return vec![*b];
+    }
+    [(w, 180.0), (-180.0, e)]
+        .into_iter()
+        .filter_map(|(w, e)| BBox::new(w, s, e, n).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +231,7 @@ mod tests {
             start: Some(CfDateTime::parse(start).unwrap()),
             end: Some(CfDateTime::parse(end).unwrap()),
             geometry: None,
+            outline: None,
         }
     }
 
@@ -223,6 +241,24 @@ mod tests {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         Search::new(SearchRequest::from_query(&pairs)?)
+    }
+
+    #[test]
+    fn swaths_match_by_their_outline() {
+        let mut i = item([0.0, 0.0, 10.0, 10.0], "2020-01-01", "2020-01-31");
+        // A diagonal band from the south-west corner to the north-east one.
+        i.outline = Some(
+            Geometry::from_geojson(&serde_json::json!({
+                "type": "Polygon",
+                "coordinates": [[[0, 0], [2, 0], [10, 8], [10, 10], [8, 10], [0, 2], [0, 0]]]
+            }))
+            .unwrap(),
+        );
+        assert!(search(&[("bbox", "4,4,5,5")]).unwrap().matches(&i));
+        // Inside the box, outside the band.
+        assert!(!search(&[("bbox", "0.5,8,1.5,9")]).unwrap().matches(&i));
+        assert!(!search(&[("bbox", "170,8,0.5,9")]).unwrap().matches(&i));
+        assert!(search(&[("bbox", "170,0,0.5,1")]).unwrap().matches(&i));
     }
 
     #[test]

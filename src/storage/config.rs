@@ -67,7 +67,7 @@ pub struct S3Config {
     pub session_token: Option<String>,
     /// Unsigned requests, for public buckets.
     pub anonymous: bool,
-    /// Allow `http://` endpoints.
+    /// Allow `http://` endpoints (also allowed by `AWS_ALLOW_HTTP=true`).
     pub allow_http: bool,
 }
 

@@ -24,8 +24,8 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, RetryConfig,
-    path::Path as StorePath,
+    BackoffConfig, ClientConfigKey, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt,
+    RetryConfig, path::Path as StorePath,
 };
 
 pub use block_cache::{BlockCache, RangeCounters};
@@ -140,7 +140,13 @@ impl Storage {
             |e: object_store::Error| StorageError::InvalidLocation(format!("{base}: {e}"));
         if let Some(bucket) = base.strip_prefix("s3://") {
             let s3 = &self.config.s3;
-            let mut b = AmazonS3Builder::from_env()
+            let from_env = AmazonS3Builder::from_env();
+            // Our client options replace those read from the environment: keep its
+            // `AWS_ALLOW_HTTP` (an `AWS_ENDPOINT_URL` of a local S3 server needs it).
+            let env_http = env_allows_http(from_env.get_config_value(
+                &object_store::aws::AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp),
+            ));
+            let mut b = from_env
                 .with_bucket_name(bucket)
                 .with_client_options(self.client_options())
                 .with_retry(self.retry());
@@ -161,7 +167,7 @@ impl Storage {
                 b = b.with_token(t);
             }
             b = b
-                .with_allow_http(s3.allow_http)
+                .with_allow_http(s3.allow_http || env_http)
                 .with_skip_signature(s3.anonymous);
             return Ok(Arc::new(b.build().map_err(invalid)?));
         }
@@ -182,12 +188,16 @@ impl Storage {
         }
         if let Some(container) = base.strip_prefix("az://") {
             let az = &self.config.azure;
-            let mut b = MicrosoftAzureBuilder::from_env()
+            let from_env = MicrosoftAzureBuilder::from_env();
+            let env_http = env_allows_http(from_env.get_config_value(
+                &object_store::azure::AzureConfigKey::Client(ClientConfigKey::AllowHttp),
+            ));
+            let mut b = from_env
                 .with_container_name(container)
                 .with_client_options(self.client_options())
                 .with_retry(self.retry())
                 .with_use_emulator(az.use_emulator)
-                .with_allow_http(az.allow_http || az.use_emulator)
+                .with_allow_http(az.allow_http || az.use_emulator || env_http)
                 .with_skip_signature(az.anonymous);
             if let Some(a) = &az.account {
                 b = b.with_account(a);
@@ -422,9 +432,28 @@ impl Storage {
     }
 }
 
+/// An `*_ALLOW_HTTP` value read from the environment, as object_store parses booleans.
+fn env_allows_http(value: Option<String>) -> bool {
+    value.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "on" | "yes" | "y"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_http_from_the_environment_as_object_store_reads_booleans() {
+        assert!(env_allows_http(Some("true".into())));
+        assert!(env_allows_http(Some(" 1 ".into())));
+        assert!(env_allows_http(Some("YES".into())));
+        assert!(!env_allows_http(Some("false".into())));
+        assert!(!env_allows_http(None));
+    }
 
     #[tokio::test]
     async fn head_and_range() {

@@ -1,10 +1,12 @@
 //! CF conventions on top of the model: axes and coordinates, time, packing.
 
 mod axes;
+mod discovery;
 mod packing;
 mod time;
 
 pub use axes::{Axis, CoordVar, CoordinateSystem, axis_of, coordinates};
+pub use discovery::{longitude_latitude, time_coordinates};
 pub use packing::Packing;
 pub use time::{Calendar, CfDateTime, TimeError, TimeUnits};
 
