@@ -22,6 +22,7 @@ fn items() -> &'static [IndexedItem] {
                 start: t("2020-01-01T00:00:00Z"),
                 end: t("2020-12-31T00:00:00Z"),
                 geometry: None,
+                outline: None,
             },
             IndexedItem {
                 id: "small".into(),
@@ -31,6 +32,7 @@ fn items() -> &'static [IndexedItem] {
                 start: t("1999-06-01"),
                 end: None,
                 geometry: None,
+                outline: None,
             },
             IndexedItem {
                 id: "bare".into(),
@@ -40,6 +42,7 @@ fn items() -> &'static [IndexedItem] {
                 start: None,
                 end: None,
                 geometry: None,
+                outline: None,
             },
         ]
     })
