@@ -17,23 +17,6 @@ use crate::model::{
 };
 use crate::writers::NetcdfWriter;
 
-const PACKING: &[&str] = &[
-    "scale_factor",
-    "add_offset",
-    "_FillValue",
-    "missing_value",
-    "valid_min",
-    "valid_max",
-    "valid_range",
-    "_Unsigned",
-    "coordinates",
-    "_ChunkSizes",
-    "_Storage",
-    "_DeflateLevel",
-    "_Shuffle",
-    "_Endianness",
-];
-
 fn text(name: &str, v: &str) -> Attribute {
     Attribute::new(name, AttrValue::Text(v.into()))
 }
@@ -41,7 +24,7 @@ fn text(name: &str, v: &str) -> Attribute {
 fn kept_attrs(v: &Variable) -> Vec<Attribute> {
     v.attributes
         .iter()
-        .filter(|a| !PACKING.contains(&a.name.as_str()))
+        .filter(|a| !dropped(&a.name))
         .cloned()
         .collect()
 }
@@ -278,4 +261,13 @@ pub async fn respond(
     crate::http::netcdf_download(file, &col.id, "-edr")
         .await
         .map_err(|e| EdrError::Internal(e.to_string()))
+}
+
+/// Attributes of the stored form (packing, storage, `coordinates`), not carried over to
+/// the decoded values written.
+fn dropped(name: &str) -> bool {
+    use crate::model::cf::{PACKING_ATTRIBUTES, STORAGE_ATTRIBUTES};
+    PACKING_ATTRIBUTES.contains(&name)
+        || STORAGE_ATTRIBUTES.contains(&name)
+        || name == "coordinates"
 }

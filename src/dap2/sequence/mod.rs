@@ -34,18 +34,6 @@ pub const SEQUENCE_PATH: &str = "/observations";
 /// Feature indexes of dataset versions, owned by the OPeNDAP service.
 pub type FeatureIndexes = ViewCache<VersionKey, Arc<FeatureIndex>>;
 
-/// Attributes that describe stored values, not the decoded ones the table holds.
-const PACKING: &[&str] = &[
-    "scale_factor",
-    "add_offset",
-    "_FillValue",
-    "missing_value",
-    "valid_min",
-    "valid_max",
-    "valid_range",
-    "_Unsigned",
-];
-
 async fn index_of(
     cache: &FeatureIndexes,
     ds: &Arc<Dataset>,
@@ -83,7 +71,7 @@ fn das(ds: &Dataset, index: &FeatureIndex, sequence: &str, cols: &[Column]) -> S
             for a in v
                 .attributes
                 .iter()
-                .filter(|a| !PACKING.contains(&a.name.as_str()))
+                .filter(|a| !crate::model::cf::PACKING_ATTRIBUTES.contains(&a.name.as_str()))
             {
                 write_attr(&mut out, "            ", a, false);
             }

@@ -16,26 +16,6 @@ use crate::model::{
 };
 use crate::writers::NetcdfWriter;
 
-/// Attributes describing stored (packed, chunked) values, not the decoded ones written.
-const DROPPED: &[&str] = &[
-    "scale_factor",
-    "add_offset",
-    "_FillValue",
-    "missing_value",
-    "valid_min",
-    "valid_max",
-    "valid_range",
-    "_Unsigned",
-    "coordinates",
-    "_ChunkSizes",
-    "_Storage",
-    "_DeflateLevel",
-    "_Shuffle",
-    "_Endianness",
-    "sample_dimension",
-    "instance_dimension",
-];
-
 /// A coordinate: its source variable, how many values a feature stores, and value `k`.
 type CoordAccess<'a> = (
     &'a Option<Variable>,
@@ -50,7 +30,7 @@ fn text(name: &str, v: &str) -> Attribute {
 fn kept(v: &Variable) -> Vec<Attribute> {
     v.attributes
         .iter()
-        .filter(|a| !DROPPED.contains(&a.name.as_str()))
+        .filter(|a| !dropped(&a.name))
         .cloned()
         .collect()
 }
@@ -253,4 +233,14 @@ pub async fn respond(
     crate::http::netcdf_download(file, &col.id, "-observations")
         .await
         .map_err(|e| EdrError::Internal(e.to_string()))
+}
+
+/// Attributes of the stored form (packing, storage, `coordinates`), not carried over to
+/// the decoded values written.
+fn dropped(name: &str) -> bool {
+    use crate::model::cf::{PACKING_ATTRIBUTES, STORAGE_ATTRIBUTES};
+    PACKING_ATTRIBUTES.contains(&name)
+        || STORAGE_ATTRIBUTES.contains(&name)
+        || name == "coordinates"
+        || ["sample_dimension", "instance_dimension"].contains(&name)
 }

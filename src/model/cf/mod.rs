@@ -7,7 +7,7 @@ mod time;
 
 pub use axes::{Axis, CoordVar, CoordinateSystem, axis_of, coordinates};
 pub use discovery::{longitude_latitude, time_coordinates};
-pub use packing::Packing;
+pub use packing::{PACKING_ATTRIBUTES, Packing, STORAGE_ATTRIBUTES};
 pub use time::{Calendar, CfDateTime, TimeError, TimeUnits};
 
 use crate::model::Variable;

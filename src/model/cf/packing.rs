@@ -3,6 +3,28 @@
 
 use crate::model::{ArrayValues, DataType, Variable};
 
+/// Attributes that describe how values are packed (stored), not the decoded values:
+/// dropped from anything that carries decoded values.
+pub const PACKING_ATTRIBUTES: &[&str] = &[
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "missing_value",
+    "valid_min",
+    "valid_max",
+    "valid_range",
+    "_Unsigned",
+];
+
+/// netCDF-C's attributes on how a variable is stored (chunks, filters, byte order).
+pub const STORAGE_ATTRIBUTES: &[&str] = &[
+    "_ChunkSizes",
+    "_Storage",
+    "_DeflateLevel",
+    "_Shuffle",
+    "_Endianness",
+];
+
 /// How to turn a variable's stored values into physical values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packing {
