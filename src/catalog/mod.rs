@@ -15,6 +15,7 @@ mod dataset;
 mod error;
 mod extent;
 mod footprint;
+mod name_date;
 mod open;
 mod open_cache;
 mod parts;
@@ -28,11 +29,12 @@ use crate::metrics::Metrics;
 use crate::storage::Storage;
 
 pub use crate::config::Combine;
-pub use aggregation::{AggregationReader, Candidate, Member, date_from_name};
+pub use aggregation::{AggregationReader, Candidate, Member};
 pub use concat::concat;
 pub use dataset::{Dataset, DatasetEntry};
 pub use error::CatalogError;
 pub use extent::DatasetExtent;
+pub use name_date::date_from_name;
 pub use scan::{FoundFile, is_dataset, is_dataset_file, scan_dir, scan_glob};
 // What a `Dataset` exposes of the readers, so protocols need not import them.
 pub use crate::readers::{FormatSpec, ReadError, Reader, formats};
