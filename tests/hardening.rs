@@ -177,6 +177,36 @@ async fn a_damaged_netcdf3_header_is_an_error_not_a_crash() {
 
 const DAMAGED_CDF2: &str = include_str!("damaged_cdf2.b64");
 
+/// A damaged HDF5 file (found by fuzzing) the pure-Rust reader refuses (a checksum
+/// mismatch) and on which libhdf5 1.10, behind netCDF-C, segfaults: damage never goes
+/// to netCDF-C, whichever reader the configuration prefers for local files.
+#[tokio::test]
+async fn a_damaged_hdf5_file_never_reaches_netcdf_c() {
+    use datagate::readers::LocalReads;
+    for reads in [LocalReads::Native, LocalReads::NetcdfC] {
+        let t = common::start_config(
+            |d| std::fs::write(d.join("data/damaged.nc"), DAMAGED_HDF5).unwrap(),
+            |d| {
+                let mut c = datagate::config::Config::for_roots(&[d.join("data")]);
+                c.readers.local_reads = reads;
+                c
+            },
+        )
+        .await;
+        for suffix in [".dds", ".dmr", ".das"] {
+            let (status, body) = t.text(&format!("/opendap/damaged.nc{suffix}")).await;
+            assert_eq!(status, 503, "{suffix}: {body}");
+            // The pure-Rust reader's verdict, not netCDF-C's "HDF error".
+            assert!(body.contains("damaged HDF5 structure"), "{reads:?}: {body}");
+            assert!(!body.contains("/data/"), "{body}");
+        }
+        assert!(t.healthy().await, "the server died");
+        assert_eq!(t.text("/opendap/sst_classic.nc.dds").await.0, 200);
+    }
+}
+
+const DAMAGED_HDF5: &[u8] = include_bytes!("damaged_hdf5_segv.h5");
+
 /// Damaged GeoTIFFs (an IFD past the end of the file; an IFD of garbage; a tile
 /// offset past the end) give an error for that dataset, leave it out of the listing,
 /// and the server keeps serving the others.

@@ -9,6 +9,7 @@
 //! netCDF-C stays the reference: `tests` compare both readers on every fixture.
 
 mod chunked;
+mod feature_gap;
 mod meta;
 mod source;
 
@@ -433,8 +434,9 @@ impl Reader for RangeReader {
         let values = match read {
             Ok(values) => values,
             // Data the pure-Rust reader cannot decode (a filter it lacks...): netCDF-C
-            // reads it from a copy in the file cache, from now on.
-            Err(ReadError::Format { message, .. }) => {
+            // reads it from a copy in the file cache, from now on. Damaged data stays
+            // an error (libhdf5 may crash on it).
+            Err(ReadError::Unsupported(message)) => {
                 let s = &self.source;
                 tracing::warn!(
                     "{}: {path}: {message}; reading through the file cache from now on",

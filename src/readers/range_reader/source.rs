@@ -90,7 +90,11 @@ impl hdf5_pure::Source for PureSource {
 
 impl RangeSource {
     /// A reader error, as a storage error when storage was the cause.
-    pub(super) fn error(&self, e: impl std::fmt::Display) -> ReadError {
+    pub(super) fn error(&self, e: impl std::fmt::Display + 'static) -> ReadError {
+        let any: &dyn std::any::Any = &e;
+        let gap = any
+            .downcast_ref::<netcdf_reader::Error>()
+            .is_some_and(super::feature_gap::is_feature_gap);
         match self
             .failure
             .lock()
@@ -98,6 +102,8 @@ impl RangeSource {
             .take()
         {
             Some(storage) => ReadError::Storage(storage),
+            // What netCDF-C may read instead (`Unsupported`); anything else is damage.
+            None if gap => ReadError::Unsupported(e.to_string()),
             None => ReadError::Format {
                 location: self.location.to_string(),
                 message: e.to_string(),
