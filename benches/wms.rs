@@ -98,6 +98,18 @@ fn bench_render(c: &mut Criterion) {
         let mut rgba = vec![0u8; 256 * 256 * 4];
         b.iter(|| render(field, &scale, &polar, &mut rgba))
     });
+    // A whole 4096² polar map: most pixels through the lattice's blends.
+    let big_polar = MapView {
+        crs: Crs::parse("EPSG:3413").unwrap(),
+        bbox: [-4e6, -4e6, 4e6, 4e6],
+        width: 4096,
+        height: 4096,
+    };
+    g.sample_size(10);
+    g.bench_function("render_epsg3413_4096px_lattice", |b| {
+        let mut rgba = vec![0u8; 4096 * 4096 * 4];
+        b.iter(|| render(field, &scale, &big_polar, &mut rgba))
+    });
     let (cgrid, cvalues) = curvi_grid();
     let cfield = Field {
         grid: &cgrid,

@@ -11,6 +11,7 @@
 # CARGO_TARGET_DIR applies to the stable build of the seeding only (the fuzz build
 # always uses fuzz/target);
 # FUZZ_NICE (default 19) is the niceness of the build and the runs;
+# FUZZ_RUNS=N stops a target after N executions (the seconds then cap it);
 # FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
 # smoke; findings are then panics, overflows and allocation caps, not memory errors).
 # The seeds come from scripts/fuzz-seed.sh (fixtures written by `datagate
@@ -63,6 +64,7 @@ common=(-max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048
     -malloc_limit_mb=1024 -timeout=25 -detect_leaks=0)
 # The CI smoke is reproducible: the same seeds, the same mutations.
 [ "${FUZZ_SMOKE:-0}" = 1 ] && common+=(-seed=1)
+[ -n "${FUZZ_RUNS:-}" ] && common+=(-runs="$FUZZ_RUNS")
 
 status=0
 summary=()

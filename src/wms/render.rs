@@ -84,22 +84,21 @@ pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [
             }
         }
         grid => {
-            // Every pixel is inverse-projected and located: rows on every core (the
-            // caller runs this off the async workers).
+            // Every pixel is located through the lattice (or inverse-projected): rows
+            // on every core (the caller runs this off the async workers).
             use rayon::prelude::*;
-            let lattice = Lattice::new(view);
+            let lattice = Lattice::new(view, grid);
             rgba.par_chunks_mut(w * 4)
                 .enumerate()
                 .for_each(|(r, line)| {
                     for c in 0..w {
-                        let Some((lon, lat)) = lattice.lonlat(view, c as u32, r as u32) else {
+                        let Some((row, col)) = lattice.locate(view, grid, c as u32, r as u32)
+                        else {
                             continue;
                         };
-                        if let Some((row, col)) = grid.locate(lon, lat) {
-                            let colour = scale.color(field.value(row, col));
-                            if colour[3] != 0 {
-                                line[c * 4..c * 4 + 4].copy_from_slice(&colour);
-                            }
+                        let colour = scale.color(field.value(row, col));
+                        if colour[3] != 0 {
+                            line[c * 4..c * 4 + 4].copy_from_slice(&colour);
                         }
                     }
                 });
@@ -107,61 +106,124 @@ pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [
     }
 }
 
-/// Inverse projections at every `LATTICE`-th pixel: a pixel between four lattice
-/// points that agree closely takes their bilinear blend, any other pixel is projected
-/// exactly. Projecting every pixel of a 4096² polar-stereographic map took ~10 s of
-/// CPU; the lattice needs 1/64 of that.
+/// Inverse projections at every `LATTICE`-th pixel only. Inside a lattice cell whose
+/// four corners are close on the sphere, a pixel's position is the bilinear blend of
+/// the corners' unit vectors (smooth through the pole and the antimeridian, where
+/// longitudes are not); a cell whose four corners fall in one grid cell is filled
+/// with it without locating each pixel. Other pixels are projected exactly.
+/// Projecting every pixel of a 4096² polar-stereographic map took ~10 s of CPU.
 struct Lattice {
     cols: u32,
-    points: Vec<Option<(f64, f64)>>,
+    /// Unit vectors of the lattice points (`None`: outside the projection).
+    points: Vec<Option<[f64; 3]>>,
+    /// Per lattice cell: `Some(grid cell)` when its four corners lie in that grid cell
+    /// and are close (`Uniform`), whether its pixels may be blended (`Blend`), or not.
+    cells: Vec<CellKind>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CellKind {
+    Uniform(usize, usize),
+    Blend,
+    Exact,
 }
 
 const LATTICE: u32 = 8;
-/// Largest spread (degrees) of the four corners for which a blend is trusted: well
-/// below a cell of any grid worth drawing, and far from where longitudes wrap.
-const LATTICE_SPREAD: f64 = 0.5;
+/// Largest chord (radians on the unit sphere, ~1°) between a lattice cell's corners
+/// for which a blend is trusted: its error grows with the square of the cell, and is
+/// far below a pixel at this size (see the test against exact projection).
+const LATTICE_CHORD: f64 = 0.0175;
+
+fn unit_vector((lon, lat): (f64, f64)) -> [f64; 3] {
+    let (lon, lat) = (lon.to_radians(), lat.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+fn lonlat_of(v: [f64; 3]) -> (f64, f64) {
+    let lon = v[1].atan2(v[0]).to_degrees();
+    let lat = v[2].atan2(v[0].hypot(v[1])).to_degrees();
+    (lon, lat)
+}
 
 impl Lattice {
-    fn new(view: &MapView) -> Lattice {
+    fn new(view: &MapView, grid: &HorizontalGrid) -> Lattice {
+        use rayon::prelude::*;
         let cols = view.width.div_ceil(LATTICE) + 1;
         let rows = view.height.div_ceil(LATTICE) + 1;
-        use rayon::prelude::*;
         // Lattice points are the centres of every LATTICE-th pixel.
-        let points = (0..rows * cols)
+        let located: Vec<Option<([f64; 3], Option<(usize, usize)>)>> = (0..rows * cols)
             .into_par_iter()
             .map(|i| {
                 let (r, c) = (i / cols, i % cols);
-                view.crs.to_lonlat(view.x(c * LATTICE), view.y(r * LATTICE))
+                let (lon, lat) = view
+                    .crs
+                    .to_lonlat(view.x(c * LATTICE), view.y(r * LATTICE))?;
+                Some((unit_vector((lon, lat)), grid.locate(lon, lat)))
             })
             .collect();
-        Lattice { cols, points }
+        let cells = (0..(rows - 1) * (cols - 1))
+            .into_par_iter()
+            .map(|i| {
+                let (lr, lc) = (i / (cols - 1), i % (cols - 1));
+                let at = |dc: u32, dr: u32| located[((lr + dr) * cols + lc + dc) as usize];
+                let (Some(a), Some(b), Some(d), Some(e)) = (at(0, 0), at(1, 0), at(0, 1), at(1, 1))
+                else {
+                    return CellKind::Exact;
+                };
+                let chord = |p: [f64; 3], q: [f64; 3]| {
+                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()
+                };
+                if [b, d, e].iter().any(|p| chord(a.0, p.0) > LATTICE_CHORD) {
+                    return CellKind::Exact;
+                }
+                match a.1 {
+                    Some(cell) if [b, d, e].iter().all(|p| p.1 == Some(cell)) => {
+                        CellKind::Uniform(cell.0, cell.1)
+                    }
+                    _ => CellKind::Blend,
+                }
+            })
+            .collect();
+        let points = located.into_iter().map(|p| p.map(|p| p.0)).collect();
+        Lattice {
+            cols,
+            points,
+            cells,
+        }
     }
 
-    fn lonlat(&self, view: &MapView, c: u32, r: u32) -> Option<(f64, f64)> {
+    fn locate(
+        &self,
+        view: &MapView,
+        grid: &HorizontalGrid,
+        c: u32,
+        r: u32,
+    ) -> Option<(usize, usize)> {
         let (lc, lr) = (c / LATTICE, r / LATTICE);
-        let at = |i: u32, j: u32| self.points[(j * self.cols + i) as usize];
-        if let (Some(a), Some(b), Some(d), Some(e)) = (
-            at(lc, lr),
-            at(lc + 1, lr),
-            at(lc, lr + 1),
-            at(lc + 1, lr + 1),
-        ) {
-            let lons = [a.0, b.0, d.0, e.0];
-            let lats = [a.1, b.1, d.1, e.1];
-            let spread = |v: [f64; 4]| {
-                v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-                    - v.iter().copied().fold(f64::INFINITY, f64::min)
-            };
-            if spread(lons) <= LATTICE_SPREAD && spread(lats) <= LATTICE_SPREAD {
+        match self.cells[(lr * (self.cols - 1) + lc) as usize] {
+            CellKind::Uniform(row, col) => Some((row, col)),
+            CellKind::Blend => {
+                let at = |i: u32, j: u32| self.points[(j * self.cols + i) as usize];
+                let (a, b, d, e) = (
+                    at(lc, lr)?,
+                    at(lc + 1, lr)?,
+                    at(lc, lr + 1)?,
+                    at(lc + 1, lr + 1)?,
+                );
                 let fx = (c % LATTICE) as f64 / LATTICE as f64;
                 let fy = (r % LATTICE) as f64 / LATTICE as f64;
-                let blend = |p: f64, q: f64, s: f64, t: f64| {
-                    (p * (1.0 - fx) + q * fx) * (1.0 - fy) + (s * (1.0 - fx) + t * fx) * fy
+                let blend = |k: usize| {
+                    (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy)
+                        + (d[k] * (1.0 - fx) + e[k] * fx) * fy
                 };
-                return Some((blend(a.0, b.0, d.0, e.0), blend(a.1, b.1, d.1, e.1)));
+                let (lon, lat) = lonlat_of([blend(0), blend(1), blend(2)]);
+                grid.locate(lon, lat)
+            }
+            CellKind::Exact => {
+                let (lon, lat) = view.lonlat(c, r)?;
+                grid.locate(lon, lat)
             }
         }
-        view.lonlat(c, r)
     }
 }
 
@@ -308,6 +370,49 @@ mod tests {
         let mut rgba = vec![0u8; 2 * 2 * 4];
         render(field, &s, &view, &mut rgba);
         assert_eq!(picture(&rgba, 2, &s), "23\n01");
+    }
+
+    /// The lattice (blends on the sphere, uniform cells) against every pixel projected
+    /// exactly: a polar-stereographic view over the pole and the antimeridian of a
+    /// global 0.25° grid locates (nearly) every pixel in the same cell.
+    #[test]
+    fn the_lattice_agrees_with_exact_projection_over_the_pole() {
+        let (ny, nx) = (720usize, 1440usize);
+        let lat = CoordAxis::new((0..ny).map(|j| 89.875 - 0.25 * j as f64).collect()).unwrap();
+        let lon = CoordAxis::new((0..nx).map(|i| 0.125 + 0.25 * i as f64).collect()).unwrap();
+        let grid = HorizontalGrid::Rectilinear(RectilinearGrid::new(lon, lat));
+        let view = MapView {
+            crs: Crs::parse("EPSG:3413").unwrap(),
+            // 5 km pixels, the lattice's cells ~0.36° across.
+            bbox: [-1e6, -1e6, 1e6, 1e6],
+            width: 400,
+            height: 400,
+        };
+        let lattice = Lattice::new(&view, &grid);
+        let blended = lattice
+            .cells
+            .iter()
+            .filter(|k| **k != CellKind::Exact)
+            .count();
+        // Only a few cells (the pole's) are projected pixel by pixel.
+        assert!(blended * 100 > lattice.cells.len() * 95, "{blended}");
+        let (mut differ, mut total) = (0, 0);
+        for r in 0..view.height {
+            for c in 0..view.width {
+                let exact = view.lonlat(c, r).and_then(|(x, y)| grid.locate(x, y));
+                let got = lattice.locate(&view, &grid, c, r);
+                total += 1;
+                if exact != got {
+                    // A neighbour at worst (a pixel on a cell boundary).
+                    let (e, g) = (exact.unwrap(), got.unwrap());
+                    assert!(e.0.abs_diff(g.0) <= 1, "{c},{r}: {e:?} {g:?}");
+                    assert!(e.1.abs_diff(g.1) <= 1 || e.1.abs_diff(g.1) == nx - 1);
+                    differ += 1;
+                }
+            }
+        }
+        // Pixels whose centre lies within a blend error of a cell boundary.
+        assert!(differ * 200 < total, "{differ} of {total} pixels differ");
     }
 
     #[test]
