@@ -216,7 +216,7 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
             w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
         }
     }
-    for a in &v.attributes {
+    for a in super::netcdf_c_floats::wire_attributes(v).iter() {
         write_attribute(w, a)?;
     }
     if let Some(crc) = input.checksums.and_then(|c| c.get(&v.path)) {

@@ -9,6 +9,7 @@ pub mod dmr;
 pub mod encode;
 mod error;
 mod html;
+mod netcdf_c_floats;
 pub mod selection;
 
 use axum::body::Body;
