@@ -128,6 +128,9 @@ enum CellKind {
     Exact,
 }
 
+/// A lattice point's unit vector and the grid cell it lies in.
+type LatticePoint = ([f64; 3], Option<(usize, usize)>);
+
 const LATTICE: u32 = 8;
 /// Largest chord (radians on the unit sphere, ~1°) between a lattice cell's corners
 /// for which a blend is trusted: its error grows with the square of the cell, and is
@@ -151,7 +154,7 @@ impl Lattice {
         let cols = view.width.div_ceil(LATTICE) + 1;
         let rows = view.height.div_ceil(LATTICE) + 1;
         // Lattice points are the centres of every LATTICE-th pixel.
-        let located: Vec<Option<([f64; 3], Option<(usize, usize)>)>> = (0..rows * cols)
+        let located: Vec<Option<LatticePoint>> = (0..rows * cols)
             .into_par_iter()
             .map(|i| {
                 let (r, c) = (i / cols, i % cols);
