@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+mod chunks;
+
 use super::concat::concat;
 use super::name_date::date_from_name;
 use crate::config::Combine;
 use crate::model::cf::{TimeUnits, time_units};
 use crate::model::{
-    Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Variable,
+    Array, ArrayValues, AttrValue, Attribute, ChunkIndex, DataType, DatasetMeta, DimRef, Dimension,
+    Variable,
 };
 use crate::readers::{FormatSpec, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion};
@@ -555,6 +558,32 @@ impl Reader for AggregationReader {
         match var.dims.iter().position(|d| &d.path == join) {
             Some(axis) => self.read_joined(var, axis, slab).await,
             None => self.members[0].reader.read(&var.path, slab).await,
+        }
+    }
+
+    async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        self.joined_chunks(path, true).await
+    }
+
+    async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
+        self.joined_chunks(path, false).await
+    }
+
+    async fn stored_chunk(&self, key: &str) -> Result<Option<bytes::Bytes>, ReadError> {
+        match chunks::parse_key(key) {
+            Some((i, Some(inner))) if i < self.members.len() => {
+                self.members[i].reader.stored_chunk(inner).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn chunk_file(&self, key: &str) -> Option<(Location, ObjectVersion)> {
+        let (i, inner) = chunks::parse_key(key)?;
+        let m = self.members.get(i)?;
+        match inner {
+            None => Some((m.location.clone(), m.version.clone())),
+            Some(inner) => m.reader.chunk_file(inner),
         }
     }
 }

@@ -56,6 +56,13 @@ pub trait Reader: Send + Sync {
         Ok(None)
     }
 
+    /// The file holding the chunk `chunk_index` names `key`, when it is not the
+    /// dataset's own file (an aggregation's member): the chunk's `offset`/`size` are
+    /// then within that file. `None`: the key is for `stored_chunk`.
+    fn chunk_file(&self, _key: &str) -> Option<(Location, ObjectVersion)> {
+        None
+    }
+
     /// The chunk shape, filters and byte order of a variable's storage, with `chunks`
     /// left empty: what describing the layout needs, without visiting every chunk.
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {

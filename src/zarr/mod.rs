@@ -239,7 +239,18 @@ async fn serve_chunk(
                     "chunk of {size} bytes exceeds the response limit of {max}"
                 )));
             }
+            let file = key.as_deref().and_then(|k| ds.reader.chunk_file(k));
             match key {
+                // In another file than the dataset's (an aggregation's member).
+                Some(_) if file.is_some() => {
+                    let (location, version) = file.expect("checked");
+                    state
+                        .catalog
+                        .storage()
+                        .get_range_at(&location, &version, offset..offset + size)
+                        .await
+                        .map_err(|e| ZarrError::Read(e.into()))?
+                }
                 Some(key) => {
                     let value =
                         ds.reader.stored_chunk(&key).await?.ok_or_else(|| {

@@ -59,9 +59,17 @@ pub async fn references(
                     size,
                     key: None,
                 } => json!([file_url, offset, size]),
-                // Kept apart from the dataset's file (a Zarr store's chunk objects): the
-                // server's v2 key serves them as stored.
-                Source::Stored { .. } => json!([format!("{zarr_url}/{key}")]),
+                Source::Stored {
+                    offset,
+                    size,
+                    key: Some(chunk),
+                } => match ds.reader.chunk_file(&chunk) {
+                    // In an aggregation member's file.
+                    Some((location, _)) => json!([location.to_string(), offset, size]),
+                    // Kept apart from the dataset's file (a Zarr store's chunk objects):
+                    // the server's v2 key serves them as stored.
+                    None => json!([format!("{zarr_url}/{key}")]),
+                },
                 Source::Encode if inline => {
                     let bytes = chunk::encode(ds, a, &coords, written).await?;
                     let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
