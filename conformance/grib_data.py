@@ -91,6 +91,13 @@ def make_files(d):
                 eccodes.codes_write(h, f)
         finally:
             eccodes.codes_release(h)
+    # A daily series, one analysis per file (time, step and valid_time are scalars in
+    # each): aggregated along a new `time` dimension from each file's own time.
+    (d / "series").mkdir(exist_ok=True)
+    for day in range(3):
+        date = 20240101 + day
+        values = np.linspace(260, 280, 40) + day
+        write(d / "series" / f"an_{date}.grib2", [(field("2t", "heightAboveGround", 2, date, step=6), values)])
     # Damaged: the one-hypercube file cut in its last message.
     good = (d / "pl.grib2").read_bytes()
     (d / "damaged.grib2").write_bytes(good[:-30])
@@ -107,6 +114,9 @@ def cfgrib_reads(d):
     for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]:
         out[name] = xr.open_dataset(d / name, engine="cfgrib", backend_kwargs=kw).load()
     out["mixed.grib2"] = [ds.load() for ds in cfgrib.open_datasets(str(d / "mixed.grib2"), backend_kwargs=kw)]
+    series = sorted((d / "series").glob("an_*.grib2"))
+    out["series"] = xr.open_mfdataset(series, engine="cfgrib", combine="nested", concat_dim="time",
+                                      backend_kwargs=kw).load()
     return out
 
 

@@ -181,3 +181,34 @@ def test_stac_items_carry_valid_times(grib_server):
     assert (pl["start_datetime"], pl["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-02T18:00:00Z")
     sfc = items["mixed.grib2/surface"]
     assert (sfc["start_datetime"], sfc["end_datetime"]) == ("2024-01-01T12:00:00Z", "2024-01-01T18:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def series_server(grib_dir, tmp_path_factory):
+    """The daily GRIB series as one collection joined along a new `time` dimension, whose
+    values are each file's own (scalar) time: no date pattern in the configuration."""
+    work = tmp_path_factory.mktemp("grib-series")
+    config = work / "datagate.toml"
+    config.write_text(
+        f"""
+[[collections]]
+id = "t2m-daily"
+glob = "{grib_dir}/series/an_*.grib2"
+join_new = "time"
+units = "hours since 2024-01-01 00:00:00"
+"""
+    )
+    proc, base = start_server(["--config", str(config)])
+    yield base
+    stop_server(proc)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_grib_files_aggregate_along_time_like_open_mfdataset(series_server, cfgrib_reads, protocol):
+    local = cfgrib_reads["series"]
+    remote = opendap(series_server, "t2m-daily", protocol)
+    assert remote.sizes["time"] == 3
+    compare(local, remote)
+    # valid_time differs per file: it follows the new dimension, as in xarray.
+    assert remote["valid_time"].dims == ("time",)
+    assert remote["step"].dims == ()

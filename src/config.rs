@@ -215,7 +215,9 @@ pub struct CollectionConfig {
     pub glob: String,
     /// Join along this existing dimension, files ordered by its coordinate values.
     pub join_existing: Option<String>,
-    /// Join along a new dimension (e.g. `time`) whose values are dates in the file names.
+    /// Join along a new dimension (e.g. `time`) whose values are dates in the file names
+    /// (`date_format`), or else each file's scalar coordinate of that name (a GRIB
+    /// file's `time`, a GeoTIFF's `TIFFTAG_DATETIME`).
     pub join_new: Option<String>,
     /// The file-name pattern of `join_new`, with `%Y %m %d %H %M %S %j` (`sst_%Y%m%d.nc`).
     pub date_format: Option<String>,
@@ -236,7 +238,8 @@ pub enum Combine {
     },
     JoinNew {
         dim: String,
-        date_format: String,
+        /// `None`: values from each file's scalar coordinate `dim`.
+        date_format: Option<String>,
         units: String,
     },
     Union,
@@ -249,9 +252,7 @@ impl CollectionConfig {
             (Some(dim), None, false) => Ok(Combine::JoinExisting { dim: dim.clone() }),
             (None, Some(dim), false) => Ok(Combine::JoinNew {
                 dim: dim.clone(),
-                date_format: self.date_format.clone().ok_or_else(|| {
-                    format!("collection {:?}: join_new needs date_format", self.id)
-                })?,
+                date_format: self.date_format.clone(),
                 units: self
                     .units
                     .clone()

@@ -144,7 +144,16 @@ impl AggregationReader {
                 dim,
                 date_format,
                 units,
-            } => Self::join_new(candidates, dim, date_format, units, &mut problems),
+            } => {
+                Self::join_new(
+                    candidates,
+                    dim,
+                    date_format.as_deref(),
+                    units,
+                    &mut problems,
+                )
+                .await
+            }
             Combine::Union => Self::union(candidates, &mut problems),
         }
         .map(|r| (r, problems))
@@ -245,10 +254,10 @@ impl AggregationReader {
         })
     }
 
-    fn join_new(
+    async fn join_new(
         candidates: Vec<Candidate>,
         dim: &str,
-        date_format: &str,
+        date_format: Option<&str>,
         units: &str,
         problems: &mut Vec<String>,
     ) -> Result<AggregationReader, String> {
@@ -257,13 +266,18 @@ impl AggregationReader {
         let dim_path = format!("/{dim_name}");
         let mut dated: Vec<(f64, Candidate)> = Vec::new();
         for c in candidates {
-            let name = c.id.rsplit('/').next().unwrap_or(&c.id).to_string();
-            match date_from_name(&name, date_format).and_then(|t| units_parsed.encode(&t).ok()) {
-                Some(v) => dated.push((v, c)),
-                None => problems.push(format!(
-                    "{}: no date matching {date_format:?} in the name; excluded",
-                    c.id
-                )),
+            let value = match date_format {
+                Some(format) => {
+                    let name = c.id.rsplit('/').next().unwrap_or(&c.id);
+                    date_from_name(name, format)
+                        .and_then(|t| units_parsed.encode(&t).ok())
+                        .ok_or_else(|| format!("no date matching {format:?} in the name"))
+                }
+                None => scalar_value(&c, &dim_path, &units_parsed).await,
+            };
+            match value {
+                Ok(v) => dated.push((v, c)),
+                Err(why) => problems.push(format!("{}: {why}; excluded", c.id)),
             }
         }
         dated.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
@@ -321,9 +335,16 @@ impl AggregationReader {
             .filter_map(|v| v.attr("coordinates").and_then(|a| a.as_text()))
             .flat_map(|s| s.split_whitespace().map(String::from).collect::<Vec<_>>())
             .collect();
+        // Scalars whose value differs between files (a GRIB file's `valid_time`) vary
+        // along the new dimension too, as xarray's concatenation makes them.
+        let varying = varying_scalars(&members, &meta, &dim_path).await;
         for_each_group_mut(&mut meta.root, &mut |g| {
             for v in &mut g.variables {
-                if !v.dims.is_empty() && !v.is_coordinate_variable() && !auxiliary.contains(&v.name)
+                let varies = v.dims.is_empty() && varying.contains(&v.path);
+                if varies
+                    || (!v.dims.is_empty()
+                        && !v.is_coordinate_variable()
+                        && !auxiliary.contains(&v.name))
                 {
                     v.dims.insert(0, new_dim.clone());
                     if let Some(c) = &mut v.chunks {
@@ -524,6 +545,65 @@ impl AggregationReader {
         concat(parts, axis)
             .ok_or_else(|| ReadError::Internal(format!("{}: members disagree", var.path)))
     }
+}
+
+/// The value of a candidate's scalar coordinate `path` in `units` (converted from its
+/// own time units when it has some).
+async fn scalar_value(c: &Candidate, path: &str, units: &TimeUnits) -> Result<f64, String> {
+    let meta = c.reader.metadata();
+    let var = meta
+        .variable(path)
+        .filter(|v| v.dims.is_empty())
+        .ok_or_else(|| format!("no scalar coordinate {path} (and no date_format)"))?;
+    let a = c
+        .reader
+        .read(path, &Hyperslab::full(&[]))
+        .await
+        .map_err(|e| e.to_string())?;
+    let v = *a.values.to_f64().first().ok_or("an empty scalar")?;
+    match time_units(var) {
+        Some(own) => own
+            .decode(v)
+            .and_then(|t| units.encode(&t).ok())
+            .ok_or_else(|| format!("{path} = {v} is not a date")),
+        None if v.is_finite() => Ok(v),
+        None => Err(format!("{path} has no value")),
+    }
+}
+
+/// Scalar numeric variables (other than `dim`) whose value is not the same in every
+/// member.
+async fn varying_scalars(members: &[Member], meta: &DatasetMeta, dim: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in meta.variables() {
+        if !v.dims.is_empty()
+            || v.path == dim
+            || v.dtype.size().is_none()
+            || v.dtype == DataType::Char
+        {
+            continue;
+        }
+        let mut seen: Option<Vec<f64>> = None;
+        for m in members {
+            let Ok(a) = m.reader.read(&v.path, &Hyperslab::full(&[])).await else {
+                break;
+            };
+            let value = a.values.to_f64();
+            match &seen {
+                None => seen = Some(value),
+                Some(first)
+                    if first
+                        .iter()
+                        .zip(&value)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()) => {}
+                Some(_) => {
+                    out.push(v.path.clone());
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 #[async_trait]
