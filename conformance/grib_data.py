@@ -98,6 +98,15 @@ def make_files(d):
         date = 20240101 + day
         values = np.linspace(260, 280, 40) + day
         write(d / "series" / f"an_{date}.grib2", [(field("2t", "heightAboveGround", 2, date, step=6), values)])
+    # Files that split (pressure levels and surface fields), one date each: their
+    # `surface` parts aggregate along time.
+    (d / "split_series").mkdir(exist_ok=True)
+    for day in range(2):
+        date = 20240101 + day
+        fields = [(field("t", "isobaricInhPa", 850, date), np.full(40, 250.0 + day)),
+                  (field("sp", "surface", 0, date), np.linspace(9e4, 1.01e5, 40) + day),
+                  (field("t", "surface", 0, date), np.linspace(270, 290, 40) + day)]
+        write(d / "split_series" / f"fc_{date}.grib2", fields)
     # Damaged: the one-hypercube file cut in its last message.
     good = (d / "pl.grib2").read_bytes()
     (d / "damaged.grib2").write_bytes(good[:-30])
@@ -117,6 +126,10 @@ def cfgrib_reads(d):
     series = sorted((d / "series").glob("an_*.grib2"))
     out["series"] = xr.open_mfdataset(series, engine="cfgrib", combine="nested", concat_dim="time",
                                       backend_kwargs=kw).load()
+    split = sorted((d / "split_series").glob("fc_*.grib2"))
+    out["split_series"] = xr.open_mfdataset(
+        split, engine="cfgrib", combine="nested", concat_dim="time",
+        backend_kwargs={**kw, "filter_by_keys": {"typeOfLevel": "surface"}}).load()
     return out
 
 

@@ -196,6 +196,13 @@ id = "t2m-daily"
 glob = "{grib_dir}/series/an_*.grib2"
 join_new = "time"
 units = "hours since 2024-01-01 00:00:00"
+
+[[collections]]
+id = "surface-daily"
+glob = "{grib_dir}/split_series/fc_*.grib2"
+part = "surface"
+join_new = "time"
+units = "hours since 2024-01-01 00:00:00"
 """
     )
     proc, base = start_server(["--config", str(config)])
@@ -212,3 +219,14 @@ def test_grib_files_aggregate_along_time_like_open_mfdataset(series_server, cfgr
     # valid_time differs per file: it follows the new dimension, as in xarray.
     assert remote["valid_time"].dims == ("time",)
     assert remote["step"].dims == ()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_parts_of_split_grib_files_aggregate(series_server, cfgrib_reads, protocol):
+    # One part (`surface`) of each split file, joined along time, equals cfgrib's
+    # `filter_by_keys` reads concatenated.
+    local = cfgrib_reads["split_series"]
+    remote = opendap(series_server, "surface-daily", protocol)
+    assert remote.sizes["time"] == 2
+    assert "isobaricInhPa" not in remote.coords
+    compare(local, remote)

@@ -226,6 +226,9 @@ pub struct CollectionConfig {
     /// Merge the variables of all files (same dimensions).
     #[serde(default)]
     pub union: bool,
+    /// For files holding several datasets (a GRIB file split by level type into
+    /// `{file}/{part}`): the part of each file to aggregate (`surface`).
+    pub part: Option<String>,
     /// Look for new or changed files this often (seconds); also `POST /datasets/rescan`.
     pub rescan_secs: Option<u64>,
 }

@@ -39,10 +39,13 @@ impl Catalog {
             let members: Vec<DatasetEntry> = files
                 .into_iter()
                 .map(|(rel, location)| DatasetEntry {
-                    id: format!("{}/{rel}", c.id),
+                    id: match &c.part {
+                        Some(part) => format!("{}/{rel}/{part}", c.id),
+                        None => format!("{}/{rel}", c.id),
+                    },
                     title: None,
                     location,
-                    part: None,
+                    part: c.part.clone(),
                 })
                 .collect();
             let member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
