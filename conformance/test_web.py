@@ -4,6 +4,8 @@ EDR query, and the OPeNDAP request builder, whose URL xarray must open to the ch
 subset. Pages are also parsed by html5lib in strict mode. Screenshots go to
 conformance/.work/screenshots/."""
 
+import base64
+import html
 import io
 import os
 import shutil
@@ -74,8 +76,19 @@ def console_errors(driver):
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def shot(driver, name):
-    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+def shot(driver, name, element=None):
+    """A screenshot of the whole page (or of one element), beyond the window's height."""
+    if element is None:
+        m = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": m["width"], "height": m["height"]}
+    else:
+        clip = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height};", element)
+    data = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "clip": dict(clip, scale=1)})
+    with open(os.path.join(SHOTS, f"{name}.png"), "wb") as f:
+        f.write(base64.b64decode(data["data"]))
 
 
 def strict_parse(text):
@@ -85,17 +98,17 @@ def strict_parse(text):
 # ---- server-side HTML (no browser) -------------------------------------------------
 
 def test_pages_are_valid_html(site):
-    html = {"Accept": "text/html"}
+    accept_html = {"Accept": "text/html"}
     for path in ["/", "/?q=sst&format=netcdf3-classic", "/?q=nothing-matches-this",
                  "/datasets/sst_classic.nc", "/datasets/gridded_nc4.nc", "/datasets/curvilinear.nc",
                  "/?bbox=1,2", "/datasets/no-such.nc"]:
-        r = requests.get(site + path, headers=html, timeout=20)
+        r = requests.get(site + path, headers=accept_html, timeout=20)
         assert r.headers["content-type"].startswith("text/html"), path
         assert r.status_code in (200, 400, 404), path
         strict_parse(r.text)
         assert str(os.path.dirname(__file__)) not in r.text and "/tmp/" not in r.text, path
-    assert requests.get(site + "/?bbox=1,2", headers=html, timeout=10).status_code == 400
-    assert requests.get(site + "/datasets/no-such.nc", headers=html, timeout=10).status_code == 404
+    assert requests.get(site + "/?bbox=1,2", headers=accept_html, timeout=10).status_code == 400
+    assert requests.get(site + "/datasets/no-such.nc", headers=accept_html, timeout=10).status_code == 404
 
 
 def test_other_clients_get_json(site):
@@ -109,8 +122,9 @@ def test_other_clients_get_json(site):
     assert requests.get(site + "/datasets/no-such.nc", timeout=10).status_code == 404
     # Static files: long-lived, and unknown ones a 404.
     page = requests.get(site + "/", headers={"Accept": "text/html"}, timeout=10).text
-    css = page.split('rel="stylesheet" href="')[1].split('"')[0].replace("&#x2f;", "/")
-    r = requests.get(site + css, timeout=10)
+    css = html.unescape(page.split('rel="stylesheet" href="')[1].split('"')[0])
+    assert css.startswith(site + "/static/")
+    r = requests.get(css, timeout=10)
     assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
     assert requests.get(site + "/static/0.0.0/datagate.css", timeout=10).status_code == 404
 
@@ -225,9 +239,7 @@ def test_clicking_the_map_shows_a_time_series(site, browser):
     wait(browser, lambda d: d.execute_script("return !!(window.datagateViewer && window.datagateViewer.state.layer)"),
          what="the viewer")
     # A point with data: lon 40, lat 15 (a grid cell of the fixture).
-    browser.execute_script(
-        "const v = window.datagateViewer; v.map.setView([15, 40], 4, {animate: false});"
-        "v.map.fire('click', {latlng: L.latLng(15, 40)});")
+    browser.execute_script("window.datagateViewer.map.fire('click', {latlng: L.latLng(15, 40)});")
     wait(browser, lambda d: d.find_elements("css selector", "#chart .uplot canvas"), what="a chart")
     status = browser.find_element("id", "map-status").text
     assert status.startswith("3 values of sst"), status
@@ -236,7 +248,10 @@ def test_clicking_the_map_shows_a_time_series(site, browser):
     assert "/edr/collections/sst_classic.nc/position?coords=POINT" in edr
     r = requests.get(edr, timeout=20)
     assert r.status_code == 200, r.text
-    browser.find_element("id", "viewer").screenshot(os.path.join(SHOTS, "map-chart.png"))
+    wait(browser, lambda d: d.execute_script(
+        "return document.querySelectorAll('#map img.leaflet-tile:not(.leaflet-tile-loaded)').length === 0"),
+        timeout=30, what="all tiles loaded")
+    shot(browser, "map-chart", browser.find_element("id", "viewer"))
     shot(browser, "dataset")
     assert console_errors(browser) == []
 
@@ -259,7 +274,7 @@ def test_dap_form_builds_a_url_xarray_opens_to_the_subset(site, browser, fixture
                in d.find_element("id", "dap-url").text else None, what="the constrained URL")
     size = browser.find_element("id", "dap-size").text
     assert size == "about 320 B of values", size  # 2*4*8 floats, and time, lat, lon (f64, f32, f32)
-    browser.find_element("id", "dap-builder").screenshot(os.path.join(SHOTS, "dap-form.png"))
+    shot(browser, "dap-form", browser.find_element("id", "dap-builder"))
     served = xr.open_dataset(url, engine="netcdf4", decode_times=False)
     local = xr.open_dataset(os.path.join(fixtures_dir, "sst_classic.nc"), decode_times=False)
     want = local.sst.isel(time=slice(1, 3), lat=slice(2, 6), lon=slice(3, 11))

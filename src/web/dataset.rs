@@ -246,9 +246,10 @@ fn snippets(
     out
 }
 
-pub fn page(description: Description) -> Response {
+pub fn page(base: &str, description: Description) -> Response {
     pages::render(
         StatusCode::OK,
+        base,
         "dataset.html",
         minijinja::context! { title => description.title.clone(), ds => description },
     )

@@ -106,13 +106,13 @@ async fn home(State(web): State<WebState>, RawQuery(query): RawQuery, headers: H
     if crate::http::wants_json(query.as_deref(), &headers) {
         return (web.json_landing)(&web.app, &headers);
     }
+    let base = base_url(&web.app, &headers);
     let q = match Query::parse(query.as_deref()) {
         Ok(q) => q,
-        Err(e) => return pages::error_page(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return pages::error_page(StatusCode::BAD_REQUEST, &base, &e.to_string()),
     };
     let cards = listing::visible_cards(&web.listing, &web.app, &headers).await;
     let results = search(&cards, &q);
-    let base = base_url(&web.app, &headers);
     let query_without_page = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(
             form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
@@ -121,6 +121,7 @@ async fn home(State(web): State<WebState>, RawQuery(query): RawQuery, headers: H
         .finish();
     pages::render(
         StatusCode::OK,
+        &base,
         "catalog.html",
         CatalogPage {
             title: "Catalog",
@@ -157,11 +158,12 @@ async fn datasets_path(
         return crate::intake::notebook(State(web.app.clone()), Path(path), headers).await;
     }
     let html = wants_html(query.as_deref(), &headers);
+    let base = base_url(&web.app, &headers);
     let visible = listing::visible_cards(&web.listing, &web.app, &headers).await;
     let Some(card) = visible.into_iter().find(|c| c.id == path) else {
         let message = format!("no dataset {path}");
         return if html {
-            pages::error_page(StatusCode::NOT_FOUND, &message)
+            pages::error_page(StatusCode::NOT_FOUND, &base, &message)
         } else {
             crate::http::json_error(StatusCode::NOT_FOUND, message)
         };
@@ -173,10 +175,9 @@ async fn datasets_path(
             return crate::http::json_error(e.kind().status(), e.to_string());
         }
     };
-    let base = base_url(&web.app, &headers);
     let description = dataset::describe(&web.app, &base, &ds, &card).await;
     if html {
-        dataset::page(description)
+        dataset::page(&base, description)
     } else {
         axum::Json(description).into_response()
     }

@@ -29,8 +29,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-/// `template` rendered with `context`, as an HTML response.
-pub fn render(status: StatusCode, template: &str, context: impl Serialize) -> Response {
+/// `template` rendered with `context`, as an HTML response; `base` is the public base
+/// URL every link starts with (the server may sit below a path behind a proxy).
+pub fn render(status: StatusCode, base: &str, template: &str, context: impl Serialize) -> Response {
+    let context = minijinja::context! { base, ..minijinja::Value::from_serialize(context) };
     let rendered = TEMPLATES
         .get_template(template)
         .and_then(|t| t.render(context));
@@ -49,9 +51,10 @@ pub fn render(status: StatusCode, template: &str, context: impl Serialize) -> Re
 }
 
 /// An error page in the site's layout.
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+pub fn error_page(status: StatusCode, base: &str, message: &str) -> Response {
     render(
         status,
+        base,
         "error.html",
         minijinja::context! { title => status.canonical_reason().unwrap_or("Error"), status => status.as_u16(), message },
     )

@@ -17,10 +17,11 @@
       const bounds = window.datagateBounds(b);
       const rect = L.rectangle(bounds, { color: "#0b5cad", weight: 1, fillOpacity: 0.08 });
       rect.bindTooltip(row.dataset.id);
-      rect.on("click", () => { window.location.href = "/datasets/" + row.dataset.id; });
+      rect.on("click", () => { window.location.href = row.querySelector("a.dataset-link").href; });
       rect.addTo(boxes);
       all.push(bounds);
     }
+    if (all.length) map.fitBounds(all.reduce((a, b) => a.extend(b), L.latLngBounds(all[0].getSouthWest(), all[0].getNorthEast())), { maxZoom: 4 });
   }
 
   if (mapEl && window.L) {
@@ -51,7 +52,7 @@
     const query = params.toString();
     const mine = ++generation;
     try {
-      const r = await fetch("/?" + query, { headers: { Accept: "text/html" } });
+      const r = await fetch(form.action + "?" + query, { headers: { Accept: "text/html" } });
       if (mine !== generation) return; // a newer search was sent
       const doc = new DOMParser().parseFromString(await r.text(), "text/html");
       const fresh = doc.getElementById("results");
@@ -70,7 +71,7 @@
         const next = doc.getElementById(sel.id);
         if (next) sel.innerHTML = next.innerHTML;
       }
-      history.replaceState(null, "", query ? "/?" + query : "/");
+      history.replaceState(null, "", query ? form.action + "?" + query : form.action);
       drawExtents();
     } catch (e) {
       console.warn("search", e);
