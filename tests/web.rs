@@ -55,6 +55,25 @@ async fn pages_render_for_browsers() {
 }
 
 #[tokio::test]
+async fn protocol_html_pages_share_the_stylesheet() {
+    let s = common::start(|_| {}).await;
+    let link = format!("href=\"{}\"", datagate::http::STYLESHEET);
+    for path in [
+        "/opendap/sst_classic.nc.html",
+        "/opendap/sst_classic.nc.dmr.html",
+        "/edr/collections/sst_classic.nc?f=html",
+    ] {
+        let (status, ct, _, body) = get(s.url(path), HTML).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(ct.starts_with("text/html"), "{path}");
+        assert!(body.contains(&link), "{path}");
+    }
+    let (status, _, _, css) = get(s.url(datagate::http::STYLESHEET), "*/*").await;
+    assert_eq!(status, 200);
+    assert!(css.contains(":root"));
+}
+
+#[tokio::test]
 async fn other_clients_get_json_and_notebooks() {
     let s = common::start(|_| {}).await;
     let doc = s.json("/datasets/sst_classic.nc").await;
