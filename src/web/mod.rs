@@ -59,6 +59,24 @@ impl Service for Web {
         &["/static/", "/datasets/"]
     }
 
+    fn endpoints(&self, base: &str, id: &str) -> Vec<crate::endpoint::Endpoint> {
+        vec![crate::endpoint::Endpoint::new(
+            "html",
+            "Dataset page (variables, map, request builders)",
+            format!("{base}/datasets/{id}"),
+            "text/html",
+        )]
+    }
+
+    fn service_links(&self, base: &str) -> Vec<crate::endpoint::Endpoint> {
+        vec![crate::endpoint::Endpoint::new(
+            "search",
+            "Catalog search (web interface)",
+            format!("{base}/"),
+            "text/html",
+        )]
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/", get(home))
@@ -154,12 +172,15 @@ async fn datasets_path(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if path.ends_with("/notebook.ipynb") {
+    let visible = listing::visible_cards(&web.listing, &web.app, &headers).await;
+    if let Some(id) = path.strip_suffix("/notebook.ipynb") {
+        if !visible.iter().any(|c| c.id == id) {
+            return crate::http::json_error(StatusCode::NOT_FOUND, format!("no dataset {id}"));
+        }
         return crate::intake::notebook(State(web.app.clone()), Path(path), headers).await;
     }
     let html = wants_html(query.as_deref(), &headers);
     let base = base_url(&web.app, &headers);
-    let visible = listing::visible_cards(&web.listing, &web.app, &headers).await;
     let Some(card) = visible.into_iter().find(|c| c.id == path) else {
         let message = format!("no dataset {path}");
         return if html {

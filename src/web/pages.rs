@@ -24,6 +24,19 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             tracing::error!("template {name}: {e}");
         }
     }
+    // Strings escaped as everywhere else in the server (minijinja's default also
+    // escapes `/`, which makes URLs in pages differ from the same URLs elsewhere).
+    env.set_formatter(|out, state, value| {
+        if state.auto_escape() == minijinja::AutoEscape::Html
+            && !value.is_safe()
+            && let Some(s) = value.as_str()
+        {
+            return out
+                .write_str(&crate::http::html_escape(s))
+                .map_err(minijinja::Error::from);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_global("static", PREFIX);
     env.add_global("version", env!("CARGO_PKG_VERSION"));
     env
