@@ -33,7 +33,11 @@ async fn pages_render_for_browsers() {
     for (path, want, must) in [
         ("/", 200, "sst_classic.nc"),
         ("/?q=curvilinear", 200, "1 result"),
-        ("/?q=sea_surface_temperature&format=netcdf3-classic", 200, "sst_classic.nc"),
+        (
+            "/?q=sea_surface_temperature&format=netcdf3-classic",
+            200,
+            "sst_classic.nc",
+        ),
         ("/?bbox=0,50,1", 400, "bbox=0,50,1"),
         ("/?page=0", 400, "page=0"),
         ("/datasets/sst_classic.nc", 200, "sea_surface_temperature"),
@@ -110,7 +114,11 @@ async fn static_files_are_embedded_and_long_lived() {
         assert!(got.starts_with(ct), "{file}: {got}");
         assert!(cache.contains("immutable"), "{file}");
     }
-    for bad in ["/static/0.0.0/datagate.css", "/static/../Cargo.toml", "/static/x"] {
+    for bad in [
+        "/static/0.0.0/datagate.css",
+        "/static/../Cargo.toml",
+        "/static/x",
+    ] {
         let (status, _, _, _) = get(s.url(bad), "*/*").await;
         assert_eq!(status, 404, "{bad}");
     }

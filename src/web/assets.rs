@@ -27,21 +27,81 @@ macro_rules! asset {
 }
 
 const ASSETS: &[Asset] = &[
-    asset!("datagate.css", "text/css; charset=utf-8", "static/datagate.css"),
-    asset!("catalog.js", "text/javascript; charset=utf-8", "static/catalog.js"),
-    asset!("dataset.js", "text/javascript; charset=utf-8", "static/dataset.js"),
-    asset!("basemap.js", "text/javascript; charset=utf-8", "static/basemap.js"),
-    asset!("leaflet/leaflet.js", "text/javascript; charset=utf-8", "vendor/leaflet/leaflet.js"),
-    asset!("leaflet/leaflet.css", "text/css; charset=utf-8", "vendor/leaflet/leaflet.css"),
-    asset!("leaflet/LICENSE", "text/plain; charset=utf-8", "vendor/leaflet/LICENSE"),
-    asset!("leaflet/images/layers.png", "image/png", "vendor/leaflet/images/layers.png"),
-    asset!("leaflet/images/layers-2x.png", "image/png", "vendor/leaflet/images/layers-2x.png"),
-    asset!("leaflet/images/marker-icon.png", "image/png", "vendor/leaflet/images/marker-icon.png"),
-    asset!("leaflet/images/marker-icon-2x.png", "image/png", "vendor/leaflet/images/marker-icon-2x.png"),
-    asset!("leaflet/images/marker-shadow.png", "image/png", "vendor/leaflet/images/marker-shadow.png"),
-    asset!("uplot/uPlot.iife.min.js", "text/javascript; charset=utf-8", "vendor/uplot/uPlot.iife.min.js"),
-    asset!("uplot/uPlot.min.css", "text/css; charset=utf-8", "vendor/uplot/uPlot.min.css"),
-    asset!("uplot/LICENSE", "text/plain; charset=utf-8", "vendor/uplot/LICENSE"),
+    asset!(
+        "datagate.css",
+        "text/css; charset=utf-8",
+        "static/datagate.css"
+    ),
+    asset!(
+        "catalog.js",
+        "text/javascript; charset=utf-8",
+        "static/catalog.js"
+    ),
+    asset!(
+        "dataset.js",
+        "text/javascript; charset=utf-8",
+        "static/dataset.js"
+    ),
+    asset!(
+        "basemap.js",
+        "text/javascript; charset=utf-8",
+        "static/basemap.js"
+    ),
+    asset!(
+        "leaflet/leaflet.js",
+        "text/javascript; charset=utf-8",
+        "vendor/leaflet/leaflet.js"
+    ),
+    asset!(
+        "leaflet/leaflet.css",
+        "text/css; charset=utf-8",
+        "vendor/leaflet/leaflet.css"
+    ),
+    asset!(
+        "leaflet/LICENSE",
+        "text/plain; charset=utf-8",
+        "vendor/leaflet/LICENSE"
+    ),
+    asset!(
+        "leaflet/images/layers.png",
+        "image/png",
+        "vendor/leaflet/images/layers.png"
+    ),
+    asset!(
+        "leaflet/images/layers-2x.png",
+        "image/png",
+        "vendor/leaflet/images/layers-2x.png"
+    ),
+    asset!(
+        "leaflet/images/marker-icon.png",
+        "image/png",
+        "vendor/leaflet/images/marker-icon.png"
+    ),
+    asset!(
+        "leaflet/images/marker-icon-2x.png",
+        "image/png",
+        "vendor/leaflet/images/marker-icon-2x.png"
+    ),
+    asset!(
+        "leaflet/images/marker-shadow.png",
+        "image/png",
+        "vendor/leaflet/images/marker-shadow.png"
+    ),
+    asset!(
+        "uplot/uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        "vendor/uplot/uPlot.iife.min.js"
+    ),
+    asset!(
+        "uplot/uPlot.min.css",
+        "text/css; charset=utf-8",
+        "vendor/uplot/uPlot.min.css"
+    ),
+    asset!(
+        "uplot/LICENSE",
+        "text/plain; charset=utf-8",
+        "vendor/uplot/LICENSE"
+    ),
 ];
 
 /// `GET /static/{version}/{file}`.

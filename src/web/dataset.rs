@@ -199,10 +199,14 @@ fn snippets(
             code: format!("import xarray as xr\nds = xr.open_dataset(\"{u}\", engine=\"netcdf4\")"),
         });
         // pydap picks DAP4 by the URL's scheme.
-        let dap4 = u.replacen("https://", "dap4://", 1).replacen("http://", "dap4://", 1);
+        let dap4 = u
+            .replacen("https://", "dap4://", 1)
+            .replacen("http://", "dap4://", 1);
         out.push(Snippet {
             label: "xarray over DAP4 (pydap engine)",
-            code: format!("import xarray as xr\nds = xr.open_dataset(\"{dap4}\", engine=\"pydap\")"),
+            code: format!(
+                "import xarray as xr\nds = xr.open_dataset(\"{dap4}\", engine=\"pydap\")"
+            ),
         });
         out.push(Snippet {
             label: "ncdump (netCDF-C)",

@@ -120,7 +120,11 @@ struct CatalogPage<'a> {
 }
 
 /// `/`: the catalog page for browsers, the JSON landing for other clients.
-async fn home(State(web): State<WebState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn home(
+    State(web): State<WebState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     if crate::http::wants_json(query.as_deref(), &headers) {
         return (web.json_landing)(&web.app, &headers);
     }
@@ -149,8 +153,16 @@ async fn home(State(web): State<WebState>, RawQuery(query): RawQuery, headers: H
                 .bbox
                 .map(|b| format!("{},{},{},{}", b.west(), b.south(), b.east(), b.north()))
                 .unwrap_or_default(),
-            start: q.start.as_deref().map(|s| s[..10].to_string()).unwrap_or_default(),
-            end: q.end.as_deref().map(|s| s[..10].to_string()).unwrap_or_default(),
+            start: q
+                .start
+                .as_deref()
+                .map(|s| s[..10].to_string())
+                .unwrap_or_default(),
+            end: q
+                .end
+                .as_deref()
+                .map(|s| s[..10].to_string())
+                .unwrap_or_default(),
             query_without_page,
             services: web
                 .app
@@ -203,4 +215,3 @@ async fn datasets_path(
         axum::Json(description).into_response()
     }
 }
-

@@ -13,9 +13,18 @@ use super::assets::PREFIX;
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
-        ("layout.html", include_str!("../../web/templates/layout.html")),
-        ("catalog.html", include_str!("../../web/templates/catalog.html")),
-        ("dataset.html", include_str!("../../web/templates/dataset.html")),
+        (
+            "layout.html",
+            include_str!("../../web/templates/layout.html"),
+        ),
+        (
+            "catalog.html",
+            include_str!("../../web/templates/catalog.html"),
+        ),
+        (
+            "dataset.html",
+            include_str!("../../web/templates/dataset.html"),
+        ),
         ("error.html", include_str!("../../web/templates/error.html")),
     ] {
         // Templates are part of the binary: a syntax error is a build defect, which

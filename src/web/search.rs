@@ -228,10 +228,7 @@ pub struct Results<'a> {
 
 /// Filters, counts and pages `cards` by `query`.
 pub fn search<'a>(cards: &'a [Card], query: &Query) -> Results<'a> {
-    let content: Vec<&Card> = cards
-        .iter()
-        .filter(|c| query.matches_content(c))
-        .collect();
+    let content: Vec<&Card> = cards.iter().filter(|c| query.matches_content(c)).collect();
     // Each facet counts over the matches of everything else, so a person sees what
     // choosing another value would give.
     let facets = Facet::ALL
@@ -302,7 +299,12 @@ mod tests {
     }
 
     fn cards() -> Vec<Card> {
-        let mut far = card("far.nc", "datasets", "netcdf", "sea_surface_temperature sst");
+        let mut far = card(
+            "far.nc",
+            "datasets",
+            "netcdf",
+            "sea_surface_temperature sst",
+        );
         far.bbox = Some([100.0, -40.0, 120.0, -20.0]);
         far.start = Some("2010-06-01T00:00:00Z".into());
         far.end = Some("2010-06-30T00:00:00Z".into());
@@ -355,13 +357,26 @@ mod tests {
         assert_eq!(formats.param, "format");
         // The format facet ignores its own choice: every format stays offered.
         assert_eq!(formats.values.len(), 3);
-        assert!(formats.values.iter().any(|v| v.value == "netcdf" && v.selected && v.count == 2));
+        assert!(
+            formats
+                .values
+                .iter()
+                .any(|v| v.value == "netcdf" && v.selected && v.count == 2)
+        );
         let collections = &r.facets[0];
         assert_eq!(
             collections.values,
             [
-                FacetValue { value: "daily".into(), count: 1, selected: false },
-                FacetValue { value: "datasets".into(), count: 1, selected: false },
+                FacetValue {
+                    value: "daily".into(),
+                    count: 1,
+                    selected: false
+                },
+                FacetValue {
+                    value: "datasets".into(),
+                    count: 1,
+                    selected: false
+                },
             ]
         );
     }
@@ -376,7 +391,15 @@ mod tests {
         // Past the end: the last page.
         let r = search(&many, &Query::parse(Some("page=9")).unwrap());
         assert_eq!(r.page, 3);
-        for bad in ["page=0", "page=x", "bbox=1,2,3", "bbox=a,b,c,d", "bbox=0,10,5,0", "start=yesterday", "end=2000-1-1"] {
+        for bad in [
+            "page=0",
+            "page=x",
+            "bbox=1,2,3",
+            "bbox=a,b,c,d",
+            "bbox=0,10,5,0",
+            "start=yesterday",
+            "end=2000-1-1",
+        ] {
             assert!(Query::parse(Some(bad)).is_err(), "{bad}");
         }
     }
