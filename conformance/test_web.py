@@ -20,6 +20,7 @@ import xarray as xr
 from PIL import Image
 
 from conftest import start_server, stop_server
+from dsg_files import write_stations
 
 SHOTS = os.path.join(os.path.dirname(__file__), ".work", "screenshots")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,8 +34,15 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def site(fixtures_dir, tmp_path_factory):
-    config = tmp_path_factory.mktemp("web") / "datagate.toml"
-    config.write_text(f'[[roots]]\npath = "{fixtures_dir}"\n')
+    # The fixtures, and an observation file (three stations).
+    work = tmp_path_factory.mktemp("web")
+    data = work / "data"
+    data.mkdir()
+    for f in os.listdir(fixtures_dir):
+        shutil.copy(os.path.join(fixtures_dir, f), data / f)
+    write_stations(str(data / "stations.nc"))
+    config = work / "datagate.toml"
+    config.write_text(f'[[roots]]\npath = "{data}"\n')
     proc, base = start_server(["--config", str(config)])
     yield base
     stop_server(proc)
@@ -253,6 +261,19 @@ def test_clicking_the_map_shows_a_time_series(site, browser):
         timeout=30, what="all tiles loaded")
     shot(browser, "map-chart", browser.find_element("id", "viewer"))
     shot(browser, "dataset")
+    assert console_errors(browser) == []
+
+
+def test_observations_are_drawn_as_points(site, browser):
+    browser.get(site + "/?feature_type=timeseries")
+    wait(browser, lambda d: [r.get_attribute("data-id") for r in rows(d)] == ["stations.nc"], what="the stations")
+    open_dataset(browser, site, "stations.nc")
+    markers = wait(browser, lambda d: d.find_elements("css selector", "#map path.leaflet-interactive"),
+                   what="station markers")
+    assert len(markers) == 3
+    wait(browser, lambda d: d.find_element("id", "map-status").text != "" and
+         not d.find_element("id", "map-status").text.startswith("Click"), what="the map's status")
+    shot(browser, "observations", browser.find_element("id", "viewer"))
     assert console_errors(browser) == []
 
 

@@ -25,6 +25,8 @@ pub struct Description {
     pub bbox: Option<[f64; 4]>,
     pub start: Option<String>,
     pub end: Option<String>,
+    /// GeoJSON of observations' places or tracks, or a swath's outline.
+    pub geometry: Option<serde_json::Value>,
     pub links: Vec<LinkView>,
     pub snippets: Vec<Snippet>,
     /// `/opendap/{id}` and the other bases the page's scripts build URLs on.
@@ -163,6 +165,7 @@ pub async fn describe(state: &AppState, base: &str, ds: &Dataset, card: &Card) -
     let example = variables
         .iter()
         .filter(|v| !v.coordinate)
+        .rev()
         .max_by_key(|v| v.dims.len())
         .map(|v| v.name.clone())
         .unwrap_or_default();
@@ -180,6 +183,7 @@ pub async fn describe(state: &AppState, base: &str, ds: &Dataset, card: &Card) -
         bbox,
         start,
         end,
+        geometry: card.geometry.clone(),
         links,
         snippets,
         urls,

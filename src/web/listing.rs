@@ -57,6 +57,7 @@ async fn build(state: &AppState) -> Vec<Card> {
             card.bbox = item.bbox.map(|b| b.to_array());
             card.start = item.start.map(|t| t.to_iso());
             card.end = item.end.map(|t| t.to_iso());
+            card.geometry = item.geometry.clone();
         } else if let Some(c) = index.collections.iter().find(|c| &c.id == id) {
             // An aggregation is its own collection.
             card.collection = c.id.clone();
@@ -117,6 +118,7 @@ pub fn card(ds: &Dataset) -> Card {
         bbox: None,
         start: None,
         end: None,
+        geometry: None,
         text: text.to_lowercase(),
     }
 }

@@ -24,6 +24,8 @@ pub struct Card {
     /// ISO 8601 instants (from the STAC index), when known.
     pub start: Option<String>,
     pub end: Option<String>,
+    /// GeoJSON of an observation file's places or tracks, or a swath's outline.
+    pub geometry: Option<serde_json::Value>,
     /// Lower-case text searched by `q`: id, title, variable names, standard and long
     /// names, attribute values.
     #[serde(skip)]
@@ -294,6 +296,7 @@ mod tests {
             bbox: Some([0.0, 0.0, 10.0, 10.0]),
             start: Some("2000-01-01T00:00:00Z".into()),
             end: Some("2000-01-31T00:00:00Z".into()),
+            geometry: None,
             text: format!("{id} {text}").to_lowercase(),
         }
     }

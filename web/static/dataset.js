@@ -199,15 +199,33 @@
     }, [xs, ys], el);
   }
 
+  // Observations' places and tracks (or a swath's outline), from the STAC index.
+  function drawGeometry(map) {
+    const shapes = L.geoJSON(ds.geometry, {
+      style: { color: "#c2410c", weight: 2, fillOpacity: 0.1 },
+      pointToLayer: (_, latlng) => L.circleMarker(latlng, { radius: 6, color: "#c2410c", fillOpacity: 0.7 }),
+    }).addTo(map);
+    shapes.eachLayer((l) => l.bindTooltip(ds.id));
+    const b = shapes.getBounds();
+    if (b.isValid()) map.fitBounds(b, { padding: [20, 20], maxZoom: 6 });
+  }
+
   async function startViewer() {
     const mapEl = $("map");
-    if (!mapEl || !ds.urls.wms || !window.L) return;
+    if (!mapEl || !window.L) return;
     const map = window.datagateMap(mapEl);
+    window.datagateViewer = { map, state };
     if (ds.bbox) {
       const bounds = window.datagateBounds(ds.bbox);
       L.rectangle(bounds, { color: "#1b1f24", weight: 1, fill: false, interactive: false }).addTo(map);
       map.fitBounds(bounds, { padding: [10, 10] });
     }
+    if (ds.geometry) drawGeometry(map);
+    const noLayers = (why) => {
+      $("map-controls").hidden = true;
+      $("map-status").textContent = why;
+    };
+    if (!ds.urls.wms) { noLayers("No map layers: the extent of the data is outlined."); return; }
     const caps = ds.urls.wms + "?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0";
     let xml;
     try {
@@ -215,11 +233,11 @@
       xml = await r.text();
       if (!r.ok) throw new Error("GetCapabilities answered " + r.status);
     } catch (e) {
-      $("map-status").textContent = "No map layers: " + e.message;
+      noLayers("No map layers: " + e.message);
       return;
     }
     state.layers = parseCapabilities(xml);
-    if (!state.layers.length) { $("map-status").textContent = "This dataset has no map layers."; return; }
+    if (!state.layers.length) { noLayers(ds.geometry ? "Observation places and tracks." : "This dataset has no map layers."); return; }
     const select = $("layer");
     for (const l of state.layers) select.add(new Option(l.title === l.name ? l.name : `${l.name} — ${l.title}`, l.name));
     chooseLayer(map);
@@ -228,7 +246,6 @@
     for (const id of ["elevation", "palette", "range-min", "range-max"]) $(id).addEventListener("change", redraw);
     $("map-controls").addEventListener("submit", (e) => { e.preventDefault(); redraw(); });
     if (ds.urls.edr) map.on("click", (e) => timeSeries(map, e.latlng));
-    window.datagateViewer = { map, state };
   }
 
   // ---- OPeNDAP request builder ----------------------------------------------------
