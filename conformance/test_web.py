@@ -261,6 +261,14 @@ def test_clicking_the_map_shows_a_time_series(site, browser):
         timeout=30, what="all tiles loaded")
     shot(browser, "map-chart", browser.find_element("id", "viewer"))
     shot(browser, "dataset")
+    # Without a mouse: the EDR builder's point, then its button.
+    from selenium.webdriver.common.keys import Keys
+    lon = browser.find_element("id", "edr-lon")
+    lon.send_keys(Keys.CONTROL, "a")
+    lon.send_keys("-175")
+    browser.find_element("id", "edr-plot").send_keys(Keys.ENTER)
+    wait(browser, lambda d: "-175.00°" in d.find_element("id", "map-status").text and
+         d.find_element("id", "map-status").text.startswith("3 values"), what="the keyboard's time series")
     assert console_errors(browser) == []
 
 

@@ -144,6 +144,7 @@
   }
 
   async function timeSeries(map, latlng) {
+    if (!state.layer) return;
     const lon = ((((latlng.lng + 180) % 360) + 360) % 360) - 180;
     const lat = latlng.lat;
     if (state.marker) state.marker.remove();
@@ -245,7 +246,16 @@
     $("time").addEventListener("input", () => { $("time-value").textContent = state.times[Number($("time").value)]; redraw(); });
     for (const id of ["elevation", "palette", "range-min", "range-max"]) $(id).addEventListener("change", redraw);
     $("map-controls").addEventListener("submit", (e) => { e.preventDefault(); redraw(); });
-    if (ds.urls.edr) map.on("click", (e) => timeSeries(map, e.latlng));
+    if (ds.urls.edr) {
+      map.on("click", (e) => timeSeries(map, e.latlng));
+      // The keyboard's way to the chart: the EDR builder's point.
+      const plot = $("edr-plot");
+      if (plot) plot.addEventListener("click", () => {
+        const latlng = L.latLng(Number($("edr-lat").value), Number($("edr-lon").value));
+        timeSeries(map, latlng);
+        $("viewer").scrollIntoView();
+      });
+    }
   }
 
   // ---- OPeNDAP request builder ----------------------------------------------------
