@@ -314,3 +314,31 @@ def test_dap_form_builds_a_url_xarray_opens_to_the_subset(site, browser, fixture
     nc = browser.find_element("id", "dap-nc").get_attribute("href")
     r = requests.get(nc, timeout=20)
     assert r.status_code == 200 and r.content[:3] in (b"CDF", b"\x89HD")
+
+
+UNLABELLED = """
+return Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter((el) => el.type !== 'hidden' && !el.closest('.leaflet-container'))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                  && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map((el) => el.outerHTML.slice(0, 80));
+"""
+
+
+def test_accessible_and_responsive(site, browser):
+    try:
+        for path in ["/", "/datasets/gridded_nc4.nc"]:
+            browser.set_window_size(1280, 1000)
+            browser.get(site + path)
+            wait(browser, lambda d: d.find_elements("css selector", "footer.site"), what="the page")
+            # Every control has a name a screen reader can say.
+            assert browser.execute_script(UNLABELLED) == [], path
+            # A phone's width: no sideways scrolling of the page.
+            browser.set_window_size(390, 844)
+            time.sleep(0.3)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, (path, overflow)
+        shot(browser, "dataset-phone")
+    finally:
+        browser.set_window_size(1280, 1000)
