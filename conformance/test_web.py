@@ -177,6 +177,24 @@ def test_search_narrows_results(site, browser):
     assert console_errors(browser) == []
 
 
+def test_drawing_a_box_searches_that_area(site, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    browser.get(site + "/")
+    wait(browser, lambda d: len(rows(d)) >= 6, what="rows")
+    area = browser.find_element("id", "catalog-map")
+    browser.execute_script("arguments[0].scrollIntoView()", area)
+    w, h = area.size["width"], area.size["height"]
+    # Shift-drag over a small part of the map (the middle of the world view).
+    (ActionChains(browser).key_down(Keys.SHIFT).move_to_element_with_offset(area, -w // 8, -h // 8)
+     .click_and_hold().move_by_offset(w // 16, h // 16).move_by_offset(w // 16, h // 16).release()
+     .key_up(Keys.SHIFT).perform())
+    wait(browser, lambda d: "bbox=" in d.current_url, what="a bbox search")
+    bbox = [float(x) for x in browser.find_element("id", "bbox").get_attribute("value").split(",")]
+    assert bbox[0] < bbox[2] and bbox[1] < bbox[3]
+    assert len(rows(browser)) < 7
+
+
 def open_dataset(browser, site, ds_id):
     browser.get(site + "/")
     link = wait(browser, lambda d: d.find_element(

@@ -30,8 +30,10 @@
     const use = document.createElement("button");
     use.type = "button";
     use.textContent = "Use map view as area";
-    use.addEventListener("click", () => {
-      const b = map.getBounds();
+    // Shift-drag draws a box (Leaflet's box zoom), which becomes the search area too.
+    map.on("boxzoomend", (e) => setArea(e.boxZoomBounds));
+    use.addEventListener("click", () => setArea(map.getBounds()));
+    function setArea(b) {
       const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
       let w = b.getWest(), e = b.getEast();
       if (e - w >= 360) { w = -180; e = 180; }
@@ -39,8 +41,9 @@
       document.getElementById("bbox").value = [wrap(w), clamp(b.getSouth(), -90, 90), wrap(e), clamp(b.getNorth(), -90, 90)]
         .map((x) => x.toFixed(2)).join(",");
       refresh();
-    });
+    }
     mapEl.after(use);
+    document.getElementById("map-hint").hidden = false;
     drawExtents();
   }
 
