@@ -345,10 +345,16 @@ return Array.from(document.querySelectorAll('input, select, textarea, button'))
 
 def test_accessible_and_responsive(site, browser):
     try:
-        for path in ["/", "/datasets/gridded_nc4.nc"]:
+        for path in ["/", "/datasets/gridded_nc4.nc", "/datasets/curvilinear.nc", "/datasets/types_nc4.nc"]:
             browser.set_window_size(1280, 1000)
             browser.get(site + path)
             wait(browser, lambda d: d.find_elements("css selector", "footer.site"), what="the page")
+            if path != "/":
+                # The viewer has settled: layers listed, or said why there are none.
+                wait(browser, lambda d: d.find_element("id", "layer").find_elements("tag name", "option")
+                     or d.find_element("id", "map-controls").get_attribute("hidden") is not None,
+                     what="the viewer")
+            assert console_errors(browser) == [], path
             # Every control has a name a screen reader can say.
             assert browser.execute_script(UNLABELLED) == [], path
             # A phone's width: no sideways scrolling of the page.

@@ -205,7 +205,12 @@ async fn datasets_path(
         Ok(ds) => ds,
         Err(e) => {
             use crate::error::Kinded;
-            return crate::http::json_error(e.kind().status(), e.to_string());
+            let status = e.kind().status();
+            return if html {
+                pages::error_page(status, &base, &e.to_string())
+            } else {
+                crate::http::json_error(status, e.to_string())
+            };
         }
     };
     let description = dataset::describe(&web.app, &base, &ds, &card).await;
