@@ -123,3 +123,49 @@ async fn static_files_are_embedded_and_long_lived() {
         assert_eq!(status, 404, "{bad}");
     }
 }
+
+/// An aggregation is its own collection, with the span and box of its files (from the
+/// STAC index): the catalog's facets and time filter see it.
+#[tokio::test]
+async fn aggregations_are_searchable_by_collection_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    datagate::fixtures::daily_series(dir.path(), 10).unwrap();
+    let mut config: datagate::config::Config = toml::from_str(
+        r#"
+        [[collections]]
+        id = "daily"
+        glob = "daily/sst_2*.nc"
+        join_existing = "time"
+        "#,
+    )
+    .unwrap();
+    config.base_dir = dir.path().to_path_buf();
+    let state = datagate::server::AppState::load(config).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { datagate::server::serve(state, listener).await.unwrap() });
+    let page = |q: &str| get(format!("{base}/?{q}"), HTML);
+    let (status, _, _, body) = page("").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("data-id=\"daily\""), "{body}");
+    // The aggregation and its ten files.
+    assert!(
+        body.contains("<option value=\"daily\">daily (11)</option>"),
+        "{body}"
+    );
+    // Files from 2020-01-30, one a day at noon: the aggregation and two files.
+    let (_, _, _, body) = page("collection=daily&start=2020-02-05&end=2020-02-06").await;
+    assert_eq!(body.matches("class=\"hit\"").count(), 3);
+    assert!(
+        body.contains("data-id=\"daily/sst_20200205.nc\"") && body.contains("data-id=\"daily\"")
+    );
+    let (_, _, _, body) = page("start=2021-01-01").await;
+    assert_eq!(body.matches("class=\"hit\"").count(), 0);
+    let (_, _, _, body) = page("bbox=20,10,24,13").await;
+    assert_eq!(body.matches("class=\"hit\"").count(), 11);
+    let (_, _, _, body) = page("bbox=-50,-50,-40,-40").await;
+    assert_eq!(body.matches("class=\"hit\"").count(), 0);
+    let (status, ct, _, body) = get(format!("{base}/datasets/daily"), HTML).await;
+    assert_eq!((status, ct.starts_with("text/html")), (200, true));
+    assert!(body.contains("2020-01-30"));
+}
