@@ -278,9 +278,19 @@ def test_clicking_the_map_shows_a_time_series(site, browser):
         "return document.querySelectorAll('#map img.leaflet-tile:not(.leaflet-tile-loaded)').length === 0"),
         timeout=30, what="all tiles loaded")
     shot(browser, "map-chart", browser.find_element("id", "viewer"))
+    # A box drawn on the map (shift-drag) becomes an EDR area query that answers.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    area = browser.find_element("id", "map")
+    browser.execute_script("arguments[0].scrollIntoView()", area)
+    (ActionChains(browser).key_down(Keys.SHIFT).move_to_element_with_offset(area, -40, -40)
+     .click_and_hold().move_by_offset(30, 30).move_by_offset(50, 50).release().key_up(Keys.SHIFT).perform())
+    edr = wait(browser, lambda d: d.find_element("id", "edr-url").text if "/area?coords=POLYGON" in
+               d.find_element("id", "edr-url").text else None, what="an area query")
+    r = requests.get(edr, timeout=20)
+    assert r.status_code == 200, r.text
     shot(browser, "dataset")
     # Without a mouse: the EDR builder's point, then its button.
-    from selenium.webdriver.common.keys import Keys
     lon = browser.find_element("id", "edr-lon")
     lon.send_keys(Keys.CONTROL, "a")
     lon.send_keys("-175")

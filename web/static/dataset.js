@@ -248,6 +248,17 @@
     $("map-controls").addEventListener("submit", (e) => { e.preventDefault(); redraw(); });
     if (ds.urls.edr) {
       map.on("click", (e) => timeSeries(map, e.latlng));
+      // Shift-drag draws a box: the EDR builder's area query.
+      map.on("boxzoomend", (e) => {
+        if (!$("edr-form")) return;
+        const b = e.boxZoomBounds;
+        $("edr-type").value = "area";
+        $("edr-lon").value = b.getWest().toFixed(3);
+        $("edr-lat").value = b.getSouth().toFixed(3);
+        $("edr-east").value = b.getEast().toFixed(3);
+        $("edr-north").value = b.getNorth().toFixed(3);
+        buildEdr();
+      });
       // The keyboard's way to the chart: the EDR builder's point.
       const plot = $("edr-plot");
       if (plot) plot.addEventListener("click", () => {
