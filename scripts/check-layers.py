@@ -21,6 +21,8 @@ LAYERS = [
     ["config", "catalog", "writers"],
     ["app", "http", "cache", "service"],
     ["dap2", "dap4", "zarr", "edr", "wms", "stac", "thredds", "intake", "files", "opendap"],
+    # The web interface shows every protocol's endpoints and the STAC index to people.
+    ["web"],
     ["server"],
 ]
 # Protocols know the app layer and the model, never each other (`opendap` dispatches

@@ -7,6 +7,8 @@ pkgs=(libnetcdf-dev libeccodes-dev pkg-config)
 missing=()
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(netcdf-bin gdal-bin wrk libeccodes-tools)
+  # Headless Chromium and its WebDriver for the web interface's browser tests.
+  pkgs+=(chromium chromium-driver)
   # Any Node.js with npm will do (Debian's, or one installed otherwise).
   command -v npm >/dev/null || missing+=(nodejs npm)
 fi

@@ -25,6 +25,7 @@ pub mod stac;
 pub mod storage;
 pub mod subset;
 pub mod thredds;
+pub mod web;
 pub mod wms;
 pub mod writers;
 pub mod zarr;

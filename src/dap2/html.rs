@@ -12,9 +12,10 @@ use crate::http::html_escape;
 fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-<style>body{{font-family:sans-serif;margin:2em}}pre{{background:#f4f4f4;padding:1em}}\
-td{{padding:2px 8px;vertical-align:top}}input.r{{width:9em}}</style></head><body>\n{body}</body></html>\n",
-        html_escape(title)
+<link rel=\"stylesheet\" href=\"{}\"><style>td{{padding:2px 8px;vertical-align:top}}input.r{{width:9em}}</style>\
+</head><body>\n{body}</body></html>\n",
+        html_escape(title),
+        crate::http::STYLESHEET
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

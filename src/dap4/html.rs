@@ -56,6 +56,7 @@ pub fn form(ds: &Dataset, base: &str) -> String {
     format!(
         r#"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>DAP4 request form: {title}</title>
+<link rel="stylesheet" href="{stylesheet}">
 <style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em;vertical-align:top;text-align:left}}code{{word-break:break-all}}</style>
 </head><body>
 <h1>DAP4 request form</h1>
@@ -94,6 +95,7 @@ show();
 </body></html>
 "#,
         title = html_escape(&ds.title),
+        stylesheet = crate::http::STYLESHEET,
         id = html_escape(&ds.id),
         base = html_escape(base),
         base_js = base

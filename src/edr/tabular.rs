@@ -107,8 +107,9 @@ pub async fn write(
         Kind::GeoJson => out.push("{\"type\":\"FeatureCollection\",\"features\":["),
         Kind::Html => {
             out.push(&format!(
-                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body><h1>{}</h1><table border=\"1\"><tr>",
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title><link rel=\"stylesheet\" href=\"{}\"></head><body><h1>{}</h1><table border=\"1\"><tr>",
                 html_escape(&col.title),
+                crate::http::STYLESHEET,
                 html_escape(&col.title)
             ));
             let mut head: Vec<&str> = Vec::new();

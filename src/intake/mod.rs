@@ -28,13 +28,12 @@ impl Service for Intake {
     }
 
     fn paths(&self) -> &'static [&'static str] {
-        &["/intake/", "/datasets/"]
+        &["/intake/"]
     }
 
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/intake/catalog.yaml", get(catalog))
-            .route("/datasets/{*path}", get(notebook))
             .with_state(state.clone())
     }
 
@@ -116,7 +115,9 @@ fn cell_code(code: &str) -> serde_json::Value {
     json!({"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": code})
 }
 
-async fn notebook(
+/// `/datasets/{id}/notebook.ipynb` (routed by the web interface, which answers the
+/// rest of `/datasets/…`).
+pub async fn notebook(
     State(state): State<AppState>,
     Path(path): Path<String>,
     headers: HeaderMap,

@@ -1,16 +1,14 @@
 //! The landing page, `/datasets`, `/healthz` and `/metrics`.
 
-use std::fmt::Write;
-
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::catalog::Dataset;
 use crate::endpoint::{Endpoint, EndpointDirectory};
-use crate::http::{base_url, html_escape, wants_json};
+use crate::http::base_url;
 
 #[derive(Serialize)]
 struct VariableInfo {
@@ -110,59 +108,35 @@ pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Resp
     Json(serde_json::json!({ "datasets": list })).into_response()
 }
 
-pub async fn landing(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let base = base_url(&state, &headers);
+/// The landing document for clients that ask for JSON (browsers get the web
+/// interface's catalog page, which routes `/`).
+pub fn landing_json(state: &AppState, headers: &HeaderMap) -> Response {
+    let base = base_url(state, headers);
     let entries = state.catalog.entries();
-    if wants_json(query.as_deref(), &headers) {
-        let list: Vec<_> = entries
-            .values()
-            .map(|e| {
-                serde_json::json!({
-                    "id": e.id,
-                    "title": e.title.clone().unwrap_or_else(|| e.id.clone()),
-                    "links": links(state.services.as_ref(), &base, &e.id),
-                })
+    let list: Vec<_> = entries
+        .values()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "title": e.title.clone().unwrap_or_else(|| e.id.clone()),
+                "links": links(state.services.as_ref(), &base, &e.id),
             })
-            .collect();
-        return Json(serde_json::json!({
-            "title": "datagate",
-            "version": env!("CARGO_PKG_VERSION"),
-            "links": std::iter::once(Link {
-                rel: "data",
-                href: format!("{base}/datasets"),
-                title: "Datasets with variables",
-                media_type: "application/json",
-            })
-            .chain(state.services.service_links(&base).into_iter().map(Link::from))
-            .collect::<Vec<_>>(),
-            "datasets": list,
-        }))
-        .into_response();
-    }
-    let mut html = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>datagate</title></head><body>\
-         <h1>datagate</h1><p>Datasets served over OPeNDAP (DAP2, DAP4), virtual Zarr, OGC API EDR \
-         and OGC WMS. <a href=\"/datasets\">JSON listing</a>.</p><table><tr><th>id</th><th>title</th><th>endpoints</th></tr>",
-    );
-    for e in entries.values() {
-        let title = e.title.clone().unwrap_or_else(|| e.id.clone());
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>",
-            html_escape(&e.id),
-            html_escape(&title)
-        );
-        for l in links(state.services.as_ref(), &base, &e.id) {
-            let _ = write!(html, "<a href=\"{}\">{}</a> ", html_escape(&l.href), l.rel);
-        }
-        html.push_str("</td></tr>");
-    }
-    html.push_str("</table></body></html>");
-    Html(html).into_response()
+        })
+        .collect();
+    Json(serde_json::json!({
+        "title": "datagate",
+        "version": env!("CARGO_PKG_VERSION"),
+        "links": std::iter::once(Link {
+            rel: "data",
+            href: format!("{base}/datasets"),
+            title: "Datasets with variables",
+            media_type: "application/json",
+        })
+        .chain(state.services.service_links(&base).into_iter().map(Link::from))
+        .collect::<Vec<_>>(),
+        "datasets": list,
+    }))
+    .into_response()
 }
 
 pub async fn healthz() -> &'static str {

@@ -38,6 +38,7 @@ pub fn services(state: &AppState) -> Vec<Arc<dyn Service>> {
         crate::thredds::service(state),
         crate::intake::service(state),
         crate::files::service(state),
+        crate::web::service(state, landing::landing_json),
     ]
 }
 
@@ -47,7 +48,6 @@ pub fn router(mut state: AppState) -> Router {
     state.services = Arc::new(list.clone());
     let server = &state.config.server;
     let mut app = Router::new()
-        .route("/", get(landing::landing))
         .route("/datasets", get(landing::datasets))
         .route("/healthz", get(landing::healthz))
         .route("/metrics", get(landing::metrics))

@@ -34,7 +34,7 @@ async fn each_service_links_everywhere() {
     let app = router(state);
     let landing = get(&app, "/?f=json").await;
     let datasets = get(&app, "/datasets").await;
-    let html = get(&app, "/").await;
+    let html = get(&app, "/datasets/g.nc?f=html").await;
     let item = get(&app, "/stac/search?ids=g.nc").await;
     let thredds = get(&app, "/thredds/catalog.xml").await;
     let intake = get(&app, "/intake/catalog.yaml").await;
