@@ -15,6 +15,7 @@ pub mod files;
 pub mod fixtures;
 pub mod http;
 pub mod intake;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod opendap;
