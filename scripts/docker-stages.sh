@@ -116,4 +116,38 @@ events = [json.loads(l) for l in lines]
 assert any("listening on" in e["fields"]["message"] for e in events), lines[:3]
 print(f"{len(events)} JSON log lines")
 PY
+echo "== deploy/compose.yaml: its files exist, datagate accepts its environment"
+py=python3
+if [ -x "$venv/bin/python" ]; then py="$venv/bin/python"; fi
+"$py" - "$bin" "$work" <<'PY'
+import os, subprocess, sys
+from pathlib import Path
+import yaml
+binary, work = sys.argv[1], Path(sys.argv[2])
+deploy = Path("deploy")
+compose = yaml.safe_load((deploy / "compose.yaml").read_text())
+services = compose["services"]
+dg = services["datagate"]
+assert (deploy / dg["build"]["context"] / dg["build"]["dockerfile"]).is_file()
+for name, svc in services.items():
+    for vol in svc.get("volumes", []):
+        src = vol.split(":")[0]
+        assert (deploy / src).exists(), f"{name}: {src} missing"
+    for dep, cond in svc.get("depends_on", {}).items():
+        assert dep in services, f"{name} depends on unknown {dep}"
+        if cond["condition"] == "service_healthy":
+            assert "healthcheck" in services[dep], f"{dep} has no healthcheck"
+env = {k: str(v) for k, v in dg["environment"].items()}
+# Same settings, this host's paths; the store is not running: exit 1 (datasets
+# unreadable) is expected, exit 2 would mean datagate refuses the settings.
+env.update({
+    "DATAGATE_STORAGE__S3__ENDPOINT": "http://127.0.0.1:9",
+    "DATAGATE_STORAGE__MAX_RETRIES": "0",
+    "DATAGATE_STORAGE__FILE_CACHE_DIR": str(work / "cache"),
+})
+r = subprocess.run([binary, "check", "--config", str(work / "etc" / "datagate.toml")],
+                   env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+assert r.returncode in (0, 1), (r.returncode, r.stdout, r.stderr)
+print(f"compose: {len(services)} services; datagate's environment accepted")
+PY
 echo "docker stages: ok ($profile binary, $datasets datasets served from the runtime configuration)"
