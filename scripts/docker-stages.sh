@@ -6,13 +6,19 @@
 # configuration file and environment and probes it as the HEALTHCHECK and a
 # Kubernetes readiness probe would.
 #
-#   scripts/docker-stages.sh            # release build, as the image does
-#   scripts/docker-stages.sh --debug    # the debug binary (CI: no release build)
+#   scripts/docker-stages.sh                 # release build, as the image does
+#   scripts/docker-stages.sh --debug         # the same command, debug profile
+#   scripts/docker-stages.sh --binary PATH   # a binary built already (CI: the
+#                                            # conformance build; no second build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dockerfile=deploy/Dockerfile
 profile=release
-if [ "${1:-}" = "--debug" ]; then profile=debug; fi
+given=""
+case "${1:-}" in
+  --debug) profile=debug ;;
+  --binary) given="$2"; profile="given" ;;
+esac
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 venv="${DATAGATE_VENV:-conformance/.venv}"
 
@@ -45,11 +51,17 @@ for p in $build_pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || { echo "build package $p missing here (scripts/setup-system.sh installs it)"; exit 1; }
 done
-build_cmd=$(sed -n 's/^RUN \(cargo build [^&]*\).*/\1/p' "$dockerfile")
-if [ "$profile" = debug ]; then build_cmd=${build_cmd/--release /}; fi
-echo "+ $build_cmd"
-$build_cmd
-bin="$target/$profile/datagate"
+build_cmd=$(sed -n 's/^RUN \(cargo build [^&\]*[^&\ ]\).*/\1/p' "$dockerfile")
+[ -n "$build_cmd" ] || { echo "no cargo build command in $dockerfile"; exit 1; }
+if [ -n "$given" ]; then
+  echo "(not run: $build_cmd; using $given)"
+  bin="$given"
+else
+  if [ "$profile" = debug ]; then build_cmd=${build_cmd/--release /}; fi
+  echo "+ $build_cmd"
+  $build_cmd
+  bin="$target/$profile/datagate"
+fi
 
 echo "== runtime stage: shared libraries"
 if ldd "$bin" | grep -q "not found"; then ldd "$bin"; exit 1; fi

@@ -576,7 +576,8 @@ mod tests {
         let vars = |list: &[(&str, &str)]| {
             env::overrides(list.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         };
-        let text = "[server]\nbind = \"127.0.0.1:1\"\ncors = false\n[storage]\nrevalidate_secs = 5\n";
+        let text =
+            "[server]\nbind = \"127.0.0.1:1\"\ncors = false\n[storage]\nrevalidate_secs = 5\n";
         let c = Config::parse_with(
             text,
             &vars(&[
@@ -597,7 +598,10 @@ mod tests {
         assert_eq!(c.roots[0].path, "s3://b/p/");
         // A misspelt key is refused, naming the variables.
         let e = Config::parse_with("", &vars(&[("DATAGATE_SERVER__BND", "x")])).unwrap_err();
-        assert!(e.contains("bnd") && e.contains("DATAGATE_SERVER__BND"), "{e}");
+        assert!(
+            e.contains("bnd") && e.contains("DATAGATE_SERVER__BND"),
+            "{e}"
+        );
         // A wrong type too.
         assert!(Config::parse_with("", &vars(&[("DATAGATE_SERVER__CORS", "maybe")])).is_err());
     }

@@ -120,7 +120,11 @@ mod tests {
         let paths: Vec<String> = o.iter().map(|o| o.path.join(".")).collect();
         assert_eq!(
             paths,
-            ["server.bind", "storage.s3.endpoint", "storage.revalidate_secs"]
+            [
+                "server.bind",
+                "storage.s3.endpoint",
+                "storage.revalidate_secs"
+            ]
         );
         assert_eq!(o[0].value, toml::Value::String("0.0.0.0:9000".into()));
         assert_eq!(o[2].value, toml::Value::Integer(3));

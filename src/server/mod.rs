@@ -59,10 +59,7 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
         .route("/", get(landing::landing))
         .route("/datasets", get(landing::datasets))
         .route("/healthz", get(landing::healthz))
-        .route(
-            "/readyz",
-            get(readiness::readyz).with_state(ready.clone()),
-        )
+        .route("/readyz", get(readiness::readyz).with_state(ready.clone()))
         .route("/metrics", get(landing::metrics))
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
         .fallback(not_found)

@@ -440,10 +440,14 @@ impl Storage {
         let loc = Location::Remote(prefix.clone());
         let (store, path) = self.store(&loc)?;
         let prefix_path = (!prefix.key.is_empty()).then_some(path);
-        self.timed("list", &loc, store.list_with_delimiter(prefix_path.as_ref()))
-            .await
-            .map(|_| ())
-            .map_err(|e| map_store_error(&prefix.url(), e))
+        self.timed(
+            "list",
+            &loc,
+            store.list_with_delimiter(prefix_path.as_ref()),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| map_store_error(&prefix.url(), e))
     }
 
     /// Every object under a remote prefix (`s3://bucket/dir/`).
