@@ -103,12 +103,17 @@ def main():
         moto.client.upload_file(str(work / "fx" / "large.nc"), BUCKET, f"bench/ds_{d:02d}.nc")
     decoded = 4 * CHUNK[0] * CHUNK[1]
     chunks = args.datasets * args.steps * (GRID[0] // CHUNK[0]) * (GRID[1] // CHUNK[1])
-    # A quarter of the archive's chunks per replica.
+    stored = args.datasets * (work / "fx" / "large.nc").stat().st_size
+    # Each replica's shared caches hold a quarter of the archive: decoded chunks, and
+    # stored bytes in 64 KiB blocks. Each open file's own decoded-chunk cache holds two
+    # chunks, so repeated reads fall through to the shared caches.
     cache_bytes = chunks // 4 * decoded
+    block_cache = stored // 4
     config = work / "datagate.toml"
     config.write_text(moto.config_toml(
         work / "cache", [f"s3://{BUCKET}/bench/"], revalidate_secs=300,
-        storage=[f"block_cache_bytes = {cache_bytes // 4}"],
+        storage=[f"block_cache_bytes = {block_cache}", "block_bytes = 65536"],
+        readers=[f"decoded_chunk_cache_bytes = {2 * decoded}"],
     ) + f"[cache]\ndecoded_chunk_bytes = {cache_bytes}\n")
     script = work / "paths.lua"
     lua_paths = ",\n".join(f'"{p}"' for p in paths(args.datasets, args.steps))
@@ -144,8 +149,8 @@ def main():
     moto.stop()
     print(f"{args.datasets} datasets x {args.steps} steps = {chunks} chunks; "
           f"{args.connections} connections, {args.seconds} s after {args.warmup} s warm-up; "
-          f"per replica: decoded-chunk cache {cache_bytes >> 20} MiB, block cache "
-          f"{cache_bytes // 4 >> 20} MiB")
+          f"archive {stored >> 10} KiB stored; per replica: decoded-chunk cache "
+          f"{cache_bytes >> 20} MiB, block cache {block_cache >> 10} KiB in 64 KiB blocks")
     print()
     print("| setup | requests/s | non-2xx | decoded-chunk hit ratio | block hit ratio | "
           "object-store GETs/s |")
