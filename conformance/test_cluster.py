@@ -145,6 +145,31 @@ def test_each_dataset_stays_on_one_replica(cluster):
     assert len({next(iter(w)) for w in served_by.values()}) >= 2, served_by
 
 
+def test_the_balancer_keys_requests_by_dataset_id(cluster):
+    """The shipped map's key for each URL form (nginx logs it: see cluster.py's
+    log_format), whether or not the dataset exists."""
+    lb, work = cluster["lb"], cluster["work"]
+    cases = {
+        "/opendap/sst_classic.nc.dods?sst": "sst_classic.nc",
+        "/opendap/dir/sub/file.nc.dmr.xml": "dir/sub/file.nc",
+        "/zarr/gridded_nc4.nc/temp/c/0/0/0": "gridded_nc4.nc",
+        "/zarr3/a/b.grib2/forecast/t/zarr.json": "a/b.grib2",
+        "/edr/collections/curvilinear.nc/position?coords=POINT(1 2)": "curvilinear.nc",
+        "/wms/store.zarr?SERVICE=WMS": "store.zarr",
+        "/opendap/sst-l4.dds": "sst-l4",
+        "/zarr/sst-l4/.zmetadata": "sst-l4",
+        "/stac/collections/sst-l4/items": "sst-l4",
+    }
+    for path in cases:
+        requests.get(lb + path, timeout=30)
+    logged = {}
+    for line in (work / "access.log").read_text().splitlines():
+        uri, key = line.split(" ")[:2]
+        logged[requests.utils.unquote(uri)] = key
+    for path, key in cases.items():
+        assert logged.get(path) == key, (path, logged.get(path))
+
+
 def ascii_values(base):
     """The values of `x` in replaced.nc, or None while a replica answers 503 ("changed
     at the source; retry": the new version is not trusted yet, the old one's uncached
