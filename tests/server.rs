@@ -187,6 +187,13 @@ async fn ready_when_the_catalog_is_served_and_metrics_name_service_and_dataset()
         assert!(m.contains(series), "{series} missing in\n{m}");
     }
     assert!(!m.contains("no_such_file") && !m.contains("wp-admin"));
+    // A path of 60,000 dots and slashes is refused (414) without the per-dataset
+    // metrics looking it up first.
+    let long = format!("/opendap/{}", "a./".repeat(20_000));
+    let started = std::time::Instant::now();
+    let r = reqwest::get(format!("{}{long}", s.base)).await.unwrap();
+    assert_eq!(r.status(), 414);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
     assert!(m.contains("datagate_service_request_duration_seconds_bucket{service=\"zarr\""));
 }
 

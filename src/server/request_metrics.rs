@@ -31,23 +31,18 @@ pub fn service_and_dataset(state: &AppState, path: &str) -> (&'static str, Optio
     if matches!(service, "landing" | "operations" | "other") || rest.is_empty() {
         return (service, None);
     }
-    // The id may follow fixed segments (`/edr/collections/{id}/position`): try the
-    // first few segment starts (bounded: a path of many segments costs no more).
-    let mut start = 0;
-    for _ in 0..MAX_FIXED_SEGMENTS + 1 {
-        if let Some((id, _)) = state.catalog.resolve(&rest[start..]) {
-            return (service, Some(id));
-        }
-        match rest[start..].find('/') {
-            Some(i) => start += i + 1,
-            None => break,
-        }
+    // Longer paths are refused by the guards (414); `resolve` costs grow with length.
+    if path.len() > state.config.server.max_url_bytes {
+        return (service, None);
     }
-    (service, None)
+    // The id follows the service (`/opendap/{id}.dds`, `/zarr/{id}/...`), or its
+    // `collections/` (`/edr/collections/{id}/position`, `/stac/collections/{id}`).
+    let id = state.catalog.resolve(rest).or_else(|| {
+        rest.strip_prefix("collections/")
+            .and_then(|r| state.catalog.resolve(r))
+    });
+    (service, id.map(|(id, _)| id))
 }
-
-/// Fixed segments a route may put between the service and the dataset id.
-const MAX_FIXED_SEGMENTS: usize = 2;
 
 #[cfg(test)]
 mod tests {
