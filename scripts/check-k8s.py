@@ -13,6 +13,7 @@ the map of deploy/nginx/datagate.conf.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ VERSIONS = ["1.29.0", None]
 
 
 def render(path):
+    if not shutil.which("kubectl"):
+        sys.exit("kubectl (with its built-in kustomize) is needed to render the manifests")
     out = subprocess.run(
         ["kubectl", "kustomize", str(path)], check=True, capture_output=True, text=True
     ).stdout

@@ -65,6 +65,12 @@ fi
 
 echo "== runtime stage: shared libraries"
 if ldd "$bin" | grep -q "not found"; then ldd "$bin"; exit 1; fi
+# apt's package lists give the dependencies; a machine whose lists were cleaned needs them.
+# shellcheck disable=SC2086
+if ! apt-cache show $runtime_pkgs >/dev/null 2>&1; then
+  sudo=""; if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -q
+fi
 # Packages the runtime stage has: its list and their dependencies, plus the slim base
 # (apt and what it depends on stand for the base's libraries).
 # shellcheck disable=SC2086
