@@ -25,6 +25,8 @@ pub mod service;
 pub mod stac;
 pub mod storage;
 pub mod subset;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod thredds;
 pub mod wms;
 pub mod writers;

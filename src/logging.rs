@@ -1,6 +1,7 @@
 //! Where logs go and in what form: human-readable text on stderr (the default), or
 //! one JSON object a line on stdout for log collectors (`--log-format json` or
-//! `DATAGATE_LOG_FORMAT=json`). `RUST_LOG` filters both.
+//! `DATAGATE_LOG_FORMAT=json`). `RUST_LOG` filters both. With the `otel` feature, spans
+//! are also exported to an OpenTelemetry collector (`telemetry.rs`).
 
 use std::str::FromStr;
 
@@ -34,26 +35,47 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber.
-pub fn init(format: LogFormat) {
+/// What must live until exit: with the `otel` feature, the exporter's flush at drop.
+pub struct LogGuard {
+    #[cfg(feature = "otel")]
+    _telemetry: crate::telemetry::Telemetry,
+}
+
+/// Installs the global subscriber; keep the guard until exit.
+pub fn init(format: LogFormat) -> LogGuard {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=info".into());
-    match format {
+    let output = match format {
         // Text goes to stderr: stdout carries only the "listening on" line scripts read.
-        LogFormat::Text => tracing_subscriber::fmt()
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_env_filter(filter)
-            .init(),
-        // Containers' log collectors read stdout; the span fields (method, URI) are
-        // flattened into each event so a request's line is self-contained.
-        LogFormat::Json => tracing_subscriber::fmt()
+            .boxed(),
+        // Containers' log collectors read stdout; the request span (method, URI) is in
+        // each event so a request's line is self-contained.
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stdout)
             .with_current_span(true)
             .with_span_list(false)
-            .with_env_filter(filter)
-            .init(),
+            .boxed(),
+    };
+    let registry = tracing_subscriber::registry().with(output);
+    #[cfg(feature = "otel")]
+    {
+        let (otel, telemetry) = crate::telemetry::layer();
+        registry.with(otel).with(filter).init();
+        LogGuard {
+            _telemetry: telemetry,
+        }
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        registry.with(filter).init();
+        LogGuard {}
     }
 }
 

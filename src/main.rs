@@ -124,13 +124,13 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match datagate::logging::LogFormat::chosen(cli.log_format) {
+    let _logs = match datagate::logging::LogFormat::chosen(cli.log_format) {
         Ok(format) => datagate::logging::init(format),
         Err(e) => {
             eprintln!("error: DATAGATE_LOG_FORMAT: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     match cli.command {
         Command::Serve {
             paths,
