@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages datagate needs to build (libnetcdf-dev, libeccodes-dev) and, with
-# --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk) and
+# --test, the command-line clients the conformance suites use (ncdump, GDAL, wrk, nginx
+# as the cluster test's load balancer) and
 # Node.js with npm (to install Azurite, the Azure Blob Storage emulator), unless present.
 set -euo pipefail
 pkgs=(libnetcdf-dev libeccodes-dev pkg-config)
 missing=()
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(netcdf-bin gdal-bin wrk libeccodes-tools)
+  pkgs+=(netcdf-bin gdal-bin wrk libeccodes-tools nginx-light)
   # Headless Chromium and its WebDriver for the web interface's browser tests.
   pkgs+=(chromium chromium-driver)
   # Any Node.js with npm will do (Debian's, or one installed otherwise).

@@ -17,6 +17,10 @@ echo "== cargo test"
 cargo test --all-targets --quiet
 echo "== conformance"
 conformance/run.sh "$@"
+echo "== deployment: the Dockerfile's stages on this host, the Kubernetes manifests"
+scripts/docker-stages.sh --binary "${CARGO_TARGET_DIR:-$PWD/target}/debug/datagate"
+"${DATAGATE_VENV:-conformance/.venv}/bin/python" scripts/check-k8s.py \
+  --datagate "${CARGO_TARGET_DIR:-$PWD/target}/debug/datagate"
 echo "== soak (smoke: 20 s of mixed valid and hostile load)"
 scripts/soak.sh 20 --debug
 echo "== fuzz (smoke: 5 s per target, no sanitizer)"

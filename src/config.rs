@@ -1,4 +1,7 @@
-//! The server configuration file (TOML): server settings, limits, caches, datasets.
+//! The server configuration file (TOML): server settings, limits, caches, datasets;
+//! every key can be overridden by a `DATAGATE_…` environment variable (`env.rs`).
+
+pub mod env;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -72,6 +75,9 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-*`/`Forwarded` headers are believed (addresses or
     /// CIDR blocks); from anyone else those headers are removed.
     pub trusted_proxies: Vec<String>,
+    /// After SIGTERM, `/readyz` fails at once but new requests are still served this
+    /// long (seconds), so a balancer stops sending before the listener closes.
+    pub drain_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +93,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             max_url_bytes: 16 << 10,
             trusted_proxies: Vec::new(),
+            drain_secs: 0,
         }
     }
 }
@@ -306,10 +313,12 @@ impl Config {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let mut config = Config::parse(&text).map_err(|e| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let overrides = env::overrides(std::env::vars());
+        let mut config =
+            Config::parse_with(&text, &overrides).map_err(|message| ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            })?;
         config.base_dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -317,10 +326,36 @@ impl Config {
         Ok(config)
     }
 
+    /// The defaults with the `DATAGATE_…` variables of the environment applied (no
+    /// configuration file).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let overrides = env::overrides(std::env::vars());
+        let mut config = Config::parse_with("", &overrides).map_err(ConfigError::Invalid)?;
+        config.base_dir = PathBuf::from(".");
+        Ok(config)
+    }
+
+    /// `parse` with `overrides` (from `DATAGATE_…` variables) set over the file's keys;
+    /// errors name the variables when there are any.
+    pub fn parse_with(text: &str, overrides: &[env::Override]) -> Result<Config, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        env::apply(&mut table, overrides)?;
+        Config::from_table(table).map_err(|e| {
+            if overrides.is_empty() {
+                return e.to_string();
+            }
+            let names: Vec<&str> = overrides.iter().map(|o| o.variable.as_str()).collect();
+            format!("{e} (with environment variables {})", names.join(", "))
+        })
+    }
+
     /// Parses a configuration file's text, moving reader keys still given in
     /// `[storage]` to `[readers]` (recorded in `deprecations`).
     pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
-        let mut table: toml::Table = toml::from_str(text)?;
+        Config::from_table(toml::from_str(text)?)
+    }
+
+    fn from_table(mut table: toml::Table) -> Result<Config, toml::de::Error> {
         let mut deprecations = Vec::new();
         if let Some(toml::Value::Table(storage)) = table.get_mut("storage") {
             let moved: Vec<(String, toml::Value)> = FORMER_STORAGE_KEYS
@@ -538,6 +573,41 @@ mod tests {
         assert!(Config::parse("[readers]\nlocal_reads = \"native\"").is_ok());
         assert!(Config::parse("[readers]\nblock_bytes = 1").is_err());
         assert!(Config::parse("[storage]\nlocal_read = \"native\"").is_err());
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let vars = |list: &[(&str, &str)]| {
+            env::overrides(list.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        };
+        let text =
+            "[server]\nbind = \"127.0.0.1:1\"\ncors = false\n[storage]\nrevalidate_secs = 5\n";
+        let c = Config::parse_with(
+            text,
+            &vars(&[
+                ("DATAGATE_SERVER__BIND", "0.0.0.0:8080"),
+                ("DATAGATE_STORAGE__REVALIDATE_SECS", "2"),
+                ("DATAGATE_STORAGE__S3__ENDPOINT", "http://minio:9000"),
+                ("DATAGATE_STORAGE__LOCAL_READS", "native"),
+                ("DATAGATE_ROOTS", "[{path = \"s3://b/p/\"}]"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.bind, "0.0.0.0:8080");
+        assert!(!c.server.cors, "keys not overridden keep the file's value");
+        assert_eq!(c.storage.revalidate_secs, 2);
+        assert_eq!(c.storage.s3.endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(c.readers.local_reads, crate::readers::LocalReads::Native);
+        assert_eq!(c.deprecations.len(), 1);
+        assert_eq!(c.roots[0].path, "s3://b/p/");
+        // A misspelt key is refused, naming the variables.
+        let e = Config::parse_with("", &vars(&[("DATAGATE_SERVER__BND", "x")])).unwrap_err();
+        assert!(
+            e.contains("bnd") && e.contains("DATAGATE_SERVER__BND"),
+            "{e}"
+        );
+        // A wrong type too.
+        assert!(Config::parse_with("", &vars(&[("DATAGATE_SERVER__CORS", "maybe")])).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod files;
 pub mod fixtures;
 pub mod http;
 pub mod intake;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod opendap;
@@ -24,6 +25,8 @@ pub mod service;
 pub mod stac;
 pub mod storage;
 pub mod subset;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod thredds;
 pub mod web;
 pub mod wms;

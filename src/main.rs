@@ -16,6 +16,10 @@ use datagate::server::{self, AppState};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format: `text` (stderr) or `json` (one object a line, stdout); also
+    /// `DATAGATE_LOG_FORMAT`.
+    #[arg(long, global = true)]
+    log_format: Option<datagate::logging::LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -79,7 +83,7 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
     let mut cfg = match config {
         Some(p) => Config::load(p).map_err(|e| e.to_string())?,
         None if paths.is_empty() => Config::load(&demo_catalog()).map_err(|e| e.to_string())?,
-        None => Config::default(),
+        None => Config::from_env().map_err(|e| e.to_string())?,
     };
     for p in paths {
         if let Some(url) = p.to_str().and_then(object_store_prefix) {
@@ -120,15 +124,13 @@ fn load_config(paths: &[PathBuf], config: Option<&Path>) -> Result<Config, Strin
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr: stdout carries only the "listening on" line scripts read.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .init();
+    let _logs = match datagate::logging::LogFormat::chosen(cli.log_format) {
+        Ok(format) => datagate::logging::init(format),
+        Err(e) => {
+            eprintln!("error: DATAGATE_LOG_FORMAT: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Command::Serve {
             paths,

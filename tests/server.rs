@@ -152,3 +152,77 @@ async fn unreadable_files_are_skipped_not_fatal() {
     assert!(!ids.contains(&"broken.nc"));
     assert!(ids.contains(&"sst_classic.nc"));
 }
+
+#[tokio::test]
+async fn ready_when_the_catalog_is_served_and_metrics_name_service_and_dataset() {
+    let s = serve_data_dir().await;
+    let ready = reqwest::get(format!("{}/readyz", s.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["ready"], true);
+    assert!(body["datasets"].as_u64().unwrap() > 5, "{body}");
+    for path in [
+        "/opendap/sst_classic.nc.dds",
+        "/zarr/sst_classic.nc/.zmetadata",
+        "/edr/collections/sst_classic.nc",
+        "/opendap/no_such_file.nc.dds",
+        "/wp-admin/x",
+    ] {
+        reqwest::get(format!("{}{path}", s.base)).await.unwrap();
+    }
+    let m = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="opendap",status="2xx"} 1"#,
+        r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="zarr",status="2xx"} 1"#,
+        r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="edr",status="2xx"} 1"#,
+        // Unknown ids and paths make no label of their own.
+        r#"datagate_dataset_requests_total{dataset="none",service="opendap",status="4xx"} 1"#,
+        r#"datagate_dataset_requests_total{dataset="none",service="other",status="4xx"} 1"#,
+    ] {
+        assert!(m.contains(series), "{series} missing in\n{m}");
+    }
+    assert!(!m.contains("no_such_file") && !m.contains("wp-admin"));
+    // A path of 60,000 dots and slashes is refused (414) without the per-dataset
+    // metrics looking it up first.
+    let long = format!("/opendap/{}", "a./".repeat(20_000));
+    let started = std::time::Instant::now();
+    let r = reqwest::get(format!("{}{long}", s.base)).await.unwrap();
+    assert_eq!(r.status(), 414);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(m.contains("datagate_service_request_duration_seconds_bucket{service=\"zarr\""));
+}
+
+#[tokio::test]
+async fn not_ready_but_alive_while_the_object_store_is_unreachable() {
+    // Nothing listens on the endpoint: every listing is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let s = start(|d| {
+        let mut c = Config::for_roots(&[d.join("data")]);
+        c.roots.push(datagate::config::RootConfig {
+            path: "s3://archive/netcdf/".into(),
+            prefix: "remote/".into(),
+        });
+        c.storage.s3.endpoint = Some(endpoint);
+        c.storage.s3.allow_http = true;
+        c.storage.s3.access_key_id = Some("k".into());
+        c.storage.s3.secret_access_key = Some("s".into());
+        c.storage.s3.region = Some("us-east-1".into());
+        c.storage.max_retries = 0;
+        c
+    })
+    .await;
+    let ready = reqwest::get(format!("{}/readyz", s.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["reason"], "object store unreachable");
+    assert_eq!(body["stores"], serde_json::json!(["s3://archive"]));
+    let alive = reqwest::get(format!("{}/healthz", s.base)).await.unwrap();
+    assert_eq!(alive.status(), 200);
+}

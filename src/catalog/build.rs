@@ -30,6 +30,27 @@ impl Catalog {
         };
         (catalog, problems)
     }
+
+    /// Looks again for datasets: files that appeared under the local roots and globs
+    /// (files already served are kept as they are), the object-store listings, and the
+    /// aggregations. What `POST /datasets/rescan` and `SIGHUP` do. Files that vanished
+    /// stay listed; requests for them get the dataset's "unavailable" error.
+    pub async fn refresh(&self, config: &Config) -> Vec<String> {
+        let (found, _) = local_entries(config);
+        let known = self.entries();
+        let served: std::collections::HashSet<String> =
+            known.values().map(|e| e.location.to_string()).collect();
+        let new: Vec<DatasetEntry> = found
+            .into_values()
+            .filter(|e| !known.contains_key(&e.id) && !served.contains(&e.location.to_string()))
+            .collect();
+        if !new.is_empty() {
+            self.insert_entries(new);
+        }
+        let mut problems = self.scan_remote(config).await;
+        problems.extend(self.build_collections(config).await);
+        problems
+    }
 }
 
 /// The entries of the configuration's named files, local globs and local roots, and

@@ -152,9 +152,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Rebuilds aggregations now (new or changed files under their globs).
+/// Looks for new datasets now: new files under roots and globs (local or object
+/// store), and rebuilds aggregations (new or changed files under their globs).
 pub async fn rescan(State(state): State<AppState>) -> Response {
-    let problems = state.catalog.build_collections(&state.config).await;
+    let problems = state.catalog.refresh(&state.config).await;
     Json(serde_json::json!({
         "datasets": state.catalog.len(),
         "problems": problems,

@@ -6,7 +6,10 @@
 mod admission;
 mod guards;
 mod landing;
+mod lifecycle;
 mod listener;
+mod readiness;
+mod request_metrics;
 
 use std::time::{Duration, Instant};
 
@@ -43,13 +46,20 @@ pub fn services(state: &AppState) -> Vec<Arc<dyn Service>> {
 }
 
 /// The whole application: routes and middleware.
-pub fn router(mut state: AppState) -> Router {
+pub fn router(state: AppState) -> Router {
+    router_with_readiness(state).0
+}
+
+/// The application and its readiness (which shutdown turns to "not ready").
+fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readiness>) {
     let list = Services(Arc::new(services(&state)));
     state.services = Arc::new(list.clone());
+    let ready = Arc::new(readiness::Readiness::new(state.clone()));
     let server = &state.config.server;
     let mut app = Router::new()
         .route("/datasets", get(landing::datasets))
         .route("/healthz", get(landing::healthz))
+        .route("/readyz", get(readiness::readyz).with_state(ready.clone()))
         .route("/metrics", get(landing::metrics))
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
         .fallback(not_found)
@@ -93,7 +103,7 @@ pub fn router(mut state: AppState) -> Router {
     if server.cors {
         app = app.layer(CorsLayer::permissive());
     }
-    app
+    (app, ready)
 }
 
 async fn not_found() -> Response {
@@ -110,8 +120,15 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_string();
+    let (service, dataset) = request_metrics::service_and_dataset(&state, req.uri().path());
     let start = Instant::now();
     let response = next.run(req).await;
+    state.metrics.service_request(
+        service,
+        dataset.as_deref(),
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     state
         .metrics
         .latency
@@ -125,33 +142,14 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
     response
 }
 
-/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+/// Serves until SIGTERM or Ctrl-C, then (`/readyz` failing, after `server.drain_secs`)
+/// finishes in-flight requests; SIGHUP rescans the catalog.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let config = state.config.server.clone();
-    let app = router(state);
-    listener::accept_loop(app, listener, &config, shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+    lifecycle::rescan_on_hangup(state.clone());
+    let (app, ready) = router_with_readiness(state);
+    let shutdown = lifecycle::shutdown_signal(ready, Duration::from_secs(config.drain_secs));
+    listener::accept_loop(app, listener, &config, shutdown).await
 }
 
 #[cfg(test)]

@@ -246,8 +246,8 @@ impl Storage {
 
     pub async fn head(&self, loc: &Location) -> Result<ObjectVersion, StorageError> {
         let (store, path) = self.store(loc)?;
-        let meta = store
-            .head(&path)
+        let meta = self
+            .timed("head", loc, store.head(&path))
             .await
             .map_err(|e| map_store_error(&loc.to_string(), e))?;
         Ok(ObjectVersion {
@@ -263,8 +263,7 @@ impl Storage {
         range: std::ops::Range<u64>,
     ) -> Result<Bytes, StorageError> {
         let (store, path) = self.store(loc)?;
-        store
-            .get_range(&path, range)
+        self.timed("get_range", loc, store.get_range(&path, range))
             .await
             .map_err(|e| map_store_error(&loc.to_string(), e))
     }
@@ -272,8 +271,8 @@ impl Storage {
     /// The whole object at `loc` (small objects: metadata documents, Zarr chunks).
     pub async fn get(&self, loc: &Location) -> Result<Bytes, StorageError> {
         let (store, path) = self.store(loc)?;
-        let got = store
-            .get(&path)
+        let got = self
+            .timed("get", loc, store.get(&path))
             .await
             .map_err(|e| map_store_error(&loc.to_string(), e))?;
         got.bytes()
@@ -340,7 +339,10 @@ impl Storage {
                 .insert(loc.to_string());
             StorageError::Changed(loc.to_string())
         };
-        let got = match store.get_opts(&path, options).await {
+        let got = match self
+            .timed("get_range", loc, store.get_opts(&path, options))
+            .await
+        {
             Ok(got) => got,
             Err(object_store::Error::Precondition { .. }) => return Err(changed(loc)),
             Err(e) => return Err(map_store_error(&loc.to_string(), e)),
@@ -411,6 +413,41 @@ impl Storage {
             }
             Location::Collection(_) => Err(StorageError::InvalidLocation(loc.to_string())),
         }
+    }
+
+    /// Times a request to an object store (`datagate_object_store_seconds`); local
+    /// files are not object-store requests and are not timed.
+    async fn timed<T>(
+        &self,
+        op: &str,
+        loc: &Location,
+        request: impl std::future::Future<Output = T>,
+    ) -> T {
+        let Location::Remote(r) = loc else {
+            return request.await;
+        };
+        let start = std::time::Instant::now();
+        let out = request.await;
+        let scheme = r.store.split("://").next().unwrap_or("other");
+        self.metrics
+            .object_store_latency(op, scheme, start.elapsed().as_secs_f64());
+        out
+    }
+
+    /// Whether the store of `prefix` answers: one listing request (a single page of
+    /// keys under the prefix), for readiness probes.
+    pub async fn reachable(&self, prefix: &RemoteLocation) -> Result<(), StorageError> {
+        let loc = Location::Remote(prefix.clone());
+        let (store, path) = self.store(&loc)?;
+        let prefix_path = (!prefix.key.is_empty()).then_some(path);
+        self.timed(
+            "list",
+            &loc,
+            store.list_with_delimiter(prefix_path.as_ref()),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| map_store_error(&prefix.url(), e))
     }
 
     /// Every object under a remote prefix (`s3://bucket/dir/`).
