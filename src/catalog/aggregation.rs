@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-mod chunks;
-
 use super::concat::concat;
+use super::member_chunks::{self, JoinedChunks};
 use super::name_date::date_from_name;
 use crate::config::Combine;
 use crate::model::cf::{TimeUnits, time_units};
@@ -462,6 +461,19 @@ impl AggregationReader {
         &self.members
     }
 
+    fn joined(&self) -> JoinedChunks<'_> {
+        JoinedChunks {
+            meta: &self.meta,
+            members: self
+                .members
+                .iter()
+                .map(|m| (m.reader.as_ref(), m.offset, m.len))
+                .collect(),
+            join_dim: self.join_dim.as_deref(),
+            owner: &self.owner,
+        }
+    }
+
     /// A version for the whole: changes whenever a member changes.
     pub fn version(&self) -> ObjectVersion {
         use sha2::{Digest, Sha256};
@@ -642,15 +654,15 @@ impl Reader for AggregationReader {
     }
 
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        self.joined_chunks(path, true).await
+        self.joined().index(path, true).await
     }
 
     async fn chunk_layout(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
-        self.joined_chunks(path, false).await
+        self.joined().index(path, false).await
     }
 
     async fn stored_chunk(&self, key: &str) -> Result<Option<bytes::Bytes>, ReadError> {
-        match chunks::parse_key(key) {
+        match member_chunks::parse_key(key) {
             Some((i, Some(inner))) if i < self.members.len() => {
                 self.members[i].reader.stored_chunk(inner).await
             }
@@ -659,7 +671,7 @@ impl Reader for AggregationReader {
     }
 
     fn chunk_file(&self, key: &str) -> Option<(Location, ObjectVersion)> {
-        let (i, inner) = chunks::parse_key(key)?;
+        let (i, inner) = member_chunks::parse_key(key)?;
         let m = self.members.get(i)?;
         match inner {
             None => Some((m.location.clone(), m.version.clone())),

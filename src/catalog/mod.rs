@@ -15,6 +15,7 @@ mod dataset;
 mod error;
 mod extent;
 mod footprint;
+mod member_chunks;
 mod name_date;
 mod open;
 mod open_cache;

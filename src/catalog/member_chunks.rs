@@ -5,10 +5,21 @@
 //! read each, no decoding here), as for a single file. Each entry names its member in
 //! `ChunkEntry.key` (`Reader::chunk_file` / `stored_chunk` resolve it).
 
-use crate::model::ChunkIndex;
-use crate::readers::ReadError;
+use std::collections::HashMap;
 
-use super::AggregationReader;
+use crate::model::{ChunkIndex, DatasetMeta};
+use crate::readers::{ReadError, Reader};
+
+/// What joining chunks needs of an aggregation.
+pub(super) struct JoinedChunks<'a> {
+    pub meta: &'a DatasetMeta,
+    /// Each member's reader, first index along the joined dimension, and length there.
+    pub members: Vec<(&'a dyn Reader, usize, usize)>,
+    /// Full path of the joined dimension (join kinds only).
+    pub join_dim: Option<&'a str>,
+    /// Union: which member holds each variable.
+    pub owner: &'a HashMap<String, usize>,
+}
 
 /// The key of a member's chunk: `{member}` for bytes in the member's file,
 /// `{member}/{key}` for a chunk the member itself names by `key`.
@@ -27,10 +38,10 @@ pub(super) fn parse_key(key: &str) -> Option<(usize, Option<&str>)> {
     }
 }
 
-impl AggregationReader {
+impl JoinedChunks<'_> {
     /// The chunk index of `path` (its layout only, without `with_chunks`), or `None`
     /// when the members' chunks cannot be served side by side.
-    pub(super) async fn joined_chunks(
+    pub(super) async fn index(
         &self,
         path: &str,
         with_chunks: bool,
@@ -41,18 +52,18 @@ impl AggregationReader {
         if let Some(&i) = self.owner.get(&var.path) {
             return self.member_chunks(i, path, with_chunks).await;
         }
-        let Some(join) = &self.join_dim else {
+        let Some(join) = self.join_dim else {
             return Ok(None);
         };
-        if &var.path == join {
+        if var.path == join {
             return Ok(None); // its values are the aggregation's own
         }
-        let Some(axis) = var.dims.iter().position(|d| &d.path == join) else {
+        let Some(axis) = var.dims.iter().position(|d| d.path == join) else {
             return self.member_chunks(0, path, with_chunks).await;
         };
         let mut layout: Option<ChunkIndex> = None;
-        for m in &self.members {
-            let Some(l) = m.reader.chunk_layout(path).await? else {
+        for (reader, _, _) in &self.members {
+            let Some(l) = reader.chunk_layout(path).await? else {
                 return Ok(None);
             };
             match &layout {
@@ -81,9 +92,13 @@ impl AggregationReader {
         // chunks only (a partial chunk inside the grid would hold another member's
         // indices).
         let aligned = step > 0
-            && self.members.iter().enumerate().all(|(i, m)| {
-                m.offset.is_multiple_of(step) && (i == last || m.len.is_multiple_of(step))
-            });
+            && self
+                .members
+                .iter()
+                .enumerate()
+                .all(|(i, (_, offset, len))| {
+                    offset.is_multiple_of(step) && (i == last || len.is_multiple_of(step))
+                });
         if !aligned {
             return Ok(None);
         }
@@ -91,11 +106,11 @@ impl AggregationReader {
             return Ok(Some(layout));
         }
         let mut chunks = Vec::new();
-        for (i, m) in self.members.iter().enumerate() {
-            let Some(index) = m.reader.chunk_index(path).await? else {
+        for (i, (reader, offset, _)) in self.members.iter().enumerate() {
+            let Some(index) = reader.chunk_index(path).await? else {
                 return Ok(None);
             };
-            let shift = (m.offset / step) as u64;
+            let shift = (offset / step) as u64;
             for mut e in index.chunks {
                 if new_dim {
                     e.coords.insert(axis, shift);
@@ -120,13 +135,13 @@ impl AggregationReader {
         path: &str,
         with_chunks: bool,
     ) -> Result<Option<ChunkIndex>, ReadError> {
-        let Some(m) = self.members.get(i) else {
+        let Some((reader, _, _)) = self.members.get(i) else {
             return Ok(None);
         };
         let index = if with_chunks {
-            m.reader.chunk_index(path).await?
+            reader.chunk_index(path).await?
         } else {
-            m.reader.chunk_layout(path).await?
+            reader.chunk_layout(path).await?
         };
         Ok(index.map(|mut index| {
             for e in &mut index.chunks {
@@ -140,7 +155,7 @@ impl AggregationReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::aggregation::Candidate;
+    use crate::catalog::aggregation::{AggregationReader, Candidate};
     use crate::config::Combine;
     use crate::storage::{Location, Storage};
     use std::sync::Arc;
