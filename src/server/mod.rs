@@ -3,6 +3,7 @@
 //! `service::Service` (routes, caches, endpoint links). To add a protocol, write its
 //! folder and add one line to `services`.
 
+mod access;
 mod admission;
 mod guards;
 mod landing;
@@ -72,6 +73,15 @@ pub fn router(mut state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
+        ))
+        // Who asks and whether they may: inside the guards (which render its refusals'
+        // panics and strip untrusted forwarded headers first).
+        .layer(middleware::from_fn_with_state(
+            access::AccessCheck {
+                state: state.clone(),
+                services: list.clone(),
+            },
+            access::check,
         ))
         // Outside the time-out (whose 408 it renders), inside the metrics (refusals
         // and panics are counted too).
