@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Json, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::catalog::Dataset;
 use crate::endpoint::{Endpoint, EndpointDirectory};
 use crate::http::{base_url, html_escape, wants_json};
@@ -88,8 +89,14 @@ fn info(services: &dyn EndpointDirectory, base: &str, ds: &Dataset) -> DatasetIn
 
 /// Opens every catalogued dataset (from the cache when warm); unreadable ones are
 /// logged and left out.
-async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
-    let ids: Vec<String> = state.catalog.entries().keys().cloned().collect();
+async fn open_all(state: &AppState, viewer: &Principal) -> Vec<std::sync::Arc<Dataset>> {
+    let ids: Vec<String> = state
+        .catalog
+        .entries()
+        .keys()
+        .filter(|id| state.visible(viewer, id))
+        .cloned()
+        .collect();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         match state.catalog.open(&id).await {
@@ -100,9 +107,13 @@ async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
     out
 }
 
-pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn datasets(
+    State(state): State<AppState>,
+    Viewer(viewer): Viewer,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
-    let all = open_all(&state).await;
+    let all = open_all(&state, &viewer).await;
     let list: Vec<DatasetInfo> = all
         .iter()
         .map(|ds| info(state.services.as_ref(), &base, ds))
@@ -112,14 +123,16 @@ pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Resp
 
 pub async fn landing(
     State(state): State<AppState>,
+    Viewer(viewer): Viewer,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&state, &headers);
-    let entries = state.catalog.entries();
+    let all = state.catalog.entries();
+    let entries: Vec<_> = all.values().filter(|e| state.visible(&viewer, &e.id)).collect();
     if wants_json(query.as_deref(), &headers) {
         let list: Vec<_> = entries
-            .values()
+            .iter()
             .map(|e| {
                 serde_json::json!({
                     "id": e.id,
@@ -148,7 +161,7 @@ pub async fn landing(
          <h1>datagate</h1><p>Datasets served over OPeNDAP (DAP2, DAP4), virtual Zarr, OGC API EDR \
          and OGC WMS. <a href=\"/datasets\">JSON listing</a>.</p><table><tr><th>id</th><th>title</th><th>endpoints</th></tr>",
     );
-    for e in entries.values() {
+    for e in &entries {
         let title = e.title.clone().unwrap_or_else(|| e.id.clone());
         let _ = write!(
             html,
