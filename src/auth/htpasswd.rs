@@ -56,8 +56,7 @@ impl Users {
             None => {
                 let decoy = self.decoy.get_or_init(|| {
                     let cost = self.hashes.values().filter_map(|h| cost(h)).max();
-                    bcrypt::hash("decoy", cost.unwrap_or(bcrypt::DEFAULT_COST))
-                        .unwrap_or_default()
+                    bcrypt::hash("decoy", cost.unwrap_or(bcrypt::DEFAULT_COST)).unwrap_or_default()
                 });
                 let _ = bcrypt::verify(password, decoy);
                 false
@@ -75,7 +74,10 @@ fn is_bcrypt(hash: &str) -> bool {
 
 /// The cost of a `$2y$NN$...` hash.
 fn cost(hash: &str) -> Option<u32> {
-    hash.get(4..6)?.parse().ok().filter(|c| (4..=31).contains(c))
+    hash.get(4..6)?
+        .parse()
+        .ok()
+        .filter(|c| (4..=31).contains(c))
 }
 
 #[cfg(test)]
@@ -84,7 +86,9 @@ mod tests {
 
     #[test]
     fn bcrypt_users_verify_and_others_are_refused() {
-        let alice = bcrypt::hash("s3cret", 4).unwrap().replacen("$2b$", "$2y$", 1);
+        let alice = bcrypt::hash("s3cret", 4)
+            .unwrap()
+            .replacen("$2b$", "$2y$", 1);
         let text = format!(
             "# users\nalice:{alice}\nbob:$apr1$abc$def\ncarol\n\ndave:{}\n",
             bcrypt::hash("pw", 4).unwrap()

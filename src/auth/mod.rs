@@ -53,8 +53,7 @@ impl AuthError {
                 "too many failed sign-ins from this address; try again later".into()
             }
             AuthError::Unavailable => {
-                "bearer tokens cannot be checked now (the identity provider is unreachable)"
-                    .into()
+                "bearer tokens cannot be checked now (the identity provider is unreachable)".into()
             }
         }
     }
@@ -131,10 +130,20 @@ impl Access {
                 }
             }
         });
-        let issuers: Vec<_> = config.auth.oidc.iter().cloned().map(oidc::Issuer::new).collect();
+        let issuers: Vec<_> = config
+            .auth
+            .oidc
+            .iter()
+            .cloned()
+            .map(oidc::Issuer::new)
+            .collect();
         let enabled = !rules.is_empty() || users.is_some() || !issuers.is_empty();
         let mut salt = [0u8; 16];
-        let seed = format!("{:?}{:?}", std::time::SystemTime::now(), std::thread::current().id());
+        let seed = format!(
+            "{:?}{:?}",
+            std::time::SystemTime::now(),
+            std::thread::current().id()
+        );
         salt.copy_from_slice(&Sha256::digest(seed.as_bytes())[..16]);
         let window = Duration::from_secs(config.auth.failure_window_secs.max(1));
         let access = Access {
@@ -191,7 +200,9 @@ impl Access {
     }
 
     async fn check(self: &Arc<Self>, value: &HeaderValue) -> Result<Principal, AuthError> {
-        let value = value.to_str().map_err(|_| AuthError::Invalid("malformed"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::Invalid("malformed"))?;
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
@@ -231,7 +242,10 @@ impl Access {
         let (access, u, p) = (self.clone(), user.to_string(), password.to_string());
         // bcrypt is slow on purpose: off the executor.
         let ok = tokio::task::spawn_blocking(move || {
-            access.users.as_ref().is_some_and(|users| users.verify(&u, &p))
+            access
+                .users
+                .as_ref()
+                .is_some_and(|users| users.verify(&u, &p))
         })
         .await
         .unwrap_or(false);

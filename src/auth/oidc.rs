@@ -80,12 +80,12 @@ impl Issuer {
         }
         let stale = {
             let keys = self.keys.read().await;
-            keys.fetched.is_none_or(|t| {
-                t.elapsed() > Duration::from_secs(self.config.jwks_cache_secs)
-            }) || header
-                .kid
-                .as_ref()
-                .is_some_and(|k| !keys.by_kid.contains_key(k))
+            keys.fetched
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(self.config.jwks_cache_secs))
+                || header
+                    .kid
+                    .as_ref()
+                    .is_some_and(|k| !keys.by_kid.contains_key(k))
         };
         if stale {
             self.refresh().await?;
@@ -245,4 +245,162 @@ fn reason(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
 pub fn claimed_issuer(token: &str) -> Option<String> {
     let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
     claims.get("iss")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    const ISS: &str = "https://idp.example.org/realms/ocean";
+
+    struct Signer {
+        pkcs8: Vec<u8>,
+        public: DecodingKey,
+    }
+
+    fn signer() -> Signer {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let point = pair.public_key().as_ref();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let public =
+            DecodingKey::from_ec_components(&b64(&point[1..33]), &b64(&point[33..65])).unwrap();
+        Signer {
+            pkcs8: pkcs8.as_ref().to_vec(),
+            public,
+        }
+    }
+
+    fn sign(s: &Signer, kid: &str, claims: Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&s.pkcs8)).unwrap()
+    }
+
+    /// An issuer holding `key` as `k1`, whose JWKS URL answers nothing (refreshes fail
+    /// fast and keep the keys).
+    async fn issuer(key: &Signer) -> Issuer {
+        let issuer = Issuer::new(OidcConfig {
+            issuer: ISS.into(),
+            jwks_url: Some("http://127.0.0.1:9/certs".into()),
+            audience: "datagate".into(),
+            groups_claim: "realm_access.roles".into(),
+            leeway_secs: 5,
+            jwks_cache_secs: 3600,
+            jwks_min_refresh_secs: 0,
+        });
+        {
+            let mut keys = issuer.keys.write().await;
+            keys.by_kid.insert("k1".into(), key.public.clone());
+            keys.fetched = Some(Instant::now());
+        }
+        issuer
+    }
+
+    fn claims(extra: Value) -> Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut c = json!({
+            "iss": ISS, "aud": "datagate", "sub": "u-1", "exp": now + 60,
+            "realm_access": {"roles": ["ocean-team"]},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    #[tokio::test]
+    async fn valid_token_gives_subject_and_nested_groups() {
+        let key = signer();
+        let issuer = issuer(&key).await;
+        let p = issuer.verify(&sign(&key, "k1", claims(json!({})))).await;
+        assert_eq!(
+            p,
+            Ok(Principal::User {
+                name: "u-1".into(),
+                groups: vec!["ocean-team".into()]
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_are_refused_with_a_reason() {
+        let key = signer();
+        let other = signer();
+        let issuer = issuer(&key).await;
+        let now = jsonwebtoken::get_current_timestamp();
+        let cases = [
+            (
+                sign(&key, "k1", claims(json!({"exp": now - 60}))),
+                "expired",
+            ),
+            (
+                sign(&key, "k1", claims(json!({"nbf": now + 600}))),
+                "not yet valid",
+            ),
+            (
+                sign(&key, "k1", claims(json!({"aud": "other"}))),
+                "not issued for this service",
+            ),
+            (
+                sign(&key, "k1", claims(json!({"iss": "https://evil"}))),
+                "from another issuer",
+            ),
+            (sign(&other, "k1", claims(json!({}))), "bad signature"),
+            (
+                sign(&other, "k2", claims(json!({}))),
+                "signed by an unknown key",
+            ),
+            (sign(&key, "k1", claims(json!({"sub": ""}))), "no subject"),
+            ("a.b.c".to_string(), "malformed"),
+        ];
+        for (token, why) in cases {
+            assert_eq!(
+                issuer.verify(&token).await,
+                Err(TokenError::Invalid(why)),
+                "{why}"
+            );
+        }
+        // Within the leeway, an expired token still passes.
+        let late = sign(&key, "k1", claims(json!({"exp": now - 2})));
+        assert!(issuer.verify(&late).await.is_ok());
+        // A symmetric algorithm is never accepted, whatever the key.
+        let hs = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(json!({})),
+            &EncodingKey::from_secret(b"secret").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            issuer.verify(&hs).await,
+            Err(TokenError::Invalid("algorithm not accepted"))
+        );
+    }
+
+    #[tokio::test]
+    async fn no_keys_and_no_provider_is_unavailable() {
+        let issuer = Issuer::new(OidcConfig {
+            issuer: ISS.into(),
+            jwks_url: Some("http://127.0.0.1:9/certs".into()),
+            audience: "datagate".into(),
+            groups_claim: "groups".into(),
+            leeway_secs: 0,
+            jwks_cache_secs: 3600,
+            jwks_min_refresh_secs: 60,
+        });
+        let key = signer();
+        let token = sign(&key, "k1", claims(json!({})));
+        assert_eq!(issuer.verify(&token).await, Err(TokenError::Unavailable));
+        // Within the refresh interval the provider is not asked again.
+        assert_eq!(issuer.verify(&token).await, Err(TokenError::Unavailable));
+        assert_eq!(claimed_issuer(&token).as_deref(), Some(ISS));
+    }
 }

@@ -21,7 +21,8 @@ fn nothing_configured_is_all_public() {
     let (access, problems) = Access::new(&Config::default());
     assert!(problems.is_empty());
     assert!(!access.enabled());
-    let catalog = Catalog::from_config(&Config::default(), Arc::new(crate::metrics::Metrics::new())).0;
+    let catalog =
+        Catalog::from_config(&Config::default(), Arc::new(crate::metrics::Metrics::new())).0;
     assert_eq!(
         access.decide(&Principal::Anonymous, "any", &catalog),
         Decision::Public
@@ -32,7 +33,8 @@ fn nothing_configured_is_all_public() {
 fn a_bad_rule_closes_everything() {
     let (access, problems) = Access::new(&config(&[("a/[", &["authenticated"])]));
     assert_eq!(problems.len(), 1);
-    let catalog = Catalog::from_config(&Config::default(), Arc::new(crate::metrics::Metrics::new())).0;
+    let catalog =
+        Catalog::from_config(&Config::default(), Arc::new(crate::metrics::Metrics::new())).0;
     let alice = Principal::User {
         name: "alice".into(),
         groups: vec![],
@@ -79,7 +81,12 @@ async fn basic_credentials_and_failures() {
     );
     // ...but not another address.
     let other: IpAddr = "192.0.2.2".parse().unwrap();
-    assert!(access.authenticate(&basic("alice", "pw"), Some(other)).await.is_ok());
+    assert!(
+        access
+            .authenticate(&basic("alice", "pw"), Some(other))
+            .await
+            .is_ok()
+    );
     let mut bearer = HeaderMap::new();
     bearer.insert(header::AUTHORIZATION, "Bearer abc.def.ghi".parse().unwrap());
     assert!(matches!(

@@ -32,8 +32,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::auth::{Principal, Viewer};
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::cache::ViewCache;
 use crate::http::{base_url, wants_json};
 use crate::service::{Endpoint, RequestInfo, Service, WorkClass};

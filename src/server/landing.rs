@@ -129,7 +129,10 @@ pub async fn landing(
 ) -> Response {
     let base = base_url(&state, &headers);
     let all = state.catalog.entries();
-    let entries: Vec<_> = all.values().filter(|e| state.visible(&viewer, &e.id)).collect();
+    let entries: Vec<_> = all
+        .values()
+        .filter(|e| state.visible(&viewer, &e.id))
+        .collect();
     if wants_json(query.as_deref(), &headers) {
         let list: Vec<_> = entries
             .iter()

@@ -180,8 +180,14 @@ async fn with_path(
     }
     match state.catalog.resolve(&rest) {
         Some((id, tail)) if tail.is_empty() || tail == "/" => {
-            wms.handle(&state, &viewer, Scope::Dataset(id), &headers, query.as_deref())
-                .await
+            wms.handle(
+                &state,
+                &viewer,
+                Scope::Dataset(id),
+                &headers,
+                query.as_deref(),
+            )
+            .await
         }
         _ => service::not_found(&rest, query.as_deref()),
     }

@@ -90,7 +90,8 @@ impl Wms {
         }
         let result = match request.as_str() {
             "getcapabilities" | "capabilities" => {
-                self.capabilities(state, viewer, &scope, headers, version).await
+                self.capabilities(state, viewer, &scope, headers, version)
+                    .await
             }
             "getmap" | "map" => {
                 let ctx = image_context(&p, &state.config.wms);
