@@ -94,3 +94,37 @@ async fn basic_credentials_and_failures() {
         Err(AuthError::Invalid(_))
     ));
 }
+
+#[test]
+fn the_issue_contract_parses_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.htpasswd"), "").unwrap();
+    let mut cfg = Config::parse(
+        r#"
+[auth]
+users_file = "users.htpasswd"
+[[auth.oidc]]
+issuer = "https://idp.example.org/realms/ocean"
+jwks_url = "https://idp.example.org/realms/ocean/protocol/openid-connect/certs"
+audience = "datagate"
+groups_claim = "groups"
+[[access]]
+datasets = "restricted/**"
+allow = ["user:alice", "group:ocean-team", "authenticated"]
+"#,
+    )
+    .unwrap();
+    cfg.base_dir = dir.path().to_path_buf();
+    assert!(cfg.problems().is_empty(), "{:?}", cfg.problems());
+    let (access, problems) = Access::new(&cfg);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(access.enabled());
+    assert_eq!(access.challenges().len(), 2);
+    cfg.access[0].allow.push("admins".into());
+    cfg.access.push(AccessRule {
+        datasets: "[".into(),
+        allow: vec![],
+    });
+    cfg.auth.users_file = Some("missing".into());
+    assert_eq!(cfg.problems().len(), 3, "{:?}", cfg.problems());
+}
