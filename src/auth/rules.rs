@@ -142,6 +142,17 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_and_everything_below() {
+        let r = rules(&[("{restricted,restricted/**}", &["user:a"])]);
+        assert_eq!(r.admits("restricted", &Principal::Anonymous), Some(false));
+        assert_eq!(
+            r.admits("restricted/x/y.nc", &Principal::Anonymous),
+            Some(false)
+        );
+        assert_eq!(r.admits("restricted2", &Principal::Anonymous), None);
+    }
+
+    #[test]
     fn star_stays_in_one_segment() {
         let r = rules(&[("embargo/*.nc", &["user:a"])]);
         assert_eq!(r.admits("embargo/x.nc", &Principal::Anonymous), Some(false));

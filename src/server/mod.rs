@@ -166,3 +166,6 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod service_links_tests;
+
+#[cfg(test)]
+mod access_tests;
