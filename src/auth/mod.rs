@@ -81,6 +81,9 @@ pub struct Access {
     /// with every request).
     verified: moka::sync::Cache<[u8; 32], String>,
     salt: [u8; 16],
+    /// bcrypt checks running at once: bounded, so a flood of guesses from many
+    /// addresses queues instead of taking every core.
+    hashing: tokio::sync::Semaphore,
     /// Whether anything is configured: without it, `Authorization` is ignored.
     enabled: bool,
 }
@@ -156,6 +159,9 @@ impl Access {
                 .time_to_live(Duration::from_secs(300))
                 .build(),
             salt,
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             enabled,
         };
         (access, problems)
@@ -239,6 +245,11 @@ impl Access {
                 groups: Vec::new(),
             });
         }
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| AuthError::Invalid("wrong user or password"))?;
         let (access, u, p) = (self.clone(), user.to_string(), password.to_string());
         // bcrypt is slow on purpose: off the executor.
         let ok = tokio::task::spawn_blocking(move || {
