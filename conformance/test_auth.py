@@ -608,3 +608,18 @@ allow = ["authenticated"]
         assert get(base + "/healthz").status_code == 200
     finally:
         stop_server(proc)
+
+
+def test_browser_sign_in(auth):
+    base, _, _ = auth
+    r = get(base + "/auth/login?next=/datasets", allow_redirects=False)
+    assert r.status_code == 401 and 'Basic realm="datagate"' in r.headers["www-authenticate"]
+    r = get(base + "/auth/login?next=/datasets", ALICE[0], allow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/datasets"
+    # Never on to another site.
+    for evil in ("//evil.example/", "https://evil.example/", "/\t/evil.example", "/\\evil.example"):
+        r = get(base + "/auth/login", ALICE[0], params={"next": evil}, allow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/", evil
+    assert get(base + "/auth/whoami").json() == {"authenticated": False}
+    me = get(base + "/auth/whoami", ALICE[0]).json()
+    assert me == {"authenticated": True, "user": "alice", "groups": []}

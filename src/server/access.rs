@@ -138,3 +138,59 @@ fn client(req: &Request) -> Option<IpAddr> {
             .map(|c| c.0.ip())
     })
 }
+
+/// `GET /auth/login?next=/path`: the browsers' sign-in. Without credentials it answers
+/// 401 with the Basic challenge (the browser asks for a user and password and then
+/// sends them with every request to this server); signed in, it sends the browser on
+/// to `next` (a path on this server, never another site).
+pub async fn login(
+    State(state): State<AppState>,
+    crate::auth::Viewer(viewer): crate::auth::Viewer,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    use axum::response::IntoResponse;
+    if !state.access.enabled() {
+        return crate::http::json_error(StatusCode::NOT_FOUND, "no sign-in is configured");
+    }
+    if viewer.is_anonymous() {
+        let mut r = crate::http::json_error(StatusCode::UNAUTHORIZED, "sign in to continue");
+        for c in state.access.challenges() {
+            r.headers_mut().append(header::WWW_AUTHENTICATE, c);
+        }
+        return r;
+    }
+    let next = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .filter(|n| {
+            n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+        })
+        .unwrap_or_else(|| "/".into());
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, next),
+            (header::CACHE_CONTROL, "private".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// `GET /auth/whoami`: the principal a request is seen as (for pages and scripts).
+pub async fn whoami(crate::auth::Viewer(viewer): crate::auth::Viewer) -> Response {
+    use axum::response::IntoResponse;
+    let body = match viewer {
+        crate::auth::Principal::Anonymous => serde_json::json!({"authenticated": false}),
+        crate::auth::Principal::User { name, groups } => {
+            serde_json::json!({"authenticated": true, "user": name, "groups": groups})
+        }
+    };
+    (
+        [(header::CACHE_CONTROL, "private, no-store")],
+        axum::Json(body),
+    )
+        .into_response()
+}

@@ -53,6 +53,8 @@ pub fn router(mut state: AppState) -> Router {
         .route("/healthz", get(landing::healthz))
         .route("/metrics", get(landing::metrics))
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
+        .route("/auth/login", get(access::login))
+        .route("/auth/whoami", get(access::whoami))
         .fallback(not_found)
         .with_state(state.clone());
     for service in list.0.iter() {
