@@ -75,14 +75,23 @@ impl StacState {
             .filter(|i| !hidden(&i.id) && !hidden(&i.collection))
             .cloned()
             .collect();
+        // A collection keeps the extent of the items left in it (the shared one would
+        // tell where and when the hidden data is).
         let collections = index
             .collections
             .iter()
-            .filter(|c| {
+            .filter_map(|c| {
                 let had_items = index.items.iter().any(|i| i.collection == c.id);
-                !hidden(&c.id) && (!had_items || items.iter().any(|i| i.collection == c.id))
+                let left: Vec<_> = items.iter().filter(|i| i.collection == c.id).collect();
+                if hidden(&c.id) || (had_items && left.is_empty()) {
+                    return None;
+                }
+                let mut c = c.clone();
+                if had_items {
+                    c.set_extent(&left);
+                }
+                Some(c)
             })
-            .cloned()
             .collect();
         Arc::new(ItemIndex { collections, items })
     }
