@@ -332,6 +332,13 @@ def test_ncdump_with_netrc(auth, tmp_path, scheme):
     r = subprocess.run(["ncdump", "-v", "sst", url], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "sst =" in r.stdout and "dimensions:" in r.stdout
+    # The rc file named by NCRCENV_RC instead of one in HOME (no HOME rc files).
+    rc = tmp_path / "rc"
+    rc.write_text(f"HTTP.NETRC={home / '.netrc'}\n")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    r = subprocess.run(["ncdump", "-h", url], env={**os.environ, "HOME": str(bare), "NCRCENV_RC": str(rc)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "dimensions:" in r.stdout, r.stderr
     # Without credentials: a clean failure, no data.
     empty = tmp_path / "nohome"
     empty.mkdir()

@@ -61,13 +61,12 @@ pub async fn check(State(check): State<AccessCheck>, mut req: Request, next: Nex
             Decision::Public => {}
             Decision::Admitted => private = true,
             Decision::Denied if principal.is_anonymous() => {
-                let e = AuthError::Invalid("");
                 return refuse(
                     &check,
                     info,
                     StatusCode::UNAUTHORIZED,
                     "this dataset needs you to sign in",
-                    &e,
+                    &AuthError::Invalid("no credentials"),
                 );
             }
             Decision::Denied => {
