@@ -86,6 +86,8 @@ pub struct Access {
     hashing: tokio::sync::Semaphore,
     /// Whether anything is configured: without it, `Authorization` is ignored.
     enabled: bool,
+    /// How long an address waits after too many failures, at most.
+    window: Duration,
 }
 
 impl std::fmt::Debug for Access {
@@ -163,6 +165,7 @@ impl Access {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             enabled,
+            window,
         };
         (access, problems)
     }
@@ -170,6 +173,11 @@ impl Access {
     /// Whether any authentication or rule is configured.
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// The `Retry-After` of a 429 for too many failures.
+    pub fn failure_window(&self) -> Duration {
+        self.window
     }
 
     /// The `WWW-Authenticate` challenges of a 401.

@@ -112,7 +112,8 @@ fn refuse(
             }
         }
         AuthError::TooManyFailures => {
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            let secs = check.state.access.failure_window().as_secs();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         AuthError::Unavailable => {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
