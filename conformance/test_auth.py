@@ -449,7 +449,7 @@ def test_bad_tokens_are_401(auth, idp, case):
     for path in (f"/opendap/{RESTRICTED}.dds", "/opendap/sst_classic.nc.dds"):
         r = get(base + path, token)
         assert r.status_code == 401, (case, path, r.status_code, r.text[:200])
-        assert "Bearer" in r.headers.get("www-authenticate", "")
+        assert 'error="invalid_token"' in r.headers.get("www-authenticate", "")
         assert token not in r.text
 
 

@@ -29,8 +29,11 @@ pub const REALM: &str = "datagate";
 /// Why a request's credentials are refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
-    /// Wrong user or password, or a bad token: 401 with a challenge.
+    /// Wrong user or password, or no credentials where they are needed: 401 with a
+    /// challenge.
     Invalid(&'static str),
+    /// A bearer token that is not accepted: 401, `error="invalid_token"` (RFC 6750).
+    InvalidToken(&'static str),
     /// Too many failures from this address lately: 429.
     TooManyFailures,
     /// The identity provider's keys cannot be fetched: 503.
@@ -40,7 +43,7 @@ pub enum AuthError {
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
-            AuthError::Invalid(_) => StatusCode::UNAUTHORIZED,
+            AuthError::Invalid(_) | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AuthError::TooManyFailures => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -49,6 +52,7 @@ impl AuthError {
     pub fn message(&self) -> String {
         match self {
             AuthError::Invalid(why) => format!("the credentials are not accepted: {why}"),
+            AuthError::InvalidToken(why) => format!("the bearer token is not accepted: {why}"),
             AuthError::TooManyFailures => {
                 "too many failed sign-ins from this address; try again later".into()
             }
@@ -180,13 +184,22 @@ impl Access {
         self.window
     }
 
-    /// The `WWW-Authenticate` challenges of a 401.
-    pub fn challenges(&self) -> Vec<HeaderValue> {
+    /// The `WWW-Authenticate` challenges of a 401 (for `error`, the refusal).
+    pub fn challenges_for(&self, error: &AuthError) -> Vec<HeaderValue> {
         let mut out = vec![HeaderValue::from_static("Basic realm=\"datagate\"")];
-        if !self.issuers.is_empty() {
+        if matches!(error, AuthError::InvalidToken(_)) {
+            out.push(HeaderValue::from_static(
+                "Bearer realm=\"datagate\", error=\"invalid_token\"",
+            ));
+        } else if !self.issuers.is_empty() {
             out.push(HeaderValue::from_static("Bearer realm=\"datagate\""));
         }
         out
+    }
+
+    /// The `WWW-Authenticate` challenges asking for credentials.
+    pub fn challenges(&self) -> Vec<HeaderValue> {
+        self.challenges_for(&AuthError::Invalid("no credentials"))
     }
 
     /// Who sent the request, from its `Authorization` header (anonymous without one).
@@ -207,7 +220,9 @@ impl Access {
             return Err(AuthError::TooManyFailures);
         }
         let result = self.check(value).await;
-        if let (Err(AuthError::Invalid(_)), Some(ip)) = (&result, client) {
+        if let (Err(AuthError::Invalid(_) | AuthError::InvalidToken(_)), Some(ip)) =
+            (&result, client)
+        {
             self.failures.record(ip);
         }
         result
@@ -279,14 +294,15 @@ impl Access {
     }
 
     async fn bearer(&self, token: &str) -> Result<Principal, AuthError> {
-        let claimed = oidc::claimed_issuer(token).ok_or(AuthError::Invalid("malformed token"))?;
+        let claimed =
+            oidc::claimed_issuer(token).ok_or(AuthError::InvalidToken("malformed token"))?;
         let issuer = self
             .issuers
             .iter()
             .find(|i| i.issuer() == claimed)
-            .ok_or(AuthError::Invalid("token from an unknown issuer"))?;
+            .ok_or(AuthError::InvalidToken("token from an unknown issuer"))?;
         issuer.verify(token).await.map_err(|e| match e {
-            oidc::TokenError::Invalid(why) => AuthError::Invalid(why),
+            oidc::TokenError::Invalid(why) => AuthError::InvalidToken(why),
             oidc::TokenError::Unavailable => AuthError::Unavailable,
         })
     }

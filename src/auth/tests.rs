@@ -91,7 +91,7 @@ async fn basic_credentials_and_failures() {
     bearer.insert(header::AUTHORIZATION, "Bearer abc.def.ghi".parse().unwrap());
     assert!(matches!(
         access.authenticate(&bearer, Some(other)).await,
-        Err(AuthError::Invalid(_))
+        Err(AuthError::InvalidToken(_))
     ));
 }
 

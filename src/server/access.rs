@@ -106,8 +106,8 @@ fn refuse(
     let mut r = check.services.error_response(info, status, message);
     let h = r.headers_mut();
     match error {
-        AuthError::Invalid(_) => {
-            for c in check.state.access.challenges() {
+        AuthError::Invalid(_) | AuthError::InvalidToken(_) => {
+            for c in check.state.access.challenges_for(error) {
                 h.append(header::WWW_AUTHENTICATE, c);
             }
         }
