@@ -126,8 +126,10 @@ def _users(path):
         f"alice:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()}",
         # htpasswd -B writes $2y$: the same hash under Apache's prefix.
         "bob:" + bcrypt.hashpw(BOB_PASSWORD.encode(), bcrypt.gensalt(5)).decode().replace("$2b$", "$2y$", 1),
+        f"carol:{bcrypt.hashpw(b'carol-pw', bcrypt.gensalt(5)).decode()}",
     ]
     path.write_text("\n".join(lines) + "\n")
+    (path.parent / "groups").write_text("ocean-team: carol\nother: bob\n")
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +150,7 @@ def auth(fixtures_dir, tmp_path_factory, idp):
         f"""
 [auth]
 users_file = "users.htpasswd"
+groups_file = "groups"
 max_failures = 1000
 
 [[auth.oidc]]
@@ -292,6 +295,14 @@ def test_denied_looks_like_missing(auth):
         a, b = get(base + hidden, who), get(base + missing, who)
         assert a.status_code == b.status_code == 404
         assert a.headers["content-type"] == b.headers["content-type"]
+
+
+def test_basic_users_groups_come_from_the_group_file(auth):
+    base, _, _ = auth
+    carol = ("carol", "carol-pw")
+    assert get(base + f"/opendap/{RESTRICTED}.dds", carol).status_code == 200
+    assert get(base + f"/opendap/{SECRET_MEMBER}.dds", carol).status_code == 404
+    assert get(base + "/auth/whoami", carol).json()["groups"] == ["ocean-team"]
 
 
 def test_public_data_stays_open_and_shared(auth):

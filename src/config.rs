@@ -54,6 +54,8 @@ pub struct Config {
 pub struct AuthConfig {
     /// Apache htpasswd file with bcrypt hashes (relative to the config file).
     pub users_file: Option<String>,
+    /// Apache group file (`group: user1 user2`): groups of the Basic users.
+    pub groups_file: Option<String>,
     /// OIDC issuers whose bearer tokens are accepted.
     pub oidc: Vec<OidcConfig>,
     /// Failed sign-ins one client address may make per window before it is refused.
@@ -65,6 +67,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             users_file: None,
+            groups_file: None,
             oidc: Vec::new(),
             max_failures: 20,
             failure_window_secs: 300,
@@ -514,10 +517,15 @@ impl Config {
                 }
             }
         }
-        if let Some(f) = &self.auth.users_file
-            && let Err(e) = std::fs::metadata(self.base_dir.join(f))
-        {
-            out.push(format!("auth.users_file {f:?}: {e}"));
+        for (key, file) in [
+            ("users_file", &self.auth.users_file),
+            ("groups_file", &self.auth.groups_file),
+        ] {
+            if let Some(f) = file
+                && let Err(e) = std::fs::metadata(self.base_dir.join(f))
+            {
+                out.push(format!("auth.{key} {f:?}: {e}"));
+            }
         }
         for o in &self.auth.oidc {
             if !(o.issuer.starts_with("https://") || o.issuer.starts_with("http://")) {

@@ -5,6 +5,7 @@
 //! never put in errors, and only a salted digest of a verified Basic pair is kept.
 
 mod failures;
+mod groups;
 mod htpasswd;
 mod oidc;
 mod principal;
@@ -78,6 +79,8 @@ pub enum Decision {
 pub struct Access {
     rules: rules::Rules,
     users: Option<htpasswd::Users>,
+    /// Groups of Basic users (`auth.groups_file`).
+    groups: groups::Groups,
     issuers: Vec<oidc::Issuer>,
     failures: failures::Failures,
     /// Verified Basic pairs (by salted digest) → user, so the slow bcrypt check runs
@@ -139,6 +142,20 @@ impl Access {
                 }
             }
         });
+        let groups = match &config.auth.groups_file {
+            Some(f) => match std::fs::read_to_string(config.base_dir.join(f)) {
+                Ok(text) => {
+                    let (groups, p) = groups::Groups::parse(&text);
+                    problems.extend(p.into_iter().map(|p| format!("auth.groups_file: {p}")));
+                    groups
+                }
+                Err(e) => {
+                    problems.push(format!("auth.groups_file {f:?}: {e}"));
+                    groups::Groups::default()
+                }
+            },
+            None => groups::Groups::default(),
+        };
         let issuers: Vec<_> = config
             .auth
             .oidc
@@ -158,6 +175,7 @@ impl Access {
         let access = Access {
             rules,
             users,
+            groups,
             issuers,
             failures: failures::Failures::new(config.auth.max_failures, window),
             verified: moka::sync::Cache::builder()
@@ -264,8 +282,8 @@ impl Access {
             .into();
         if let Some(name) = self.verified.get(&digest) {
             return Ok(Principal::User {
+                groups: self.groups.of(&name),
                 name,
-                groups: Vec::new(),
             });
         }
         let _permit = self
@@ -289,7 +307,7 @@ impl Access {
         self.verified.insert(digest, user.to_string());
         Ok(Principal::User {
             name: user.to_string(),
-            groups: Vec::new(),
+            groups: self.groups.of(user),
         })
     }
 
