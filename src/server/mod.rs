@@ -76,8 +76,8 @@ pub fn router(mut state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
         ))
-        // Who asks and whether they may: inside the guards (which render its refusals'
-        // panics and strip untrusted forwarded headers first).
+        // Who asks and whether they may: inside the guards, which strip untrusted
+        // forwarded headers first and catch its panics.
         .layer(middleware::from_fn_with_state(
             access::AccessCheck {
                 state: state.clone(),
