@@ -275,7 +275,8 @@ def test_every_protocol_enforces_the_same_rule(auth, idp, proto, path, form):
     # Admitted: the answer itself, private.
     ok = get(url, ALICE[0])
     assert ok.status_code == 200, (ok.status_code, ok.text[:300])
-    assert "private" in ok.headers.get("cache-control", ""), ok.headers
+    cache = ok.headers.get("cache-control", "")
+    assert "private" in cache and "public" not in cache, ok.headers
     if "sst-daily" not in path:
         # A group member with a bearer token is admitted to `restricted/` too (not to
         # the aggregation, whose restricted member admits alice only).

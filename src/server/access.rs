@@ -82,11 +82,32 @@ pub async fn check(State(check): State<AccessCheck>, mut req: Request, next: Nex
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if private {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+        let kept = private_cache_control(headers.get(header::CACHE_CONTROL));
+        headers.insert(header::CACHE_CONTROL, kept);
     }
     // What a URL answers depends on who asks.
     headers.append(header::VARY, HeaderValue::from_static("Authorization"));
     response
+}
+
+/// `private`, keeping the answer's freshness (`max-age`, `no-cache`...) but nothing
+/// that lets a shared cache store it.
+fn private_cache_control(current: Option<&HeaderValue>) -> HeaderValue {
+    let kept: Vec<&str> = current
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|d| {
+            let name = d.split('=').next().unwrap_or("").to_ascii_lowercase();
+            !d.is_empty() && !matches!(name.as_str(), "public" | "private" | "s-maxage")
+        })
+        .collect();
+    let value = std::iter::once("private")
+        .chain(kept)
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("private"))
 }
 
 /// The path below the service prefix, as services name it in their 404s.
@@ -193,4 +214,17 @@ pub async fn whoami(crate::auth::Viewer(viewer): crate::auth::Viewer) -> Respons
         axum::Json(body),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_keeps_freshness_only() {
+        let v = |s: &'static str| private_cache_control(Some(&HeaderValue::from_static(s)));
+        assert_eq!(v("public, max-age=300"), "private, max-age=300");
+        assert_eq!(v("s-maxage=60, no-cache"), "private, no-cache");
+        assert_eq!(private_cache_control(None), "private");
+    }
 }
