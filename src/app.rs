@@ -20,6 +20,8 @@ pub struct AppState {
     /// The services the server offers (installed by the server when it assembles
     /// them): what every endpoint list is built from.
     pub services: Arc<dyn EndpointDirectory>,
+    /// Who may sign in and see which datasets.
+    pub access: Arc<crate::auth::Access>,
 }
 
 impl AppState {
@@ -31,12 +33,23 @@ impl AppState {
             tracing::warn!("catalog: {p}");
         }
         tracing::info!("catalog: {} datasets", catalog.len());
+        let (access, problems) = crate::auth::Access::new(&config);
+        for p in problems {
+            tracing::error!("access: {p}");
+        }
         AppState {
             catalog: Arc::new(catalog),
             config: Arc::new(config),
             metrics,
             services: Arc::new(NoEndpoints),
+            access: Arc::new(access),
         }
+    }
+
+    /// Whether `principal` may see dataset `id`: the one test every listing applies
+    /// (a restricted dataset does not exist for those not admitted).
+    pub fn visible(&self, principal: &crate::auth::Principal, id: &str) -> bool {
+        self.access.visible(principal, id, &self.catalog)
     }
 }
 

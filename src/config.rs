@@ -37,6 +37,11 @@ pub struct Config {
     pub roots: Vec<RootConfig>,
     /// OGC API EDR settings (named locations).
     pub edr: EdrConfig,
+    /// Who may sign in: HTTP Basic users, OIDC issuers (`[auth]`, `[[auth.oidc]]`).
+    pub auth: AuthConfig,
+    /// Which datasets are restricted and to whom (`[[access]]`); the first matching
+    /// rule applies, datasets no rule matches are public.
+    pub access: Vec<AccessRule>,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -44,6 +49,80 @@ pub struct Config {
     /// reported by `datagate check`.
     #[serde(skip)]
     pub deprecations: Vec<String>,
+}
+
+/// `[auth]`: sign-in methods (see docs/auth.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Apache htpasswd file with bcrypt hashes (relative to the config file).
+    pub users_file: Option<String>,
+    /// Apache group file (`group: user1 user2`): groups of the Basic users.
+    pub groups_file: Option<String>,
+    /// OIDC issuers whose bearer tokens are accepted.
+    pub oidc: Vec<OidcConfig>,
+    /// Failed sign-ins one client address may make per window before it is refused.
+    pub max_failures: u32,
+    pub failure_window_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            users_file: None,
+            groups_file: None,
+            oidc: Vec::new(),
+            max_failures: 20,
+            failure_window_secs: 300,
+        }
+    }
+}
+
+/// `[[auth.oidc]]`: one identity provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The `iss` of its tokens.
+    pub issuer: String,
+    /// Its signing keys; by default from `{issuer}/.well-known/openid-configuration`.
+    pub jwks_url: Option<String>,
+    /// The `aud` tokens must carry.
+    pub audience: String,
+    /// The claim holding the user's groups (dotted for nested: `realm_access.roles`).
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+    /// Keys are fetched again after this long...
+    #[serde(default = "default_jwks_cache")]
+    pub jwks_cache_secs: u64,
+    /// ...or on a token with an unknown key id, but at most once per this many seconds.
+    #[serde(default = "default_jwks_min_refresh")]
+    pub jwks_min_refresh_secs: u64,
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+fn default_leeway() -> u64 {
+    30
+}
+fn default_jwks_cache() -> u64 {
+    3600
+}
+fn default_jwks_min_refresh() -> u64 {
+    30
+}
+
+/// `[[access]]`: datasets (a glob over ids) and the principals admitted to them
+/// (`user:NAME`, `group:NAME`, `authenticated`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    pub datasets: String,
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// Reader settings that were once `[storage]` keys: still read there (when `[readers]`
@@ -427,6 +506,7 @@ impl Config {
         if self.limits.read_block_bytes == 0 {
             out.push("limits.read_block_bytes must be positive".into());
         }
+        out.extend(self.access_problems());
         for c in &self.collections {
             if let Err(e) = c.combine() {
                 out.push(e);
@@ -450,6 +530,48 @@ impl Config {
                 && !valid_id(id)
             {
                 out.push(format!("datasets[{i}]: invalid id {id:?}"));
+            }
+        }
+        out
+    }
+}
+
+impl Config {
+    /// Problems in `[auth]` and `[[access]]`: any stops the server (a rule that cannot
+    /// be read must not leave its datasets open).
+    fn access_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, r) in self.access.iter().enumerate() {
+            if let Err(e) = globset::Glob::new(&r.datasets) {
+                out.push(format!("access[{i}]: datasets = {:?}: {e}", r.datasets));
+            }
+            for a in &r.allow {
+                let ok = a == "authenticated"
+                    || a.strip_prefix("user:").is_some_and(|n| !n.is_empty())
+                    || a.strip_prefix("group:").is_some_and(|n| !n.is_empty());
+                if !ok {
+                    out.push(format!(
+                        "access[{i}]: allow {a:?}: write user:NAME, group:NAME or authenticated"
+                    ));
+                }
+            }
+        }
+        for (key, file) in [
+            ("users_file", &self.auth.users_file),
+            ("groups_file", &self.auth.groups_file),
+        ] {
+            if let Some(f) = file
+                && let Err(e) = std::fs::metadata(self.base_dir.join(f))
+            {
+                out.push(format!("auth.{key} {f:?}: {e}"));
+            }
+        }
+        for o in &self.auth.oidc {
+            if !(o.issuer.starts_with("https://") || o.issuer.starts_with("http://")) {
+                out.push(format!("auth.oidc: issuer {:?} must be a URL", o.issuer));
+            }
+            if o.audience.is_empty() {
+                out.push(format!("auth.oidc {:?}: audience is empty", o.issuer));
             }
         }
         out

@@ -30,6 +30,10 @@ impl Service for Files {
         &["/files/"]
     }
 
+    fn datasets(&self, state: &AppState, req: crate::service::RequestInfo<'_>) -> Vec<String> {
+        crate::service::dataset_under(state, req.path, "/files/")
+    }
+
     fn router(&self, state: &AppState) -> axum::Router {
         axum::Router::new()
             .route("/files/{*id}", axum::routing::get(file))

@@ -1,6 +1,7 @@
 //! datagate: archive datasets behind OPeNDAP, OGC API EDR, OGC WMS and virtual Zarr.
 
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod config;

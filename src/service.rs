@@ -65,10 +65,26 @@ pub trait Service: Send + Sync {
         crate::http::json_error(status, message)
     }
 
+    /// The catalogued datasets a request reads (its path, layer parameters...), for
+    /// the server's access check, which runs before any handler. Listings return none
+    /// and filter themselves with `AppState::visible`.
+    fn datasets(&self, _state: &AppState, _req: RequestInfo<'_>) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The kind of expensive work a request is, if it is expensive.
     fn work_class(&self, _req: RequestInfo<'_>) -> Option<WorkClass> {
         None
     }
+}
+
+/// The dataset a path below a service's prefix names (the longest catalogued id that
+/// prefixes it), for `Service::datasets`.
+pub fn dataset_under(state: &AppState, path: &str, prefix: &str) -> Vec<String> {
+    path.strip_prefix(prefix)
+        .and_then(|rest| state.catalog.resolve(rest.trim_start_matches('/')))
+        .map(|(id, _)| vec![id])
+        .unwrap_or_default()
 }
 
 /// The services of a running server, in the order their links are listed.

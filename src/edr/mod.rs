@@ -33,6 +33,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::cache::ViewCache;
 use crate::http::{base_url, wants_json};
 use crate::service::{Endpoint, RequestInfo, Service, WorkClass};
@@ -118,6 +119,10 @@ impl Service for Edr {
         &["/edr"]
     }
 
+    fn datasets(&self, state: &AppState, req: RequestInfo<'_>) -> Vec<String> {
+        crate::service::dataset_under(state, req.path, "/edr/collections/")
+    }
+
     fn error_response(&self, _req: RequestInfo<'_>, status: StatusCode, message: &str) -> Response {
         EdrError::Refused(status, message.to_string()).into_response()
     }
@@ -193,10 +198,20 @@ async fn conformance(RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
     document(&p, &headers, "Conformance", metadata::conformance())
 }
 
-async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn api(
+    State(state): State<AppState>,
+    Viewer(viewer): Viewer,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let p = Params::parse(q.as_deref());
-    let example = state.catalog.entries().keys().next().cloned();
+    let example = state
+        .catalog
+        .entries()
+        .keys()
+        .find(|id| state.visible(&viewer, id))
+        .cloned();
     let doc = openapi::document(&base, example.as_deref());
     match metadata_format(&p, &headers) {
         Ok(Format::Html) => document(&p, &headers, "API definition", doc),
@@ -209,11 +224,15 @@ async fn api(State(state): State<AppState>, RawQuery(q): RawQuery, headers: Head
 /// dataset whose features can be read.
 async fn all_collections(
     edr: &EdrState,
+    viewer: &Principal,
 ) -> (Vec<Arc<Collection>>, Vec<Arc<observations::ObsCollection>>) {
     let state = &edr.app;
     let mut out = Vec::new();
     let mut obs = Vec::new();
     for id in state.catalog.entries().keys() {
+        if !state.visible(viewer, id) {
+            continue;
+        }
         match state.catalog.open(id).await {
             Ok(ds) if observations::is_dsg(&ds.meta) => {
                 match observations::load(&edr.observations, &ds).await {
@@ -234,12 +253,13 @@ async fn all_collections(
 
 async fn collections(
     State(edr): State<EdrState>,
+    Viewer(viewer): Viewer,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&edr.app, &headers);
     let p = Params::parse(q.as_deref());
-    let (cols, obs) = all_collections(&edr).await;
+    let (cols, obs) = all_collections(&edr, &viewer).await;
     let mut doc = metadata::collections(&cols, &base);
     if let Some(list) = doc["collections"].as_array_mut() {
         list.extend(obs.iter().map(|c| observations::collection_doc(c, &base)));

@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::auth::Viewer;
 use crate::http::{base_url, html_escape};
 use crate::service::{Endpoint, Service};
 
@@ -31,6 +32,7 @@ impl Service for Intake {
         &["/intake/"]
     }
 
+    /// `/datasets/{id}/...`: the notebook (and the web pages of other modules).
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/intake/catalog.yaml", get(catalog))
@@ -73,13 +75,20 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn catalog(
+    State(state): State<AppState>,
+    Viewer(viewer): Viewer,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let mut out = String::from(
         "# intake catalog of the datasets served by datagate (intake-xarray drivers)\n\
          metadata:\n  version: 1\nsources:\n",
     );
     for (id, entry) in state.catalog.entries().iter() {
+        if !state.visible(&viewer, id) {
+            continue;
+        }
         let name = source_name(id);
         let title = entry.title.clone().unwrap_or_else(|| id.clone());
         for endpoint in state.services.endpoints(&base, id) {

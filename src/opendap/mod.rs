@@ -107,6 +107,10 @@ impl Service for Opendap {
         }
     }
 
+    fn datasets(&self, state: &AppState, req: RequestInfo<'_>) -> Vec<String> {
+        crate::service::dataset_under(state, req.path, "/opendap/")
+    }
+
     fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
         DATA_SUFFIXES
             .iter()

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::catalog::Dataset;
 use crate::endpoint::{Endpoint, EndpointDirectory};
 use crate::http::base_url;
@@ -86,8 +87,14 @@ fn info(services: &dyn EndpointDirectory, base: &str, ds: &Dataset) -> DatasetIn
 
 /// Opens every catalogued dataset (from the cache when warm); unreadable ones are
 /// logged and left out.
-async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
-    let ids: Vec<String> = state.catalog.entries().keys().cloned().collect();
+async fn open_all(state: &AppState, viewer: &Principal) -> Vec<std::sync::Arc<Dataset>> {
+    let ids: Vec<String> = state
+        .catalog
+        .entries()
+        .keys()
+        .filter(|id| state.visible(viewer, id))
+        .cloned()
+        .collect();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         match state.catalog.open(&id).await {
@@ -98,9 +105,13 @@ async fn open_all(state: &AppState) -> Vec<std::sync::Arc<Dataset>> {
     out
 }
 
-pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn datasets(
+    State(state): State<AppState>,
+    Viewer(viewer): Viewer,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
-    let all = open_all(&state).await;
+    let all = open_all(&state, &viewer).await;
     let list: Vec<DatasetInfo> = all
         .iter()
         .map(|ds| info(state.services.as_ref(), &base, ds))
@@ -110,11 +121,12 @@ pub async fn datasets(State(state): State<AppState>, headers: HeaderMap) -> Resp
 
 /// The landing document for clients that ask for JSON (browsers get the web
 /// interface's catalog page, which routes `/`).
-pub fn landing_json(state: &AppState, headers: &HeaderMap) -> Response {
+pub fn landing_json(state: &AppState, viewer: &Principal, headers: &HeaderMap) -> Response {
     let base = base_url(state, headers);
     let entries = state.catalog.entries();
     let list: Vec<_> = entries
         .values()
+        .filter(|e| state.visible(viewer, &e.id))
         .map(|e| {
             serde_json::json!({
                 "id": e.id,

@@ -3,6 +3,7 @@
 //! `service::Service` (routes, caches, endpoint links). To add a protocol, write its
 //! folder and add one line to `services`.
 
+mod access;
 mod admission;
 mod guards;
 mod landing;
@@ -62,6 +63,8 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
         .route("/readyz", get(readiness::readyz).with_state(ready.clone()))
         .route("/metrics", get(landing::metrics))
         .route("/datasets/rescan", axum::routing::post(landing::rescan))
+        .route("/auth/login", get(access::login))
+        .route("/auth/whoami", get(access::whoami))
         .fallback(not_found)
         .with_state(state.clone());
     for service in list.0.iter() {
@@ -82,6 +85,15 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(server.request_timeout_secs),
+        ))
+        // Who asks and whether they may: inside the guards, which strip untrusted
+        // forwarded headers first and catch its panics.
+        .layer(middleware::from_fn_with_state(
+            access::AccessCheck {
+                state: state.clone(),
+                services: list.clone(),
+            },
+            access::check,
         ))
         // Outside the time-out (whose 408 it renders), inside the metrics (refusals
         // and panics are counted too).
@@ -154,3 +166,6 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
 
 #[cfg(test)]
 mod service_links_tests;
+
+#[cfg(test)]
+mod access_tests;

@@ -127,21 +127,29 @@ impl ItemIndex {
                     Err(_) => cid.clone(),
                 }
             };
-            let bbox = mine
-                .iter()
-                .filter_map(|i| i.bbox)
-                .reduce(|a, b| a.union(&b));
-            let start = mine.iter().filter_map(|i| i.start).min_by_key(time_key);
-            let end = mine.iter().filter_map(|i| i.end).max_by_key(time_key);
-            collections.push(IndexedCollection {
+            let mut c = IndexedCollection {
                 id: cid,
                 title,
-                bbox,
-                start,
-                end,
-            });
+                bbox: None,
+                start: None,
+                end: None,
+            };
+            c.set_extent(&mine);
+            collections.push(c);
         }
         ItemIndex { collections, items }
+    }
+}
+
+impl IndexedCollection {
+    /// The union of `items`' boxes and their overall time span.
+    pub fn set_extent(&mut self, items: &[&IndexedItem]) {
+        self.bbox = items
+            .iter()
+            .filter_map(|i| i.bbox)
+            .reduce(|a, b| a.union(&b));
+        self.start = items.iter().filter_map(|i| i.start).min_by_key(time_key);
+        self.end = items.iter().filter_map(|i| i.end).max_by_key(time_key);
     }
 }
 

@@ -16,6 +16,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::cache::ViewCache;
 use crate::endpoint::EndpointDirectory;
 use crate::http::base_url;
@@ -54,6 +55,45 @@ impl StacState {
                 Arc::new(ItemIndex::build(catalog).await)
             })
             .await
+    }
+
+    /// The index as `viewer` may see it: the shared index is built once for everyone;
+    /// the items and collections of datasets they are not admitted to are removed per
+    /// request, never cached.
+    async fn visible_index(&self, viewer: &Principal) -> Arc<ItemIndex> {
+        let index = self.index().await;
+        let state = &self.app;
+        let hidden = |id: &str| !state.visible(viewer, id);
+        let hides_any = index.items.iter().any(|i| hidden(&i.id))
+            || index.collections.iter().any(|c| hidden(&c.id));
+        if !hides_any {
+            return index;
+        }
+        let items: Vec<_> = index
+            .items
+            .iter()
+            .filter(|i| !hidden(&i.id) && !hidden(&i.collection))
+            .cloned()
+            .collect();
+        // A collection keeps the extent of the items left in it (the shared one would
+        // tell where and when the hidden data is).
+        let collections = index
+            .collections
+            .iter()
+            .filter_map(|c| {
+                let had_items = index.items.iter().any(|i| i.collection == c.id);
+                let left: Vec<_> = items.iter().filter(|i| i.collection == c.id).collect();
+                if hidden(&c.id) || (had_items && left.is_empty()) {
+                    return None;
+                }
+                let mut c = c.clone();
+                if had_items {
+                    c.set_extent(&left);
+                }
+                Some(c)
+            })
+            .collect();
+        Arc::new(ItemIndex { collections, items })
     }
 }
 
@@ -109,10 +149,14 @@ fn geo(body: Value) -> Response {
     ([("content-type", "application/geo+json")], Json(body)).into_response()
 }
 
-async fn landing(State(stac): State<StacState>, headers: HeaderMap) -> Json<Value> {
+async fn landing(
+    State(stac): State<StacState>,
+    Viewer(viewer): Viewer,
+    headers: HeaderMap,
+) -> Json<Value> {
     let state = &stac.app;
     let base = base_url(state, &headers);
-    let index = stac.index().await;
+    let index = stac.visible_index(&viewer).await;
     let mut links = vec![
         json!({"rel": "self", "href": format!("{base}/stac"), "type": "application/json"}),
         json!({"rel": "root", "href": format!("{base}/stac"), "type": "application/json"}),
@@ -229,10 +273,14 @@ fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> V
     item
 }
 
-async fn collections(State(stac): State<StacState>, headers: HeaderMap) -> Json<Value> {
+async fn collections(
+    State(stac): State<StacState>,
+    Viewer(viewer): Viewer,
+    headers: HeaderMap,
+) -> Json<Value> {
     let state = &stac.app;
     let base = base_url(state, &headers);
-    let index = stac.index().await;
+    let index = stac.visible_index(&viewer).await;
     let list: Vec<Value> = index
         .collections
         .iter()
@@ -266,13 +314,14 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// `{cid}`, `{cid}/items`, `{cid}/items/{item id}` (ids may contain `/`).
 async fn collection_paths(
     State(stac): State<StacState>,
+    Viewer(viewer): Viewer,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, StacError> {
     let state = &stac.app;
     let base = base_url(state, &headers);
-    let index = stac.index().await;
+    let index = stac.visible_index(&viewer).await;
     let coll = index
         .collections
         .iter()
@@ -349,6 +398,7 @@ fn run_search(
 
 async fn search_get(
     State(stac): State<StacState>,
+    Viewer(viewer): Viewer,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, StacError> {
@@ -356,7 +406,7 @@ async fn search_get(
     let base = base_url(state, &headers);
     let pairs = query_pairs(query.as_deref());
     let search = Search::new(SearchRequest::from_query(&pairs)?)?;
-    let index = stac.index().await;
+    let index = stac.visible_index(&viewer).await;
     Ok(geo(run_search(
         state.services.as_ref(),
         &index,
@@ -368,6 +418,7 @@ async fn search_get(
 
 async fn search_post(
     State(stac): State<StacState>,
+    Viewer(viewer): Viewer,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, StacError> {
@@ -382,7 +433,7 @@ async fn search_post(
     let request: SearchRequest = serde_json::from_value(raw.clone())
         .map_err(|e| StacError::BadRequest(format!("bad search body: {e}")))?;
     let search = Search::new(request)?;
-    let index = stac.index().await;
+    let index = stac.visible_index(&viewer).await;
     let mut result = run_search(
         state.services.as_ref(),
         &index,

@@ -31,6 +31,11 @@ impl Service for Thredds {
         &["/thredds/"]
     }
 
+    /// An aggregation's catalog (`/thredds/catalog/{id}/catalog.xml`).
+    fn datasets(&self, state: &AppState, req: crate::service::RequestInfo<'_>) -> Vec<String> {
+        crate::service::dataset_under(state, req.path, "/thredds/catalog/")
+    }
+
     fn router(&self, state: &AppState) -> Router {
         Router::new()
             .route("/thredds/catalog.xml", get(top))
@@ -107,12 +112,17 @@ fn dataset_element(out: &mut String, id: &str, title: &str) {
     );
 }
 
-async fn top(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn top(
+    State(state): State<AppState>,
+    crate::auth::Viewer(viewer): crate::auth::Viewer,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let prefix = base_path(&base);
     let entries = state.catalog.entries();
     let aggregates: Vec<(String, Vec<String>)> = entries
         .keys()
+        .filter(|id| state.visible(&viewer, id))
         .filter_map(|id| {
             state
                 .catalog
@@ -129,9 +139,10 @@ async fn top(State(state): State<AppState>, headers: HeaderMap) -> Response {
     );
     out.push_str("  <dataset name=\"datagate\" ID=\"datagate\">\n    <metadata inherited=\"true\">\n      <serviceName>all</serviceName>\n    </metadata>\n");
     for (id, entry) in entries.iter() {
-        if aggregates
-            .iter()
-            .any(|(a, members)| a == id || members.contains(id))
+        if !state.visible(&viewer, id)
+            || aggregates
+                .iter()
+                .any(|(a, members)| a == id || members.contains(id))
         {
             continue;
         }

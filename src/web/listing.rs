@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
 use tokio::sync::Mutex;
 
 use super::search::Card;
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::catalog::Dataset;
 use crate::stac::{DEFAULT_COLLECTION, ItemIndex};
 
@@ -36,8 +36,12 @@ impl Listing {
 
 /// The datasets this request may see, in id order: every page lists datasets through
 /// here (access control filters this list, and only this one).
-pub async fn visible_cards(listing: &Listing, state: &AppState, _headers: &HeaderMap) -> Vec<Card> {
-    listing.all(state).await.as_ref().clone()
+pub async fn visible_cards(listing: &Listing, state: &AppState, viewer: &Principal) -> Vec<Card> {
+    let all = listing.all(state).await;
+    all.iter()
+        .filter(|c| state.visible(viewer, &c.id))
+        .cloned()
+        .collect()
 }
 
 async fn build(state: &AppState) -> Vec<Card> {

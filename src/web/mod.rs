@@ -20,6 +20,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::{Principal, Viewer};
 use crate::http::base_url;
 use crate::service::Service;
 
@@ -27,7 +28,7 @@ pub use assets::PREFIX as STATIC_PREFIX;
 pub use search::{Card, Query, Results, search};
 
 /// The landing document for clients that ask for JSON (the server's).
-pub type JsonLanding = fn(&AppState, &HeaderMap) -> Response;
+pub type JsonLanding = fn(&AppState, &Principal, &HeaderMap) -> Response;
 
 /// The web interface's state: the app's, the cached listing and the JSON landing.
 #[derive(Clone)]
@@ -57,6 +58,11 @@ impl Service for Web {
 
     fn paths(&self) -> &'static [&'static str] {
         &["/static/", "/datasets/"]
+    }
+
+    /// Dataset pages and notebooks (`/datasets/{id}`, `/datasets/{id}/notebook.ipynb`).
+    fn datasets(&self, state: &AppState, req: crate::service::RequestInfo<'_>) -> Vec<String> {
+        crate::service::dataset_under(state, req.path, "/datasets/")
     }
 
     fn endpoints(&self, base: &str, id: &str) -> Vec<crate::endpoint::Endpoint> {
@@ -122,18 +128,19 @@ struct CatalogPage<'a> {
 /// `/`: the catalog page for browsers, the JSON landing for other clients.
 async fn home(
     State(web): State<WebState>,
+    Viewer(viewer): Viewer,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     if crate::http::wants_json(query.as_deref(), &headers) {
-        return (web.json_landing)(&web.app, &headers);
+        return (web.json_landing)(&web.app, &viewer, &headers);
     }
     let base = base_url(&web.app, &headers);
     let q = match Query::parse(query.as_deref()) {
         Ok(q) => q,
         Err(e) => return pages::error_page(StatusCode::BAD_REQUEST, &base, &e.to_string()),
     };
-    let cards = listing::visible_cards(&web.listing, &web.app, &headers).await;
+    let cards = listing::visible_cards(&web.listing, &web.app, &viewer).await;
     let results = search(&cards, &q);
     let query_without_page = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(
@@ -180,11 +187,12 @@ async fn home(
 /// `/datasets/{id}/notebook.ipynb`: its notebook.
 async fn datasets_path(
     State(web): State<WebState>,
+    Viewer(viewer): Viewer,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let visible = listing::visible_cards(&web.listing, &web.app, &headers).await;
+    let visible = listing::visible_cards(&web.listing, &web.app, &viewer).await;
     if let Some(id) = path.strip_suffix("/notebook.ipynb") {
         if !visible.iter().any(|c| c.id == id) {
             return crate::http::json_error(StatusCode::NOT_FOUND, format!("no dataset {id}"));

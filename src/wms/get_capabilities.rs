@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::http::base_url;
 
 use super::Version;
@@ -19,6 +20,7 @@ impl Wms {
     pub(super) async fn capabilities(
         &self,
         state: &AppState,
+        viewer: &Principal,
         scope: &Scope,
         headers: &HeaderMap,
         version: Version,
@@ -28,7 +30,15 @@ impl Wms {
             Scope::All => (
                 format!("{base}/wms?"),
                 "datagate WMS".to_string(),
-                state.catalog.entries().keys().cloned().collect::<Vec<_>>(),
+                // The datasets this principal may see: the cache key below names
+                // them, so one principal's document never reaches another's eyes.
+                state
+                    .catalog
+                    .entries()
+                    .keys()
+                    .filter(|id| state.visible(viewer, id))
+                    .cloned()
+                    .collect::<Vec<_>>(),
             ),
             Scope::Dataset(id) => (
                 format!("{base}/wms/{}?", capabilities::url_part(id)),

@@ -37,6 +37,7 @@ pub use error::{ExceptionCode, WmsError};
 pub use version::Version;
 
 use crate::app::AppState;
+use crate::auth::Viewer;
 use crate::service::{Endpoint, RequestInfo, Service, ThreddsService, WorkClass};
 use axum::http::StatusCode;
 use service::{Scope, Wms};
@@ -106,6 +107,31 @@ impl Service for WmsService {
         error::exception_response(&err, p.version(), error::ExceptionMode::Xml, None)
     }
 
+    /// The dataset of `/wms/{id}` or of a tile's layer, and those of the layers named in
+    /// LAYERS, QUERY_LAYERS and LAYER (`{id}/{variable}`).
+    fn datasets(&self, state: &AppState, req: RequestInfo<'_>) -> Vec<String> {
+        let resolve = |name: &str| {
+            state
+                .catalog
+                .resolve(name.trim().trim_matches('/'))
+                .map(|(id, _)| id)
+        };
+        let mut ids = Vec::new();
+        if let Some(rest) = req.path.strip_prefix("/wms/") {
+            ids.extend(service::TilePath::parse(rest).and_then(|t| resolve(&t.layer)));
+            ids.extend(resolve(rest));
+        }
+        let p = params::Params::parse(req.query);
+        for key in ["LAYERS", "QUERY_LAYERS", "LAYER"] {
+            for name in p.non_empty(key).unwrap_or("").split(',') {
+                ids.extend(resolve(name));
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// Maps and feature queries draw or sample grids; capabilities and legends do not.
     fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
         if req.path.starts_with("/wms/tiles/") {
@@ -127,22 +153,24 @@ impl Service for WmsService {
 
 async fn all_datasets(
     State(WmsState { app: state, wms }): State<WmsState>,
+    Viewer(viewer): Viewer,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    wms.handle(&state, Scope::All, &headers, query.as_deref())
+    wms.handle(&state, &viewer, Scope::All, &headers, query.as_deref())
         .await
 }
 
 async fn with_path(
     State(WmsState { app: state, wms }): State<WmsState>,
+    Viewer(viewer): Viewer,
     Path(rest): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     if rest.is_empty() {
         return wms
-            .handle(&state, Scope::All, &headers, query.as_deref())
+            .handle(&state, &viewer, Scope::All, &headers, query.as_deref())
             .await;
     }
     if let Some(tile) = service::TilePath::parse(&rest)
@@ -152,8 +180,14 @@ async fn with_path(
     }
     match state.catalog.resolve(&rest) {
         Some((id, tail)) if tail.is_empty() || tail == "/" => {
-            wms.handle(&state, Scope::Dataset(id), &headers, query.as_deref())
-                .await
+            wms.handle(
+                &state,
+                &viewer,
+                Scope::Dataset(id),
+                &headers,
+                query.as_deref(),
+            )
+            .await
         }
         _ => service::not_found(&rest, query.as_deref()),
     }

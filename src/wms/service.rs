@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::config::WmsConfig;
 
 use super::Version;
@@ -68,6 +69,7 @@ impl Wms {
     pub async fn handle(
         &self,
         state: &AppState,
+        viewer: &Principal,
         scope: Scope,
         headers: &HeaderMap,
         query: Option<&str>,
@@ -88,7 +90,8 @@ impl Wms {
         }
         let result = match request.as_str() {
             "getcapabilities" | "capabilities" => {
-                self.capabilities(state, &scope, headers, version).await
+                self.capabilities(state, viewer, &scope, headers, version)
+                    .await
             }
             "getmap" | "map" => {
                 let ctx = image_context(&p, &state.config.wms);

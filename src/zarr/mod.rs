@@ -81,6 +81,15 @@ impl Service for Zarr {
         &["/zarr/", "/zarr3/"]
     }
 
+    fn datasets(&self, state: &AppState, req: RequestInfo<'_>) -> Vec<String> {
+        let prefix = if req.path.starts_with("/zarr3/") {
+            "/zarr3/"
+        } else {
+            "/zarr/"
+        };
+        crate::service::dataset_under(state, req.path, prefix)
+    }
+
     /// Chunk keys read data; metadata keys do not.
     fn work_class(&self, req: RequestInfo<'_>) -> Option<WorkClass> {
         const METADATA: &[&str] = &[
