@@ -38,8 +38,13 @@ impl Listing {
 /// here (access control filters this list, and only this one).
 pub async fn visible_cards(listing: &Listing, state: &AppState, viewer: &Principal) -> Vec<Card> {
     let all = listing.all(state).await;
+    // A card in a collection the viewer may not see is hidden with it (as STAC hides
+    // the items of a hidden collection).
     all.iter()
-        .filter(|c| state.visible(viewer, &c.id))
+        .filter(|c| {
+            state.visible(viewer, &c.id)
+                && (c.collection == DEFAULT_COLLECTION || state.visible(viewer, &c.collection))
+        })
         .cloned()
         .collect()
 }
