@@ -6,7 +6,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -33,18 +32,35 @@ class Replica:
         self.proc = None
         self.log_lines = []
 
-    def start(self, wait=True):
+    def start(self, wait=True, first=False):
+        """Starts the process; on its first start (before nginx knows the port), a port
+        taken meanwhile by another process is given up for a new one."""
+        for _ in range(3):
+            self._spawn()
+            if not wait:
+                return
+            try:
+                self.wait_ready()
+                return
+            except RuntimeError:
+                if not (first and any("cannot listen" in line for line in self.log_lines)):
+                    raise
+                self.port = free_port()
+                self.base = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError("replica could not bind a port")
+
+    def _spawn(self):
+        self.log_lines = []
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", str(self.config), "--bind", f"127.0.0.1:{self.port}"],
             preexec_fn=_die_with_parent,
             stdout=subprocess.PIPE,
-            stderr=sys.stderr,
+            # Its errors too (a port taken: see `start`).
+            stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **self.env},
         )
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        if wait:
-            self.wait_ready()
 
     def _drain(self, proc):
         for line in proc.stdout:
@@ -56,7 +72,11 @@ class Replica:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"replica exited with {self.proc.returncode}")
             try:
-                if requests.get(self.base + "/readyz", timeout=2).status_code == 200:
+                # Ready, and answered by this process (not another one on the port).
+                if (
+                    requests.get(self.base + "/readyz", timeout=2).status_code == 200
+                    and any("listening on" in line for line in self.log_lines)
+                ):
                     return
             except requests.ConnectionError:
                 pass

@@ -69,7 +69,7 @@ def cluster(fixtures_dir, tmp_path_factory):
         r = Replica(config, {**env, "DATAGATE_STORAGE__FILE_CACHE_DIR": str(cache)})
         replicas.append(r)
     for r in replicas:
-        r.start()
+        r.start(first=True)
     nginx = Nginx(work, replicas)
     yield {"lb": nginx.base, "replicas": replicas, "moto": moto, "work": work}
     nginx.stop()
