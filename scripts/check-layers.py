@@ -19,7 +19,7 @@ LAYERS = [
     ["model", "subset", "storage"],
     ["readers", "features"],
     ["config", "catalog", "writers"],
-    ["app", "http", "cache", "service", "auth"],
+    ["app", "http", "cache", "service", "auth", "site_page"],
     ["dap2", "dap4", "zarr", "edr", "wms", "stac", "thredds", "intake", "files", "opendap"],
     # The web interface shows every protocol's endpoints and the STAC index to people.
     ["web"],

@@ -97,10 +97,6 @@ pub fn wants_json(query: Option<&str>, headers: &HeaderMap) -> bool {
         || matches!((json, html), (Some(j), Some(h)) if j < h)
 }
 
-/// The stylesheet every HTML page shares (the web interface serves it; the protocols'
-/// own HTML pages link it too).
-pub const STYLESHEET: &str = concat!("/static/", env!("CARGO_PKG_VERSION"), "/datagate.css");
-
 /// Escapes text for HTML.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -23,6 +23,7 @@ pub mod opendap;
 pub mod readers;
 pub mod server;
 pub mod service;
+pub mod site_page;
 pub mod stac;
 pub mod storage;
 pub mod subset;

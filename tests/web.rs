@@ -59,20 +59,26 @@ async fn pages_render_for_browsers() {
 }
 
 #[tokio::test]
-async fn protocol_html_pages_share_the_stylesheet() {
+async fn protocol_html_pages_share_the_layout() {
     let s = common::start(|_| {}).await;
-    let link = format!("href=\"{}\"", datagate::http::STYLESHEET);
+    let stylesheet = format!("{}/datagate.css", datagate::site_page::STATIC_PREFIX);
+    let link = format!("href=\"{stylesheet}\"");
     for path in [
         "/opendap/sst_classic.nc.html",
+        "/opendap/sst_classic.nc.info",
         "/opendap/sst_classic.nc.dmr.html",
         "/edr/collections/sst_classic.nc?f=html",
+        "/edr/collections/sst_classic.nc/position?coords=POINT(0%200)&f=html",
     ] {
         let (status, ct, _, body) = get(s.url(path), HTML).await;
         assert_eq!(status, 200, "{path}");
         assert!(ct.starts_with("text/html"), "{path}");
         assert!(body.contains(&link), "{path}");
+        // The site's header and navigation, and one whole document.
+        assert!(body.contains("<header class=\"site\">"), "{path}");
+        assert_eq!(body.matches("</html>").count(), 1, "{path}");
     }
-    let (status, _, _, css) = get(s.url(datagate::http::STYLESHEET), "*/*").await;
+    let (status, _, _, css) = get(s.url(&stylesheet), "*/*").await;
     assert_eq!(status, 200);
     assert!(css.contains(":root"));
 }

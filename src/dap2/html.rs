@@ -9,13 +9,13 @@ use super::schema::{Dap2Array, Item, Schema, escape_name};
 use crate::catalog::Dataset;
 use crate::http::html_escape;
 
+/// A page in the server's layout.
 fn page(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-<link rel=\"stylesheet\" href=\"{}\"><style>td{{padding:2px 8px;vertical-align:top}}input.r{{width:9em}}</style>\
-</head><body>\n{body}</body></html>\n",
-        html_escape(title),
-        crate::http::STYLESHEET
+    let html = crate::site_page::document(
+        title,
+        "<style>td{padding:2px 8px;vertical-align:top}input.r{width:9em}</style>",
+        body,
+        "",
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

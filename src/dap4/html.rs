@@ -53,13 +53,8 @@ pub fn form(ds: &Dataset, base: &str) -> String {
         .iter()
         .map(|a| format!("<li>{}: {}</li>", html_escape(&a.name), attr_text(&a.value)))
         .collect();
-    format!(
-        r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>DAP4 request form: {title}</title>
-<link rel="stylesheet" href="{stylesheet}">
-<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em;vertical-align:top;text-align:left}}code{{word-break:break-all}}</style>
-</head><body>
-<h1>DAP4 request form</h1>
+    let content = format!(
+        r#"<h1>DAP4 request form</h1>
 <p><b>{title}</b> (<code>{id}</code>) &mdash; <a href="{base}.dmr.xml">DMR</a> &middot; <a href="{base}.dsr">services</a></p>
 <ul>{globals}</ul>
 <p>Tick variables and optionally give a subset per dimension as <code>[start:stride:stop]</code> (stop included). The URL below updates as you choose.</p>
@@ -92,16 +87,20 @@ document.getElementById("dap").onclick = () => {{ location.href = url(".dap"); }
 document.getElementById("dmr").onclick = () => {{ location.href = url(".dmr.xml"); }};
 show();
 </script>
-</body></html>
 "#,
         title = html_escape(&ds.title),
-        stylesheet = crate::http::STYLESHEET,
         id = html_escape(&ds.id),
         base = html_escape(base),
         base_js = base
             .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('<', "\\u003c"),
+    );
+    crate::site_page::document(
+        &format!("DAP4 request form: {}", ds.title),
+        "<style>table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;text-align:left}code{word-break:break-all}</style>",
+        &content,
+        "",
     )
 }
 

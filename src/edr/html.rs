@@ -82,13 +82,13 @@ fn collections_table(doc: &Value) -> String {
 /// A page for a metadata document.
 pub fn page(title: &str, doc: &Value) -> String {
     let pretty = serde_json::to_string_pretty(doc).unwrap_or_default();
-    format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title><link rel=\"stylesheet\" href=\"{s}\"></head><body><h1>{t}</h1>{c}{p}{l}<h2>Document</h2><pre>{j}</pre></body></html>",
+    let content = format!(
+        "<h1>{t}</h1>{c}{p}{l}<h2>Document</h2><pre>{j}</pre>",
         t = html_escape(title),
-        s = crate::http::STYLESHEET,
         c = collections_table(doc),
         p = params_table(doc),
         l = links(doc),
         j = html_escape(&pretty)
-    )
+    );
+    crate::site_page::document(title, "", &content, "")
 }

@@ -89,6 +89,8 @@ pub async fn write(
         .iter()
         .map(|&p| col.params[p].name.as_str())
         .collect();
+    // The HTML page's layout after the table.
+    let mut page_end = String::new();
     match kind {
         Kind::Csv => {
             let mut head: Vec<String> = Vec::new();
@@ -106,10 +108,11 @@ pub async fn write(
         }
         Kind::GeoJson => out.push("{\"type\":\"FeatureCollection\",\"features\":["),
         Kind::Html => {
+            let (before, after) = crate::site_page::document_around(&col.title, "");
+            page_end = after;
+            out.push(&before);
             out.push(&format!(
-                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title><link rel=\"stylesheet\" href=\"{}\"></head><body><h1>{}</h1><table border=\"1\"><tr>",
-                html_escape(&col.title),
-                crate::http::STYLESHEET,
+                "<h1>{}</h1><table border=\"1\"><tr>",
                 html_escape(&col.title)
             ));
             let mut head: Vec<&str> = Vec::new();
@@ -231,7 +234,10 @@ pub async fn write(
     match kind {
         Kind::Csv => {}
         Kind::GeoJson => out.push("]}"),
-        Kind::Html => out.push("</table></body></html>"),
+        Kind::Html => {
+            out.push("</table>");
+            out.push(&page_end);
+        }
     }
     Ok(out)
 }

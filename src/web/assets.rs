@@ -6,9 +6,8 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// The URL prefix of the static files (a new version, new URLs); `http::STYLESHEET`
-/// is below it.
-pub const PREFIX: &str = concat!("/static/", env!("CARGO_PKG_VERSION"));
+/// The URL prefix of the static files (a new version, new URLs).
+pub use crate::site_page::STATIC_PREFIX as PREFIX;
 
 struct Asset {
     path: &'static str,

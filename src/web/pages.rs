@@ -1,5 +1,5 @@
-//! The page templates (minijinja, embedded in the binary; HTML auto-escaped): one
-//! layout and one stylesheet for every page.
+//! The page templates (minijinja, embedded in the binary; HTML auto-escaped), in the
+//! layout every HTML page of the server shares (`site_page`).
 
 use std::sync::LazyLock;
 
@@ -8,15 +8,9 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::assets::PREFIX;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for (name, source) in [
-        (
-            "layout.html",
-            include_str!("../../web/templates/layout.html"),
-        ),
+    crate::site_page::environment(&[
         (
             "catalog.html",
             include_str!("../../web/templates/catalog.html"),
@@ -26,29 +20,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../web/templates/dataset.html"),
         ),
         ("error.html", include_str!("../../web/templates/error.html")),
-    ] {
-        // Templates are part of the binary: a syntax error is a build defect, which
-        // the unit test below catches.
-        if let Err(e) = env.add_template(name, source) {
-            tracing::error!("template {name}: {e}");
-        }
-    }
-    // Strings escaped as everywhere else in the server (minijinja's default also
-    // escapes `/`, which makes URLs in pages differ from the same URLs elsewhere).
-    env.set_formatter(|out, state, value| {
-        if state.auto_escape() == minijinja::AutoEscape::Html
-            && !value.is_safe()
-            && let Some(s) = value.as_str()
-        {
-            return out
-                .write_str(&crate::http::html_escape(s))
-                .map_err(minijinja::Error::from);
-        }
-        minijinja::escape_formatter(out, state, value)
-    });
-    env.add_global("static", PREFIX);
-    env.add_global("version", env!("CARGO_PKG_VERSION"));
-    env
+    ])
 });
 
 /// `template` rendered with `context`, as an HTML response; `base` is the public base
