@@ -56,9 +56,9 @@ static PLAIN: LazyLock<Environment<'static>> = LazyLock::new(|| environment(&[])
 /// (HTML, escaped by the caller). Links of the layout are root-relative (the
 /// protocols' pages do not know the public base URL's path).
 pub fn document(title: &str, head: &str, content: &str, scripts: &str) -> String {
-    let rendered = PLAIN.get_template("document.html").and_then(|t| {
-        t.render(minijinja::context! { base => "", title, head, content, scripts })
-    });
+    let rendered = PLAIN
+        .get_template("document.html")
+        .and_then(|t| t.render(minijinja::context! { base => "", title, head, content, scripts }));
     rendered.unwrap_or_else(|e| {
         tracing::error!("rendering a page: {e:#}");
         format!("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{content}{scripts}</body></html>", crate::http::html_escape(title))
@@ -82,7 +82,12 @@ mod tests {
 
     #[test]
     fn a_document_has_the_layout_and_its_content() {
-        let page = document("A <title>", "<style>x{}</style>", "<h1>Hi</h1>", "<script>1</script>");
+        let page = document(
+            "A <title>",
+            "<style>x{}</style>",
+            "<h1>Hi</h1>",
+            "<script>1</script>",
+        );
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.contains("<title>A &lt;title&gt; · datagate</title>"));
         assert!(page.contains(&format!("{STATIC_PREFIX}/datagate.css")));

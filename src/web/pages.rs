@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     crate::site_page::environment(&[
         (
