@@ -237,7 +237,8 @@ def test_edr_html_for_browsers(server):
     for path in ["", "/collections", "/collections/sst_classic.nc", "/conformance"]:
         r = requests.get(f"{server}/edr{path}", headers=h, timeout=10)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-        assert "<html>" in r.text
+        assert "<html" in r.text and r.text.rstrip().endswith("</html>")
+        assert '<header class="site">' in r.text  # the server's one layout
     r = get(server, "/collections/sst_classic.nc", f="html")
     assert "sst_packed" in r.text and "<table" in r.text
     r = requests.get(f"{server}/edr/collections/sst_classic.nc/position",
