@@ -20,8 +20,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = config.problems();
     let _ = config.bind_addr();
     for c in &config.collections {
+        // Without a date format, values come from the files (nothing to parse here).
         if let Ok(Combine::JoinNew {
-            date_format, units, ..
+            date_format: Some(date_format),
+            units,
+            ..
         }) = c.combine()
         {
             let units = TimeUnits::parse(&units, None);

@@ -3,9 +3,9 @@
 //! few items.
 #![no_main]
 
-use datagate::subset::BBox;
 use datagate::model::cf::CfDateTime;
 use datagate::stac::{IndexedItem, Search, SearchRequest};
+use datagate::subset::BBox;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
