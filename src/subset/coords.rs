@@ -7,6 +7,10 @@ use super::SubsetError;
 pub struct CoordAxis {
     values: Vec<f64>,
     ascending: bool,
+    /// The step of an evenly spaced axis (every value within a quarter step of
+    /// `first + k × step`): nearest values are then found by arithmetic, not search
+    /// (a reprojected map locates millions of pixels).
+    step: Option<f64>,
 }
 
 impl CoordAxis {
@@ -26,7 +30,12 @@ impl CoordAxis {
                 "coordinate is not monotonic".into(),
             ));
         }
-        Ok(CoordAxis { values, ascending })
+        let step = even_step(&values);
+        Ok(CoordAxis {
+            values,
+            ascending,
+            step,
+        })
     }
 
     pub fn values(&self) -> &[f64] {
@@ -71,18 +80,29 @@ impl CoordAxis {
         if self.values.is_empty() || !x.is_finite() {
             return None;
         }
+        let distance = |i: usize| (self.values[i] - x).abs();
+        let closer = |&a: &usize, &b: &usize| {
+            distance(a)
+                .partial_cmp(&distance(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        if let Some(step) = self.step {
+            // The estimate is the nearest index or next to it (values lie within a
+            // quarter step of the even grid): the three settle it exactly, as the
+            // search would (`min_by` keeps the first, lower, index on ties).
+            let last = self.values.len() - 1;
+            let guess = ((x - self.values[0]) / step)
+                .round()
+                .clamp(0.0, last as f64) as usize;
+            return (guess.saturating_sub(1)..=(guess + 1).min(last)).min_by(closer);
+        }
         let p = if self.ascending {
             self.values.partition_point(|v| *v < x)
         } else {
             self.values.partition_point(|v| *v > x)
         };
         let candidates = [p.checked_sub(1), Some(p).filter(|&i| i < self.values.len())];
-        candidates.into_iter().flatten().min_by(|&a, &b| {
-            (self.values[a] - x)
-                .abs()
-                .partial_cmp(&(self.values[b] - x).abs())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
+        candidates.into_iter().flatten().min_by(closer)
     }
 
     /// Index of the value nearest `x`, only if `x` lies within the axis' extent
@@ -99,6 +119,23 @@ impl CoordAxis {
         }
         self.nearest(x)
     }
+}
+
+/// The step of evenly spaced values (each within a quarter step of where an even
+/// grid from the first to the last value puts it), if they are.
+fn even_step(values: &[f64]) -> Option<f64> {
+    let n = values.len();
+    if n < 3 {
+        return None;
+    }
+    let step = (values[n - 1] - values[0]) / (n - 1) as f64;
+    let even = step != 0.0
+        && step.is_finite()
+        && values
+            .iter()
+            .enumerate()
+            .all(|(k, v)| (v - (values[0] + k as f64 * step)).abs() <= 0.25 * step.abs());
+    even.then_some(step)
 }
 
 /// Longitude conventions of an axis.
@@ -161,6 +198,39 @@ pub fn lon_index_ranges(axis: &CoordAxis, west: f64, east: f64) -> Vec<(usize, u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The arithmetic nearest of even axes answers as the search does, ties included,
+    /// on ascending and descending axes, between, on and beyond the values.
+    #[test]
+    fn even_axes_find_the_nearest_like_the_search() {
+        let axes = [
+            (0..1440)
+                .map(|i| 0.125 + 0.25 * i as f64)
+                .collect::<Vec<_>>(),
+            (0..720).map(|j| 89.875 - 0.25 * j as f64).collect(),
+            (0..50)
+                .map(|i| i as f64 * 0.1 + if i % 2 == 0 { 0.02 } else { 0.0 })
+                .collect(),
+        ];
+        for values in axes {
+            let fast = CoordAxis::new(values.clone()).unwrap();
+            assert!(fast.step.is_some());
+            let searched = CoordAxis {
+                step: None,
+                ..fast.clone()
+            };
+            let (lo, hi) = fast.bounds().unwrap();
+            for k in 0..20_000 {
+                let x = lo - 3.0 + (hi - lo + 6.0) * k as f64 / 19_999.0;
+                assert_eq!(fast.nearest(x), searched.nearest(x), "{x}");
+            }
+            // Exactly between two values: the lower index.
+            let mid = (values[3] + values[4]) / 2.0;
+            assert_eq!(fast.nearest(mid), searched.nearest(mid));
+        }
+        let uneven = CoordAxis::new(vec![0.0, 1.0, 2.0, 10.0, 11.0]).unwrap();
+        assert!(uneven.step.is_none());
+    }
 
     #[test]
     fn ranges_ascending_and_descending() {
