@@ -108,14 +108,16 @@ pub fn render(field: Field<'_>, scale: &ColorScale, view: &MapView, rgba: &mut [
 
 /// Inverse projections at every `LATTICE`-th pixel only. Inside a lattice cell whose
 /// four corners are close on the sphere, a pixel's position is the bilinear blend of
-/// the corners' unit vectors (smooth through the pole and the antimeridian, where
-/// longitudes are not); a cell whose four corners fall in one grid cell is filled
-/// with it without locating each pixel. Other pixels are projected exactly.
+/// the corners' longitudes and latitudes, or, near a pole or across the antimeridian
+/// (where those are not smooth), of their unit vectors; a cell whose four corners fall
+/// in one grid cell is filled with it without locating each pixel. Other pixels are
+/// projected exactly.
 /// Projecting every pixel of a 4096² polar-stereographic map took ~10 s of CPU.
 struct Lattice {
     cols: u32,
-    /// Unit vectors of the lattice points (`None`: outside the projection).
-    points: Vec<Option<[f64; 3]>>,
+    /// Unit vectors, longitudes and latitudes of the lattice points (`None`: outside
+    /// the projection).
+    points: Vec<Option<Corner>>,
     /// Per lattice cell: `Some(grid cell)` when its four corners lie in that grid cell
     /// and are close (`Uniform`), whether its pixels may be blended (`Blend`), or not.
     cells: Vec<CellKind>,
@@ -124,18 +126,32 @@ struct Lattice {
 #[derive(Clone, Copy, PartialEq)]
 enum CellKind {
     Uniform(usize, usize),
-    Blend,
+    /// Blend longitudes and latitudes (cheaper: no trigonometry per pixel).
+    BlendDegrees,
+    /// Blend unit vectors.
+    BlendSphere,
     Exact,
 }
 
-/// A lattice point's unit vector and the grid cell it lies in.
-type LatticePoint = ([f64; 3], Option<(usize, usize)>);
+#[derive(Clone, Copy)]
+struct Corner {
+    v: [f64; 3],
+    lon: f64,
+    lat: f64,
+}
+
+/// A lattice point and the grid cell it lies in.
+type LatticePoint = (Corner, Option<(usize, usize)>);
 
 const LATTICE: u32 = 8;
 /// Largest chord (radians on the unit sphere, ~1°) between a lattice cell's corners
 /// for which a blend is trusted: its error grows with the square of the cell, and is
 /// far below a pixel at this size (see the test against exact projection).
 const LATTICE_CHORD: f64 = 0.0175;
+/// Longitudes and latitudes are blended where a cell spans at most this many degrees
+/// of longitude and stays this far from the poles.
+const DEGREES_SPREAD: f64 = 1.0;
+const DEGREES_MAX_LAT: f64 = 80.0;
 
 fn unit_vector((lon, lat): (f64, f64)) -> [f64; 3] {
     let (lon, lat) = (lon.to_radians(), lat.to_radians());
@@ -161,7 +177,12 @@ impl Lattice {
                 let (lon, lat) = view
                     .crs
                     .to_lonlat(view.x(c * LATTICE), view.y(r * LATTICE))?;
-                Some((unit_vector((lon, lat)), grid.locate(lon, lat)))
+                let corner = Corner {
+                    v: unit_vector((lon, lat)),
+                    lon,
+                    lat,
+                };
+                Some((corner, grid.locate(lon, lat)))
             })
             .collect();
         let cells = (0..(rows - 1) * (cols - 1))
@@ -176,14 +197,22 @@ impl Lattice {
                 let chord = |p: [f64; 3], q: [f64; 3]| {
                     ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()
                 };
-                if [b, d, e].iter().any(|p| chord(a.0, p.0) > LATTICE_CHORD) {
+                if [b, d, e]
+                    .iter()
+                    .any(|p| chord(a.0.v, p.0.v) > LATTICE_CHORD)
+                {
                     return CellKind::Exact;
                 }
+                let lons = [a.0.lon, b.0.lon, d.0.lon, e.0.lon];
+                let spread = lons.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    - lons.iter().copied().fold(f64::INFINITY, f64::min);
+                let polar = [a, b, d, e].iter().any(|p| p.0.lat.abs() > DEGREES_MAX_LAT);
                 match a.1 {
                     Some(cell) if [b, d, e].iter().all(|p| p.1 == Some(cell)) => {
                         CellKind::Uniform(cell.0, cell.1)
                     }
-                    _ => CellKind::Blend,
+                    _ if spread <= DEGREES_SPREAD && !polar => CellKind::BlendDegrees,
+                    _ => CellKind::BlendSphere,
                 }
             })
             .collect();
@@ -205,7 +234,7 @@ impl Lattice {
         let (lc, lr) = (c / LATTICE, r / LATTICE);
         match self.cells[(lr * (self.cols - 1) + lc) as usize] {
             CellKind::Uniform(row, col) => Some((row, col)),
-            CellKind::Blend => {
+            kind @ (CellKind::BlendDegrees | CellKind::BlendSphere) => {
                 let at = |i: u32, j: u32| self.points[(j * self.cols + i) as usize];
                 let (a, b, d, e) = (
                     at(lc, lr)?,
@@ -215,11 +244,18 @@ impl Lattice {
                 );
                 let fx = (c % LATTICE) as f64 / LATTICE as f64;
                 let fy = (r % LATTICE) as f64 / LATTICE as f64;
-                let blend = |k: usize| {
-                    (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy)
-                        + (d[k] * (1.0 - fx) + e[k] * fx) * fy
+                let blend = |p: f64, q: f64, s: f64, t: f64| {
+                    (p * (1.0 - fx) + q * fx) * (1.0 - fy) + (s * (1.0 - fx) + t * fx) * fy
                 };
-                let (lon, lat) = lonlat_of([blend(0), blend(1), blend(2)]);
+                let (lon, lat) = if kind == CellKind::BlendDegrees {
+                    (
+                        blend(a.lon, b.lon, d.lon, e.lon),
+                        blend(a.lat, b.lat, d.lat, e.lat),
+                    )
+                } else {
+                    let k = |i: usize| blend(a.v[i], b.v[i], d.v[i], e.v[i]);
+                    lonlat_of([k(0), k(1), k(2)])
+                };
                 grid.locate(lon, lat)
             }
             CellKind::Exact => {
@@ -384,38 +420,45 @@ mod tests {
         let lat = CoordAxis::new((0..ny).map(|j| 89.875 - 0.25 * j as f64).collect()).unwrap();
         let lon = CoordAxis::new((0..nx).map(|i| 0.125 + 0.25 * i as f64).collect()).unwrap();
         let grid = HorizontalGrid::Rectilinear(RectilinearGrid::new(lon, lat));
-        let view = MapView {
-            crs: Crs::parse("EPSG:3413").unwrap(),
-            // 5 km pixels, the lattice's cells ~0.36° across.
-            bbox: [-1e6, -1e6, 1e6, 1e6],
-            width: 400,
-            height: 400,
-        };
-        let lattice = Lattice::new(&view, &grid);
-        let blended = lattice
-            .cells
-            .iter()
-            .filter(|k| **k != CellKind::Exact)
-            .count();
-        // Only a few cells (the pole's) are projected pixel by pixel.
-        assert!(blended * 100 > lattice.cells.len() * 95, "{blended}");
-        let (mut differ, mut total) = (0, 0);
-        for r in 0..view.height {
-            for c in 0..view.width {
-                let exact = view.lonlat(c, r).and_then(|(x, y)| grid.locate(x, y));
-                let got = lattice.locate(&view, &grid, c, r);
-                total += 1;
-                if exact != got {
-                    // A neighbour at worst (a pixel on a cell boundary).
-                    let (e, g) = (exact.unwrap(), got.unwrap());
-                    assert!(e.0.abs_diff(g.0) <= 1, "{c},{r}: {e:?} {g:?}");
-                    assert!(e.1.abs_diff(g.1) <= 1 || e.1.abs_diff(g.1) == nx - 1);
-                    differ += 1;
+        // Over the pole (unit vectors blended) and at mid latitudes (degrees blended),
+        // 5 km pixels: the lattice's cells ~0.36° across.
+        for (bbox, kind) in [
+            ([-1e6, -1e6, 1e6, 1e6], CellKind::BlendSphere),
+            ([1.5e6, -4.5e6, 3.5e6, -2.5e6], CellKind::BlendDegrees),
+        ] {
+            let view = MapView {
+                crs: Crs::parse("EPSG:3413").unwrap(),
+                bbox,
+                width: 400,
+                height: 400,
+            };
+            let lattice = Lattice::new(&view, &grid);
+            let blended = lattice
+                .cells
+                .iter()
+                .filter(|k| **k != CellKind::Exact)
+                .count();
+            // Only a few cells (the pole's) are projected pixel by pixel.
+            assert!(blended * 100 > lattice.cells.len() * 95, "{blended}");
+            assert!(lattice.cells.contains(&kind));
+            let (mut differ, mut total) = (0, 0);
+            for r in 0..view.height {
+                for c in 0..view.width {
+                    let exact = view.lonlat(c, r).and_then(|(x, y)| grid.locate(x, y));
+                    let got = lattice.locate(&view, &grid, c, r);
+                    total += 1;
+                    if exact != got {
+                        // A neighbour at worst (a pixel on a cell boundary).
+                        let (e, g) = (exact.unwrap(), got.unwrap());
+                        assert!(e.0.abs_diff(g.0) <= 1, "{c},{r}: {e:?} {g:?}");
+                        assert!(e.1.abs_diff(g.1) <= 1 || e.1.abs_diff(g.1) == nx - 1);
+                        differ += 1;
+                    }
                 }
             }
+            // Pixels whose centre lies within a blend error of a cell boundary.
+            assert!(differ * 200 < total, "{differ} of {total} pixels differ");
         }
-        // Pixels whose centre lies within a blend error of a cell boundary.
-        assert!(differ * 200 < total, "{differ} of {total} pixels differ");
     }
 
     #[test]
