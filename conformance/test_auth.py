@@ -642,3 +642,17 @@ def test_browser_sign_in(auth):
     assert get(base + "/auth/whoami").json() == {"authenticated": False}
     me = get(base + "/auth/whoami", ALICE[0]).json()
     assert me == {"authenticated": True, "user": "alice", "groups": []}
+
+
+def test_web_pages_offer_sign_in(auth):
+    base, _, _ = auth
+    html = {"Accept": "text/html"}
+    anon = requests.get(base + "/", headers=html, timeout=30)
+    assert anon.status_code == 200 and "/auth/login?next=/" in anon.text
+    alice = requests.get(base + "/", headers=html, auth=ALICE[0], timeout=30)
+    assert "Signed in as alice" in alice.text and "/auth/login" not in alice.text
+    # The link leads to the Basic prompt, and back once signed in.
+    r = requests.get(base + "/auth/login?next=/", timeout=30, allow_redirects=False)
+    assert r.status_code == 401 and "Basic" in r.headers["www-authenticate"]
+    r = requests.get(base + "/auth/login?next=/", auth=ALICE[0], timeout=30, allow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"

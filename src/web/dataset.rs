@@ -254,10 +254,10 @@ fn snippets(
     out
 }
 
-pub fn page(base: &str, description: Description) -> Response {
+pub fn page(site: &pages::Site, description: Description) -> Response {
     pages::render(
         StatusCode::OK,
-        base,
+        site,
         "dataset.html",
         minijinja::context! { title => description.title.clone(), ds => description },
     )

@@ -136,9 +136,10 @@ async fn home(
         return (web.json_landing)(&web.app, &viewer, &headers);
     }
     let base = base_url(&web.app, &headers);
+    let site = pages::Site::of(&web.app, &viewer, &base);
     let q = match Query::parse(query.as_deref()) {
         Ok(q) => q,
-        Err(e) => return pages::error_page(StatusCode::BAD_REQUEST, &base, &e.to_string()),
+        Err(e) => return pages::error_page(StatusCode::BAD_REQUEST, &site, &e.to_string()),
     };
     let cards = listing::visible_cards(&web.listing, &web.app, &viewer).await;
     let results = search(&cards, &q);
@@ -150,7 +151,7 @@ async fn home(
         .finish();
     pages::render(
         StatusCode::OK,
-        &base,
+        &site,
         "catalog.html",
         CatalogPage {
             title: "Catalog",
@@ -201,10 +202,11 @@ async fn datasets_path(
     }
     let html = wants_html(query.as_deref(), &headers);
     let base = base_url(&web.app, &headers);
+    let site = pages::Site::of(&web.app, &viewer, &base);
     let Some(card) = visible.into_iter().find(|c| c.id == path) else {
         let message = format!("no dataset {path}");
         return if html {
-            pages::error_page(StatusCode::NOT_FOUND, &base, &message)
+            pages::error_page(StatusCode::NOT_FOUND, &site, &message)
         } else {
             crate::http::json_error(StatusCode::NOT_FOUND, message)
         };
@@ -215,7 +217,7 @@ async fn datasets_path(
             use crate::error::Kinded;
             let status = e.kind().status();
             return if html {
-                pages::error_page(status, &base, &e.to_string())
+                pages::error_page(status, &site, &e.to_string())
             } else {
                 crate::http::json_error(status, e.to_string())
             };
@@ -223,7 +225,7 @@ async fn datasets_path(
     };
     let description = dataset::describe(&web.app, &base, &ds, &card).await;
     if html {
-        dataset::page(&base, description)
+        dataset::page(&site, description)
     } else {
         axum::Json(description).into_response()
     }

@@ -22,10 +22,47 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     ])
 });
 
-/// `template` rendered with `context`, as an HTML response; `base` is the public base
-/// URL every link starts with (the server may sit below a path behind a proxy).
-pub fn render(status: StatusCode, base: &str, template: &str, context: impl Serialize) -> Response {
-    let context = minijinja::context! { base, ..minijinja::Value::from_serialize(context) };
+/// What every page's layout shows beside its content: the public base URL every link
+/// starts with (the server may sit below a path behind a proxy), and the viewer.
+pub struct Site<'a> {
+    pub base: &'a str,
+    /// Sign-in is configured and the viewer is anonymous: the layout offers it.
+    pub sign_in: bool,
+    /// The signed-in user's name.
+    pub user: Option<String>,
+}
+
+impl<'a> Site<'a> {
+    pub fn of(
+        state: &crate::app::AppState,
+        viewer: &crate::auth::Principal,
+        base: &'a str,
+    ) -> Self {
+        let user = match viewer {
+            crate::auth::Principal::User { name, .. } => Some(name.clone()),
+            crate::auth::Principal::Anonymous => None,
+        };
+        Site {
+            base,
+            sign_in: state.access.enabled() && user.is_none(),
+            user,
+        }
+    }
+}
+
+/// `template` rendered with `context`, as an HTML response in the site's layout.
+pub fn render(
+    status: StatusCode,
+    site: &Site,
+    template: &str,
+    context: impl Serialize,
+) -> Response {
+    let context = minijinja::context! {
+        base => site.base,
+        sign_in => site.sign_in,
+        user => site.user,
+        ..minijinja::Value::from_serialize(context)
+    };
     let rendered = TEMPLATES
         .get_template(template)
         .and_then(|t| t.render(context));
@@ -44,10 +81,10 @@ pub fn render(status: StatusCode, base: &str, template: &str, context: impl Seri
 }
 
 /// An error page in the site's layout.
-pub fn error_page(status: StatusCode, base: &str, message: &str) -> Response {
+pub fn error_page(status: StatusCode, site: &Site, message: &str) -> Response {
     render(
         status,
-        base,
+        site,
         "error.html",
         minijinja::context! { title => status.canonical_reason().unwrap_or("Error"), status => status.as_u16(), message },
     )
