@@ -4,7 +4,7 @@
 Writes a timeSeries file (1,000 stations x 1,000 times, orthogonal) and a trajectory
 file (100 tracks x 10,000 observations, contiguous ragged) with netCDF4-python, serves
 them with $DATAGATE_BIN, and prints the first request (which builds the feature index)
-and the median of 20 more for each URL.
+and the median of 20 more for each URL pattern, each with another feature or window.
 Usage: DATAGATE_BIN=target/release/datagate scripts/bench-dsg.py
 """
 import os
@@ -63,15 +63,25 @@ def write(d):
         nc.createVariable("temp", "f4", ("obs",))[:] = np.random.rand(n_tr * per)
 
 
+# `{s}` a random station (0–999), `{t}` a random track (0–99), `{x}`/`{y}` a random
+# place, `{h}` a random hour: each timed request asks for another feature or window, so
+# no answer is a repeat (the first request, which builds the index, uses the first
+# values).
 URLS = [
-    "/edr/collections/stations_1m.nc/locations/500",
-    "/edr/collections/stations_1m.nc/locations/500?f=csv",
-    "/edr/collections/stations_1m.nc/position?coords=POINT(0%200)",
-    "/edr/collections/tracks_1m.nc/locations/50?datetime=2020-01-02T00:00:00Z/2020-01-02T06:00:00Z",
-    "/edr/collections/tracks_1m.nc/locations/50",
-    "/edr/collections/tracks_1m.nc/area?coords=POLYGON((0%200,10%200,10%2010,0%2010,0%200))",
-    "/opendap/stations_1m.nc/observations.dods?station,time,temp&station=500",
+    "/edr/collections/stations_1m.nc/locations/{s}",
+    "/edr/collections/stations_1m.nc/locations/{s}?f=csv",
+    "/edr/collections/stations_1m.nc/position?coords=POINT({x}%20{y})",
+    "/edr/collections/tracks_1m.nc/locations/{t}?datetime=2020-01-02T{h:02d}:00:00Z/2020-01-02T{h6:02d}:00:00Z",
+    "/edr/collections/tracks_1m.nc/locations/{t}",
+    "/edr/collections/tracks_1m.nc/area?coords=POLYGON(({x}%20{y},{x10}%20{y},{x10}%20{y10},{x}%20{y10},{x}%20{y}))",
+    "/opendap/stations_1m.nc/observations.dods?station,time,temp&station={s}",
 ]
+
+
+def fill(url, rng):
+    x, y, h = int(rng.integers(-150, 140)), int(rng.integers(-50, 40)), int(rng.integers(0, 17))
+    return url.format(s=int(rng.integers(0, 1000)), t=int(rng.integers(0, 100)), x=x, y=y,
+                      x10=x + 10, y10=y + 10, h=h, h6=h + 6)
 
 
 def main():
@@ -82,18 +92,21 @@ def main():
         try:
             print("| request | first (index build) | median of 20 | bytes |")
             print("| --- | --- | --- | --- |")
+            rng = np.random.default_rng(1)
             for u in URLS:
                 t0 = time.perf_counter()
-                r = requests.get(base + u)
+                r = requests.get(base + fill(u, rng))
                 first = time.perf_counter() - t0
                 r.raise_for_status()
-                times = []
+                times, sizes = [], []
                 for _ in range(20):
                     t0 = time.perf_counter()
-                    requests.get(base + u).raise_for_status()
+                    r = requests.get(base + fill(u, rng))
+                    r.raise_for_status()
                     times.append(time.perf_counter() - t0)
+                    sizes.append(len(r.content))
                 med = statistics.median(times)
-                print(f"| `{u}` | {first * 1000:.0f} ms | {med * 1000:.1f} ms | {len(r.content)} |")
+                print(f"| `{u}` | {first * 1000:.0f} ms | {med * 1000:.1f} ms | {int(statistics.median(sizes))} |")
         finally:
             stop_server(proc)
 
