@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use super::concat::concat;
 use super::member_chunks::{self, JoinedChunks};
 use super::name_date::date_from_name;
+use super::scalar_coords;
 use crate::config::Combine;
 use crate::model::cf::{TimeUnits, time_units};
 use crate::model::{
@@ -272,7 +273,7 @@ impl AggregationReader {
                         .and_then(|t| units_parsed.encode(&t).ok())
                         .ok_or_else(|| format!("no date matching {format:?} in the name"))
                 }
-                None => scalar_value(&c, &dim_path, &units_parsed).await,
+                None => scalar_coords::value(c.reader.as_ref(), &dim_path, &units_parsed).await,
             };
             match value {
                 Ok(v) => dated.push((v, c)),
@@ -336,7 +337,8 @@ impl AggregationReader {
             .collect();
         // Scalars whose value differs between files (a GRIB file's `valid_time`) vary
         // along the new dimension too, as xarray's concatenation makes them.
-        let varying = varying_scalars(&members, &meta, &dim_path).await;
+        let readers: Vec<&dyn Reader> = members.iter().map(|m| m.reader.as_ref()).collect();
+        let varying = scalar_coords::varying(&readers, &meta, &dim_path).await;
         for_each_group_mut(&mut meta.root, &mut |g| {
             for v in &mut g.variables {
                 let varies = v.dims.is_empty() && varying.contains(&v.path);
@@ -557,65 +559,6 @@ impl AggregationReader {
         concat(parts, axis)
             .ok_or_else(|| ReadError::Internal(format!("{}: members disagree", var.path)))
     }
-}
-
-/// The value of a candidate's scalar coordinate `path` in `units` (converted from its
-/// own time units when it has some).
-async fn scalar_value(c: &Candidate, path: &str, units: &TimeUnits) -> Result<f64, String> {
-    let meta = c.reader.metadata();
-    let var = meta
-        .variable(path)
-        .filter(|v| v.dims.is_empty())
-        .ok_or_else(|| format!("no scalar coordinate {path} (and no date_format)"))?;
-    let a = c
-        .reader
-        .read(path, &Hyperslab::full(&[]))
-        .await
-        .map_err(|e| e.to_string())?;
-    let v = *a.values.to_f64().first().ok_or("an empty scalar")?;
-    match time_units(var) {
-        Some(own) => own
-            .decode(v)
-            .and_then(|t| units.encode(&t).ok())
-            .ok_or_else(|| format!("{path} = {v} is not a date")),
-        None if v.is_finite() => Ok(v),
-        None => Err(format!("{path} has no value")),
-    }
-}
-
-/// Scalar numeric variables (other than `dim`) whose value is not the same in every
-/// member.
-async fn varying_scalars(members: &[Member], meta: &DatasetMeta, dim: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in meta.variables() {
-        if !v.dims.is_empty()
-            || v.path == dim
-            || v.dtype.size().is_none()
-            || v.dtype == DataType::Char
-        {
-            continue;
-        }
-        let mut seen: Option<Vec<f64>> = None;
-        for m in members {
-            let Ok(a) = m.reader.read(&v.path, &Hyperslab::full(&[])).await else {
-                break;
-            };
-            let value = a.values.to_f64();
-            match &seen {
-                None => seen = Some(value),
-                Some(first)
-                    if first
-                        .iter()
-                        .zip(&value)
-                        .all(|(a, b)| a.to_bits() == b.to_bits()) => {}
-                Some(_) => {
-                    out.push(v.path.clone());
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 #[async_trait]

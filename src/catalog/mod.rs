@@ -21,6 +21,7 @@ mod open;
 mod open_cache;
 mod parts;
 mod remote;
+mod scalar_coords;
 mod scan;
 
 use std::collections::{BTreeMap, HashMap};
