@@ -87,12 +87,16 @@ impl Image {
             Some(e) => values.uints(e).await?,
             None => vec![1],
         };
-        if bits.iter().any(|b| *b != bits[0]) || formats.iter().any(|f| *f != formats[0]) {
+        // A tag present with no values (a damaged file) says nothing: an error.
+        let (Some(&bits0), Some(&format0)) = (bits.first(), formats.first()) else {
+            return Err(src.damaged("BitsPerSample or SampleFormat has no value"));
+        };
+        if bits.iter().any(|b| *b != bits0) || formats.iter().any(|f| *f != format0) {
             return Err(ReadError::Unsupported(
                 "TIFF bands of different sample types".into(),
             ));
         }
-        let dtype = sample_type(bits[0], formats[0])?;
+        let dtype = sample_type(bits0, format0)?;
         let planar_separate = uint(284, Some(1)).await? == 2 && samples > 1;
         let tiled = find(322).is_some();
         let (block_width, block_height, offsets_tag, counts_tag) = if tiled {

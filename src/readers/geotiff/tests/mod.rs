@@ -240,6 +240,10 @@ async fn damaged_files_are_errors_not_panics() {
     let mut big = b"II+\0\x08\0\0\0".to_vec();
     big.extend((u64::MAX - 2).to_le_bytes());
     assert!(open_bytes(big).await.is_err());
+    // Found by the `reader` fuzz target: BitsPerSample present with no value.
+    let empty_bits = include_bytes!("empty_bits_per_sample.tif").to_vec();
+    let err = open_bytes(empty_bits).await.err().unwrap();
+    assert!(err.to_string().contains("BitsPerSample"), "{err}");
     // An IFD that points to itself.
     let mut looped = b"II*\0\x08\0\0\0\x01\0".to_vec();
     looped.extend([0, 1, 3, 0, 1, 0, 0, 0, 4, 0, 0, 0]);
