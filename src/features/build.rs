@@ -11,15 +11,15 @@ use crate::model::{ArrayValues, DatasetMeta, Variable};
 use crate::subset::Hyperslab;
 
 /// A coordinate variable's physical values, addressed by (instance, row).
-struct Coord {
-    values: Vec<f64>,
-    level: Level,
-    instances: usize,
+pub(super) struct Coord {
+    pub(super) values: Vec<f64>,
+    pub(super) level: Level,
+    pub(super) instances: usize,
     rows: usize,
 }
 
 impl Coord {
-    async fn read(src: &dyn ArraySource, schema: &Schema, v: &Variable) -> Result<Coord, DsgError> {
+    pub(super) async fn read(src: &dyn ArraySource, schema: &Schema, v: &Variable) -> Result<Coord, DsgError> {
         let level = schema.level(v).ok_or_else(|| {
             DsgError::malformed(format!("{} is not on the features' dimensions", v.name))
         })?;
@@ -48,6 +48,8 @@ impl Coord {
             Level::Obs { .. } => row
                 .checked_mul(self.instances)
                 .and_then(|b| b.checked_add(inst)),
+            // Two-level layouts are addressed by `nested::at`.
+            Level::Profile { .. } | Level::Cell | Level::Element => None,
         };
         i.and_then(|i| self.values.get(i))
             .copied()
@@ -56,7 +58,7 @@ impl Coord {
 }
 
 /// Whole-variable integer values (counts, indexes), with fill values as `None`.
-async fn read_integers(src: &dyn ArraySource, v: &Variable) -> Result<Vec<Option<i64>>, DsgError> {
+pub(super) async fn read_integers(src: &dyn ArraySource, v: &Variable) -> Result<Vec<Option<i64>>, DsgError> {
     let arr = src
         .read_array(&v.path, &Hyperslab::full(&v.shape()))
         .await?;
@@ -80,7 +82,7 @@ async fn read_integers(src: &dyn ArraySource, v: &Variable) -> Result<Vec<Option
 }
 
 /// The feature ids, one per instance.
-async fn read_ids(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<String>, DsgError> {
+pub(super) async fn read_ids(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<String>, DsgError> {
     let n = schema.instances();
     let Some(v) = &schema.id else {
         return Ok((0..n).map(|i| i.to_string()).collect());
@@ -232,10 +234,13 @@ async fn rows_of(
             (0..n_obs as u32).map(|s| vec![s]).collect()
         }
         Layout::Flat => vec![all(n_obs)],
+        Layout::NestedMultidimensional | Layout::NestedRagged { .. } => {
+            return Err(DsgError::malformed("two-level layout read as one level"));
+        }
     })
 }
 
-fn bounds(x: &[f64], y: &[f64]) -> (f64, f64, f64, f64) {
+pub(super) fn bounds(x: &[f64], y: &[f64]) -> (f64, f64, f64, f64) {
     let mm = |v: &[f64]| {
         v.iter()
             .filter(|a| a.is_finite())
@@ -246,7 +251,7 @@ fn bounds(x: &[f64], y: &[f64]) -> (f64, f64, f64, f64) {
 }
 
 /// Longitudes in -180..180.
-fn signed_lon(x: f64) -> f64 {
+pub(super) fn signed_lon(x: f64) -> f64 {
     if (-180.0..=180.0).contains(&x) || !x.is_finite() {
         x
     } else {
@@ -264,8 +269,13 @@ pub const MAX_FEATURES: usize = 1_000_000;
 /// Refuses, before anything is read, a file whose index would be too large.
 fn check_size(schema: &Schema) -> Result<(), DsgError> {
     let n_obs = schema.obs_dim.len;
+    let profiles = schema.profile_dim.as_ref().map_or(1, |d| d.len);
     let slots = match schema.layout {
         Layout::Multidimensional => schema.instances().saturating_mul(n_obs),
+        Layout::NestedMultidimensional => schema
+            .instances()
+            .saturating_mul(profiles)
+            .saturating_mul(n_obs),
         _ => n_obs,
     };
     let features = match schema.feature_type {
@@ -288,15 +298,44 @@ pub async fn build_index(
 ) -> Result<FeatureIndex, DsgError> {
     let schema = detect(meta)?;
     check_size(&schema)?;
-    let ids = read_ids(src, &schema).await?;
-    let x = Coord::read(src, &schema, &schema.x).await?;
-    let y = Coord::read(src, &schema, &schema.y).await?;
+    let features = features(src, &schema).await?;
+    let time_units = schema.t.as_ref().and_then(cf::time_units);
+    let mut levels: Vec<f64> = features
+        .iter()
+        .flat_map(|f| f.z.iter().copied())
+        .filter(|z| z.is_finite())
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    Ok(FeatureIndex {
+        schema,
+        time_units,
+        features,
+        levels,
+    })
+}
+
+/// The features of a file, one level or two.
+async fn features(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<Feature>, DsgError> {
+    if schema.feature_type.is_nested() {
+        let (Some(tv), Some(zv)) = (&schema.t, &schema.z) else {
+            return Err(DsgError::MissingCoordinate("time"));
+        };
+        let x = Coord::read(src, schema, &schema.x).await?;
+        let y = Coord::read(src, schema, &schema.y).await?;
+        let t = Coord::read(src, schema, tv).await?;
+        let z = Coord::read(src, schema, zv).await?;
+        return super::nested::features(src, schema, &x, &y, &t, &z).await;
+    }
+    let ids = read_ids(src, schema).await?;
+    let x = Coord::read(src, schema, &schema.x).await?;
+    let y = Coord::read(src, schema, &schema.y).await?;
     let t = match &schema.t {
-        Some(v) => Some(Coord::read(src, &schema, v).await?),
+        Some(v) => Some(Coord::read(src, schema, v).await?),
         None => None,
     };
     let z = match &schema.z {
-        Some(v) => Some(Coord::read(src, &schema, v).await?),
+        Some(v) => Some(Coord::read(src, schema, v).await?),
         None => None,
     };
     let along = if schema.feature_type == FeatureType::Profile {
@@ -305,7 +344,7 @@ pub async fn build_index(
         t.as_ref()
     }
     .ok_or(DsgError::MissingCoordinate("time"))?;
-    let rows = rows_of(src, &schema, along).await?;
+    let rows = rows_of(src, schema, along).await?;
     let mut features = Vec::new();
     for (inst, rows) in rows.into_iter().enumerate() {
         if rows.is_empty() {
@@ -346,22 +385,10 @@ pub async fn build_index(
             t: ft,
             z: fz,
             time_span,
+            profiles: Vec::new(),
         });
     }
-    let time_units = schema.t.as_ref().and_then(cf::time_units);
-    let mut levels: Vec<f64> = features
-        .iter()
-        .flat_map(|f| f.z.iter().copied())
-        .filter(|z| z.is_finite())
-        .collect();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
-    Ok(FeatureIndex {
-        schema,
-        time_units,
-        features,
-        levels,
-    })
+    Ok(features)
 }
 
 /// `build_index` on the blocking pool: walking every observation of a large file is

@@ -216,11 +216,8 @@ async fn malformed_files_are_errors() {
     );
     assert!(is_dsg(&Mem::new("Trajectory").meta));
     let m = Mem::new("timeSeriesProfile");
-    assert!(
-        is_dsg(&m.meta),
-        "served as features, with an error saying why not"
-    );
-    assert!(error_of(m).await.contains("timeSeriesProfile"));
+    assert!(is_dsg(&m.meta), "served as features");
+    assert!(error_of(m).await.contains("cf_role = \"timeseries_id\""));
     // A sample_dimension naming no dimension.
     let mut m = profiles(&[3, 2]);
     let rs = m
@@ -232,4 +229,92 @@ async fn malformed_files_are_errors() {
         .unwrap();
     rs.attributes = vec![text("sample_dimension", "nope")];
     assert!(error_of(m).await.contains("names no dimension"));
+}
+
+#[tokio::test]
+async fn station_profiles_multidimensional() {
+    let m = station_profiles();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::NestedMultidimensional);
+    assert_eq!(idx.schema.feature_type, FeatureType::TimeSeriesProfile);
+    let a = idx.feature("A").unwrap();
+    assert_eq!(a.x, [1.0], "a station's position is stored once");
+    assert_eq!(a.rows, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(a.t, [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
+    assert_eq!(a.z, [0.0, 10.0, 0.0, 10.0, 0.0, 10.0]);
+    assert_eq!(a.track(10), [[1.0, 10.0]]);
+    // B's profiles in time order, its absent third profile skipped.
+    let b = idx.feature("B").unwrap();
+    let order: Vec<u32> = b.profiles.iter().map(|p| p.index).collect();
+    assert_eq!(order, [1, 0]);
+    assert_eq!(b.t, [4.0, 4.0, 5.0, 5.0]);
+    assert_eq!(b.time_span, Some((4.0, 5.0)));
+    assert_eq!(b.profile_of(3).unwrap().index, 0);
+    let temp = &idx.schema.data[0];
+    assert_eq!(temp.name, "temp");
+    // temp[1, p, z] = 6 + 2p + z.
+    let v = read_observations(&m, &idx, b, temp, &[0, 1, 2, 3])
+        .await
+        .unwrap();
+    assert_eq!(v, [8.0, 9.0, 6.0, 7.0]);
+    let z = idx.schema.z.clone().unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, b, &z, &[1, 2]).await.unwrap(),
+        [10.0, 0.0]
+    );
+    let t = idx.schema.t.clone().unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, b, &t, &[0, 3]).await.unwrap(),
+        [4.0, 5.0]
+    );
+    assert_eq!(idx.levels, [0.0, 10.0]);
+}
+
+#[tokio::test]
+async fn trajectory_profiles_ragged() {
+    let m = track_profiles(&[2, 1, 3], &[0, 1, 0]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert!(matches!(idx.schema.layout, Layout::NestedRagged { .. }));
+    let t1 = idx.feature("T1").unwrap();
+    // Profiles 2 (time 0) then 0 (time 2).
+    assert_eq!(t1.rows, [3, 4, 5, 0, 1]);
+    assert_eq!(t1.t, [0.0, 0.0, 0.0, 2.0, 2.0]);
+    assert_eq!(t1.track(10), [[1.0, 1.0], [0.0, 0.0]]);
+    assert!(!t1.is_fixed());
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, t1, temp, &[0, 2, 3])
+            .await
+            .unwrap(),
+        [4.0, 6.0, 1.0]
+    );
+    let lat = idx.schema.y.clone();
+    assert_eq!(
+        read_observations(&m, &idx, t1, &lat, &[4, 0])
+            .await
+            .unwrap(),
+        [0.0, 1.0]
+    );
+    assert_eq!(idx.feature("T2").unwrap().rows, [2]);
+}
+
+#[tokio::test]
+async fn malformed_two_level_files_are_errors() {
+    let m = track_profiles(&[2, 1, 4], &[0, 1, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("add up to more"), "{e}");
+    let m = track_profiles(&[2, 1, 2], &[0, 1, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("add up to 5"), "{e}");
+    let m = track_profiles(&[2, 1, 3], &[0, 7, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("names instance 7"), "{e}");
+    let mut m = track_profiles(&[2, 1, 3], &[0, 1, 0]);
+    m.meta.root.variables.retain(|v| v.name != "trajectory_index");
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("index variable"), "{e}");
+    let mut m = station_profiles();
+    m.meta.root.variables[0].attributes.clear();
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(matches!(e, DsgError::MissingCfRole("timeseries_id")), "{e}");
 }
