@@ -155,6 +155,7 @@ impl AggregationReader {
                 .await
             }
             Combine::Union => Self::union(candidates, &mut problems),
+            Combine::Features => super::feature_union::build(candidates, &mut problems),
         }
         .map(|r| (r, problems))
     }
@@ -455,6 +456,20 @@ impl AggregationReader {
             join_dim: None,
             join_values: Vec::new(),
             owner,
+            format,
+        })
+    }
+
+    /// An aggregation whose variables are read from no member (a union of features:
+    /// the members are read one by one, see `feature_union.rs`).
+    pub(super) fn of_members(meta: DatasetMeta, members: Vec<Member>) -> Option<AggregationReader> {
+        let format = members.first()?.reader.format();
+        Some(AggregationReader {
+            meta: Arc::new(meta),
+            members,
+            join_dim: None,
+            join_values: Vec::new(),
+            owner: HashMap::new(),
             format,
         })
     }

@@ -312,6 +312,7 @@ pub async fn build_index(
         time_units,
         features,
         levels,
+        members: Vec::new(),
     })
 }
 
@@ -386,6 +387,7 @@ async fn features(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<Feature>
             z: fz,
             time_span,
             profiles: Vec::new(),
+            member: 0,
         });
     }
     Ok(features)

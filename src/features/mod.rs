@@ -9,6 +9,7 @@ mod error;
 mod nested;
 mod read;
 mod schema;
+mod union;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub use build::{MAX_FEATURES, MAX_OBSERVATIONS, build_index, build_index_off_the
 pub use error::DsgError;
 pub use read::read_observations;
 pub use schema::{Layout, Level, Schema, detect, is_dsg};
+pub use union::{UnionMember, union};
 
 use crate::model::Array;
 use crate::model::cf::TimeUnits;
@@ -119,6 +121,8 @@ pub struct Feature {
     /// The profiles of a two-level feature (timeSeriesProfile, trajectoryProfile) in
     /// time order, each a run of its observations; empty for other types.
     pub profiles: Vec<ProfileRef>,
+    /// In a union of files (`union`), the member holding it; 0 otherwise.
+    pub member: u32,
 }
 
 /// One profile of a two-level feature.
@@ -208,6 +212,9 @@ pub struct FeatureIndex {
     /// The distinct vertical coordinate values, ascending (computed once: collection
     /// descriptions list them).
     pub levels: Vec<f64>,
+    /// A union of files: each member's index and source, where its features' values
+    /// are read (empty for one file).
+    pub members: Vec<UnionMember>,
 }
 
 impl FeatureIndex {

@@ -382,6 +382,7 @@ pub async fn features(
             z: fz,
             time_span,
             profiles,
+            member: 0,
         });
     }
     Ok(features)

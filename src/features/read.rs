@@ -8,8 +8,25 @@ use crate::model::cf::Packing;
 use crate::subset::{DimSlice, Hyperslab};
 
 /// The physical values (NaN where missing) of `var` at the observations `picks`
-/// (indices into `feature.rows`) of `feature`.
+/// (indices into `feature.rows`) of `feature`. A union's features are read from their
+/// member, where a variable the member lacks is missing.
 pub async fn read_observations(
+    src: &dyn ArraySource,
+    index: &FeatureIndex,
+    feature: &Feature,
+    var: &Variable,
+    picks: &[usize],
+) -> Result<Vec<f64>, DsgError> {
+    match index.members.get(feature.member as usize) {
+        None => read_from(src, index, feature, var, picks).await,
+        Some(m) => match m.index.schema.variable(&var.path) {
+            Some(own) => read_from(&*m.source, &m.index, feature, own, picks).await,
+            None => Ok(vec![f64::NAN; picks.len()]),
+        },
+    }
+}
+
+async fn read_from(
     src: &dyn ArraySource,
     index: &FeatureIndex,
     feature: &Feature,

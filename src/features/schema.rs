@@ -116,6 +116,15 @@ impl Schema {
         }
     }
 
+    /// The id, coordinate or data variable at `path`.
+    pub fn variable(&self, path: &str) -> Option<&Variable> {
+        [Some(&self.x), Some(&self.y), self.t.as_ref(), self.z.as_ref(), self.id.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(&self.data)
+            .find(|v| v.path == path)
+    }
+
     pub fn instances(&self) -> usize {
         self.instance_dim.as_ref().map_or(1, |d| d.len)
     }
