@@ -262,7 +262,7 @@ def write_ship_profiles(path):
         sal[:] = sals
 
 
-def write_ship_profiles_multidim(path, ship="ship-C", lat0=-40.0, lon0=100.0, day0=0.0):
+def write_ship_profiles_multidim(path, ship="ship-C", lat0=-40.0, lon0=100.0, day0=0.0, hours=False):
     """trajectoryProfile, orthogonal multidimensional (H.6.1): lat/lon/time(trajectory,
     profile), z(z), temp(trajectory, profile, z); one trajectory."""
     npf, nz = 4, 3
@@ -277,10 +277,11 @@ def write_ship_profiles_multidim(path, ship="ship-C", lat0=-40.0, lon0=100.0, da
         name.cf_role = "trajectory_id"
         name[:] = stringtochar(np.array([ship], dtype="S16"))
         dims = ("trajectory", "profile")
-        lat, lon, time, z = _coords(nc, dims, dims, "days since 2024-02-01", ("z",))
+        units = "hours since 2024-02-01" if hours else "days since 2024-02-01"
+        lat, lon, time, z = _coords(nc, dims, dims, units, ("z",))
         lat[:] = [[lat0 + 0.5 * p for p in range(npf)]]
         lon[:] = [[lon0 + 0.5 * p for p in range(npf)]]
-        time[:] = [[day0 + p for p in range(npf)]]
+        time[:] = [[(day0 + p) * (24 if hours else 1) for p in range(npf)]]
         z[:] = [0.0, 25.0, 50.0]
         temp = nc.createVariable("temp", "f4", ("trajectory", "profile", "z"))
         temp.standard_name, temp.units = "sea_water_temperature", "degree_Celsius"
@@ -293,3 +294,13 @@ def write_profiles_all(d):
     write_ship_profiles(d / "ships.nc")
     write_ship_profiles_multidim(d / "ship_c.nc")
     write_station_profiles_ragged(d / "bad_tsp_counts.nc", counts=(3, 2, 4, 1, 9))
+
+
+FLOATS = [f"float-{i}" for i in range(1, 6)]
+
+
+def write_float(d, i):
+    """One trajectoryProfile file per float (an aggregation's member); the last one
+    with its times in hours."""
+    write_ship_profiles_multidim(d / f"{FLOATS[i]}.nc", ship=FLOATS[i], lat0=-40.0 + 3 * i,
+                                 lon0=100.0 + 5 * i, day0=2.0 * i, hours=i == 4)

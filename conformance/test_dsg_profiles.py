@@ -248,3 +248,89 @@ def test_malformed_two_level_file(base):
     r = requests.get(f"{base}/opendap/bad_tsp_counts.nc/observations.dds")
     assert r.status_code == 503 and r.text.startswith("Error {")
     requests.get(f"{base}/healthz").raise_for_status()
+
+
+# Aggregations of DSG files by their features (`features = true`).
+
+
+@pytest.fixture(scope="module")
+def agg(tmp_path_factory):
+    work = tmp_path_factory.mktemp("dsg-agg")
+    (work / "floats").mkdir()
+    (work / "mixed").mkdir()
+    for i in range(4):
+        dsg_files.write_float(work / "floats", i)
+    dsg_files.write_ship_profiles_multidim(work / "mixed" / "a.nc")
+    dsg_files.write_stations(work / "mixed" / "b.nc")
+    config = work / "datagate.toml"
+    config.write_text(f"""
+[[collections]]
+id = "floats"
+title = "Floats"
+glob = "{work}/floats/*.nc"
+features = true
+
+[[collections]]
+id = "mixed"
+glob = "{work}/mixed/*.nc"
+features = true
+""")
+    proc, base = start_server(["--config", str(config)])
+    # A fifth float arrives: a rescan adds its features.
+    dsg_files.write_float(work / "floats", 4)
+    problems = requests.post(base + "/datasets/rescan", timeout=60).json()["problems"]
+    yield base, work, problems
+    stop_server(proc)
+
+
+def test_aggregation_lists_and_finds_every_members_features(agg):
+    base, work, problems = agg
+    want = {}
+    for f in sorted((work / "floats").glob("*.nc")):
+        want.update(local_profiles(f))
+    assert sorted(want) == dsg_files.FLOATS
+    feats = requests.get(col(base, "floats") + "/locations").json()["features"]
+    assert sorted(f["id"] for f in feats) == dsg_files.FLOATS
+    for f in feats:
+        profs = want[f["id"]]
+        assert f["geometry"] == {"type": "LineString", "coordinates": [[p[1], p[2]] for p in profs]}
+        assert f["properties"]["datetime"] == f"{profs[0][0]}/{profs[-1][0]}"
+        doc = requests.get(col(base, "floats") + f"/locations/{f['id']}").json()
+        CoverageCollection.model_validate_json(json.dumps(doc))
+        assert [c["domain"]["axes"]["t"]["values"][0] for c in doc["coverages"]] == [p[0] for p in profs]
+        for cov, p in zip(doc["coverages"], profs):
+            close(cov["ranges"]["temp"]["values"], p[4]["temp"])
+    # One combined index: an area over two members' first profiles, a time window.
+    q = {"coords": "POLYGON((99 -41,106 -41,106 -36.8,99 -36.8,99 -41))"}
+    doc = requests.get(col(base, "floats") + "/area", params=q).json()
+    assert [c["id"] for c in doc["coverages"]] == [f"float-{i}@{want[f'float-{i}'][p][0]}" for i, p in [(1, 0), (1, 1), (1, 2), (1, 3), (2, 0)]]
+    q = {"bbox": "90,-50,130,-20", "datetime": "2024-02-09T00:00:00Z/2024-02-10T00:00:00Z"}
+    doc = requests.get(col(base, "floats") + "/cube", params=q).json()
+    assert [c["id"] for c in doc["coverages"]] == [
+        "float-4@2024-02-09T00:00:00Z", "float-4@2024-02-10T00:00:00Z",
+        "float-5@2024-02-09T00:00:00Z", "float-5@2024-02-10T00:00:00Z",
+    ]
+    # Files of two featureTypes are a configuration error, said at the rescan.
+    assert any("mixed" in p and "one featureType" in p for p in problems), problems
+    assert requests.get(col(base, "mixed")).status_code in (404, 503)
+
+
+def test_stac_item_per_feature_found_by_search(agg):
+    from pystac_client import Client
+
+    base, work, _ = agg
+    client = Client.open(base + "/stac")
+    items = {i.id: i for i in client.get_collection("floats").get_items()}
+    assert sorted(items) == dsg_files.FLOATS
+    want = local_profiles(work / "floats" / "float-3.nc")["float-3"]
+    it = items["float-3"]
+    assert it.geometry == {"type": "LineString", "coordinates": [[p[1], p[2]] for p in want]}
+    assert it.properties["start_datetime"] == want[0][0] and it.properties["end_datetime"] == want[-1][0]
+    found = client.search(collections=["floats"], bbox=[109, -35, 112, -33]).item_collection()
+    assert [i.id for i in found] == ["float-3"]
+    found = client.search(collections=["floats"], datetime="2024-02-10T12:00:00Z/2024-02-20T00:00:00Z").item_collection()
+    assert sorted(i.id for i in found) == ["float-5"]
+    # Across collections: the member of the aggregation that could not be built is an
+    # item of its own, in the default collection.
+    found = client.search(bbox=[95, -45, 130, -20], datetime="2024-02-01T00:00:00Z/2024-02-04T00:00:00Z").item_collection()
+    assert sorted(i.id for i in found) == ["float-1", "float-2", "mixed/a.nc"]
