@@ -334,3 +334,21 @@ def test_stac_item_per_feature_found_by_search(agg):
     # item of its own, in the default collection.
     found = client.search(bbox=[95, -45, 130, -20], datetime="2024-02-01T00:00:00Z/2024-02-04T00:00:00Z").item_collection()
     assert sorted(i.id for i in found) == ["float-1", "float-2", "mixed/a.nc"]
+
+
+def test_aggregation_sequence_unites_members_rows(agg):
+    from pydap.client import open_url
+
+    base, work, _ = agg
+    seq = open_url(f"{base}/opendap/floats/observations", output_grid=False)["trajectoryProfile"]
+    want = []
+    for fid in dsg_files.FLOATS:
+        for (_, x, y, z, d, _) in local_profiles(work / "floats" / f"{fid}.nc")[fid]:
+            want.extend((fid, y, x, zz, v) for zz, v in zip(z, d["temp"]))
+    got = [(r[0], r[2], r[3], r[4], r[5]) for r in seq.iterdata()]
+    assert len(got) == len(want) == 60
+    for g, w in zip(got, want):
+        assert g[0] == w[0] and g[1:] == pytest.approx(w[1:], rel=1e-6), (g, w)
+    picked = [tuple(r) for r in seq[seq["lat"] > -30].iterdata()]
+    assert {r[0] for r in picked} == {"float-4", "float-5"}
+    assert len(picked) == len([w for w in want if w[1] > -30])

@@ -155,7 +155,8 @@ impl AggregationReader {
                 .await
             }
             Combine::Union => Self::union(candidates, &mut problems),
-            Combine::Features => super::feature_union::build(candidates, &mut problems),
+            // Built by `feature_union::build`.
+            Combine::Features => Err("features = true is no join of arrays".into()),
         }
         .map(|r| (r, problems))
     }

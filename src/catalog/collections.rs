@@ -68,7 +68,12 @@ impl Catalog {
                     Err(e) => problems.push(format!("collection {:?}: {e}; excluded", c.id)),
                 }
             }
-            match AggregationReader::build(candidates, &combine).await {
+            let built = if combine == crate::config::Combine::Features {
+                super::feature_union::build(candidates)
+            } else {
+                AggregationReader::build(candidates, &combine).await
+            };
+            match built {
                 Ok((reader, found)) => {
                     problems.extend(
                         found
@@ -81,7 +86,10 @@ impl Catalog {
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(c.id.clone(), ids);
-                    let mut unions = self.feature_unions.write().unwrap_or_else(|p| p.into_inner());
+                    let mut unions = self
+                        .feature_unions
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner());
                     if combine == crate::config::Combine::Features {
                         unions.insert(c.id.clone());
                     } else {
@@ -136,7 +144,10 @@ impl Catalog {
     /// The member ids of an aggregation of observation files by their features (whose
     /// features are the union of its members').
     pub fn feature_members(&self, id: &str) -> Option<Vec<String>> {
-        let unions = self.feature_unions.read().unwrap_or_else(|p| p.into_inner());
+        let unions = self
+            .feature_unions
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         if !unions.contains(id) {
             return None;
         }

@@ -15,10 +15,8 @@ fn feature_type(meta: &DatasetMeta) -> Option<FeatureType> {
 }
 
 /// Checks the members (all DSG, one featureType) and makes the aggregate.
-pub fn build(
-    mut candidates: Vec<Candidate>,
-    problems: &mut Vec<String>,
-) -> Result<AggregationReader, String> {
+pub fn build(mut candidates: Vec<Candidate>) -> Result<(AggregationReader, Vec<String>), String> {
+    let mut problems = Vec::new();
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     let mut kept: Vec<(Candidate, FeatureType)> = Vec::new();
     for c in candidates {
@@ -31,7 +29,9 @@ pub fn build(
         }
     }
     let Some((first, ft)) = kept.first().map(|(c, ft)| (c.id.clone(), *ft)) else {
-        return Err("features = true: no file with a CF discrete sampling geometry featureType".into());
+        return Err(
+            "features = true: no file with a CF discrete sampling geometry featureType".into(),
+        );
     };
     if let Some((other, oft)) = kept.iter().find(|(_, f)| *f != ft) {
         return Err(format!(
@@ -62,5 +62,6 @@ pub fn build(
             len: 0,
         })
         .collect();
-    AggregationReader::of_members(meta, members).ok_or_else(|| "no usable files".to_string())
+    let reader = AggregationReader::of_members(meta, members).ok_or("no usable files")?;
+    Ok((reader, problems))
 }

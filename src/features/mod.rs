@@ -5,22 +5,25 @@
 //! the file and a feature's data is one small read. Knows no protocol.
 
 mod build;
+mod coords;
+mod detect;
 mod error;
 mod nested;
 mod read;
 mod schema;
-mod union;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+mod union;
 
 use async_trait::async_trait;
 
 pub use build::{MAX_FEATURES, MAX_OBSERVATIONS, build_index, build_index_off_the_workers};
+pub use detect::detect;
 pub use error::DsgError;
 pub use read::read_observations;
-pub use schema::{Layout, Level, Schema, detect, is_dsg};
+pub use schema::{Layout, Level, Schema, is_dsg};
 pub use union::{UnionMember, union};
 
 use crate::model::Array;

@@ -4,7 +4,7 @@
 //! with `index(profile)` → instance and `count(profile)` → observations), and each
 //! feature's observations are gathered profile by profile, in time order.
 
-use super::build::{Coord, bounds, read_ids, read_integers, signed_lon};
+use super::coords::{Coord, bounds, read_ids, read_integers, signed_lon};
 use super::schema::{
     Layout, Level, Schema, coordinate, dim_named, find_var, nested_level, value_dims,
 };
@@ -67,12 +67,14 @@ pub fn detect(meta: &DatasetMeta, feature_type: FeatureType) -> Result<Schema, D
     let placed = |v: &Variable| nested_level(v, Some(&inst), &profile, &obs, &layout);
     let x = coordinate(meta, Axis::X, &placed, false)
         .ok_or(DsgError::MissingCoordinate("longitude"))?;
-    let y = coordinate(meta, Axis::Y, &placed, false)
-        .ok_or(DsgError::MissingCoordinate("latitude"))?;
+    let y =
+        coordinate(meta, Axis::Y, &placed, false).ok_or(DsgError::MissingCoordinate("latitude"))?;
     let t = coordinate(meta, Axis::T, &placed, false).ok_or(DsgError::MissingCoordinate("time"))?;
     let z = coordinate(meta, Axis::Z, &placed, true)
         .filter(|v| placed(v).is_some_and(Level::per_obs))
-        .ok_or(DsgError::MissingCoordinate("vertical (z), one per observation"))?;
+        .ok_or(DsgError::MissingCoordinate(
+            "vertical (z), one per observation",
+        ))?;
     let mut not_data: Vec<&str> = vec![&x.path, &y.path, &t.path, &z.path, &id.path];
     if let Layout::NestedRagged { index, count } = &layout {
         not_data.push(&index.path);
@@ -151,10 +153,12 @@ fn ragged(
 
 /// The multidimensional layout: the profile and element dimensions are those of a
 /// variable on (instance, profile, element).
-fn multidimensional(meta: &DatasetMeta, inst: &DimRef) -> Result<(Layout, DimRef, DimRef), DsgError> {
-    let on_three = |v: &&Variable| {
-        v.dtype.is_numeric() && v.dims.len() == 3 && v.dims[0].path == inst.path
-    };
+fn multidimensional(
+    meta: &DatasetMeta,
+    inst: &DimRef,
+) -> Result<(Layout, DimRef, DimRef), DsgError> {
+    let on_three =
+        |v: &&Variable| v.dtype.is_numeric() && v.dims.len() == 3 && v.dims[0].path == inst.path;
     let v = meta
         .root
         .variables
@@ -196,9 +200,7 @@ fn at(c: &Coord, s: usize, p: usize, row: usize, profiles: usize, elements: usiz
             .and_then(|b| b.checked_add(row)),
         Level::Element => row.checked_rem(elements),
     };
-    i.and_then(|i| c.values.get(i))
-        .copied()
-        .unwrap_or(f64::NAN)
+    i.and_then(|i| c.values.get(i)).copied().unwrap_or(f64::NAN)
 }
 
 /// One profile found in the file: its instance, index and rows.
@@ -236,7 +238,10 @@ async fn ragged_profiles(
     for p in 0..n_prof {
         let c = counts[p].unwrap_or(0);
         let c = usize::try_from(c).map_err(|_| {
-            DsgError::malformed(format!("{}: negative count {c} for profile {p}", count.name))
+            DsgError::malformed(format!(
+                "{}: negative count {c} for profile {p}",
+                count.name
+            ))
         })?;
         let end = start
             .checked_add(c)
@@ -248,12 +253,15 @@ async fn ragged_profiles(
                 ))
             })?;
         if let Some(s) = idx[p] {
-            let s = usize::try_from(s).ok().filter(|s| *s < n_inst).ok_or_else(|| {
-                DsgError::malformed(format!(
-                    "{}: profile {p} names instance {s}, there are {n_inst}",
-                    index.name
-                ))
-            })?;
+            let s = usize::try_from(s)
+                .ok()
+                .filter(|s| *s < n_inst)
+                .ok_or_else(|| {
+                    DsgError::malformed(format!(
+                        "{}: profile {p} names instance {s}, there are {n_inst}",
+                        index.name
+                    ))
+                })?;
             out.push(Found {
                 instance: s,
                 index: p,

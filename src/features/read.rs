@@ -89,10 +89,7 @@ async fn read_from(
         // Rows are `profile × elements + element`: whole profiles are read.
         Level::Cell => {
             let (a, b) = (lo / elements, hi / elements);
-            (
-                vec![inst, span(a, b), span(0, elements - 1)],
-                a * elements,
-            )
+            (vec![inst, span(a, b), span(0, elements - 1)], a * elements)
         }
         Level::Element => (vec![span(0, elements - 1)], 0),
     };

@@ -111,18 +111,30 @@ impl Schema {
     /// Where `v` lies, or `None` if it is on other dimensions.
     pub fn level(&self, v: &Variable) -> Option<Level> {
         match &self.profile_dim {
-            Some(p) => nested_level(v, self.instance_dim.as_ref(), p, &self.obs_dim, &self.layout),
+            Some(p) => nested_level(
+                v,
+                self.instance_dim.as_ref(),
+                p,
+                &self.obs_dim,
+                &self.layout,
+            ),
             None => level(v, self.instance_dim.as_ref(), &self.obs_dim, &self.layout),
         }
     }
 
     /// The id, coordinate or data variable at `path`.
     pub fn variable(&self, path: &str) -> Option<&Variable> {
-        [Some(&self.x), Some(&self.y), self.t.as_ref(), self.z.as_ref(), self.id.as_ref()]
-            .into_iter()
-            .flatten()
-            .chain(&self.data)
-            .find(|v| v.path == path)
+        [
+            Some(&self.x),
+            Some(&self.y),
+            self.t.as_ref(),
+            self.z.as_ref(),
+            self.id.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&self.data)
+        .find(|v| v.path == path)
     }
 
     pub fn instances(&self) -> usize {
@@ -230,8 +242,8 @@ pub(super) fn coordinate<'a>(
     pick.map(|(v, _)| *v)
 }
 
-/// Recognises the DSG structure of a file (root group only, as CF requires).
-pub fn detect(meta: &DatasetMeta) -> Result<Schema, DsgError> {
+/// Recognises the DSG structure of a one-level file (root group only, as CF requires).
+pub fn detect_one_level(meta: &DatasetMeta) -> Result<Schema, DsgError> {
     let ft_text = meta
         .attributes()
         .attr_text("featureType")
@@ -239,7 +251,7 @@ pub fn detect(meta: &DatasetMeta) -> Result<Schema, DsgError> {
     let feature_type = FeatureType::parse(&ft_text)
         .ok_or_else(|| DsgError::UnsupportedFeatureType(ft_text.clone()))?;
     if feature_type.is_nested() {
-        return super::nested::detect(meta, feature_type);
+        return Err(DsgError::UnsupportedFeatureType(ft_text));
     }
     let id = feature_type.cf_role().and_then(|role| {
         meta.root.variables.iter().find(|v| {

@@ -310,11 +310,79 @@ async fn malformed_two_level_files_are_errors() {
     let e = build_index(&m, &m.meta).await.unwrap_err();
     assert!(e.to_string().contains("names instance 7"), "{e}");
     let mut m = track_profiles(&[2, 1, 3], &[0, 1, 0]);
-    m.meta.root.variables.retain(|v| v.name != "trajectory_index");
+    m.meta
+        .root
+        .variables
+        .retain(|v| v.name != "trajectory_index");
     let e = build_index(&m, &m.meta).await.unwrap_err();
     assert!(e.to_string().contains("index variable"), "{e}");
     let mut m = station_profiles();
     m.meta.root.variables[0].attributes.clear();
     let e = build_index(&m, &m.meta).await.unwrap_err();
     assert!(matches!(e, DsgError::MissingCfRole("timeseries_id")), "{e}");
+}
+
+#[tokio::test]
+async fn union_of_files_reads_each_feature_from_its_member() {
+    use std::sync::Arc;
+    let a = Arc::new(tracks(&[0, 1, 0, 1, 0]));
+    // The second file: the same ids, times in hours.
+    let mut b = tracks(&[0, 0, 1, 1, 1]);
+    if let crate::model::ArrayValues::F64(t) = &mut b.arrays.get_mut("/time").unwrap().values {
+        t.iter_mut().for_each(|v| *v *= 24.0);
+    }
+    let time = b
+        .meta
+        .root
+        .variables
+        .iter_mut()
+        .find(|v| v.name == "time")
+        .unwrap();
+    time.attributes = vec![
+        text("standard_name", "time"),
+        text("units", "hours since 2020-01-01"),
+    ];
+    let b = Arc::new(b);
+    let (ia, ib) = (
+        Arc::new(build_index(&*a, &a.meta).await.unwrap()),
+        Arc::new(build_index(&*b, &b.meta).await.unwrap()),
+    );
+    let u = union(vec![
+        UnionMember {
+            index: ia,
+            source: a.clone(),
+        },
+        UnionMember {
+            index: ib,
+            source: b.clone(),
+        },
+    ])
+    .unwrap();
+    let ids: Vec<&str> = u.features.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["g1", "g2", "g1~2", "g2~2"]);
+    let g2b = u.feature("g2~2").unwrap();
+    assert_eq!(g2b.member, 1);
+    assert_eq!(g2b.t, [1.0, 1.0, 2.0], "times in the first member's units");
+    let temp = u.schema.data[0].clone();
+    // Read from the second file (not the first, whose rows 2..4 differ).
+    let v = read_observations(&*a, &u, g2b, &temp, &[0, 1, 2])
+        .await
+        .unwrap();
+    assert_eq!(v, [3.0, 4.0, 5.0]);
+    assert_eq!(u.time_span(), Some((0.0, 2.0)));
+    let p = Arc::new(profiles(&[3, 2]));
+    let ip = Arc::new(build_index(&*p, &p.meta).await.unwrap());
+    let ia = Arc::new(build_index(&*a, &a.meta).await.unwrap());
+    let e = union(vec![
+        UnionMember {
+            index: ia,
+            source: a,
+        },
+        UnionMember {
+            index: ip,
+            source: p,
+        },
+    ])
+    .unwrap_err();
+    assert!(e.to_string().contains("profile file"), "{e}");
 }

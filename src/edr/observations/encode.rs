@@ -218,7 +218,12 @@ fn coverage(
 
 /// The coverages of one feature's picked observations: one, or one per profile for
 /// stations' and trajectories' profiles (id `{feature}@{profile time}`).
-fn coverages(col: &ObsCollection, d: &FeatureData, params: &[usize], with_params: bool) -> Vec<Value> {
+fn coverages(
+    col: &ObsCollection,
+    d: &FeatureData,
+    params: &[usize],
+    with_params: bool,
+) -> Vec<Value> {
     let f = &col.index.features[d.picked.feature];
     let obs = &d.picked.obs;
     if !col.index.schema.feature_type.is_nested() {
@@ -240,7 +245,15 @@ fn coverages(col: &ObsCollection, d: &FeatureData, params: &[usize], with_params
             None => format!("{}@{}", f.id, profile.map_or(0, |p| p.index)),
         };
         let values: Vec<&[f64]> = d.values.iter().map(|v| &v[start..end]).collect();
-        out.push(coverage(col, f, &id, &obs[start..end], &values, params, with_params));
+        out.push(coverage(
+            col,
+            f,
+            &id,
+            &obs[start..end],
+            &values,
+            params,
+            with_params,
+        ));
         start = end;
     }
     out

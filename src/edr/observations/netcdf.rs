@@ -133,7 +133,9 @@ fn nested_layout(
         .collect();
     let mut vars = Vec::new();
     let mut values: Vec<(String, ArrayValues)> = Vec::new();
-    let id_name = s.id.as_ref().map_or("feature_id".into(), |v| v.name.clone());
+    let id_name =
+        s.id.as_ref()
+            .map_or("feature_id".into(), |v| v.name.clone());
     let mut attrs = s.id.as_ref().map(kept).unwrap_or_default();
     if !attrs.iter().any(|a| a.name == "cf_role") {
         attrs.push(text("cf_role", ft.cf_role().unwrap_or("timeseries_id")));
@@ -206,7 +208,10 @@ fn nested_layout(
         } else if feats.iter().all(|f| len(f) == 1) {
             (&feature, feats.iter().map(|f| get(f, 0)).collect())
         } else {
-            (&profile, profiles.iter().map(|p| get(p.1, p.2[0])).collect())
+            (
+                &profile,
+                profiles.iter().map(|p| get(p.1, p.2[0])).collect(),
+            )
         };
         vars.push(var(&v.name, &[d], DataType::F64, kept(v)));
         values.push((v.name.clone(), ArrayValues::F64(vals)));
