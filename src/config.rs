@@ -752,4 +752,16 @@ mod tests {
         assert!(!valid_id("a//b"));
         assert!(!valid_id("/abs"));
     }
+
+    #[test]
+    fn features_collections_take_no_join() {
+        let c = Config::parse("[[collections]]\nid = \"argo\"\nglob = \"a/*.nc\"\nfeatures = true")
+            .unwrap();
+        assert_eq!(c.collections[0].combine(), Ok(Combine::Features));
+        let e = Config::parse(
+            "[[collections]]\nid = \"argo\"\nglob = \"a/*.nc\"\nfeatures = true\nunion = true",
+        )
+        .map(|c| c.collections[0].combine());
+        assert!(matches!(e, Err(_) | Ok(Err(_))), "{e:?}");
+    }
 }
