@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::super::error::{EdrError, EdrResult};
 use super::collection::ObsCollection;
 use super::encode::FeatureData;
-use crate::features::{Feature, FeatureType};
+use crate::features::{Feature, FeatureType, Level};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -196,16 +196,19 @@ fn nested_layout(
         (&Some(s.x.clone()), |f| f.x.len(), |f, k| f.x(k)),
         (&s.z, |f| f.z.len(), |f, k| f.z(k)),
     ];
-    for (i, (source, len, get)) in coords.into_iter().enumerate() {
+    for (i, (source, _, get)) in coords.into_iter().enumerate() {
         let Some(v) = source else { continue };
         let is_z = i == 3;
+        // A station's position is given once per station; times and a trajectory's
+        // positions once per profile (CF H.5.3, H.6.3).
+        let per_feature = matches!(s.level(v), Some(Level::Instance | Level::Scalar));
         let (d, vals): (&DimRef, Vec<f64>) = if is_z {
             let vals = profiles
                 .iter()
                 .flat_map(|p| p.2.iter().map(|&k| get(p.1, k)))
                 .collect();
             (&obs, vals)
-        } else if feats.iter().all(|f| len(f) == 1) {
+        } else if per_feature {
             (&feature, feats.iter().map(|f| get(f, 0)).collect())
         } else {
             (
