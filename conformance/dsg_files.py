@@ -152,14 +152,14 @@ TSP_LON = [-122.0, -123.5, -124.0]
 SHIPS = ["ship-A", "ship-B"]
 
 
-def _coords(nc, lat_dims, time_dims, time_units, z_dims):
+def _coords(nc, lat_dims, time_dims, time_units, z_dims, z_fill=None):
     lat = nc.createVariable("lat", "f8", lat_dims)
     lat.standard_name, lat.units = "latitude", "degrees_north"
     lon = nc.createVariable("lon", "f8", lat_dims)
     lon.standard_name, lon.units = "longitude", "degrees_east"
     time = nc.createVariable("time", "f8", time_dims)
     time.standard_name, time.units = "time", time_units
-    z = nc.createVariable("z", "f4", z_dims)
+    z = nc.createVariable("z", "f4", z_dims, fill_value=z_fill)
     z.standard_name, z.units, z.positive, z.axis = "depth", "m", "down", "Z"
     return lat, lon, time, z
 
@@ -293,6 +293,7 @@ def write_profiles_all(d):
     write_station_profiles_ragged(d / "moorings_ragged.nc")
     write_ship_profiles(d / "ships.nc")
     write_ship_profiles_multidim(d / "ship_c.nc")
+    write_one_glider_profiles(d / "one_glider.nc")
     write_station_profiles_ragged(d / "bad_tsp_counts.nc", counts=(3, 2, 4, 1, 9))
 
 
@@ -304,3 +305,33 @@ def write_float(d, i):
     with its times in hours."""
     write_ship_profiles_multidim(d / f"{FLOATS[i]}.nc", ship=FLOATS[i], lat0=-40.0 + 3 * i,
                                  lon0=100.0 + 5 * i, day0=2.0 * i, hours=i == 4)
+
+
+def write_one_glider_profiles(path):
+    """trajectoryProfile of one trajectory (scalar id, H.6.2): lat/lon/time(profile),
+    z(profile, z) with fill values below each profile's bottom, temp(profile, z)."""
+    npf, nz = 3, 4
+    with Dataset(path, "w") as nc:
+        nc.featureType = "trajectoryProfile"
+        nc.Conventions = "CF-1.8"
+        nc.createDimension("profile", npf)
+        nc.createDimension("z", nz)
+        tid = nc.createVariable("trajectory", "i4", ())
+        tid.cf_role = "trajectory_id"
+        tid.assignValue(7)
+        lat, lon, time, z = _coords(nc, ("profile",), ("profile",), "days since 2024-03-01",
+                                    ("profile", "z"), z_fill=np.float32(-999.0))
+        lat[:] = [50.0, 50.5, 51.0]
+        lon[:] = [-10.0, -10.5, -11.0]
+        time[:] = [0.0, 0.5, 1.0]
+        temp = nc.createVariable("temp", "f4", ("profile", "z"), fill_value=np.float32(-999.0))
+        temp.standard_name, temp.units = "sea_water_temperature", "degree_Celsius"
+        bottom = [4, 2, 3]
+        zz = np.full((npf, nz), -999.0, dtype="f4")
+        tt = np.full((npf, nz), -999.0, dtype="f4")
+        for p in range(npf):
+            for k in range(bottom[p]):
+                zz[p, k] = 10.0 * k
+                tt[p, k] = 12.0 - p - 0.5 * k
+        temp[:] = tt
+        z[:] = zz

@@ -53,11 +53,12 @@ def local_profiles(path):
         ft = nc.featureType
         role = "timeseries_id" if ft == "timeSeriesProfile" else "trajectory_id"
         idv = next(v for v in nc.variables.values() if getattr(v, "cf_role", None) == role)
-        ids = [str(x) for x in (netCDF4.chartostring(idv[:]) if idv.dtype == "S1" else idv[:])]
+        raw = netCDF4.chartostring(idv[:]) if idv.dtype == "S1" else idv[:]
+        ids = [str(x) for x in np.atleast_1d(raw)]
         times = iso(nc)
         t = nc["time"]
         lat, lon, z = nc["lat"][:], nc["lon"][:], nc["z"][:]
-        data = [n for n, v in nc.variables.items() if n not in ("lat", "lon", "time", "z") and v.dimensions[-1] in ("obs", "z") and v.ndim in (1, 3) and n != "z" and v.dtype.kind == "f"]
+        data = [n for n, v in nc.variables.items() if n not in ("lat", "lon", "time", "z") and v.ndim and v.dimensions[-1] in ("obs", "z") and v.dtype.kind == "f"]
         if "row_size" in nc.variables:
             idx_var = next(v for v in nc.variables.values() if hasattr(v, "instance_dimension"))
             counts, owners = nc["row_size"][:], idx_var[:]
@@ -70,17 +71,23 @@ def local_profiles(path):
                 prof = (times[p], x, y, [float(v) for v in z[sl]], {d: values(nc[d][sl]) for d in data}, float(t[p]))
                 out.setdefault(ids[s], []).append((float(t[p]), prof))
         else:
+            def at(v, s, p):
+                dims = nc[v].dimensions
+                key = tuple(s if d != "profile" and d not in ("z", "obs") else p for d in dims if d not in ("z",))
+                return nc[v][key + ((slice(None),) if dims and dims[-1] == "z" else ())]
+
             for s, fid in enumerate(ids):
                 for p in range(nc.dimensions["profile"].size):
                     ti = p if t.ndim == 1 else s * t.shape[1] + p
-                    x = float(lon[s] if lon.ndim == 1 else lon[s, p])
-                    y = float(lat[s] if lat.ndim == 1 else lat[s, p])
-                    prof = (times[ti], x, y, [float(v) for v in z[:]], {d: values(nc[d][s, p, :]) for d in data}, float(t[:].ravel()[ti]))
+                    zs = np.ma.masked_array(at("z", s, p))
+                    keep = ~np.ma.getmaskarray(zs)
+                    prof = (times[ti], float(at("lon", s, p)), float(at("lat", s, p)), [float(v) for v in zs[keep]],
+                            {d: values(np.ma.masked_array(at(d, s, p))[keep]) for d in data}, float(t[:].ravel()[ti]))
                     out.setdefault(fid, []).append((float(t[:].ravel()[ti]), prof))
     return {k: [p for _, p in sorted(v, key=lambda e: e[0])] for k, v in out.items()}
 
 
-FILES = ["moorings.nc", "moorings_ragged.nc", "ships.nc", "ship_c.nc"]
+FILES = ["moorings.nc", "moorings_ragged.nc", "ships.nc", "ship_c.nc", "one_glider.nc"]
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -25,28 +25,36 @@ pub fn detect(meta: &DatasetMeta, feature_type: FeatureType) -> Result<Schema, D
                 .is_some_and(|r| r.trim() == role)
         })
         .ok_or(DsgError::MissingCfRole(role))?;
-    let [inst] = value_dims(id) else {
-        return Err(DsgError::malformed(format!(
-            "the cf_role variable {:?} must be on the {} dimension (one id per {})",
-            id.name,
-            if feature_type == FeatureType::TimeSeriesProfile {
-                "station"
-            } else {
-                "trajectory"
-            },
-            if feature_type == FeatureType::TimeSeriesProfile {
-                "station"
-            } else {
-                "trajectory"
-            },
-        )));
+    // A scalar id: one station or trajectory in the file (CF H.5.2, H.6.2).
+    let inst: Option<DimRef> = match value_dims(id) {
+        [] => None,
+        [d] => Some(d.clone()),
+        _ => {
+            return Err(DsgError::malformed(format!(
+                "the cf_role variable {:?} must be scalar or on the {} dimension",
+                id.name,
+                if feature_type == FeatureType::TimeSeriesProfile {
+                    "station"
+                } else {
+                    "trajectory"
+                },
+            )));
+        }
     };
-    let inst = inst.clone();
     let count = find_var(meta, "sample_dimension");
     let index = find_var(meta, "instance_dimension");
     let (layout, profile, obs) = match (count, index) {
-        (Some(count), Some(index)) => ragged(meta, &inst, count, index)?,
-        (None, None) => multidimensional(meta, &inst)?,
+        (Some(count), Some(index)) => {
+            let inst = inst.as_ref().ok_or_else(|| {
+                DsgError::malformed(format!(
+                    "the ragged layout needs the cf_role variable {:?} on the dimension its \
+                     index variable {} names",
+                    id.name, index.name
+                ))
+            })?;
+            ragged(meta, inst, count, index)?
+        }
+        (None, None) => multidimensional(meta, inst.as_ref())?,
         (Some(v), None) | (None, Some(v)) => {
             return Err(DsgError::malformed(format!(
                 "{} is ragged ({} has {}) but lacks the {} variable: a ragged {} file needs \
@@ -64,7 +72,7 @@ pub fn detect(meta: &DatasetMeta, feature_type: FeatureType) -> Result<Schema, D
             )));
         }
     };
-    let placed = |v: &Variable| nested_level(v, Some(&inst), &profile, &obs, &layout);
+    let placed = |v: &Variable| nested_level(v, inst.as_ref(), &profile, &obs, &layout);
     let x = coordinate(meta, Axis::X, &placed, false)
         .ok_or(DsgError::MissingCoordinate("longitude"))?;
     let y =
@@ -90,7 +98,7 @@ pub fn detect(meta: &DatasetMeta, feature_type: FeatureType) -> Result<Schema, D
         .collect();
     Ok(Schema {
         feature_type,
-        instance_dim: Some(inst.clone()),
+        instance_dim: inst.clone(),
         obs_dim: obs,
         profile_dim: Some(profile),
         id: Some(id.clone()),
@@ -152,31 +160,38 @@ fn ragged(
 }
 
 /// The multidimensional layout: the profile and element dimensions are those of a
-/// variable on (instance, profile, element).
+/// variable on (instance, profile, element), or (profile, element) for a file of one
+/// station or trajectory.
 fn multidimensional(
     meta: &DatasetMeta,
-    inst: &DimRef,
+    inst: Option<&DimRef>,
 ) -> Result<(Layout, DimRef, DimRef), DsgError> {
-    let on_three =
-        |v: &&Variable| v.dtype.is_numeric() && v.dims.len() == 3 && v.dims[0].path == inst.path;
+    let on_cells = |v: &&Variable| {
+        v.dtype.is_numeric()
+            && match inst {
+                Some(i) => v.dims.len() == 3 && v.dims[0].path == i.path,
+                None => v.dims.len() == 2,
+            }
+    };
     let v = meta
         .root
         .variables
         .iter()
-        .filter(on_three)
+        .filter(on_cells)
         .find(|v| axis_of(v) == Some(Axis::Z))
-        .or_else(|| meta.root.variables.iter().find(on_three))
+        .or_else(|| meta.root.variables.iter().find(on_cells))
         .ok_or_else(|| {
             DsgError::malformed(format!(
-                "no variable on ({}, profile, z): neither the multidimensional layout nor a \
+                "no variable on ({}profile, z): neither the multidimensional layout nor a \
                  ragged one (count and index variables)",
-                inst.name
+                inst.map_or(String::new(), |i| format!("{}, ", i.name))
             ))
         })?;
+    let n = v.dims.len();
     Ok((
         Layout::NestedMultidimensional,
-        v.dims[1].clone(),
-        v.dims[2].clone(),
+        v.dims[n - 2].clone(),
+        v.dims[n - 1].clone(),
     ))
 }
 

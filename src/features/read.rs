@@ -89,7 +89,11 @@ async fn read_from(
         // Rows are `profile × elements + element`: whole profiles are read.
         Level::Cell => {
             let (a, b) = (lo / elements, hi / elements);
-            (vec![inst, span(a, b), span(0, elements - 1)], a * elements)
+            let mut slab = vec![inst, span(a, b), span(0, elements - 1)];
+            if var.dims.len() == 2 {
+                slab.remove(0); // one station or trajectory: (profile, element)
+            }
+            (slab, a * elements)
         }
         Level::Element => (vec![span(0, elements - 1)], 0),
     };

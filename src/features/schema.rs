@@ -171,6 +171,10 @@ pub(super) fn nested_level(
         [a, b, c] if multi && is(a, inst) && b.path == profile.path && c.path == obs.path => {
             Some(Level::Cell)
         }
+        // One station or trajectory (scalar id): (profile, element).
+        [a, b] if multi && inst.is_none() && a.path == profile.path && b.path == obs.path => {
+            Some(Level::Cell)
+        }
         _ => None,
     }
 }

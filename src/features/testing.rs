@@ -277,3 +277,23 @@ pub fn track_profiles(counts: &[i32], index: &[i32]) -> Mem {
         .var("z", &["obs"], f64s(&[0.0, 5.0, 0.0, 0.0, 5.0, 10.0]), DEPTH)
         .var("temp", &["obs"], f64s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), &[])
 }
+
+/// timeSeriesProfile of one station (scalar id, CF H.5.2): temp(profile, z).
+pub fn one_station_profiles() -> Mem {
+    let temp: Vec<f64> = (0..6).map(|k| k as f64).collect();
+    Mem::new("timeSeriesProfile")
+        .dim("profile", 3)
+        .dim("z", 2)
+        .dim("name_strlen", 4)
+        .var(
+            "station_name",
+            &["name_strlen"],
+            chars(&["S"], 4),
+            &[("cf_role", "timeseries_id")],
+        )
+        .var("lat", &[], f64s(&[10.0]), LAT)
+        .var("lon", &[], f64s(&[1.0]), LON)
+        .var("time", &["profile"], f64s(&[2.0, 0.0, 1.0]), TIME)
+        .var("z", &["z"], f64s(&[0.0, 10.0]), DEPTH)
+        .var("temp", &["profile", "z"], f64s(&temp), &[])
+}

@@ -386,3 +386,21 @@ async fn union_of_files_reads_each_feature_from_its_member() {
     .unwrap_err();
     assert!(e.to_string().contains("profile file"), "{e}");
 }
+
+#[tokio::test]
+async fn one_station_of_profiles() {
+    let m = one_station_profiles();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::NestedMultidimensional);
+    assert!(idx.schema.instance_dim.is_none());
+    let s = idx.feature("S").unwrap();
+    let order: Vec<u32> = s.profiles.iter().map(|p| p.index).collect();
+    assert_eq!(order, [1, 2, 0], "profiles in time order");
+    assert_eq!((s.x.as_slice(), s.y.as_slice()), (&[1.0][..], &[10.0][..]));
+    let temp = &idx.schema.data[0];
+    // temp[p, z] = 2p + z: profile 1 then 2 then 0.
+    let v = read_observations(&m, &idx, s, temp, &[0, 1, 2, 3, 4, 5])
+        .await
+        .unwrap();
+    assert_eq!(v, [2.0, 3.0, 4.0, 5.0, 0.0, 1.0]);
+}
