@@ -33,6 +33,7 @@ fn items(n: usize) -> Vec<IndexedItem> {
                 end: Some(t),
                 geometry: None,
                 outline: None,
+                dataset: None,
             }
         })
         .collect()

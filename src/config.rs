@@ -312,6 +312,10 @@ pub struct CollectionConfig {
     /// Merge the variables of all files (same dimensions).
     #[serde(default)]
     pub union: bool,
+    /// Observation (CF DSG) files of one featureType served as one collection: the
+    /// union of their features (one file per float, glider, ship...).
+    #[serde(default)]
+    pub features: bool,
     /// For files holding several datasets (a GRIB file split by level type into
     /// `{file}/{part}`): the part of each file to aggregate (`surface`).
     pub part: Option<String>,
@@ -332,12 +336,20 @@ pub enum Combine {
         units: String,
     },
     Union,
+    /// The union of the features of DSG files of one featureType.
+    Features,
 }
 
 impl CollectionConfig {
     /// How the files combine, or why the settings are inconsistent.
     pub fn combine(&self) -> Result<Combine, String> {
         match (&self.join_existing, &self.join_new, self.union) {
+            (None, None, false) if self.features => Ok(Combine::Features),
+            _ if self.features => Err(format!(
+                "collection {:?}: features = true combines files by their features; it goes \
+                 with none of join_existing, join_new, union",
+                self.id
+            )),
             (Some(dim), None, false) => Ok(Combine::JoinExisting { dim: dim.clone() }),
             (None, Some(dim), false) => Ok(Combine::JoinNew {
                 dim: dim.clone(),
@@ -349,7 +361,8 @@ impl CollectionConfig {
             }),
             (None, None, true) => Ok(Combine::Union),
             _ => Err(format!(
-                "collection {:?}: give exactly one of join_existing, join_new, union = true",
+                "collection {:?}: give exactly one of join_existing, join_new, union = true, \
+                 features = true",
                 self.id
             )),
         }
@@ -738,5 +751,17 @@ mod tests {
         assert!(!valid_id("../etc"));
         assert!(!valid_id("a//b"));
         assert!(!valid_id("/abs"));
+    }
+
+    #[test]
+    fn features_collections_take_no_join() {
+        let c = Config::parse("[[collections]]\nid = \"argo\"\nglob = \"a/*.nc\"\nfeatures = true")
+            .unwrap();
+        assert_eq!(c.collections[0].combine(), Ok(Combine::Features));
+        let e = Config::parse(
+            "[[collections]]\nid = \"argo\"\nglob = \"a/*.nc\"\nfeatures = true\nunion = true",
+        )
+        .map(|c| c.collections[0].combine());
+        assert!(matches!(e, Err(_) | Ok(Err(_))), "{e:?}");
     }
 }

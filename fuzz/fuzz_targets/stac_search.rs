@@ -23,6 +23,7 @@ fn items() -> &'static [IndexedItem] {
                 end: t("2020-12-31T00:00:00Z"),
                 geometry: None,
                 outline: None,
+                dataset: None,
             },
             IndexedItem {
                 id: "small".into(),
@@ -33,6 +34,7 @@ fn items() -> &'static [IndexedItem] {
                 end: None,
                 geometry: None,
                 outline: None,
+                dataset: None,
             },
             IndexedItem {
                 id: "bare".into(),
@@ -43,6 +45,7 @@ fn items() -> &'static [IndexedItem] {
                 end: None,
                 geometry: None,
                 outline: None,
+                dataset: None,
             },
         ]
     })

@@ -155,6 +155,8 @@ impl AggregationReader {
                 .await
             }
             Combine::Union => Self::union(candidates, &mut problems),
+            // Built by `feature_union::build`.
+            Combine::Features => Err("features = true is no join of arrays".into()),
         }
         .map(|r| (r, problems))
     }
@@ -455,6 +457,20 @@ impl AggregationReader {
             join_dim: None,
             join_values: Vec::new(),
             owner,
+            format,
+        })
+    }
+
+    /// An aggregation whose variables are read from no member (a union of features:
+    /// the members are read one by one, see `feature_union.rs`).
+    pub(super) fn of_members(meta: DatasetMeta, members: Vec<Member>) -> Option<AggregationReader> {
+        let format = members.first()?.reader.format();
+        Some(AggregationReader {
+            meta: Arc::new(meta),
+            members,
+            join_dim: None,
+            join_values: Vec::new(),
+            owner: HashMap::new(),
             format,
         })
     }

@@ -26,6 +26,7 @@ impl Catalog {
             collections: RwLock::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
             members: RwLock::new(HashMap::new()),
+            feature_unions: RwLock::new(Default::default()),
             metrics,
         };
         (catalog, problems)

@@ -68,7 +68,12 @@ impl Catalog {
                     Err(e) => problems.push(format!("collection {:?}: {e}; excluded", c.id)),
                 }
             }
-            match AggregationReader::build(candidates, &combine).await {
+            let built = if combine == crate::config::Combine::Features {
+                super::feature_union::build(candidates)
+            } else {
+                AggregationReader::build(candidates, &combine).await
+            };
+            match built {
                 Ok((reader, found)) => {
                     problems.extend(
                         found
@@ -81,6 +86,16 @@ impl Catalog {
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(c.id.clone(), ids);
+                    let mut unions = self
+                        .feature_unions
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner());
+                    if combine == crate::config::Combine::Features {
+                        unions.insert(c.id.clone());
+                    } else {
+                        unions.remove(&c.id);
+                    }
+                    drop(unions);
                     if self
                         .collection(&c.id)
                         .is_some_and(|old| old.version == version)
@@ -124,6 +139,19 @@ impl Catalog {
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
             .cloned()
+    }
+
+    /// The member ids of an aggregation of observation files by their features (whose
+    /// features are the union of its members').
+    pub fn feature_members(&self, id: &str) -> Option<Vec<String>> {
+        let unions = self
+            .feature_unions
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        if !unions.contains(id) {
+            return None;
+        }
+        self.collection_members(id)
     }
 
     pub(super) fn collection(&self, id: &str) -> Option<Arc<Dataset>> {

@@ -14,6 +14,7 @@ mod concat;
 mod dataset;
 mod error;
 mod extent;
+mod feature_union;
 mod footprint;
 mod member_chunks;
 mod name_date;
@@ -48,6 +49,8 @@ pub struct Catalog {
     opened: open_cache::OpenCache,
     /// The member ids of each aggregation.
     members: RwLock<HashMap<String, Vec<String>>>,
+    /// The aggregations that unite observation files by their features.
+    feature_unions: RwLock<std::collections::HashSet<String>>,
     /// Bumped whenever datasets are added or rebuilt.
     generation: std::sync::atomic::AtomicU64,
     /// Indexes other modules derive from the whole catalog (the STAC item index...), with

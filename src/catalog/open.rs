@@ -80,6 +80,15 @@ impl Catalog {
             id: id.to_string(),
             source: Arc::new(e),
         };
+        // A configured aggregation that could not be built (files that do not fit).
+        if matches!(entry.location, Location::Collection(_)) {
+            return Err(unavailable(ReadError::Format {
+                location: entry.location.to_string(),
+                message: "the aggregation could not be built from its files (the server log \
+                          says why)"
+                    .into(),
+            }));
+        }
         let version = match self.version(&entry.location).await {
             Ok(v) => v,
             Err(StorageError::NotFound(_)) => return Err(CatalogError::NotFound(id.to_string())),

@@ -235,7 +235,7 @@ async fn all_collections(
         }
         match state.catalog.open(id).await {
             Ok(ds) if observations::is_dsg(&ds.meta) => {
-                match observations::load(&edr.observations, &ds).await {
+                match observations::load(&edr.observations, &state.catalog, &ds).await {
                     Ok(c) => obs.push(c),
                     Err(e) => tracing::warn!("edr: {id}: {e}"),
                 }
@@ -307,7 +307,7 @@ async fn handle(
     let base = base_url(state, headers);
     let ds = state.catalog.open(&id).await?;
     if observations::is_dsg(&ds.meta) {
-        let col = observations::load(&edr.observations, &ds).await?;
+        let col = observations::load(&edr.observations, &state.catalog, &ds).await?;
         let limits = &state.config.limits;
         return observations::handle(col, tail, params, headers, &base, limits).await;
     }

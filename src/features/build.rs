@@ -2,142 +2,12 @@
 //! ragged counts or indexes are read whole, once; every count, offset and index is
 //! checked against the dimensions before it is used.
 
-use std::collections::HashSet;
-
-use super::schema::{Layout, Level, Schema, detect};
+use super::coords::{Coord, bounds, read_ids, read_integers, signed_lon};
+use super::detect::detect;
+use super::schema::{Layout, Level, Schema};
 use super::{ArraySource, DsgError, Feature, FeatureIndex, FeatureType};
-use crate::model::cf::{self, Packing};
-use crate::model::{ArrayValues, DatasetMeta, Variable};
-use crate::subset::Hyperslab;
-
-/// A coordinate variable's physical values, addressed by (instance, row).
-struct Coord {
-    values: Vec<f64>,
-    level: Level,
-    instances: usize,
-    rows: usize,
-}
-
-impl Coord {
-    async fn read(src: &dyn ArraySource, schema: &Schema, v: &Variable) -> Result<Coord, DsgError> {
-        let level = schema.level(v).ok_or_else(|| {
-            DsgError::malformed(format!("{} is not on the features' dimensions", v.name))
-        })?;
-        let arr = src
-            .read_array(&v.path, &Hyperslab::full(&v.shape()))
-            .await?;
-        Ok(Coord {
-            values: Packing::of(v).decode_values(&arr.values),
-            level,
-            instances: schema.instances(),
-            rows: schema.obs_dim.len,
-        })
-    }
-
-    /// The value at `row` of feature `inst`; NaN outside the array (never a panic).
-    fn at(&self, inst: usize, row: usize) -> f64 {
-        let i = match self.level {
-            Level::Scalar => Some(0),
-            Level::Instance => Some(inst),
-            Level::Obs {
-                instance_axis: None,
-            } => Some(row),
-            Level::Obs {
-                instance_axis: Some(0),
-            } => inst.checked_mul(self.rows).and_then(|b| b.checked_add(row)),
-            Level::Obs { .. } => row
-                .checked_mul(self.instances)
-                .and_then(|b| b.checked_add(inst)),
-        };
-        i.and_then(|i| self.values.get(i))
-            .copied()
-            .unwrap_or(f64::NAN)
-    }
-}
-
-/// Whole-variable integer values (counts, indexes), with fill values as `None`.
-async fn read_integers(src: &dyn ArraySource, v: &Variable) -> Result<Vec<Option<i64>>, DsgError> {
-    let arr = src
-        .read_array(&v.path, &Hyperslab::full(&v.shape()))
-        .await?;
-    let p = Packing::of(v);
-    let mut out = Vec::with_capacity(arr.len());
-    for i in 0..arr.values.len() {
-        let raw = arr.values.get_f64(i);
-        let missing = p.fill_value == Some(raw) || p.missing_values.contains(&raw);
-        if missing || !raw.is_finite() {
-            out.push(None);
-        } else if raw.fract() != 0.0 {
-            return Err(DsgError::malformed(format!(
-                "{}: value {raw} is not an integer",
-                v.name
-            )));
-        } else {
-            out.push(Some(raw as i64));
-        }
-    }
-    Ok(out)
-}
-
-/// The feature ids, one per instance.
-async fn read_ids(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<String>, DsgError> {
-    let n = schema.instances();
-    let Some(v) = &schema.id else {
-        return Ok((0..n).map(|i| i.to_string()).collect());
-    };
-    let arr = src
-        .read_array(&v.path, &Hyperslab::full(&v.shape()))
-        .await?;
-    let ids: Vec<String> = match &arr.values {
-        ArrayValues::Char(bytes) => {
-            let width = arr.shape.last().copied().unwrap_or(0).max(1);
-            bytes
-                .chunks(width)
-                .map(|c| {
-                    String::from_utf8_lossy(c)
-                        .trim_end_matches('\0')
-                        .trim()
-                        .to_string()
-                })
-                .collect()
-        }
-        ArrayValues::Str(s) => s.iter().map(|s| s.trim().to_string()).collect(),
-        other => other
-            .to_f64()
-            .iter()
-            .map(|x| {
-                if x.fract() == 0.0 {
-                    format!("{}", *x as i64)
-                } else {
-                    x.to_string()
-                }
-            })
-            .collect(),
-    };
-    if ids.len() != n {
-        return Err(DsgError::malformed(format!(
-            "{} holds {} ids for {n} features",
-            v.name,
-            ids.len()
-        )));
-    }
-    let mut seen = HashSet::new();
-    for (i, id) in ids.iter().enumerate() {
-        if id.is_empty() {
-            return Err(DsgError::malformed(format!(
-                "feature {i} has an empty id in {}",
-                v.name
-            )));
-        }
-        if !seen.insert(id.as_str()) {
-            return Err(DsgError::malformed(format!(
-                "the id {id:?} names two features in {}",
-                v.name
-            )));
-        }
-    }
-    Ok(ids)
-}
+use crate::model::DatasetMeta;
+use crate::model::cf;
 
 /// The rows (element or sample indices) of each instance.
 async fn rows_of(
@@ -232,26 +102,10 @@ async fn rows_of(
             (0..n_obs as u32).map(|s| vec![s]).collect()
         }
         Layout::Flat => vec![all(n_obs)],
+        Layout::NestedMultidimensional | Layout::NestedRagged { .. } => {
+            return Err(DsgError::malformed("two-level layout read as one level"));
+        }
     })
-}
-
-fn bounds(x: &[f64], y: &[f64]) -> (f64, f64, f64, f64) {
-    let mm = |v: &[f64]| {
-        v.iter()
-            .filter(|a| a.is_finite())
-            .fold((f64::NAN, f64::NAN), |(lo, hi), a| (lo.min(*a), hi.max(*a)))
-    };
-    let ((w, e), (s, n)) = (mm(x), mm(y));
-    (w, s, e, n)
-}
-
-/// Longitudes in -180..180.
-fn signed_lon(x: f64) -> f64 {
-    if (-180.0..=180.0).contains(&x) || !x.is_finite() {
-        x
-    } else {
-        (x + 180.0).rem_euclid(360.0) - 180.0
-    }
 }
 
 /// The most observation slots an index is built over (a multidimensional layout has
@@ -264,8 +118,13 @@ pub const MAX_FEATURES: usize = 1_000_000;
 /// Refuses, before anything is read, a file whose index would be too large.
 fn check_size(schema: &Schema) -> Result<(), DsgError> {
     let n_obs = schema.obs_dim.len;
+    let profiles = schema.profile_dim.as_ref().map_or(1, |d| d.len);
     let slots = match schema.layout {
         Layout::Multidimensional => schema.instances().saturating_mul(n_obs),
+        Layout::NestedMultidimensional => schema
+            .instances()
+            .saturating_mul(profiles)
+            .saturating_mul(n_obs),
         _ => n_obs,
     };
     let features = match schema.feature_type {
@@ -288,15 +147,45 @@ pub async fn build_index(
 ) -> Result<FeatureIndex, DsgError> {
     let schema = detect(meta)?;
     check_size(&schema)?;
-    let ids = read_ids(src, &schema).await?;
-    let x = Coord::read(src, &schema, &schema.x).await?;
-    let y = Coord::read(src, &schema, &schema.y).await?;
+    let features = features(src, &schema).await?;
+    let time_units = schema.t.as_ref().and_then(cf::time_units);
+    let mut levels: Vec<f64> = features
+        .iter()
+        .flat_map(|f| f.z.iter().copied())
+        .filter(|z| z.is_finite())
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    Ok(FeatureIndex {
+        schema,
+        time_units,
+        features,
+        levels,
+        members: Vec::new(),
+    })
+}
+
+/// The features of a file, one level or two.
+async fn features(src: &dyn ArraySource, schema: &Schema) -> Result<Vec<Feature>, DsgError> {
+    if schema.feature_type.is_nested() {
+        let (Some(tv), Some(zv)) = (&schema.t, &schema.z) else {
+            return Err(DsgError::MissingCoordinate("time"));
+        };
+        let x = Coord::read(src, schema, &schema.x).await?;
+        let y = Coord::read(src, schema, &schema.y).await?;
+        let t = Coord::read(src, schema, tv).await?;
+        let z = Coord::read(src, schema, zv).await?;
+        return super::nested::features(src, schema, &x, &y, &t, &z).await;
+    }
+    let ids = read_ids(src, schema).await?;
+    let x = Coord::read(src, schema, &schema.x).await?;
+    let y = Coord::read(src, schema, &schema.y).await?;
     let t = match &schema.t {
-        Some(v) => Some(Coord::read(src, &schema, v).await?),
+        Some(v) => Some(Coord::read(src, schema, v).await?),
         None => None,
     };
     let z = match &schema.z {
-        Some(v) => Some(Coord::read(src, &schema, v).await?),
+        Some(v) => Some(Coord::read(src, schema, v).await?),
         None => None,
     };
     let along = if schema.feature_type == FeatureType::Profile {
@@ -305,7 +194,7 @@ pub async fn build_index(
         t.as_ref()
     }
     .ok_or(DsgError::MissingCoordinate("time"))?;
-    let rows = rows_of(src, &schema, along).await?;
+    let rows = rows_of(src, schema, along).await?;
     let mut features = Vec::new();
     for (inst, rows) in rows.into_iter().enumerate() {
         if rows.is_empty() {
@@ -346,22 +235,11 @@ pub async fn build_index(
             t: ft,
             z: fz,
             time_span,
+            profiles: Vec::new(),
+            member: 0,
         });
     }
-    let time_units = schema.t.as_ref().and_then(cf::time_units);
-    let mut levels: Vec<f64> = features
-        .iter()
-        .flat_map(|f| f.z.iter().copied())
-        .filter(|z| z.is_finite())
-        .collect();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
-    Ok(FeatureIndex {
-        schema,
-        time_units,
-        features,
-        levels,
-    })
+    Ok(features)
 }
 
 /// `build_index` on the blocking pool: walking every observation of a large file is

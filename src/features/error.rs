@@ -11,7 +11,8 @@ pub enum DsgError {
     #[error("not a discrete sampling geometry: {0}")]
     NotDsg(String),
     #[error(
-        "featureType {0:?} is not served as features (point, timeSeries, profile, trajectory are)"
+        "featureType {0:?} is not served as features (point, timeSeries, profile, trajectory, \
+         timeSeriesProfile, trajectoryProfile are)"
     )]
     UnsupportedFeatureType(String),
     #[error("malformed DSG: no variable has cf_role = {0:?} (the feature ids)")]

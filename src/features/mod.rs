@@ -5,20 +5,26 @@
 //! the file and a feature's data is one small read. Knows no protocol.
 
 mod build;
+mod coords;
+mod detect;
 mod error;
+mod nested;
 mod read;
 mod schema;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+mod union;
 
 use async_trait::async_trait;
 
 pub use build::{MAX_FEATURES, MAX_OBSERVATIONS, build_index, build_index_off_the_workers};
+pub use detect::detect;
 pub use error::DsgError;
 pub use read::read_observations;
-pub use schema::{Layout, Level, Schema, detect, is_dsg};
+pub use schema::{Layout, Level, Schema, is_dsg};
+pub use union::{UnionMember, union};
 
 use crate::model::Array;
 use crate::model::cf::TimeUnits;
@@ -38,6 +44,10 @@ pub enum FeatureType {
     TimeSeries,
     Profile,
     Trajectory,
+    /// Profiles taken at stations (CF H.5): a feature per station.
+    TimeSeriesProfile,
+    /// Profiles taken along trajectories (CF H.6): a feature per trajectory.
+    TrajectoryProfile,
 }
 
 impl FeatureType {
@@ -47,6 +57,8 @@ impl FeatureType {
             "timeseries" => FeatureType::TimeSeries,
             "profile" => FeatureType::Profile,
             "trajectory" => FeatureType::Trajectory,
+            "timeseriesprofile" => FeatureType::TimeSeriesProfile,
+            "trajectoryprofile" => FeatureType::TrajectoryProfile,
             _ => return None,
         })
     }
@@ -58,7 +70,22 @@ impl FeatureType {
             FeatureType::TimeSeries => "timeSeries",
             FeatureType::Profile => "profile",
             FeatureType::Trajectory => "trajectory",
+            FeatureType::TimeSeriesProfile => "timeSeriesProfile",
+            FeatureType::TrajectoryProfile => "trajectoryProfile",
         }
+    }
+
+    /// Two levels: each feature (station, trajectory) holds profiles.
+    pub fn is_nested(self) -> bool {
+        matches!(
+            self,
+            FeatureType::TimeSeriesProfile | FeatureType::TrajectoryProfile
+        )
+    }
+
+    /// Its observations are placed by their vertical coordinate (profiles), not time.
+    pub fn along_z(self) -> bool {
+        self == FeatureType::Profile || self.is_nested()
     }
 
     /// The `cf_role` value naming features of this type.
@@ -67,7 +94,8 @@ impl FeatureType {
             FeatureType::Point => None,
             FeatureType::TimeSeries => Some("timeseries_id"),
             FeatureType::Profile => Some("profile_id"),
-            FeatureType::Trajectory => Some("trajectory_id"),
+            FeatureType::Trajectory | FeatureType::TrajectoryProfile => Some("trajectory_id"),
+            FeatureType::TimeSeriesProfile => Some("timeseries_id"),
         }
     }
 }
@@ -93,6 +121,20 @@ pub struct Feature {
     pub bbox: (f64, f64, f64, f64),
     /// First and last time, in the time variable's units.
     pub time_span: Option<(f64, f64)>,
+    /// The profiles of a two-level feature (timeSeriesProfile, trajectoryProfile) in
+    /// time order, each a run of its observations; empty for other types.
+    pub profiles: Vec<ProfileRef>,
+    /// In a union of files (`union`), the member holding it; 0 otherwise.
+    pub member: u32,
+}
+
+/// One profile of a two-level feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileRef {
+    /// Its index along the profile dimension.
+    pub index: u32,
+    /// Its first observation, as an index into the feature's coordinate lists.
+    pub start: u32,
 }
 
 /// Value `k` of a coordinate list (see `Feature`).
@@ -128,18 +170,28 @@ impl Feature {
         self.rows.is_empty()
     }
 
+    /// The profile holding observation `k` (two-level features).
+    pub fn profile_of(&self, k: usize) -> Option<ProfileRef> {
+        let i = self.profiles.partition_point(|p| p.start as usize <= k);
+        self.profiles.get(i.checked_sub(1)?).copied()
+    }
+
     /// Its positions in order (one for a feature at one place), at most `max` of them:
-    /// a longer track is thinned evenly, its first and last positions kept.
+    /// a longer track is thinned evenly, its first and last positions kept. A
+    /// two-level feature's track passes once through each profile's position.
     pub fn track(&self, max: usize) -> Vec<[f64; 2]> {
         let n = if self.x.len() == 1 && self.y.len() == 1 {
             1
         } else {
             self.len()
         };
-        let placed: Vec<[f64; 2]> = (0..n)
+        let mut placed: Vec<[f64; 2]> = (0..n)
             .map(|k| [self.x(k), self.y(k)])
             .filter(|p| p[0].is_finite() && p[1].is_finite())
             .collect();
+        if !self.profiles.is_empty() {
+            placed.dedup();
+        }
         let max = max.max(2);
         if placed.len() <= max {
             return placed;
@@ -163,6 +215,9 @@ pub struct FeatureIndex {
     /// The distinct vertical coordinate values, ascending (computed once: collection
     /// descriptions list them).
     pub levels: Vec<f64>,
+    /// A union of files: each member's index and source, where its features' values
+    /// are read (empty for one file).
+    pub members: Vec<UnionMember>,
 }
 
 impl FeatureIndex {
@@ -203,7 +258,7 @@ impl crate::cache::Weight for FeatureIndex {
             .iter()
             .map(|f| {
                 let coords = f.x.len() + f.y.len() + f.t.len() + f.z.len();
-                128 + f.id.len() + f.rows.len() * 4 + coords * 8
+                128 + f.id.len() + f.rows.len() * 4 + coords * 8 + f.profiles.len() * 8
             })
             .fold(4096 + self.levels.len() * 8, usize::saturating_add)
     }

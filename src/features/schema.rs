@@ -21,6 +21,23 @@ pub enum Layout {
     IndexedRagged { index: Variable },
     /// `data(obs)` with no instance dimension: each observation a point, or one feature.
     Flat,
+    /// Two levels (timeSeriesProfile, trajectoryProfile), multidimensional:
+    /// `data(instance, profile, element)` (CF H.5.1, H.6.1).
+    NestedMultidimensional,
+    /// Two levels, ragged (CF H.5.3, H.6.3): profiles along the profile dimension,
+    /// `index(profile)` naming each one's instance (`instance_dimension`),
+    /// `count(profile)` its observations, one profile after the other along the
+    /// observation dimension (`sample_dimension`).
+    NestedRagged { index: Variable, count: Variable },
+}
+
+impl Layout {
+    pub fn is_nested(&self) -> bool {
+        matches!(
+            self,
+            Layout::NestedMultidimensional | Layout::NestedRagged { .. }
+        )
+    }
 }
 
 /// Where a variable's values lie relative to the features.
@@ -33,6 +50,22 @@ pub enum Level {
     /// One value per observation: on the observation (or element) dimension, or on
     /// (instance, element) in either order for multidimensional layouts.
     Obs { instance_axis: Option<usize> },
+    /// Two-level layouts: one value per profile, on the profile dimension or on
+    /// (instance, profile) in either order.
+    Profile { instance_axis: Option<usize> },
+    /// Two-level multidimensional layouts: one value per observation, on (instance,
+    /// profile, element).
+    Cell,
+    /// Two-level multidimensional layouts: one value per element, the same for every
+    /// profile (`z(z)`).
+    Element,
+}
+
+impl Level {
+    /// One value per observation (not shared by a profile or feature).
+    pub fn per_obs(self) -> bool {
+        matches!(self, Level::Obs { .. } | Level::Cell | Level::Element)
+    }
 }
 
 /// The structure of a DSG file, from its metadata.
@@ -44,6 +77,8 @@ pub struct Schema {
     pub instance_dim: Option<DimRef>,
     /// The observation dimension (the element dimension of multidimensional layouts).
     pub obs_dim: DimRef,
+    /// The profile dimension of two-level layouts.
+    pub profile_dim: Option<DimRef>,
     /// The `cf_role` variable (optional only for points).
     pub id: Option<Variable>,
     pub x: Variable,
@@ -58,15 +93,14 @@ pub struct Schema {
 /// meant to be served as features). Other values seen in the wild (`grid`, `swath`)
 /// leave the file a grid.
 pub fn is_dsg(meta: &DatasetMeta) -> bool {
-    meta.attributes().attr_text("featureType").is_some_and(|t| {
-        let t = t.trim().to_ascii_lowercase();
-        FeatureType::parse(&t).is_some() || t == "timeseriesprofile" || t == "trajectoryprofile"
-    })
+    meta.attributes()
+        .attr_text("featureType")
+        .is_some_and(|t| FeatureType::parse(&t).is_some())
 }
 
 /// The dimensions of a variable that carry values (a char variable's last dimension is
 /// its string length).
-fn value_dims(v: &Variable) -> &[DimRef] {
+pub(super) fn value_dims(v: &Variable) -> &[DimRef] {
     match v.dtype {
         DataType::Char if !v.dims.is_empty() => &v.dims[..v.dims.len() - 1],
         _ => &v.dims,
@@ -76,11 +110,72 @@ fn value_dims(v: &Variable) -> &[DimRef] {
 impl Schema {
     /// Where `v` lies, or `None` if it is on other dimensions.
     pub fn level(&self, v: &Variable) -> Option<Level> {
-        level(v, self.instance_dim.as_ref(), &self.obs_dim, &self.layout)
+        match &self.profile_dim {
+            Some(p) => nested_level(
+                v,
+                self.instance_dim.as_ref(),
+                p,
+                &self.obs_dim,
+                &self.layout,
+            ),
+            None => level(v, self.instance_dim.as_ref(), &self.obs_dim, &self.layout),
+        }
+    }
+
+    /// The id, coordinate or data variable at `path`.
+    pub fn variable(&self, path: &str) -> Option<&Variable> {
+        [
+            Some(&self.x),
+            Some(&self.y),
+            self.t.as_ref(),
+            self.z.as_ref(),
+            self.id.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&self.data)
+        .find(|v| v.path == path)
     }
 
     pub fn instances(&self) -> usize {
         self.instance_dim.as_ref().map_or(1, |d| d.len)
+    }
+}
+
+/// Where `v` lies in a two-level layout.
+pub(super) fn nested_level(
+    v: &Variable,
+    inst: Option<&DimRef>,
+    profile: &DimRef,
+    obs: &DimRef,
+    layout: &Layout,
+) -> Option<Level> {
+    let is = |d: &DimRef, o: Option<&DimRef>| o.is_some_and(|o| o.path == d.path);
+    let multi = *layout == Layout::NestedMultidimensional;
+    match value_dims(v) {
+        [] => Some(Level::Scalar),
+        [d] if is(d, inst) => Some(Level::Instance),
+        [d] if d.path == profile.path => Some(Level::Profile {
+            instance_axis: None,
+        }),
+        [d] if d.path == obs.path && multi => Some(Level::Element),
+        [d] if d.path == obs.path => Some(Level::Obs {
+            instance_axis: None,
+        }),
+        [a, b] if multi && is(a, inst) && b.path == profile.path => Some(Level::Profile {
+            instance_axis: Some(0),
+        }),
+        [a, b] if multi && a.path == profile.path && is(b, inst) => Some(Level::Profile {
+            instance_axis: Some(1),
+        }),
+        [a, b, c] if multi && is(a, inst) && b.path == profile.path && c.path == obs.path => {
+            Some(Level::Cell)
+        }
+        // One station or trajectory (scalar id): (profile, element).
+        [a, b] if multi && inst.is_none() && a.path == profile.path && b.path == obs.path => {
+            Some(Level::Cell)
+        }
+        _ => None,
     }
 }
 
@@ -109,11 +204,11 @@ fn level(v: &Variable, inst: Option<&DimRef>, obs: &DimRef, layout: &Layout) -> 
     }
 }
 
-fn find_var<'a>(meta: &'a DatasetMeta, attr: &str) -> Option<&'a Variable> {
+pub(super) fn find_var<'a>(meta: &'a DatasetMeta, attr: &str) -> Option<&'a Variable> {
     meta.root.variables.iter().find(|v| v.attr(attr).is_some())
 }
 
-fn dim_named(meta: &DatasetMeta, name: &str) -> Option<DimRef> {
+pub(super) fn dim_named(meta: &DatasetMeta, name: &str) -> Option<DimRef> {
     let d = meta
         .root
         .dimensions
@@ -128,7 +223,7 @@ fn dim_named(meta: &DatasetMeta, name: &str) -> Option<DimRef> {
 
 /// The coordinate variable of `axis` lying on the features' dimensions, preferring one
 /// per observation when `prefer_obs`.
-fn coordinate<'a>(
+pub(super) fn coordinate<'a>(
     meta: &'a DatasetMeta,
     axis: Axis,
     placed: &dyn Fn(&Variable) -> Option<Level>,
@@ -141,12 +236,8 @@ fn coordinate<'a>(
         .filter(|v| v.dtype.is_numeric() && axis_of(v) == Some(axis))
         .filter_map(|v| placed(v).map(|l| (v, l)))
         .collect();
-    let obs = candidates
-        .iter()
-        .find(|(_, l)| matches!(l, Level::Obs { .. }));
-    let other = candidates
-        .iter()
-        .find(|(_, l)| !matches!(l, Level::Obs { .. }));
+    let obs = candidates.iter().find(|(_, l)| l.per_obs());
+    let other = candidates.iter().find(|(_, l)| !l.per_obs());
     let pick = if prefer_obs {
         obs.or(other)
     } else {
@@ -155,14 +246,17 @@ fn coordinate<'a>(
     pick.map(|(v, _)| *v)
 }
 
-/// Recognises the DSG structure of a file (root group only, as CF requires).
-pub fn detect(meta: &DatasetMeta) -> Result<Schema, DsgError> {
+/// Recognises the DSG structure of a one-level file (root group only, as CF requires).
+pub fn detect_one_level(meta: &DatasetMeta) -> Result<Schema, DsgError> {
     let ft_text = meta
         .attributes()
         .attr_text("featureType")
         .ok_or_else(|| DsgError::NotDsg("no featureType attribute".into()))?;
     let feature_type = FeatureType::parse(&ft_text)
         .ok_or_else(|| DsgError::UnsupportedFeatureType(ft_text.clone()))?;
+    if feature_type.is_nested() {
+        return Err(DsgError::UnsupportedFeatureType(ft_text));
+    }
     let id = feature_type.cf_role().and_then(|role| {
         meta.root.variables.iter().find(|v| {
             v.attr("cf_role")
@@ -313,6 +407,7 @@ pub fn detect(meta: &DatasetMeta) -> Result<Schema, DsgError> {
         feature_type,
         instance_dim,
         obs_dim,
+        profile_dim: None,
         id: id.cloned(),
         x: x.clone(),
         y: y.clone(),

@@ -218,3 +218,82 @@ pub fn tracks(index: &[i32]) -> Mem {
         .var("lon", &["obs"], f64s(&[0.0, 10.0, 1.0, 11.0, 2.0]), LON)
         .var("temp", &["obs"], f64s(&[1.0, 2.0, 3.0, 4.0, 5.0]), &[])
 }
+
+/// timeSeriesProfile, multidimensional: 2 stations × 3 profiles × 2 levels, z(z),
+/// time(station, profile) with station B's last profile absent (fill).
+pub fn station_profiles() -> Mem {
+    let temp: Vec<f64> = (0..12).map(|k| k as f64).collect();
+    Mem::new("timeSeriesProfile")
+        .dim("station", 2)
+        .dim("profile", 3)
+        .dim("z", 2)
+        .dim("name_strlen", 4)
+        .var(
+            "station_name",
+            &["station", "name_strlen"],
+            chars(&["A", "B"], 4),
+            &[("cf_role", "timeseries_id")],
+        )
+        .var("lat", &["station"], f64s(&[10.0, 20.0]), LAT)
+        .var("lon", &["station"], f64s(&[1.0, 2.0]), LON)
+        .var(
+            "time",
+            &["station", "profile"],
+            f64s(&[0.0, 1.0, 2.0, 5.0, 4.0, -999.0]),
+            TIME,
+        )
+        .fill("time", -999.0)
+        .var("z", &["z"], f64s(&[0.0, 10.0]), DEPTH)
+        .var("temp", &["station", "profile", "z"], f64s(&temp), &[])
+}
+
+/// trajectoryProfile, ragged: 2 trajectories, 3 profiles of 2, 1 and 3 levels.
+pub fn track_profiles(counts: &[i32], index: &[i32]) -> Mem {
+    Mem::new("trajectoryProfile")
+        .dim("trajectory", 2)
+        .dim("profile", 3)
+        .dim("obs", 6)
+        .var(
+            "trajectory",
+            &["trajectory"],
+            ArrayValues::Str(vec!["T1".into(), "T2".into()]),
+            &[("cf_role", "trajectory_id")],
+        )
+        .var(
+            "trajectory_index",
+            &["profile"],
+            ArrayValues::I32(index.to_vec()),
+            &[("instance_dimension", "trajectory")],
+        )
+        .var(
+            "row_size",
+            &["profile"],
+            ArrayValues::I32(counts.to_vec()),
+            &[("sample_dimension", "obs")],
+        )
+        .var("time", &["profile"], f64s(&[2.0, 1.0, 0.0]), TIME)
+        .var("lat", &["profile"], f64s(&[0.0, 50.0, 1.0]), LAT)
+        .var("lon", &["profile"], f64s(&[0.0, 10.0, 1.0]), LON)
+        .var("z", &["obs"], f64s(&[0.0, 5.0, 0.0, 0.0, 5.0, 10.0]), DEPTH)
+        .var("temp", &["obs"], f64s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), &[])
+}
+
+/// timeSeriesProfile of one station (scalar id, CF H.5.2): temp(profile, z).
+pub fn one_station_profiles() -> Mem {
+    let temp: Vec<f64> = (0..6).map(|k| k as f64).collect();
+    Mem::new("timeSeriesProfile")
+        .dim("profile", 3)
+        .dim("z", 2)
+        .dim("name_strlen", 4)
+        .var(
+            "station_name",
+            &["name_strlen"],
+            chars(&["S"], 4),
+            &[("cf_role", "timeseries_id")],
+        )
+        .var("lat", &[], f64s(&[10.0]), LAT)
+        .var("lon", &[], f64s(&[1.0]), LON)
+        .var("time", &["profile"], f64s(&[2.0, 0.0, 1.0]), TIME)
+        .var("z", &["z"], f64s(&[0.0, 10.0]), DEPTH)
+        .var("temp", &["profile", "z"], f64s(&temp), &[])
+}

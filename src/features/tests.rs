@@ -216,11 +216,8 @@ async fn malformed_files_are_errors() {
     );
     assert!(is_dsg(&Mem::new("Trajectory").meta));
     let m = Mem::new("timeSeriesProfile");
-    assert!(
-        is_dsg(&m.meta),
-        "served as features, with an error saying why not"
-    );
-    assert!(error_of(m).await.contains("timeSeriesProfile"));
+    assert!(is_dsg(&m.meta), "served as features");
+    assert!(error_of(m).await.contains("cf_role = \"timeseries_id\""));
     // A sample_dimension naming no dimension.
     let mut m = profiles(&[3, 2]);
     let rs = m
@@ -232,4 +229,178 @@ async fn malformed_files_are_errors() {
         .unwrap();
     rs.attributes = vec![text("sample_dimension", "nope")];
     assert!(error_of(m).await.contains("names no dimension"));
+}
+
+#[tokio::test]
+async fn station_profiles_multidimensional() {
+    let m = station_profiles();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::NestedMultidimensional);
+    assert_eq!(idx.schema.feature_type, FeatureType::TimeSeriesProfile);
+    let a = idx.feature("A").unwrap();
+    assert_eq!(a.x, [1.0], "a station's position is stored once");
+    assert_eq!(a.rows, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(a.t, [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
+    assert_eq!(a.z, [0.0, 10.0, 0.0, 10.0, 0.0, 10.0]);
+    assert_eq!(a.track(10), [[1.0, 10.0]]);
+    // B's profiles in time order, its absent third profile skipped.
+    let b = idx.feature("B").unwrap();
+    let order: Vec<u32> = b.profiles.iter().map(|p| p.index).collect();
+    assert_eq!(order, [1, 0]);
+    assert_eq!(b.t, [4.0, 4.0, 5.0, 5.0]);
+    assert_eq!(b.time_span, Some((4.0, 5.0)));
+    assert_eq!(b.profile_of(3).unwrap().index, 0);
+    let temp = &idx.schema.data[0];
+    assert_eq!(temp.name, "temp");
+    // temp[1, p, z] = 6 + 2p + z.
+    let v = read_observations(&m, &idx, b, temp, &[0, 1, 2, 3])
+        .await
+        .unwrap();
+    assert_eq!(v, [8.0, 9.0, 6.0, 7.0]);
+    let z = idx.schema.z.clone().unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, b, &z, &[1, 2]).await.unwrap(),
+        [10.0, 0.0]
+    );
+    let t = idx.schema.t.clone().unwrap();
+    assert_eq!(
+        read_observations(&m, &idx, b, &t, &[0, 3]).await.unwrap(),
+        [4.0, 5.0]
+    );
+    assert_eq!(idx.levels, [0.0, 10.0]);
+}
+
+#[tokio::test]
+async fn trajectory_profiles_ragged() {
+    let m = track_profiles(&[2, 1, 3], &[0, 1, 0]);
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert!(matches!(idx.schema.layout, Layout::NestedRagged { .. }));
+    let t1 = idx.feature("T1").unwrap();
+    // Profiles 2 (time 0) then 0 (time 2).
+    assert_eq!(t1.rows, [3, 4, 5, 0, 1]);
+    assert_eq!(t1.t, [0.0, 0.0, 0.0, 2.0, 2.0]);
+    assert_eq!(t1.track(10), [[1.0, 1.0], [0.0, 0.0]]);
+    assert!(!t1.is_fixed());
+    let temp = &idx.schema.data[0];
+    assert_eq!(
+        read_observations(&m, &idx, t1, temp, &[0, 2, 3])
+            .await
+            .unwrap(),
+        [4.0, 6.0, 1.0]
+    );
+    let lat = idx.schema.y.clone();
+    assert_eq!(
+        read_observations(&m, &idx, t1, &lat, &[4, 0])
+            .await
+            .unwrap(),
+        [0.0, 1.0]
+    );
+    assert_eq!(idx.feature("T2").unwrap().rows, [2]);
+}
+
+#[tokio::test]
+async fn malformed_two_level_files_are_errors() {
+    let m = track_profiles(&[2, 1, 4], &[0, 1, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("add up to more"), "{e}");
+    let m = track_profiles(&[2, 1, 2], &[0, 1, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("add up to 5"), "{e}");
+    let m = track_profiles(&[2, 1, 3], &[0, 7, 0]);
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("names instance 7"), "{e}");
+    let mut m = track_profiles(&[2, 1, 3], &[0, 1, 0]);
+    m.meta
+        .root
+        .variables
+        .retain(|v| v.name != "trajectory_index");
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(e.to_string().contains("index variable"), "{e}");
+    let mut m = station_profiles();
+    m.meta.root.variables[0].attributes.clear();
+    let e = build_index(&m, &m.meta).await.unwrap_err();
+    assert!(matches!(e, DsgError::MissingCfRole("timeseries_id")), "{e}");
+}
+
+#[tokio::test]
+async fn union_of_files_reads_each_feature_from_its_member() {
+    use std::sync::Arc;
+    let a = Arc::new(tracks(&[0, 1, 0, 1, 0]));
+    // The second file: the same ids, times in hours.
+    let mut b = tracks(&[0, 0, 1, 1, 1]);
+    if let crate::model::ArrayValues::F64(t) = &mut b.arrays.get_mut("/time").unwrap().values {
+        t.iter_mut().for_each(|v| *v *= 24.0);
+    }
+    let time = b
+        .meta
+        .root
+        .variables
+        .iter_mut()
+        .find(|v| v.name == "time")
+        .unwrap();
+    time.attributes = vec![
+        text("standard_name", "time"),
+        text("units", "hours since 2020-01-01"),
+    ];
+    let b = Arc::new(b);
+    let (ia, ib) = (
+        Arc::new(build_index(&*a, &a.meta).await.unwrap()),
+        Arc::new(build_index(&*b, &b.meta).await.unwrap()),
+    );
+    let u = union(vec![
+        UnionMember {
+            index: ia,
+            source: a.clone(),
+        },
+        UnionMember {
+            index: ib,
+            source: b.clone(),
+        },
+    ])
+    .unwrap();
+    let ids: Vec<&str> = u.features.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["g1", "g2", "g1~2", "g2~2"]);
+    let g2b = u.feature("g2~2").unwrap();
+    assert_eq!(g2b.member, 1);
+    assert_eq!(g2b.t, [1.0, 1.0, 2.0], "times in the first member's units");
+    let temp = u.schema.data[0].clone();
+    // Read from the second file (not the first, whose rows 2..4 differ).
+    let v = read_observations(&*a, &u, g2b, &temp, &[0, 1, 2])
+        .await
+        .unwrap();
+    assert_eq!(v, [3.0, 4.0, 5.0]);
+    assert_eq!(u.time_span(), Some((0.0, 2.0)));
+    let p = Arc::new(profiles(&[3, 2]));
+    let ip = Arc::new(build_index(&*p, &p.meta).await.unwrap());
+    let ia = Arc::new(build_index(&*a, &a.meta).await.unwrap());
+    let e = union(vec![
+        UnionMember {
+            index: ia,
+            source: a,
+        },
+        UnionMember {
+            index: ip,
+            source: p,
+        },
+    ])
+    .unwrap_err();
+    assert!(e.to_string().contains("profile file"), "{e}");
+}
+
+#[tokio::test]
+async fn one_station_of_profiles() {
+    let m = one_station_profiles();
+    let idx = build_index(&m, &m.meta).await.unwrap();
+    assert_eq!(idx.schema.layout, Layout::NestedMultidimensional);
+    assert!(idx.schema.instance_dim.is_none());
+    let s = idx.feature("S").unwrap();
+    let order: Vec<u32> = s.profiles.iter().map(|p| p.index).collect();
+    assert_eq!(order, [1, 2, 0], "profiles in time order");
+    assert_eq!((s.x.as_slice(), s.y.as_slice()), (&[1.0][..], &[10.0][..]));
+    let temp = &idx.schema.data[0];
+    // temp[p, z] = 2p + z: profile 1 then 2 then 0.
+    let v = read_observations(&m, &idx, s, temp, &[0, 1, 2, 3, 4, 5])
+        .await
+        .unwrap();
+    assert_eq!(v, [2.0, 3.0, 4.0, 5.0, 0.0, 1.0]);
 }

@@ -23,6 +23,9 @@ pub struct IndexedItem {
     /// A swath's outline, which a bbox search must touch (not just its box: a tilted
     /// swath's box holds wide areas it never saw).
     pub outline: Option<Geometry>,
+    /// An item that is one feature of an observation aggregation: the aggregation's
+    /// dataset id (whose endpoints are its assets); `None` for a dataset's item.
+    pub dataset: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,14 +65,23 @@ impl ItemIndex {
             .filter_map(|id| catalog.collection_members(id).map(|m| (id.clone(), m)))
             .collect();
         let mut membership: Vec<(String, String)> = Vec::new(); // (item, collection)
+        // Aggregations of observation files by their features have an item per feature.
+        let unions: Vec<&String> = aggregates
+            .iter()
+            .map(|(c, _)| c)
+            .filter(|c| catalog.feature_members(c).is_some())
+            .collect();
         for (cid, members) in &aggregates {
+            if unions.contains(&cid) {
+                continue;
+            }
             for m in members {
                 membership.push((m.clone(), cid.clone()));
             }
         }
         for id in entries.keys() {
             let is_aggregate = aggregates.iter().any(|(c, _)| c == id);
-            let is_member = membership.iter().any(|(m, _)| m == id);
+            let is_member = aggregates.iter().any(|(_, ms)| ms.contains(id));
             if !is_aggregate && !is_member {
                 membership.push((id.clone(), DEFAULT_COLLECTION.to_string()));
             }
@@ -111,7 +123,11 @@ impl ItemIndex {
                 end: extent.time.map(|t| t.1),
                 geometry,
                 outline,
+                dataset: None,
             });
+        }
+        for (cid, members) in aggregates.iter().filter(|(c, _)| unions.contains(&c)) {
+            items.extend(feature_items(catalog, cid, members).await);
         }
         items.sort_by(|a, b| (&a.collection, &a.id).cmp(&(&b.collection, &b.id)));
         let mut collections: Vec<IndexedCollection> = Vec::new();
@@ -182,6 +198,57 @@ async fn observation_extent(
         footprint: None,
     };
     Some((extent, observation_geometry(&index)?))
+}
+
+/// One item per feature of an aggregation of observation files by their features: its
+/// place (a Point) or track (a LineString) and its time span. Features without a time
+/// are not items.
+async fn feature_items(catalog: &Catalog, cid: &str, members: &[String]) -> Vec<IndexedItem> {
+    use crate::features::{UnionMember, build_index_off_the_workers, union};
+    use serde_json::json;
+    let mut parts = Vec::new();
+    for id in members {
+        let Ok(ds) = catalog.open(id).await else {
+            continue;
+        };
+        match build_index_off_the_workers(ds.clone()).await {
+            Ok(index) => parts.push(UnionMember {
+                index: std::sync::Arc::new(index),
+                source: ds,
+            }),
+            Err(e) => tracing::warn!("stac: {id}: {e}"),
+        }
+    }
+    let Ok(index) = union(parts) else {
+        return Vec::new();
+    };
+    let Some(units) = index.time_units.as_ref() else {
+        return Vec::new();
+    };
+    index
+        .features
+        .iter()
+        .filter_map(|f| {
+            let (a, b) = f.time_span?;
+            let (w, s, e, n) = f.bbox;
+            let geometry = match f.track(MAX_VERTICES).as_slice() {
+                [] => return None,
+                [p] => json!({"type": "Point", "coordinates": p}),
+                line => json!({"type": "LineString", "coordinates": line}),
+            };
+            Some(IndexedItem {
+                id: f.id.clone(),
+                collection: cid.to_string(),
+                title: format!("{} {}", index.schema.feature_type.name(), f.id),
+                bbox: BBox::new(w, s, e, n).ok(),
+                start: units.decode(a),
+                end: units.decode(b),
+                geometry: Some(geometry),
+                outline: None,
+                dataset: Some(cid.to_string()),
+            })
+        })
+        .collect()
 }
 
 /// A swath's outline: a Polygon, or a MultiPolygon when split at the antimeridian.

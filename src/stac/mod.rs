@@ -265,7 +265,7 @@ fn item_json(base: &str, services: &dyn EndpointDirectory, i: &IndexedItem) -> V
             {"rel": "parent", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
             {"rel": "collection", "href": format!("{base}/stac/collections/{}", i.collection), "type": "application/json"},
         ],
-        "assets": assets(services, base, id),
+        "assets": assets(services, base, i.dataset.as_deref().unwrap_or(id)),
     });
     if !bbox.is_null() {
         item["bbox"] = bbox;

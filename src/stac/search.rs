@@ -232,6 +232,7 @@ mod tests {
             end: Some(CfDateTime::parse(end).unwrap()),
             geometry: None,
             outline: None,
+            dataset: None,
         }
     }
 

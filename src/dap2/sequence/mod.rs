@@ -22,9 +22,9 @@ use super::headers;
 use super::schema::escape_name;
 use crate::app::{AppState, OpendapRequest};
 use crate::cache::{VersionKey, ViewCache};
-use crate::catalog::Dataset;
+use crate::catalog::{Catalog, Dataset};
 use crate::error::Kinded;
-use crate::features::{FeatureIndex, build_index_off_the_workers};
+use crate::features::{FeatureIndex, UnionMember, build_index_off_the_workers, union};
 use body::END_OF_SEQUENCE;
 use table::Column;
 
@@ -34,7 +34,34 @@ pub const SEQUENCE_PATH: &str = "/observations";
 /// Feature indexes of dataset versions, owned by the OPeNDAP service.
 pub type FeatureIndexes = ViewCache<VersionKey, Arc<FeatureIndex>>;
 
+/// The feature index of a DSG file, or the union of its members' for an aggregation of
+/// DSG files by their features (each member's built once per version).
 async fn index_of(
+    cache: &FeatureIndexes,
+    catalog: &Catalog,
+    ds: &Arc<Dataset>,
+) -> Result<Arc<FeatureIndex>, Dap2Error> {
+    let Some(ids) = catalog.feature_members(&ds.id) else {
+        return file_index(cache, ds).await;
+    };
+    let mut members = Vec::new();
+    for id in ids {
+        let m = catalog.open(&id).await?;
+        match file_index(cache, &m).await {
+            Ok(index) => members.push(UnionMember { index, source: m }),
+            Err(e) => tracing::warn!("dap2: {}: member {id}: {e}", ds.id),
+        }
+    }
+    cache
+        .try_get_with(
+            VersionKey::of(ds),
+            async move { union(members).map(Arc::new) },
+        )
+        .await
+        .map_err(|e| Dap2Error::of_kind(e.kind(), e.public_message()))
+}
+
+async fn file_index(
     cache: &FeatureIndexes,
     ds: &Arc<Dataset>,
 ) -> Result<Arc<FeatureIndex>, Dap2Error> {
@@ -114,7 +141,7 @@ pub async fn respond(
             ds.id
         )));
     }
-    let index = index_of(cache, ds).await?;
+    let index = index_of(cache, &state.catalog, ds).await?;
     let sequence = index.schema.feature_type.name();
     let name = format!("{}{SEQUENCE_PATH}", ds.id);
     let cols = table::columns(&index);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use super::super::collection::Param;
 use super::super::error::{EdrError, EdrResult};
 use crate::cache::{VersionKey, ViewCache, Weight};
-use crate::catalog::Dataset;
+use crate::catalog::{Catalog, Dataset};
 use crate::error::Kinded;
-use crate::features::{DsgError, FeatureIndex, build_index_off_the_workers};
+use crate::features::{DsgError, FeatureIndex, UnionMember, build_index_off_the_workers, union};
 use crate::model::DataType;
 use crate::model::cf::Packing;
 
@@ -61,8 +61,47 @@ fn param(var: &crate::model::Variable) -> Param {
 }
 
 /// The observation collection of a DSG dataset (cached per version). Building the
-/// index reads the coordinates and walks every observation: on the blocking pool.
-pub async fn load(cache: &ObsCollections, ds: &Arc<Dataset>) -> EdrResult<Arc<ObsCollection>> {
+/// index reads the coordinates and walks every observation: on the blocking pool. An
+/// aggregation of DSG files by their features unites its members' collections, each
+/// cached per member version (a rescan rebuilds only the changed files' indexes).
+pub async fn load(
+    cache: &ObsCollections,
+    catalog: &Catalog,
+    ds: &Arc<Dataset>,
+) -> EdrResult<Arc<ObsCollection>> {
+    let Some(ids) = catalog.feature_members(&ds.id) else {
+        return load_file(cache, ds).await;
+    };
+    let ds2 = ds.clone();
+    cache
+        .try_get_with(VersionKey::of(ds), async move {
+            let mut members = Vec::new();
+            for id in ids {
+                let m = catalog.open(&id).await?;
+                match load_file(cache, &m).await {
+                    Ok(c) => members.push(UnionMember {
+                        index: c.index.clone(),
+                        source: c.ds.clone(),
+                    }),
+                    Err(e) => tracing::warn!("edr: {}: member {id}: {e}", ds2.id),
+                }
+            }
+            let index = union(members).map_err(edr_error)?;
+            let params = index.schema.data.iter().map(param).collect();
+            Ok::<_, EdrError>(Arc::new(ObsCollection {
+                id: ds2.id.clone(),
+                title: ds2.title.clone(),
+                ds: ds2.clone(),
+                index: Arc::new(index),
+                params,
+            }))
+        })
+        .await
+        .map_err(|e: Arc<EdrError>| EdrError::of_kind(kind_of(&e), e.to_string()))
+}
+
+/// The observation collection of one DSG file.
+async fn load_file(cache: &ObsCollections, ds: &Arc<Dataset>) -> EdrResult<Arc<ObsCollection>> {
     let ds2 = ds.clone();
     cache
         .try_get_with(VersionKey::of(ds), async move {

@@ -1,7 +1,8 @@
 //! The observations a query picked, read from the file and written as CoverageJSON
 //! (`PointSeries` for station series, `VerticalProfile` for profiles, `Trajectory` for
-//! tracks, `Point` for points; a `CoverageCollection` for several), GeoJSON (one Point
-//! feature per observation) or CSV (one row per observation).
+//! tracks, `Point` for points; a `CoverageCollection` for several, and always one of
+//! `VerticalProfile`s for the profiles of stations and trajectories), GeoJSON (one
+//! Point feature per observation) or CSV (one row per observation).
 
 use serde_json::{Map, Value, json};
 
@@ -48,7 +49,9 @@ fn num(v: f64) -> Value {
 fn domain_type(ft: FeatureType) -> &'static str {
     match ft {
         FeatureType::TimeSeries => "PointSeries",
-        FeatureType::Profile => "VerticalProfile",
+        FeatureType::Profile | FeatureType::TimeSeriesProfile | FeatureType::TrajectoryProfile => {
+            "VerticalProfile"
+        }
         FeatureType::Trajectory => "Trajectory",
         FeatureType::Point => "Point",
     }
@@ -124,7 +127,7 @@ fn domain(col: &ObsCollection, f: &Feature, obs: &[usize]) -> (Value, Vec<&'stat
             }
             vec!["t"]
         }
-        FeatureType::Profile => {
+        FeatureType::Profile | FeatureType::TimeSeriesProfile | FeatureType::TrajectoryProfile => {
             axes.insert("x".into(), one(num(f.x(first))));
             axes.insert("y".into(), one(num(f.y(first))));
             if has_t && f.t(first).is_finite() {
@@ -184,12 +187,21 @@ fn parameters(col: &ObsCollection, params: &[usize]) -> Value {
     Value::Object(m)
 }
 
-fn coverage(col: &ObsCollection, d: &FeatureData, params: &[usize], with_params: bool) -> Value {
-    let f = &col.index.features[d.picked.feature];
-    let (dom, axis_names) = domain(col, f, &d.picked.obs);
+/// One coverage: observations `obs` of feature `f` with their values (one list per
+/// parameter, parallel to `obs`).
+fn coverage(
+    col: &ObsCollection,
+    f: &Feature,
+    id: &str,
+    obs: &[usize],
+    values: &[&[f64]],
+    params: &[usize],
+    with_params: bool,
+) -> Value {
+    let (dom, axis_names) = domain(col, f, obs);
     let ranges: Map<String, Value> = params
         .iter()
-        .zip(&d.values)
+        .zip(values)
         .map(|(&i, v)| {
             (
                 col.params[i].name.clone(),
@@ -197,25 +209,68 @@ fn coverage(col: &ObsCollection, d: &FeatureData, params: &[usize], with_params:
             )
         })
         .collect();
-    let mut cov = json!({"type": "Coverage", "id": f.id, "domain": dom, "ranges": ranges});
+    let mut cov = json!({"type": "Coverage", "id": id, "domain": dom, "ranges": ranges});
     if with_params {
         cov["parameters"] = parameters(col, params);
     }
     cov
 }
 
+/// The coverages of one feature's picked observations: one, or one per profile for
+/// stations' and trajectories' profiles (id `{feature}@{profile time}`).
+fn coverages(
+    col: &ObsCollection,
+    d: &FeatureData,
+    params: &[usize],
+    with_params: bool,
+) -> Vec<Value> {
+    let f = &col.index.features[d.picked.feature];
+    let obs = &d.picked.obs;
+    if !col.index.schema.feature_type.is_nested() {
+        let values: Vec<&[f64]> = d.values.iter().map(Vec::as_slice).collect();
+        return vec![coverage(col, f, &f.id, obs, &values, params, with_params)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < obs.len() {
+        let profile = f.profile_of(obs[start]);
+        let end = start
+            + obs[start..]
+                .iter()
+                .take_while(|&&k| f.profile_of(k) == profile)
+                .count();
+        let t = f.t(obs[start]);
+        let id = match col.index.iso(t) {
+            Some(iso) => format!("{}@{iso}", f.id),
+            None => format!("{}@{}", f.id, profile.map_or(0, |p| p.index)),
+        };
+        let values: Vec<&[f64]> = d.values.iter().map(|v| &v[start..end]).collect();
+        out.push(coverage(
+            col,
+            f,
+            &id,
+            &obs[start..end],
+            &values,
+            params,
+            with_params,
+        ));
+        start = end;
+    }
+    out
+}
+
 /// CoverageJSON: one Coverage for one feature (`single`), a CoverageCollection
 /// otherwise.
 pub fn covjson(col: &ObsCollection, data: &[FeatureData], params: &[usize], single: bool) -> Value {
-    if single && data.len() == 1 {
-        return coverage(col, &data[0], params, true);
+    if single && data.len() == 1 && !col.index.schema.feature_type.is_nested() {
+        return coverages(col, &data[0], params, true).remove(0);
     }
     json!({
         "type": "CoverageCollection",
         "domainType": domain_type(col.index.schema.feature_type),
         "parameters": parameters(col, params),
         "referencing": referencing(col, col.index.schema.z.is_some()),
-        "coverages": data.iter().map(|d| coverage(col, d, params, false)).collect::<Vec<_>>(),
+        "coverages": data.iter().flat_map(|d| coverages(col, d, params, false)).collect::<Vec<_>>(),
     })
 }
 

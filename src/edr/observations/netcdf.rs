@@ -2,14 +2,15 @@
 //! contiguous ragged layout (CF H.2.4, H.3.4, H.4.3, H.5.4): the features one after the
 //! other along `obs`, `row_size(feature)` with `sample_dimension`, the `cf_role` ids,
 //! per-feature coordinates on the feature dimension and per-observation ones on `obs`;
-//! point files stay flat. Values are decoded (NaN as fill), as in every EDR answer.
+//! point files stay flat. Stations' and trajectories' profiles take the ragged layout
+//! of CF H.5.3 and H.6.3 (see `nested_layout`). Values are decoded (NaN as fill), as in every EDR answer.
 
 use axum::response::Response;
 
 use super::super::error::{EdrError, EdrResult};
 use super::collection::ObsCollection;
 use super::encode::FeatureData;
-use crate::features::{Feature, FeatureType};
+use crate::features::{Feature, FeatureType, Level};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, DataType, DatasetMeta, DimRef, Dimension, Group,
     Variable,
@@ -52,6 +53,225 @@ fn var(name: &str, dims: &[&DimRef], dtype: DataType, attributes: Vec<Attribute>
         attributes,
         chunks: None,
     }
+}
+
+/// The global attributes: the source's, with the answer's history, featureType and
+/// Conventions.
+fn globals(col: &ObsCollection) -> Vec<Attribute> {
+    let mut globals: Vec<Attribute> = col
+        .ds
+        .meta
+        .attributes()
+        .iter()
+        .filter(|a| !matches!(a.name.as_str(), "featureType" | "Conventions" | "history"))
+        .cloned()
+        .collect();
+    let attr = |n: &str| {
+        col.ds
+            .meta
+            .attributes()
+            .iter()
+            .find(|a| a.name == n)
+            .and_then(|a| a.value.as_text())
+    };
+    if attr("title").is_none() {
+        globals.push(text("title", &col.title));
+    }
+    let history = format!(
+        "datagate: observations of {} selected through OGC API EDR",
+        col.id
+    );
+    globals.push(text(
+        "history",
+        &attr("history").map_or(history.clone(), |h| format!("{h}\n{history}")),
+    ));
+    globals.push(text("featureType", col.index.schema.feature_type.name()));
+    globals.push(text("Conventions", "CF-1.8"));
+    globals
+}
+
+fn dimension(name: &str, len: usize) -> Dimension {
+    Dimension {
+        name: name.into(),
+        path: format!("/{name}"),
+        len,
+        unlimited: false,
+    }
+}
+
+/// Stations' or trajectories' profiles (CF H.5.3, H.6.3): `feature`, `profile` and
+/// `obs` dimensions; the ids and once-per-feature positions on `feature`; each
+/// profile's time (and position, along a trajectory), its feature's index
+/// (`instance_dimension`) and its observation count (`sample_dimension`) on
+/// `profile`; the vertical coordinate and the values on `obs`.
+fn nested_layout(
+    col: &ObsCollection,
+    data: &[FeatureData],
+    params: &[usize],
+) -> (DatasetMeta, Vec<(String, ArrayValues)>) {
+    let s = &col.index.schema;
+    let ft = s.feature_type;
+    // Each profile: (feature position in the answer, feature, its picked observations).
+    let mut profiles: Vec<(usize, &Feature, Vec<usize>, u32)> = Vec::new();
+    for (fi, d) in data.iter().enumerate() {
+        let f = &col.index.features[d.picked.feature];
+        for &k in &d.picked.obs {
+            let p = f.profile_of(k).map_or(0, |p| p.index);
+            match profiles.last_mut() {
+                Some(last) if last.0 == fi && last.3 == p => last.2.push(k),
+                _ => profiles.push((fi, f, vec![k], p)),
+            }
+        }
+    }
+    let n_obs: usize = profiles.iter().map(|p| p.2.len()).sum();
+    let feature = dim("feature", data.len());
+    let profile = dim("profile", profiles.len());
+    let obs = dim("obs", n_obs);
+    let feats: Vec<&Feature> = data
+        .iter()
+        .map(|d| &col.index.features[d.picked.feature])
+        .collect();
+    let mut vars = Vec::new();
+    let mut values: Vec<(String, ArrayValues)> = Vec::new();
+    let id_name =
+        s.id.as_ref()
+            .map_or("feature_id".into(), |v| v.name.clone());
+    let mut attrs = s.id.as_ref().map(kept).unwrap_or_default();
+    if !attrs.iter().any(|a| a.name == "cf_role") {
+        attrs.push(text("cf_role", ft.cf_role().unwrap_or("timeseries_id")));
+    }
+    vars.push(var(&id_name, &[&feature], DataType::String, attrs));
+    values.push((
+        id_name.clone(),
+        ArrayValues::Str(feats.iter().map(|f| f.id.clone()).collect()),
+    ));
+    let profile_name = if id_name == "profile" {
+        "profile_number"
+    } else {
+        "profile"
+    };
+    vars.push(var(
+        profile_name,
+        &[&profile],
+        DataType::I32,
+        vec![
+            text("cf_role", "profile_id"),
+            text("long_name", "index of the profile in the source file"),
+        ],
+    ));
+    values.push((
+        profile_name.into(),
+        ArrayValues::I32(profiles.iter().map(|p| p.3 as i32).collect()),
+    ));
+    vars.push(var(
+        "feature_index",
+        &[&profile],
+        DataType::I32,
+        vec![
+            text("long_name", "which feature each profile belongs to"),
+            text("instance_dimension", "feature"),
+        ],
+    ));
+    values.push((
+        "feature_index".into(),
+        ArrayValues::I32(profiles.iter().map(|p| p.0 as i32).collect()),
+    ));
+    vars.push(var(
+        "row_size",
+        &[&profile],
+        DataType::I32,
+        vec![
+            text("long_name", "number of observations of each profile"),
+            text("sample_dimension", "obs"),
+        ],
+    ));
+    values.push((
+        "row_size".into(),
+        ArrayValues::I32(profiles.iter().map(|p| p.2.len() as i32).collect()),
+    ));
+    let mut coord_names = Vec::new();
+    let coords: [CoordAccess<'_>; 4] = [
+        (&s.t, |f| f.t.len(), |f, k| f.t(k)),
+        (&Some(s.y.clone()), |f| f.y.len(), |f, k| f.y(k)),
+        (&Some(s.x.clone()), |f| f.x.len(), |f, k| f.x(k)),
+        (&s.z, |f| f.z.len(), |f, k| f.z(k)),
+    ];
+    for (i, (source, _, get)) in coords.into_iter().enumerate() {
+        let Some(v) = source else { continue };
+        let is_z = i == 3;
+        // A station's position is given once per station; times and a trajectory's
+        // positions once per profile (CF H.5.3, H.6.3).
+        let per_feature = matches!(s.level(v), Some(Level::Instance | Level::Scalar));
+        let (d, vals): (&DimRef, Vec<f64>) = if is_z {
+            let vals = profiles
+                .iter()
+                .flat_map(|p| p.2.iter().map(|&k| get(p.1, k)))
+                .collect();
+            (&obs, vals)
+        } else if per_feature {
+            (&feature, feats.iter().map(|f| get(f, 0)).collect())
+        } else {
+            (
+                &profile,
+                profiles.iter().map(|p| get(p.1, p.2[0])).collect(),
+            )
+        };
+        vars.push(var(&v.name, &[d], DataType::F64, kept(v)));
+        values.push((v.name.clone(), ArrayValues::F64(vals)));
+        coord_names.push(v.name.clone());
+    }
+    for (pi_pos, &pi) in params.iter().enumerate() {
+        let p = &col.params[pi];
+        let vals: Vec<f64> = data
+            .iter()
+            .flat_map(|d| d.values[pi_pos].iter().copied())
+            .collect();
+        let (v, vals) = data_var(p, vals, &obs, &coord_names);
+        vars.push(v);
+        values.push((p.var.name.clone(), vals));
+    }
+    let meta = DatasetMeta {
+        root: Group {
+            name: String::new(),
+            path: "/".into(),
+            dimensions: vec![
+                dimension("feature", data.len()),
+                dimension("profile", profiles.len()),
+                dimension("obs", n_obs),
+            ],
+            variables: vars,
+            attributes: globals(col),
+            groups: vec![],
+        },
+    };
+    (meta, values)
+}
+
+/// An observed variable on `obs`: decoded values, NaN as fill.
+fn data_var(
+    p: &super::super::collection::Param,
+    vals: Vec<f64>,
+    obs: &DimRef,
+    coord_names: &[String],
+) -> (Variable, ArrayValues) {
+    let mut attrs = kept(&p.var);
+    attrs.push(text("coordinates", &coord_names.join(" ")));
+    let (dtype, fill, vals) = if p.single {
+        let v: Vec<f32> = vals.iter().map(|x| *x as f32).collect();
+        (
+            DataType::F32,
+            AttrValue::F32(vec![f32::NAN]),
+            ArrayValues::F32(v),
+        )
+    } else {
+        (
+            DataType::F64,
+            AttrValue::F64(vec![f64::NAN]),
+            ArrayValues::F64(vals),
+        )
+    };
+    attrs.push(Attribute::new("_FillValue", fill));
+    (var(&p.var.name, &[obs], dtype, attrs), vals)
 }
 
 /// The file's structure and the values of each variable.
@@ -151,35 +371,7 @@ fn layout(
         vars.push(var(&p.var.name, &[&obs], dtype, attrs));
         values.push((p.var.name.clone(), vals));
     }
-    let mut globals: Vec<Attribute> = col
-        .ds
-        .meta
-        .attributes()
-        .iter()
-        .filter(|a| !matches!(a.name.as_str(), "featureType" | "Conventions" | "history"))
-        .cloned()
-        .collect();
-    let attr = |n: &str| {
-        col.ds
-            .meta
-            .attributes()
-            .iter()
-            .find(|a| a.name == n)
-            .and_then(|a| a.value.as_text())
-    };
-    if attr("title").is_none() {
-        globals.push(text("title", &col.title));
-    }
-    let history = format!(
-        "datagate: observations of {} selected through OGC API EDR",
-        col.id
-    );
-    globals.push(text(
-        "history",
-        &attr("history").map_or(history.clone(), |h| format!("{h}\n{history}")),
-    ));
-    globals.push(text("featureType", ft.name()));
-    globals.push(text("Conventions", "CF-1.8"));
+    let globals = globals(col);
     let mut dimensions = vec![Dimension {
         name: "obs".into(),
         path: "/obs".into(),
@@ -217,7 +409,11 @@ pub async fn respond(
     params: &[usize],
 ) -> EdrResult<Response> {
     let internal = |e: crate::writers::WriteError| EdrError::Internal(e.to_string());
-    let (meta, values) = layout(col, data, params);
+    let (meta, values) = if col.index.schema.feature_type.is_nested() {
+        nested_layout(col, data, params)
+    } else {
+        layout(col, data, params)
+    };
     let writer = NetcdfWriter::create(&meta, None).await.map_err(internal)?;
     for (name, vals) in values {
         let n = vals.len();

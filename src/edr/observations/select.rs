@@ -99,9 +99,10 @@ impl Filters {
             .filter(|&k| {
                 let placed = f.x(k).is_finite()
                     && f.y(k).is_finite()
-                    && match ft {
-                        FeatureType::Profile => f.z(k).is_finite(),
-                        _ => f.t(k).is_finite(),
+                    && if ft.along_z() {
+                        f.z(k).is_finite()
+                    } else {
+                        f.t(k).is_finite()
                     };
                 placed && time_ok(f.t(k)) && z_ok(f.z(k))
             })

@@ -8,7 +8,7 @@ use crate::edr::error::EdrResult;
 use crate::edr::params::Params;
 use crate::edr::query::Budget;
 use crate::features::build_index;
-use crate::features::testing::{Mem, profiles, stations, tracks};
+use crate::features::testing::{Mem, profiles, station_profiles, stations, track_profiles, tracks};
 
 async fn run_on(
     m: &Mem,
@@ -130,4 +130,38 @@ async fn bad_queries_and_costs_are_refused() {
         .await)
         .contains("limit")
     );
+}
+
+#[tokio::test]
+async fn queries_over_profiles_of_stations_and_tracks() {
+    let l = LimitsConfig::default();
+    // Station A (10N 1E): profiles at days 0, 1, 2, each at 0 and 10 m.
+    let got = run_on(
+        &station_profiles(),
+        "position",
+        "coords=POINT(1 11)&datetime=2020-01-02/2020-01-03&z=10",
+        &l,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, [("A".to_string(), vec![3, 5])]);
+    // T1's profiles (1N 1E, day 0) and (0N 0E, day 2): the box holds the first.
+    let got = run_on(
+        &track_profiles(&[2, 1, 3], &[0, 1, 0]),
+        "cube",
+        "bbox=0.5,0.5,1.5,1.5",
+        &l,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, [("T1".to_string(), vec![0, 1, 2])]);
+    let got = run_on(
+        &track_profiles(&[2, 1, 3], &[0, 1, 0]),
+        "corridor",
+        "coords=LINESTRING(-1 -1,2 2)&corridor-width=10&width-units=km&z=5/20",
+        &l,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, [("T1".to_string(), vec![1, 2, 4])]);
 }
