@@ -11,6 +11,7 @@ use super::Version;
 use super::crs::{ADVERTISED, Crs};
 use super::error::xml_escape as esc;
 use super::layers::{DatasetLayers, Layer, TimeAxis};
+use super::obs_layers::ObsLayer;
 use super::legend;
 use super::style::{PALETTES, style_name};
 
@@ -116,7 +117,7 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         .to_array();
     geo_bbox(&mut x, v, all_bbox);
     bounding_boxes(&mut x, v, all_bbox);
-    for ds in inp.datasets.iter().filter(|d| !d.layers.is_empty()) {
+    for ds in inp.datasets.iter().filter(|d| !d.is_empty()) {
         x.push_str("<Layer>\n");
         let _ = writeln!(x, "<Title>{}</Title>", esc(&ds.title));
         let _ = writeln!(x, "<Abstract>Dataset {}</Abstract>", esc(&ds.id));
@@ -124,7 +125,10 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         geo_bbox(&mut x, v, b);
         bounding_boxes(&mut x, v, b);
         for layer in &ds.layers {
-            layer_element(&mut x, inp, layer);
+            layer_element(&mut x, inp, &LayerEntry::grid(layer, inp.short_names));
+        }
+        for layer in &ds.observations {
+            layer_element(&mut x, inp, &LayerEntry::observations(layer, inp.short_names));
         }
         x.push_str("</Layer>\n");
     }
@@ -220,18 +224,78 @@ fn bounding_boxes(x: &mut String, v: Version, b: [f64; 4]) {
     }
 }
 
-fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
+/// What the capabilities say of one layer, gridded or observations.
+struct LayerEntry<'a> {
+    name: String,
+    title: &'a str,
+    abstract_text: Option<&'a str>,
+    units: Option<&'a str>,
+    bbox: [f64; 4],
+    /// (extent, default, several values may be asked for at once).
+    time: Option<(String, Option<String>, bool)>,
+    /// (extent, default, units).
+    elevation: Option<(String, String, String)>,
+}
+
+impl<'a> LayerEntry<'a> {
+    fn grid(layer: &'a Layer, short_names: bool) -> LayerEntry<'a> {
+        LayerEntry {
+            name: if short_names {
+                layer.var_name.clone()
+            } else {
+                layer.full_name()
+            },
+            title: &layer.title,
+            abstract_text: layer.abstract_text.as_deref(),
+            units: layer.units.as_deref(),
+            bbox: layer.bbox.to_array(),
+            time: layer
+                .time
+                .as_ref()
+                .map(|t| (time_extent(t), t.dates.last().map(|d| d.to_iso()), false)),
+            elevation: layer.elevation.as_ref().map(|e| {
+                let list: Vec<String> = e.values.iter().map(|v| num(*v)).collect();
+                (
+                    list.join(","),
+                    list.first().cloned().unwrap_or_default(),
+                    e.units.clone(),
+                )
+            }),
+        }
+    }
+
+    /// An observation layer: TIME takes a range (the default is the whole span).
+    fn observations(layer: &'a ObsLayer, short_names: bool) -> LayerEntry<'a> {
+        LayerEntry {
+            name: if short_names {
+                layer.var_name.clone()
+            } else {
+                layer.full_name()
+            },
+            title: &layer.title,
+            abstract_text: layer.abstract_text.as_deref(),
+            units: layer.units.as_deref(),
+            bbox: layer.bbox.to_array(),
+            time: layer
+                .time
+                .as_ref()
+                .map(|t| (t.extent.clone(), Some(t.default.clone()), true)),
+            elevation: layer
+                .elevation
+                .as_ref()
+                .map(|e| (e.extent.clone(), num(e.default), e.units.clone())),
+        }
+    }
+}
+
+fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &LayerEntry<'_>) {
     let v = inp.version;
-    let name = if inp.short_names {
-        layer.var_name.clone()
-    } else {
-        layer.full_name()
-    };
+    let name = &layer.name;
     x.push_str("<Layer queryable=\"1\">\n");
-    let _ = writeln!(x, "<Name>{}</Name>", esc(&name));
-    let _ = writeln!(x, "<Title>{}</Title>", esc(&layer.title));
-    let mut abs = layer.abstract_text.clone().unwrap_or_default();
-    if let Some(u) = &layer.units {
+    let _ = writeln!(x, "<Name>{}</Name>", esc(name));
+    let _ = writeln!(x, "<Title>{}</Title>", esc(layer.title));
+    let mut abs = layer.abstract_text.unwrap_or_default().to_string();
+    if let Some(u) = layer.units {
         if !abs.is_empty() {
             abs.push_str(". ");
         }
@@ -240,33 +304,24 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
     if !abs.is_empty() {
         let _ = writeln!(x, "<Abstract>{}</Abstract>", esc(&abs));
     }
-    geo_bbox(x, v, layer.bbox.to_array());
-    bounding_boxes(x, v, layer.bbox.to_array());
+    geo_bbox(x, v, layer.bbox);
+    bounding_boxes(x, v, layer.bbox);
     // Dimensions: 1.3.0 puts the extent in Dimension; 1.1.1 declares Dimension and
     // gives the values in Extent, after all Dimensions.
-    let time = layer
-        .time
-        .as_ref()
-        .map(|t| (time_extent(t), t.dates.last().map(|d| d.to_iso())));
-    let elev = layer.elevation.as_ref().map(|e| {
-        let list: Vec<String> = e.values.iter().map(|v| num(*v)).collect();
-        (
-            list.join(","),
-            list.first().cloned().unwrap_or_default(),
-            e.units.clone(),
-        )
-    });
+    let time = &layer.time;
+    let elev = &layer.elevation;
     match v {
         Version::V130 => {
-            if let Some((extent, default)) = &time {
+            if let Some((extent, default, multiple)) = time {
                 let _ = writeln!(
                     x,
-                    "<Dimension name=\"time\" units=\"ISO8601\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\" current=\"0\">{}</Dimension>",
+                    "<Dimension name=\"time\" units=\"ISO8601\" default=\"{}\" multipleValues=\"{}\" nearestValue=\"1\" current=\"0\">{}</Dimension>",
                     esc(default.as_deref().unwrap_or("")),
+                    u8::from(*multiple),
                     esc(extent)
                 );
             }
-            if let Some((extent, default, units)) = &elev {
+            if let Some((extent, default, units)) = elev {
                 let _ = writeln!(
                     x,
                     "<Dimension name=\"elevation\" units=\"{}\" unitSymbol=\"{}\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\">{}</Dimension>",
@@ -281,22 +336,23 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
             if time.is_some() {
                 x.push_str("<Dimension name=\"time\" units=\"ISO8601\"/>\n");
             }
-            if let Some((_, _, units)) = &elev {
+            if let Some((_, _, units)) = elev {
                 let _ = writeln!(
                     x,
                     "<Dimension name=\"elevation\" units=\"{}\"/>",
                     esc(units)
                 );
             }
-            if let Some((extent, default)) = &time {
+            if let Some((extent, default, multiple)) = time {
                 let _ = writeln!(
                     x,
-                    "<Extent name=\"time\" default=\"{}\" nearestValue=\"1\">{}</Extent>",
+                    "<Extent name=\"time\" default=\"{}\" multipleValues=\"{}\" nearestValue=\"1\">{}</Extent>",
                     esc(default.as_deref().unwrap_or("")),
+                    u8::from(*multiple),
                     esc(extent)
                 );
             }
-            if let Some((extent, default, _)) = &elev {
+            if let Some((extent, default, _)) = elev {
                 let _ = writeln!(
                     x,
                     "<Extent name=\"elevation\" default=\"{}\" nearestValue=\"1\">{}</Extent>",

@@ -1,0 +1,312 @@
+//! Maps and feature queries of observation layers: the observations a view shows are
+//! selected from the feature index (on the blocking pool), counted against the map
+//! limits, read (one small read per feature), then coloured into marks; GetFeatureInfo
+//! answers the feature nearest the clicked pixel.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::app::AppState;
+use crate::catalog::Dataset;
+use crate::error::Kinded;
+use crate::features::{DsgError, Feature, read_observations};
+
+use super::error::WmsError;
+use super::featureinfo::FeatureValue;
+use super::obs_draw::{DOT_RADIUS, Mark};
+use super::obs_layers::{ObsLayer, TimeSelection};
+use super::obs_select::{Selected, Selection, nearest, select};
+use super::render::MapView;
+use super::service::Wms;
+use super::style::ColorScale;
+
+/// Features read at once for one map.
+const READS_IN_FLIGHT: usize = 8;
+/// A click finds a feature this many pixels from its dot's centre or its track.
+const CLICK_TOLERANCE: f32 = DOT_RADIUS + 3.0;
+
+/// Features and observations a map has selected so far, over its layers.
+#[derive(Debug, Default)]
+pub(super) struct MapCost {
+    features: usize,
+    observations: usize,
+}
+
+/// What TIME and ELEVATION asked of an observation layer.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ObsQuery {
+    pub time: TimeSelection,
+    pub level: Option<f64>,
+}
+
+fn read_error(var: &str, e: DsgError) -> WmsError {
+    let mut err = WmsError::unavailable(format!("reading {var}: {}", e.public_message()));
+    err.status = match e.kind() {
+        // Rows come from the feature index: a failure is ours or the file's.
+        crate::error::ErrorKind::BadRequest | crate::error::ErrorKind::NotFound => {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        }
+        kind => kind.status(),
+    };
+    err
+}
+
+/// The selection of a layer for a view, on the blocking pool (it walks the index).
+async fn selection(
+    layer: &Arc<ObsLayer>,
+    view: &MapView,
+    q: ObsQuery,
+) -> Result<Selection, WmsError> {
+    let (layer, view) = (layer.clone(), view.clone());
+    tokio::task::spawn_blocking(move || {
+        select(&layer.index, &view, q.time, q.level, DOT_RADIUS + 1.0)
+    })
+    .await
+    .map_err(|e| WmsError::internal(format!("selecting observations failed: {e}")))
+}
+
+/// The values of `var` at the picks of each selected feature.
+async fn read_values(
+    ds: &Arc<Dataset>,
+    layer: &ObsLayer,
+    items: &[Selected],
+) -> Result<Vec<Vec<f64>>, WmsError> {
+    // By index: a closure over `&Selected` would not be `Send` for every lifetime.
+    futures::stream::iter(0..items.len())
+        .map(|i| async move {
+            let item = &items[i];
+            let feature = &layer.index.features[item.feature];
+            read_observations(&**ds, &layer.index, feature, &layer.var, &item.picks)
+                .await
+                .map_err(|e| read_error(&layer.var_name, e))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// The pick a fixed feature shows: its latest observation with a value.
+fn shown(values: &[f64]) -> Option<usize> {
+    values.iter().rposition(|v| v.is_finite())
+}
+
+/// Two observations of a track on either side of the antimeridian are not joined.
+fn crosses_antimeridian(f: &Feature, a: usize, b: usize) -> bool {
+    (f.x(a) - f.x(b)).abs() > 180.0
+}
+
+/// The marks of a selection: a dot per fixed feature coloured by the value it shows, a
+/// segment per pair of consecutive observations of a track coloured by the first's
+/// value (the second's when the first is missing). Missing values draw nothing.
+pub(super) fn marks(
+    features: &[Feature],
+    sel: &Selection,
+    values: &[Vec<f64>],
+    scale: &ColorScale,
+) -> Vec<Mark> {
+    let colour = |v: f64| Some(scale.color(v as f32)).filter(|c| c[3] != 0);
+    let mut out = Vec::new();
+    for (item, vals) in sel.items.iter().zip(values) {
+        let f = &features[item.feature];
+        if item.fixed || item.picks.len() == 1 {
+            let k = if item.fixed { shown(vals) } else { Some(0) };
+            if let Some(k) = k
+                && let Some(color) = vals.get(k).and_then(|v| colour(*v))
+            {
+                out.push(Mark::Dot {
+                    at: item.pixels[k],
+                    color,
+                });
+            }
+            continue;
+        }
+        for k in 0..item.picks.len() - 1 {
+            if crosses_antimeridian(f, item.picks[k], item.picks[k + 1]) {
+                continue;
+            }
+            let v = if vals[k].is_finite() {
+                vals[k]
+            } else {
+                vals[k + 1]
+            };
+            if let Some(color) = colour(v) {
+                out.push(Mark::Segment {
+                    from: item.pixels[k],
+                    to: item.pixels[k + 1],
+                    color,
+                });
+            }
+        }
+    }
+    out
+}
+
+impl Wms {
+    /// The marks of an observation layer on a map, its cost added to `cost` and
+    /// checked against the map limits before anything is read.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn obs_marks(
+        &self,
+        state: &AppState,
+        ds: &Arc<Dataset>,
+        layer: &Arc<ObsLayer>,
+        q: ObsQuery,
+        scale: &ColorScale,
+        view: &MapView,
+        cost: &mut MapCost,
+    ) -> Result<Vec<Mark>, WmsError> {
+        let sel = selection(layer, view, q).await?;
+        cost.features += sel.items.len();
+        cost.observations += sel.observations;
+        let c = &state.config.wms;
+        if cost.features > c.max_map_features || cost.observations > c.max_map_observations {
+            return Err(WmsError::too_large(&format!(
+                "this map would draw {} features and read {} observations; this server \
+                 draws at most {} features and {} observations in one map: narrow TIME \
+                 or the bounding box",
+                cost.features, cost.observations, c.max_map_features, c.max_map_observations
+            )));
+        }
+        let values = read_values(ds, layer, &sel.items).await?;
+        let (layer, scale) = (layer.clone(), scale.clone());
+        tokio::task::spawn_blocking(move || marks(&layer.index.features, &sel, &values, &scale))
+            .await
+            .map_err(|e| WmsError::internal(format!("drawing observations failed: {e}")))
+    }
+
+    /// The feature of an observation layer nearest pixel (`i`, `j`): its id, the
+    /// position, time and value of the observation shown there; only the queried
+    /// point when no feature is within a few pixels.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn obs_feature_info(
+        &self,
+        ds: &Arc<Dataset>,
+        layer: &Arc<ObsLayer>,
+        name: &str,
+        q: ObsQuery,
+        view: &MapView,
+        i: u32,
+        j: u32,
+    ) -> Result<FeatureValue, WmsError> {
+        let lonlat = view.lonlat(i, j);
+        let mut answer = FeatureValue {
+            layer: name.to_string(),
+            longitude: lonlat.map_or(f64::NAN, |l| l.0),
+            latitude: lonlat.map_or(f64::NAN, |l| l.1),
+            feature: None,
+            cell_longitude: None,
+            cell_latitude: None,
+            time: None,
+            elevation: None,
+            value: None,
+            units: layer.units.clone(),
+        };
+        let sel = selection(layer, view, q).await?;
+        let click = [i as f32 + 0.5, j as f32 + 0.5];
+        let Some((n, pick)) = nearest(&sel, click, CLICK_TOLERANCE) else {
+            return Ok(answer);
+        };
+        let item = &sel.items[n];
+        // A track: the one observation nearest the click; a fixed feature: the
+        // observations its dot could show (at most a station's tail).
+        let item = match pick {
+            Some(k) => Selected {
+                picks: vec![item.picks[k]],
+                pixels: vec![item.pixels[k]],
+                ..item.clone()
+            },
+            None => item.clone(),
+        };
+        let values = read_values(ds, layer, std::slice::from_ref(&item)).await?;
+        let values = values.into_iter().next().unwrap_or_default();
+        let k = if item.fixed { shown(&values) } else { Some(0) }
+            .unwrap_or(item.picks.len().saturating_sub(1));
+        let f = &layer.index.features[item.feature];
+        let obs = item.picks.get(k).copied().unwrap_or(0);
+        answer.feature = Some(f.id.clone());
+        answer.cell_longitude = Some(f.x(obs)).filter(|v| v.is_finite());
+        answer.cell_latitude = Some(f.y(obs)).filter(|v| v.is_finite());
+        answer.time = layer.iso(f.t(obs));
+        answer.elevation = Some(f.z(obs)).filter(|v| v.is_finite());
+        answer.value = values.get(k).copied().filter(|v| v.is_finite());
+        Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::build_index;
+    use crate::features::testing::{stations, tracks};
+    use crate::wms::crs::Crs;
+    use crate::wms::style::OutOfRange;
+
+    fn world() -> MapView {
+        MapView {
+            crs: Crs::parse("CRS:84").unwrap(),
+            bbox: [-180.0, -90.0, 180.0, 90.0],
+            width: 360,
+            height: 180,
+        }
+    }
+
+    fn scale() -> ColorScale {
+        ColorScale::new(
+            "viridis",
+            0.0,
+            10.0,
+            false,
+            250,
+            OutOfRange::Extend,
+            OutOfRange::Extend,
+        )
+    }
+
+    #[tokio::test]
+    async fn stations_show_their_latest_value() {
+        let m = stations();
+        let ix = build_index(&m, &m.meta).await.unwrap();
+        let sel = select(&ix, &world(), TimeSelection::All, None, 6.0);
+        // Station B's last value is missing: its dot shows the one before.
+        let values = vec![
+            vec![0.0, 1.0, 2.0, 3.0],
+            vec![4.0, 5.0, 6.0, f64::NAN],
+            vec![f64::NAN; 4],
+        ];
+        let s = scale();
+        let got = marks(&ix.features, &sel, &values, &s);
+        assert_eq!(
+            got,
+            vec![
+                Mark::Dot {
+                    at: [175.0, 80.0],
+                    color: s.color(3.0)
+                },
+                Mark::Dot {
+                    at: [185.0, 70.0],
+                    color: s.color(6.0)
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn tracks_are_coloured_segments() {
+        let m = tracks(&[0, 1, 0, 1, 0]);
+        let ix = build_index(&m, &m.meta).await.unwrap();
+        let sel = select(&ix, &world(), TimeSelection::All, None, 6.0);
+        let values = vec![vec![1.0, f64::NAN, 5.0], vec![2.0, 4.0]];
+        let s = scale();
+        let got = marks(&ix.features, &sel, &values, &s);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[1],
+            Mark::Segment {
+                from: [181.0, 89.0],
+                to: [182.0, 88.0],
+                color: s.color(5.0)
+            }
+        );
+    }
+}
