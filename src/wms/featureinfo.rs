@@ -87,9 +87,7 @@ pub fn respond(values: &[FeatureValue], format: InfoFormat) -> Response {
                 if let Some(f) = &v.feature {
                     s.push_str(&format!("feature: {f}\n"));
                     if let (Some(x), Some(y)) = (v.cell_longitude, v.cell_latitude) {
-                        s.push_str(&format!(
-                            "feature longitude: {x}\nfeature latitude: {y}\n"
-                        ));
+                        s.push_str(&format!("feature longitude: {x}\nfeature latitude: {y}\n"));
                     }
                 }
                 if let Some(t) = &v.time {

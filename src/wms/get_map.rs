@@ -15,12 +15,12 @@ use super::caches::MAX_CACHED_IMAGE;
 use super::crs::Crs;
 use super::encode::{self, ImageFormat};
 use super::error::{ExceptionCode, WmsError};
-use super::params::{Params, parse_bbox, parse_color};
-use super::render::{self, Field, MapView};
-use super::service::{Scope, Wms};
 use super::layers::{AnyLayer, Layer};
 use super::obs_draw::{self, Mark};
 use super::obs_map::{MapCost, ObsQuery};
+use super::params::{Params, parse_bbox, parse_color};
+use super::render::{self, Field, MapView};
+use super::service::{Scope, Wms};
 use super::style::{ColorScale, StyleRequest};
 
 /// What a layer of a map shows: a grid's (time, elevation) indices, or the

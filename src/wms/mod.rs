@@ -28,6 +28,7 @@ pub mod render;
 mod service;
 pub mod style;
 mod tiles;
+mod time_extent;
 mod version;
 
 use std::sync::Arc;

@@ -13,7 +13,10 @@ const RIM: [u8; 4] = [0, 0, 0, 160];
 /// One thing drawn, at image positions (x right, y down, pixel centres at +0.5).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mark {
-    Dot { at: [f32; 2], color: [u8; 4] },
+    Dot {
+        at: [f32; 2],
+        color: [u8; 4],
+    },
     Segment {
         from: [f32; 2],
         to: [f32; 2],

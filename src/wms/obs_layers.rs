@@ -12,10 +12,9 @@ use crate::model::cf::{CfDateTime, Packing};
 use crate::model::{AttrValue, Variable, format_float};
 use crate::subset::BBox;
 
-use super::capabilities;
 use super::error::{ExceptionCode, WmsError};
-use super::layers::TimeAxis;
-use super::obs_select::has_levels;
+use super::obs_select::{TimeSelection, has_levels};
+use super::time_extent::compact_time_extent;
 
 /// Times listed one by one in capabilities up to this many; beyond, an interval.
 const MAX_LISTED_TIMES: usize = 100;
@@ -56,19 +55,6 @@ pub struct ObsElevation {
     pub extent: String,
     pub default: f64,
     pub units: String,
-}
-
-/// Which observations TIME selects.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeSelection {
-    /// No TIME: every observation (a station shows its latest value, a track is drawn
-    /// whole).
-    All,
-    /// `start/end` in the time variable's units, both inclusive.
-    Range(f64, f64),
-    /// One time: each feature's observation nearest it, if the feature was observing
-    /// then (within half its mean spacing).
-    Instant(f64),
 }
 
 impl ObsLayer {
@@ -197,22 +183,16 @@ pub fn time_extent(index: &FeatureIndex) -> Option<ObsTimeExtent> {
     times.sort_by(f64::total_cmp);
     times.dedup();
     let dates: Option<Vec<CfDateTime>> = times.iter().map(|t| units.decode(*t)).collect();
-    let axis = TimeAxis {
-        dim: 0,
-        dates: dates?,
-        values: times,
-        units: units.clone(),
-    };
-    let (start, end) = (axis.dates.first()?.to_iso(), axis.dates.last()?.to_iso());
-    let default = if axis.values.len() == 1 {
+    let dates = dates?;
+    let (start, end) = (dates.first()?.to_iso(), dates.last()?.to_iso());
+    let default = if times.len() == 1 {
         start.clone()
     } else {
         format!("{start}/{end}")
     };
-    let mut extent = capabilities::time_extent(&axis);
-    if axis.values.len() > MAX_LISTED_TIMES && extent.contains(',') {
-        let finest = axis
-            .values
+    let mut extent = compact_time_extent(&dates, &times, units.unit_seconds);
+    if times.len() > MAX_LISTED_TIMES && extent.contains(',') {
+        let finest = times
             .windows(2)
             .map(|w| w[1] - w[0])
             .fold(f64::INFINITY, f64::min);
@@ -327,10 +307,7 @@ mod tests {
         let l = layer_of(stations(), "temp").await;
         let t = l.time.as_ref().unwrap();
         // Daily (days since 2020-01-01): compact, as for gridded layers.
-        assert_eq!(
-            t.extent,
-            "2020-01-01T00:00:00Z/2020-01-04T00:00:00Z/P1D"
-        );
+        assert_eq!(t.extent, "2020-01-01T00:00:00Z/2020-01-04T00:00:00Z/P1D");
         assert_eq!(t.default, "2020-01-01T00:00:00Z/2020-01-04T00:00:00Z");
         assert!(l.elevation.is_none());
         assert_eq!(l.time_selection(None).unwrap(), TimeSelection::All);
@@ -339,7 +316,8 @@ mod tests {
             TimeSelection::Instant(0.0)
         );
         assert_eq!(
-            l.time_selection(Some("2020-01-01/2020-01-03T00:00:00Z")).unwrap(),
+            l.time_selection(Some("2020-01-01/2020-01-03T00:00:00Z"))
+                .unwrap(),
             TimeSelection::Range(0.0, 2.0)
         );
         assert_eq!(

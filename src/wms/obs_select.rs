@@ -5,13 +5,25 @@
 
 use crate::features::{Feature, FeatureIndex};
 
-use super::obs_layers::TimeSelection;
 use super::render::MapView;
 
 /// A station's latest value is looked for among its last this many selected
 /// observations (missing values at the end of a record are skipped, not a whole
 /// record read).
 pub const STATION_TAIL: usize = 64;
+
+/// Which observations TIME selects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeSelection {
+    /// No TIME: every observation (a station shows its latest value, a track is drawn
+    /// whole).
+    All,
+    /// `start/end` in the time variable's units, both inclusive.
+    Range(f64, f64),
+    /// One time: each feature's observation nearest it, if the feature was observing
+    /// then (within half its mean spacing).
+    Instant(f64),
+}
 
 /// The observations of one feature a map shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,10 +148,12 @@ pub fn select(
     for (fi, f) in index.features.iter().enumerate() {
         let fixed = f.is_fixed();
         // A fixed feature off the image is skipped before its times are looked at.
-        let (lon0, lat0) = (f.x(0), f.y(0));
-        if !lon0.is_finite() || !lat0.is_finite() {
+        let Some((lon0, lat0)) = (0..f.x.len().max(1))
+            .map(|k| (f.x(k), f.y(k)))
+            .find(|p| p.0.is_finite() && p.1.is_finite())
+        else {
             continue;
-        }
+        };
         let shift = best_shift(view, lon0, lat0);
         let here = if fixed {
             match project(view, lon0, lat0, shift) {
