@@ -154,7 +154,7 @@ def test_getmap_draws_stations_where_they_are(base, obs_dir):
     values = [v for v, _ in last_valid_temps(obs_dir / "stations.nc")]
     assert values == sorted(values)
     assert lums[0] < lums[1] < lums[2], lums
-    opaque = sum(1 for p in img.getdata() if p[3] > 0)
+    opaque = sum(img.getchannel("A").histogram()[1:])
     assert 3 * 50 < opaque < 3 * 200, opaque  # three dots, nothing else
     for far in [(0, 0), (300, 20), (100, 150), (359, 179)]:
         assert img.getpixel(far)[3] == 0, far
@@ -183,7 +183,7 @@ def test_time_range_selects_values(base):
     # One instant, and a range with no observation at all.
     assert rgba(getmap(base, time="2021-03-01T05:00:00Z")).getpixel(a)[3] == 255
     empty = rgba(getmap(base, time="2021-04-01T00:00:00Z/2021-04-02T00:00:00Z"))
-    assert all(p[3] == 0 for p in empty.getdata())
+    assert empty.getchannel("A").getextrema() == (0, 0)
 
 
 def test_tracks_drawn_along_the_trajectory(base):

@@ -377,7 +377,7 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &LayerEntry
         let legend = format!(
             "{}REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
             inp.service_url,
-            url_part(&name),
+            url_part(name),
             style
         );
         let _ = write!(
