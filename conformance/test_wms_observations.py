@@ -287,3 +287,69 @@ def test_legend_and_errors(base):
     assert code == "InvalidDimensionValue"
     code, _ = exception_code(getmap(base, layers=PROFILES, elevation="deep"))
     assert code == "InvalidDimensionValue"
+
+
+def test_access_control_hides_restricted_observation_layers(obs_dir, tmp_path):
+    """Observation layers are listed, drawn and queried only for those admitted to
+    their dataset, as gridded layers are."""
+    import bcrypt
+
+    password = "seen-by-alice-3"
+    (tmp_path / "users.htpasswd").write_text(
+        "alice:" + bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode() + "\n"
+    )
+    config = tmp_path / "datagate.toml"
+    config.write_text(
+        f"""
+[auth]
+users_file = "users.htpasswd"
+[[roots]]
+path = "{obs_dir}"
+[[roots]]
+path = "{obs_dir}"
+prefix = "restricted/"
+[[access]]
+datasets = "restricted/**"
+allow = ["user:alice"]
+"""
+    )
+    proc, url = start_server(["--config", str(config)])
+    try:
+        secret = "restricted/" + STATIONS
+        anon = WebMapService(url + "/wms", version="1.3.0", timeout=30)
+        assert STATIONS in anon.contents and secret not in anon.contents
+        alice = requests.Session()
+        alice.auth = ("alice", password)
+        caps = alice.get(url + "/wms", params={"SERVICE": "WMS", "REQUEST": "GetCapabilities"})
+        assert f"<Name>{secret}</Name>" in caps.text
+        r = getmap(url, layers=secret)
+        assert r.status_code == 401 and r.headers["content-type"].startswith("text/xml"), r.status_code
+        q = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": secret,
+             "STYLES": "", "CRS": "CRS:84", "BBOX": "-180,-90,180,90", "WIDTH": "360",
+             "HEIGHT": "180", "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
+        img = rgba(alice.get(url + "/wms", params=q, timeout=30))
+        lon, lat = dsg_files.STATION_LON[0], dsg_files.STATION_LAT[0]
+        assert img.getpixel(pixel(lon, lat))[3] == 255
+    finally:
+        stop_server(proc)
+
+
+def test_elevation_picks_a_profile_level(base, obs_dir):
+    """Profile 1001 (40N, 20W): ELEVATION picks the level nearest, as netCDF4 reads it."""
+    bbox = (-30, 30, 10, 60)
+    x, y = pixel(dsg_files.PROFILE_LON[0], dsg_files.PROFILE_LAT[0], bbox, (400, 300))
+    with netCDF4.Dataset(obs_dir / "profiles.nc") as nc:
+        z, sal = nc["z"][:5], nc["salinity"][:5]
+    seen = []
+    for level in ["0", "12", "40"]:
+        r = feature_info(base, x, y, layers=PROFILES, query_layers=PROFILES,
+                         bbox=",".join(map(str, bbox)), width=400, height=300, elevation=level)
+        f = r.json()["features"][0]
+        k = int(np.argmin(np.abs(z - float(level))))
+        assert f["feature"] == "1001" and f["elevation"] == float(z[k]), f
+        assert math.isclose(f["value"], float(sal[k]), rel_tol=1e-6)
+        img = rgba(getmap(base, layers=PROFILES, bbox=",".join(map(str, bbox)), width=400,
+                          height=300, elevation=level, colorscalerange="34,34.4"))
+        seen.append(img.getpixel((x, y)))
+    assert all(p[3] == 255 for p in seen)
+    assert luminance(seen[0]) < luminance(seen[1]) < luminance(seen[2]), seen
