@@ -8,9 +8,11 @@ use std::sync::Arc;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::app::AppState;
+use crate::cache::VersionKey;
 use crate::catalog::Dataset;
 use crate::error::Kinded;
-use crate::features::{DsgError, Feature, read_observations};
+use crate::features::{DsgError, Feature, Level, read_observations};
+use crate::subset::Hyperslab;
 
 use super::error::WmsError;
 use super::featureinfo::FeatureValue;
@@ -23,6 +25,11 @@ use super::style::ColorScale;
 
 /// Features read at once for one map.
 const READS_IN_FLIGHT: usize = 8;
+/// A map of more features than this reads the observed variable whole, once (cached
+/// with the decoded slices), rather than once per feature...
+const BULK_FEATURES: usize = 16;
+/// ...when it has at most this many values.
+const BULK_MAX_VALUES: usize = 16 << 20;
 /// A click finds a feature this many pixels from its dot's centre or its track.
 const CLICK_TOLERANCE: f32 = DOT_RADIUS + 3.0;
 
@@ -86,6 +93,60 @@ async fn read_values(
         .await
 }
 
+/// Where the value of observation `row` of instance `inst` lies in the whole variable
+/// (`rows` long along the observation dimension, `instances` features); the same
+/// addressing as the feature index's coordinates.
+fn value_offset(
+    level: Level,
+    instances: usize,
+    rows: usize,
+    inst: usize,
+    row: usize,
+) -> Option<usize> {
+    #[allow(unreachable_patterns)]
+    match level {
+        Level::Scalar => Some(0),
+        Level::Instance => Some(inst),
+        Level::Obs {
+            instance_axis: None,
+        } => Some(row),
+        Level::Obs {
+            instance_axis: Some(0),
+        } => inst.checked_mul(rows)?.checked_add(row),
+        Level::Obs {
+            instance_axis: Some(_),
+        } => row.checked_mul(instances)?.checked_add(inst),
+        // A layout this does not know: read feature by feature.
+        _ => None,
+    }
+}
+
+/// The values of each selected feature's picks, taken from the whole variable; `None`
+/// if an offset falls outside it.
+fn values_from_whole(
+    layer: &ObsLayer,
+    level: Level,
+    items: &[Selected],
+    all: &[f32],
+) -> Option<Vec<Vec<f64>>> {
+    let schema = &layer.index.schema;
+    let (instances, rows) = (schema.instances(), schema.obs_dim.len);
+    items
+        .iter()
+        .map(|item| {
+            let f = &layer.index.features[item.feature];
+            item.picks
+                .iter()
+                .map(|&k| {
+                    let row = *f.rows.get(k)? as usize;
+                    let at = value_offset(level, instances, rows, f.instance, row)?;
+                    all.get(at).map(|v| *v as f64)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The pick a fixed feature shows: its latest observation with a value.
 fn shown(values: &[f64]) -> Option<usize> {
     values.iter().rposition(|v| v.is_finite())
@@ -143,6 +204,52 @@ pub(super) fn marks(
 }
 
 impl Wms {
+    /// The decoded values of an observed variable whole (NaN where missing), cached;
+    /// `None` when it is too large to read at once.
+    async fn whole_variable(
+        &self,
+        state: &AppState,
+        ds: &Arc<Dataset>,
+        layer: &Arc<ObsLayer>,
+    ) -> Result<Option<Arc<Vec<f32>>>, WmsError> {
+        let shape = layer.var.shape();
+        let n: usize = shape.iter().product();
+        let bytes = n.saturating_mul(layer.var.dtype.size().unwrap_or(8)) as u64;
+        if n > BULK_MAX_VALUES || bytes > state.config.limits.max_response_bytes {
+            return Ok(None);
+        }
+        let key = (
+            VersionKey::of(ds),
+            layer.var.path.clone(),
+            usize::MAX,
+            usize::MAX,
+        );
+        let (ds, layer) = (ds.clone(), layer.clone());
+        self.caches
+            .slices
+            .try_get_with(key, async move {
+                let arr = ds
+                    .read(&layer.var.path, &Hyperslab::full(&shape))
+                    .await
+                    .map_err(|e| WmsError::read_failed(&layer.var.path, &e))?;
+                tokio::task::spawn_blocking(move || {
+                    let p = &layer.packing;
+                    let values: Vec<f32> = (0..arr.values.len())
+                        .map(|i| {
+                            p.decode(arr.values.get_f64(i))
+                                .map_or(f32::NAN, |v| v as f32)
+                        })
+                        .collect();
+                    Arc::new(values)
+                })
+                .await
+                .map_err(|e| WmsError::internal(format!("decoding observations failed: {e}")))
+            })
+            .await
+            .map(Some)
+            .map_err(|e: Arc<WmsError>| (*e).clone())
+    }
+
     /// The marks of an observation layer on a map, its cost added to `cost` and
     /// checked against the map limits before anything is read.
     #[allow(clippy::too_many_arguments)]
@@ -168,7 +275,17 @@ impl Wms {
                 cost.features, cost.observations, c.max_map_features, c.max_map_observations
             )));
         }
-        let values = read_values(ds, layer, &sel.items).await?;
+        let whole = match layer.index.schema.level(&layer.var) {
+            Some(level) if sel.items.len() > BULK_FEATURES => self
+                .whole_variable(state, ds, layer)
+                .await?
+                .and_then(|all| values_from_whole(layer, level, &sel.items, &all)),
+            _ => None,
+        };
+        let values = match whole {
+            Some(v) => v,
+            None => read_values(ds, layer, &sel.items).await?,
+        };
         let (layer, scale) = (layer.clone(), scale.clone());
         tokio::task::spawn_blocking(move || marks(&layer.index.features, &sel, &values, &scale))
             .await
@@ -238,7 +355,9 @@ impl Wms {
 mod tests {
     use super::*;
     use crate::features::build_index;
-    use crate::features::testing::{stations, tracks};
+    use crate::features::testing::{Mem, profiles, stations, tracks};
+    use crate::model::cf::Packing;
+    use crate::subset::BBox;
     use crate::wms::crs::Crs;
     use crate::wms::style::OutOfRange;
 
@@ -308,5 +427,62 @@ mod tests {
                 color: s.color(5.0)
             }
         );
+    }
+
+    /// The whole-variable path gives what one read per feature gives, in every layout.
+    #[tokio::test]
+    async fn whole_variable_values_equal_per_feature_reads() {
+        for (m, var) in [
+            (stations(), "temp"),
+            (profiles(&[3, 2]), "salt"),
+            (tracks(&[0, 1, 0, 1, 0]), "temp"),
+            (tracks(&[1, 1, 0, 0, 1]), "temp"),
+        ] {
+            let m: Mem = m;
+            let index = Arc::new(build_index(&m, &m.meta).await.unwrap());
+            let var = index
+                .schema
+                .data
+                .iter()
+                .find(|v| v.name == var)
+                .unwrap()
+                .clone();
+            let layer = ObsLayer {
+                dataset_id: "d".into(),
+                var_name: var.name.clone(),
+                packing: Packing::of(&var),
+                var: var.clone(),
+                title: String::new(),
+                abstract_text: None,
+                units: None,
+                bbox: BBox::world(),
+                index: index.clone(),
+                time: None,
+                elevation: None,
+            };
+            let sel = select(&index, &world(), TimeSelection::All, None, 6.0);
+            assert!(!sel.items.is_empty());
+            let whole = crate::features::ArraySource::read_array(
+                &m,
+                &var.path,
+                &Hyperslab::full(&var.shape()),
+            )
+            .await
+            .unwrap();
+            let all: Vec<f32> = (0..whole.values.len())
+                .map(|i| whole.values.get_f64(i) as f32)
+                .collect();
+            let level = index.schema.level(&var).unwrap();
+            let got = values_from_whole(&layer, level, &sel.items, &all).unwrap();
+            for (item, got) in sel.items.iter().zip(got) {
+                let f = &index.features[item.feature];
+                let want = read_observations(&m, &index, f, &var, &item.picks)
+                    .await
+                    .unwrap();
+                // The whole variable is kept as f32 (colours need no more).
+                let want: Vec<f64> = want.iter().map(|v| *v as f32 as f64).collect();
+                assert_eq!(got, want, "{var:?} feature {}", f.id);
+            }
+        }
     }
 }
