@@ -157,9 +157,10 @@ fn crosses_antimeridian(f: &Feature, a: usize, b: usize) -> bool {
     (f.x(a) - f.x(b)).abs() > 180.0
 }
 
-/// The marks of a selection: a dot per fixed feature coloured by the value it shows, a
-/// segment per pair of consecutive observations of a track coloured by the first's
-/// value (the second's when the first is missing). Missing values draw nothing.
+/// The marks of a selection: a dot per fixed feature coloured by the value it shows;
+/// a track as lines, each step between consecutive observations coloured by the first's
+/// value (the second's when the first is missing), steps of one colour joined into one
+/// line and steps shorter than a pixel merged. Missing values draw nothing.
 pub(super) fn marks(
     features: &[Feature],
     sel: &Selection,
@@ -182,22 +183,34 @@ pub(super) fn marks(
             }
             continue;
         }
-        for k in 0..item.picks.len() - 1 {
-            if crosses_antimeridian(f, item.picks[k], item.picks[k + 1]) {
-                continue;
-            }
+        let last = item.picks.len() - 1;
+        let mut line: Option<(Vec<[f32; 2]>, [u8; 4])> = None;
+        for k in 0..last {
             let v = if vals[k].is_finite() {
                 vals[k]
             } else {
                 vals[k + 1]
             };
-            if let Some(color) = colour(v) {
-                out.push(Mark::Segment {
-                    from: item.pixels[k],
-                    to: item.pixels[k + 1],
-                    color,
-                });
+            let step =
+                colour(v).filter(|_| !crosses_antimeridian(f, item.picks[k], item.picks[k + 1]));
+            let (from, to) = (item.pixels[k], item.pixels[k + 1]);
+            match (&mut line, step) {
+                (Some((points, c)), Some(color)) if *c == color => {
+                    let end = points[points.len() - 1];
+                    if (to[0] - end[0]).hypot(to[1] - end[1]) >= 1.0 || k + 1 == last {
+                        points.push(to);
+                    }
+                }
+                (_, step) => {
+                    if let Some((points, color)) = line.take() {
+                        out.push(Mark::Line { points, color });
+                    }
+                    line = step.map(|color| (vec![from, to], color));
+                }
             }
+        }
+        if let Some((points, color)) = line {
+            out.push(Mark::Line { points, color });
         }
     }
     out
@@ -411,7 +424,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tracks_are_coloured_segments() {
+    async fn tracks_are_coloured_lines() {
         let m = tracks(&[0, 1, 0, 1, 0]);
         let ix = build_index(&m, &m.meta).await.unwrap();
         let sel = select(&ix, &world(), TimeSelection::All, None, 6.0);
@@ -421,12 +434,57 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(
             got[1],
-            Mark::Segment {
-                from: [181.0, 89.0],
-                to: [182.0, 88.0],
+            Mark::Line {
+                points: vec![[181.0, 89.0], [182.0, 88.0]],
                 color: s.color(5.0)
             }
         );
+    }
+
+    /// Steps of one colour are one line; steps under a pixel are merged.
+    #[test]
+    fn long_tracks_are_thinned() {
+        let n = 1001;
+        let f = Feature {
+            id: "t".into(),
+            instance: 0,
+            rows: (0..n as u32).collect(),
+            x: (0..n).map(|k| k as f64 * 0.01).collect(),
+            y: vec![0.0; n],
+            t: (0..n).map(|k| k as f64).collect(),
+            z: vec![],
+            bbox: (0.0, 0.0, 10.0, 0.0),
+            time_span: Some((0.0, n as f64 - 1.0)),
+        };
+        let sel = Selection {
+            items: vec![Selected {
+                feature: 0,
+                picks: (0..n).collect(),
+                pixels: (0..n).map(|k| [k as f32 * 0.1, 50.0]).collect(),
+                fixed: false,
+            }],
+            observations: n,
+        };
+        let s = scale();
+        let mut values = vec![vec![5.0; n]];
+        let got = marks(std::slice::from_ref(&f), &sel, &values, &s);
+        let [Mark::Line { points, .. }] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert!(
+            (95..=105).contains(&points.len()),
+            "one point a pixel: {}",
+            points.len()
+        );
+        assert_eq!(points[0], [0.0, 50.0]);
+        assert_eq!(points[points.len() - 1], [100.0, 50.0]);
+        // A colour change starts a new line; a missing stretch breaks it.
+        values[0][500] = 9.0;
+        for v in &mut values[0][700..702] {
+            *v = f64::NAN;
+        }
+        let got = marks(std::slice::from_ref(&f), &sel, &values, &s);
+        assert_eq!(got.len(), 4, "{got:?}");
     }
 
     /// The whole-variable path gives what one read per feature gives, in every layout.
