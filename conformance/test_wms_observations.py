@@ -171,6 +171,16 @@ def test_getmap_in_web_mercator(base):
         px = pixel(x, y, bbox, (256, 256))
         assert img.getpixel(px)[3] == 255, (lon, lat, px)
     assert img.getpixel((10, 10))[3] == 0
+    # The XYZ tile of the whole world is the same map.
+    tile = rgba(requests.get(f"{base}/wms/tiles/{STATIONS}/0/0/0.png?colorscalerange=280,300"))
+    assert tile.tobytes() == img.tobytes()
+    # The one-dataset service names the layer by its variable.
+    one = requests.get(f"{base}/wms/stations.nc", params={
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "temp",
+        "STYLES": "", "CRS": "EPSG:3857", "BBOX": ",".join(map(str, bbox)), "WIDTH": "256",
+        "HEIGHT": "256", "FORMAT": "image/png", "TRANSPARENT": "TRUE",
+        "COLORSCALERANGE": "280,300"})
+    assert rgba(one).tobytes() == img.tobytes()
 
 
 def test_time_range_selects_values(base):
