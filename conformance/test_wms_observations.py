@@ -321,6 +321,8 @@ prefix = "restricted/"
 [[access]]
 datasets = "restricted/**"
 allow = ["user:alice"]
+[wms]
+max_map_features = 2
 """
     )
     proc, url = start_server(["--config", str(config)])
@@ -334,12 +336,17 @@ allow = ["user:alice"]
         assert f"<Name>{secret}</Name>" in caps.text
         r = getmap(url, layers=secret)
         assert r.status_code == 401 and r.headers["content-type"].startswith("text/xml"), r.status_code
+        # Three stations in view, two allowed per map: counted before anything is read.
+        r = getmap(url)
+        assert r.status_code == 413 and "at most 2 features" in r.text, r.text
+        assert "ServiceException" in r.text
+        bbox = (-20, 0, 20, 30)  # station A and B only
         q = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": secret,
-             "STYLES": "", "CRS": "CRS:84", "BBOX": "-180,-90,180,90", "WIDTH": "360",
-             "HEIGHT": "180", "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
+             "STYLES": "", "CRS": "CRS:84", "BBOX": ",".join(map(str, bbox)), "WIDTH": "400",
+             "HEIGHT": "300", "FORMAT": "image/png", "TRANSPARENT": "TRUE"}
         img = rgba(alice.get(url + "/wms", params=q, timeout=30))
         lon, lat = dsg_files.STATION_LON[0], dsg_files.STATION_LAT[0]
-        assert img.getpixel(pixel(lon, lat))[3] == 255
+        assert img.getpixel(pixel(lon, lat, bbox, (400, 300)))[3] == 255
     finally:
         stop_server(proc)
 

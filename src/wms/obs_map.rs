@@ -281,12 +281,16 @@ impl Wms {
         cost.observations += sel.observations;
         let c = &state.config.wms;
         if cost.features > c.max_map_features || cost.observations > c.max_map_observations {
-            return Err(WmsError::too_large(&format!(
-                "this map would draw {} features and read {} observations; this server \
-                 draws at most {} features and {} observations in one map: narrow TIME \
-                 or the bounding box",
-                cost.features, cost.observations, c.max_map_features, c.max_map_observations
-            )));
+            return Err(WmsError {
+                code: Some(super::error::ExceptionCode::NoApplicableCode),
+                message: format!(
+                    "this map would draw {} features and read {} observations; this server \
+                     draws at most {} features and {} observations in one map: narrow TIME \
+                     or the bounding box",
+                    cost.features, cost.observations, c.max_map_features, c.max_map_observations
+                ),
+                status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            });
         }
         let whole = match layer.index.schema.level(&layer.var) {
             Some(level) if sel.items.len() > BULK_FEATURES => self
