@@ -1,6 +1,7 @@
 //! Maps and feature queries of observation layers: the observations a view shows are
 //! selected from the feature index (on the blocking pool), counted against the map
-//! limits, read (one small read per feature), then coloured into marks; GetFeatureInfo
+//! limits, read (one small read per feature, or the variable whole once for maps of
+//! many features), then coloured into marks, all before drawing; GetFeatureInfo
 //! answers the feature nearest the clicked pixel.
 
 use std::sync::Arc;
@@ -28,8 +29,9 @@ const READS_IN_FLIGHT: usize = 8;
 /// A map of more features than this reads the observed variable whole, once (cached
 /// with the decoded slices), rather than once per feature...
 const BULK_FEATURES: usize = 16;
-/// ...when it has at most this many values.
-const BULK_MAX_VALUES: usize = 16 << 20;
+/// ...when it has at most this many values (the read and its decoded copy stay
+/// under ~50 MB).
+const BULK_MAX_VALUES: usize = 4 << 20;
 /// A click finds a feature this many pixels from its dot's centre or its track.
 const CLICK_TOLERANCE: f32 = DOT_RADIUS + 3.0;
 
