@@ -50,7 +50,7 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
     let _ = write!(
         x,
         "<Service>\n<Name>{}</Name>\n<Title>{}</Title>\n\
-         <Abstract>Maps of the gridded variables of datagate's datasets.</Abstract>\n\
+         <Abstract>Maps of the gridded variables of datagate's datasets, and of their observations (CF discrete sampling geometries) as points and tracks.</Abstract>\n\
          <OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\" xlink:href=\"{url}\"/>\n\
          <Fees>none</Fees>\n<AccessConstraints>none</AccessConstraints>\n",
         if v == Version::V130 { "WMS" } else { "OGC:WMS" },
