@@ -55,7 +55,7 @@ struct WmsState {
     wms: Arc<Wms>,
 }
 
-/// OGC WMS 1.1.1/1.3.0 and XYZ tiles over every gridded variable.
+/// OGC WMS 1.1.1/1.3.0 and XYZ tiles over every gridded variable and observed variable.
 pub struct WmsService {
     wms: Arc<Wms>,
 }
