@@ -307,8 +307,17 @@ def test_observations_are_drawn_as_points(site, browser):
     markers = wait(browser, lambda d: d.find_elements("css selector", "#map path.leaflet-interactive"),
                    what="station markers")
     assert len(markers) == 3
-    wait(browser, lambda d: d.find_element("id", "map-status").text != "" and
-         not d.find_element("id", "map-status").text.startswith("Click"), what="the map's status")
+    # The observed variables are WMS layers too: the stations drawn as coloured dots.
+    options = wait(browser, lambda d: [o.get_attribute("value") for o in
+                                       d.find_element("id", "layer").find_elements("tag name", "option")],
+                   what="the observation layers")
+    assert {"temp", "wind"} <= {o.split("/")[-1] for o in options}, options
+    wait(browser, lambda d: len(tile_images(d)) > 0, timeout=30, what="WMS tiles")
+    wait(browser, lambda d: d.execute_script(
+        "return document.querySelectorAll('#map img.leaflet-tile:not(.leaflet-tile-loaded)').length === 0"),
+        timeout=30, what="all tiles loaded")
+    opaque = sum(int((tile_pixels(browser, img)[..., 3] > 0).sum()) for img in tile_images(browser))
+    assert opaque > 50, opaque
     shot(browser, "observations", browser.find_element("id", "viewer"))
     assert console_errors(browser) == []
 

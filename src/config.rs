@@ -261,6 +261,10 @@ pub struct WmsConfig {
     /// Memory all GetMaps being drawn at once may take (about 12 bytes a pixel);
     /// more wait up to `limits.admission_wait_ms`, then get a 503.
     pub render_memory_bytes: u64,
+    /// Observation features one GetMap may draw, and observations (feature × time)
+    /// it may read, over all its observation layers; counted before anything is read.
+    pub max_map_features: usize,
+    pub max_map_observations: usize,
 }
 
 impl Default for WmsConfig {
@@ -273,6 +277,8 @@ impl Default for WmsConfig {
             default_palette: "viridis".into(),
             max_layers: 16,
             render_memory_bytes: 384 << 20,
+            max_map_features: 20_000,
+            max_map_observations: 2_000_000,
         }
     }
 }

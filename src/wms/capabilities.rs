@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use crate::model::cf::CfDateTime;
 use crate::model::format_float;
 use crate::subset::BBox;
 
@@ -12,7 +11,9 @@ use super::crs::{ADVERTISED, Crs};
 use super::error::xml_escape as esc;
 use super::layers::{DatasetLayers, Layer, TimeAxis};
 use super::legend;
+use super::obs_layers::ObsLayer;
 use super::style::{PALETTES, style_name};
+use super::time_extent::compact_time_extent;
 
 /// What the document describes.
 pub struct CapabilitiesInput<'a> {
@@ -49,7 +50,7 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
     let _ = write!(
         x,
         "<Service>\n<Name>{}</Name>\n<Title>{}</Title>\n\
-         <Abstract>Maps of the gridded variables of datagate's datasets.</Abstract>\n\
+         <Abstract>Maps of the gridded variables of datagate's datasets, and of their observations (CF discrete sampling geometries) as points and tracks.</Abstract>\n\
          <OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\" xlink:href=\"{url}\"/>\n\
          <Fees>none</Fees>\n<AccessConstraints>none</AccessConstraints>\n",
         if v == Version::V130 { "WMS" } else { "OGC:WMS" },
@@ -116,7 +117,7 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         .to_array();
     geo_bbox(&mut x, v, all_bbox);
     bounding_boxes(&mut x, v, all_bbox);
-    for ds in inp.datasets.iter().filter(|d| !d.layers.is_empty()) {
+    for ds in inp.datasets.iter().filter(|d| !d.is_empty()) {
         x.push_str("<Layer>\n");
         let _ = writeln!(x, "<Title>{}</Title>", esc(&ds.title));
         let _ = writeln!(x, "<Abstract>Dataset {}</Abstract>", esc(&ds.id));
@@ -124,7 +125,14 @@ pub fn document(inp: &CapabilitiesInput<'_>) -> String {
         geo_bbox(&mut x, v, b);
         bounding_boxes(&mut x, v, b);
         for layer in &ds.layers {
-            layer_element(&mut x, inp, layer);
+            layer_element(&mut x, inp, &LayerEntry::grid(layer, inp.short_names));
+        }
+        for layer in &ds.observations {
+            layer_element(
+                &mut x,
+                inp,
+                &LayerEntry::observations(layer, inp.short_names),
+            );
         }
         x.push_str("</Layer>\n");
     }
@@ -220,18 +228,78 @@ fn bounding_boxes(x: &mut String, v: Version, b: [f64; 4]) {
     }
 }
 
-fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
+/// What the capabilities say of one layer, gridded or observations.
+struct LayerEntry<'a> {
+    name: String,
+    title: &'a str,
+    abstract_text: Option<&'a str>,
+    units: Option<&'a str>,
+    bbox: [f64; 4],
+    /// (extent, default, several values may be asked for at once).
+    time: Option<(String, Option<String>, bool)>,
+    /// (extent, default, units).
+    elevation: Option<(String, String, String)>,
+}
+
+impl<'a> LayerEntry<'a> {
+    fn grid(layer: &'a Layer, short_names: bool) -> LayerEntry<'a> {
+        LayerEntry {
+            name: if short_names {
+                layer.var_name.clone()
+            } else {
+                layer.full_name()
+            },
+            title: &layer.title,
+            abstract_text: layer.abstract_text.as_deref(),
+            units: layer.units.as_deref(),
+            bbox: layer.bbox.to_array(),
+            time: layer
+                .time
+                .as_ref()
+                .map(|t| (time_extent(t), t.dates.last().map(|d| d.to_iso()), false)),
+            elevation: layer.elevation.as_ref().map(|e| {
+                let list: Vec<String> = e.values.iter().map(|v| num(*v)).collect();
+                (
+                    list.join(","),
+                    list.first().cloned().unwrap_or_default(),
+                    e.units.clone(),
+                )
+            }),
+        }
+    }
+
+    /// An observation layer: TIME takes a range (the default is the whole span).
+    fn observations(layer: &'a ObsLayer, short_names: bool) -> LayerEntry<'a> {
+        LayerEntry {
+            name: if short_names {
+                layer.var_name.clone()
+            } else {
+                layer.full_name()
+            },
+            title: &layer.title,
+            abstract_text: layer.abstract_text.as_deref(),
+            units: layer.units.as_deref(),
+            bbox: layer.bbox.to_array(),
+            time: layer
+                .time
+                .as_ref()
+                .map(|t| (t.extent.clone(), Some(t.default.clone()), true)),
+            elevation: layer
+                .elevation
+                .as_ref()
+                .map(|e| (e.extent.clone(), num(e.default), e.units.clone())),
+        }
+    }
+}
+
+fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &LayerEntry<'_>) {
     let v = inp.version;
-    let name = if inp.short_names {
-        layer.var_name.clone()
-    } else {
-        layer.full_name()
-    };
+    let name = &layer.name;
     x.push_str("<Layer queryable=\"1\">\n");
-    let _ = writeln!(x, "<Name>{}</Name>", esc(&name));
-    let _ = writeln!(x, "<Title>{}</Title>", esc(&layer.title));
-    let mut abs = layer.abstract_text.clone().unwrap_or_default();
-    if let Some(u) = &layer.units {
+    let _ = writeln!(x, "<Name>{}</Name>", esc(name));
+    let _ = writeln!(x, "<Title>{}</Title>", esc(layer.title));
+    let mut abs = layer.abstract_text.unwrap_or_default().to_string();
+    if let Some(u) = layer.units {
         if !abs.is_empty() {
             abs.push_str(". ");
         }
@@ -240,33 +308,24 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
     if !abs.is_empty() {
         let _ = writeln!(x, "<Abstract>{}</Abstract>", esc(&abs));
     }
-    geo_bbox(x, v, layer.bbox.to_array());
-    bounding_boxes(x, v, layer.bbox.to_array());
+    geo_bbox(x, v, layer.bbox);
+    bounding_boxes(x, v, layer.bbox);
     // Dimensions: 1.3.0 puts the extent in Dimension; 1.1.1 declares Dimension and
     // gives the values in Extent, after all Dimensions.
-    let time = layer
-        .time
-        .as_ref()
-        .map(|t| (time_extent(t), t.dates.last().map(|d| d.to_iso())));
-    let elev = layer.elevation.as_ref().map(|e| {
-        let list: Vec<String> = e.values.iter().map(|v| num(*v)).collect();
-        (
-            list.join(","),
-            list.first().cloned().unwrap_or_default(),
-            e.units.clone(),
-        )
-    });
+    let time = &layer.time;
+    let elev = &layer.elevation;
     match v {
         Version::V130 => {
-            if let Some((extent, default)) = &time {
+            if let Some((extent, default, multiple)) = time {
                 let _ = writeln!(
                     x,
-                    "<Dimension name=\"time\" units=\"ISO8601\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\" current=\"0\">{}</Dimension>",
+                    "<Dimension name=\"time\" units=\"ISO8601\" default=\"{}\" multipleValues=\"{}\" nearestValue=\"1\" current=\"0\">{}</Dimension>",
                     esc(default.as_deref().unwrap_or("")),
+                    u8::from(*multiple),
                     esc(extent)
                 );
             }
-            if let Some((extent, default, units)) = &elev {
+            if let Some((extent, default, units)) = elev {
                 let _ = writeln!(
                     x,
                     "<Dimension name=\"elevation\" units=\"{}\" unitSymbol=\"{}\" default=\"{}\" multipleValues=\"0\" nearestValue=\"1\">{}</Dimension>",
@@ -281,22 +340,23 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
             if time.is_some() {
                 x.push_str("<Dimension name=\"time\" units=\"ISO8601\"/>\n");
             }
-            if let Some((_, _, units)) = &elev {
+            if let Some((_, _, units)) = elev {
                 let _ = writeln!(
                     x,
                     "<Dimension name=\"elevation\" units=\"{}\"/>",
                     esc(units)
                 );
             }
-            if let Some((extent, default)) = &time {
+            if let Some((extent, default, multiple)) = time {
                 let _ = writeln!(
                     x,
-                    "<Extent name=\"time\" default=\"{}\" nearestValue=\"1\">{}</Extent>",
+                    "<Extent name=\"time\" default=\"{}\" multipleValues=\"{}\" nearestValue=\"1\">{}</Extent>",
                     esc(default.as_deref().unwrap_or("")),
+                    u8::from(*multiple),
                     esc(extent)
                 );
             }
-            if let Some((extent, default, _)) = &elev {
+            if let Some((extent, default, _)) = elev {
                 let _ = writeln!(
                     x,
                     "<Extent name=\"elevation\" default=\"{}\" nearestValue=\"1\">{}</Extent>",
@@ -317,7 +377,7 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
         let legend = format!(
             "{}REQUEST=GetLegendGraphic&LAYER={}&STYLE={}&FORMAT=image/png",
             inp.service_url,
-            url_part(&name),
+            url_part(name),
             style
         );
         let _ = write!(
@@ -336,116 +396,7 @@ fn layer_element(x: &mut String, inp: &CapabilitiesInput<'_>, layer: &Layer) {
     x.push_str("</Layer>\n");
 }
 
-/// The compact time extent: `start/end/period` for regular steps (months counted
-/// in the calendar, so noleap and 360-day months work), else a list.
-pub fn time_extent(t: &TimeAxis) -> String {
-    let d = &t.dates;
-    if d.len() == 1 {
-        return d[0].to_iso();
-    }
-    let list = || {
-        d.iter()
-            .map(CfDateTime::to_iso)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    if d.len() < 2 {
-        return list();
-    }
-    let start_end = format!("{}/{}", d[0].to_iso(), d[d.len() - 1].to_iso());
-    // Whole months apart, same day and time of day.
-    let month_index = |c: &CfDateTime| c.year * 12 + c.month as i64;
-    let same_day = d.iter().all(|c| {
-        c.day == d[0].day
-            && c.hour == d[0].hour
-            && c.minute == d[0].minute
-            && c.second == d[0].second
-    });
-    if same_day {
-        let step = month_index(&d[1]) - month_index(&d[0]);
-        if step > 0
-            && d.windows(2)
-                .all(|w| month_index(&w[1]) - month_index(&w[0]) == step)
-        {
-            let period = if step % 12 == 0 {
-                format!("P{}Y", step / 12)
-            } else {
-                format!("P{step}M")
-            };
-            return format!("{start_end}/{period}");
-        }
-    }
-    let secs: Vec<f64> = t.values.iter().map(|v| v * t.units.unit_seconds).collect();
-    let step = secs[1] - secs[0];
-    let regular = step > 0.0
-        && secs
-            .windows(2)
-            .all(|w| ((w[1] - w[0]) - step).abs() <= 1e-6 * step.max(1.0));
-    if regular && (step - step.round()).abs() < 1e-6 {
-        let s = step.round() as i64;
-        let period = if s % 86400 == 0 {
-            format!("P{}D", s / 86400)
-        } else if s % 3600 == 0 {
-            format!("PT{}H", s / 3600)
-        } else if s % 60 == 0 {
-            format!("PT{}M", s / 60)
-        } else {
-            format!("PT{s}S")
-        };
-        return format!("{start_end}/{period}");
-    }
-    list()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::cf::TimeUnits;
-
-    fn axis(units: &str, cal: &str, values: &[f64]) -> TimeAxis {
-        let u = TimeUnits::parse(units, Some(cal)).unwrap();
-        TimeAxis {
-            dim: 0,
-            dates: values.iter().map(|v| u.decode(*v).unwrap()).collect(),
-            values: values.to_vec(),
-            units: u,
-        }
-    }
-
-    #[test]
-    fn compact_time_extents() {
-        // Monthly in a noleap calendar (sst_classic.nc).
-        assert_eq!(
-            time_extent(&axis("days since 2000-01-01", "noleap", &[0.0, 31.0, 59.0])),
-            "2000-01-01T00:00:00Z/2000-03-01T00:00:00Z/P1M"
-        );
-        assert_eq!(
-            time_extent(&axis(
-                "hours since 2020-01-01",
-                "proleptic_gregorian",
-                &[0.0, 6.0, 12.0, 18.0]
-            )),
-            "2020-01-01T00:00:00Z/2020-01-01T18:00:00Z/PT6H"
-        );
-        assert_eq!(
-            time_extent(&axis("days since 2010-01-01", "standard", &[0.0, 1.0])),
-            "2010-01-01T00:00:00Z/2010-01-02T00:00:00Z/P1D"
-        );
-        assert_eq!(
-            time_extent(&axis("days since 2010-01-01", "standard", &[0.0, 1.0, 5.0])),
-            "2010-01-01T00:00:00Z,2010-01-02T00:00:00Z,2010-01-06T00:00:00Z"
-        );
-        assert_eq!(
-            time_extent(&axis(
-                "days since 2010-01-01",
-                "360_day",
-                &[0.0, 360.0, 720.0]
-            )),
-            "2010-01-01T00:00:00Z/2012-01-01T00:00:00Z/P1Y"
-        );
-        assert_eq!(
-            time_extent(&axis("days since 2010-01-01", "standard", &[3.0])),
-            "2010-01-04T00:00:00Z"
-        );
-    }
+/// The time extent of a gridded layer's axis.
+fn time_extent(t: &TimeAxis) -> String {
+    compact_time_extent(&t.dates, &t.values, t.units.unit_seconds)
 }

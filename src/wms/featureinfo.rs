@@ -14,7 +14,10 @@ pub struct FeatureValue {
     /// The queried point.
     pub longitude: f64,
     pub latitude: f64,
-    /// The centre of the grid cell found, if any.
+    /// The observation feature found (observation layers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
+    /// The centre of the grid cell found, or the observation's position, if any.
     pub cell_longitude: Option<f64>,
     pub cell_latitude: Option<f64>,
     pub time: Option<String>,
@@ -81,6 +84,12 @@ pub fn respond(values: &[FeatureValue], format: InfoFormat) -> Response {
                     "layer: {}\nlongitude: {}\nlatitude: {}\n",
                     v.layer, v.longitude, v.latitude
                 ));
+                if let Some(f) = &v.feature {
+                    s.push_str(&format!("feature: {f}\n"));
+                    if let (Some(x), Some(y)) = (v.cell_longitude, v.cell_latitude) {
+                        s.push_str(&format!("feature longitude: {x}\nfeature latitude: {y}\n"));
+                    }
+                }
                 if let Some(t) = &v.time {
                     s.push_str(&format!("time: {t}\n"));
                 }
@@ -108,6 +117,14 @@ pub fn respond(values: &[FeatureValue], format: InfoFormat) -> Response {
                     v.longitude,
                     v.latitude
                 ));
+                if let Some(f) = &v.feature {
+                    s.push_str(&format!("<feature>{}</feature>\n", xml_escape(f)));
+                    if let (Some(x), Some(y)) = (v.cell_longitude, v.cell_latitude) {
+                        s.push_str(&format!(
+                            "<featureLongitude>{x}</featureLongitude>\n<featureLatitude>{y}</featureLatitude>\n"
+                        ));
+                    }
+                }
                 if let Some(t) = &v.time {
                     s.push_str(&format!("<time>{}</time>\n", xml_escape(t)));
                 }
@@ -128,9 +145,14 @@ pub fn respond(values: &[FeatureValue], format: InfoFormat) -> Response {
                 "<!DOCTYPE html>\n<html><body><table>\n<tr><th>layer</th><th>longitude</th><th>latitude</th><th>time</th><th>elevation</th><th>value</th></tr>\n",
             );
             for v in values {
+                // An observation feature is named beside its layer.
+                let layer = match &v.feature {
+                    Some(f) => format!("{} ({f})", v.layer),
+                    None => v.layer.clone(),
+                };
                 s.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>\n",
-                    xml_escape(&v.layer),
+                    xml_escape(&layer),
                     v.longitude,
                     v.latitude,
                     xml_escape(v.time.as_deref().unwrap_or("")),

@@ -1,4 +1,5 @@
-//! GetFeatureInfo: the value of each queried layer in the grid cell under a pixel.
+//! GetFeatureInfo: the value of each queried layer in the grid cell under a pixel, or
+//! of the observation feature nearest it.
 
 use axum::response::Response;
 
@@ -7,6 +8,8 @@ use crate::app::AppState;
 use super::Version;
 use super::error::{ExceptionCode, WmsError};
 use super::featureinfo::{self, FeatureValue, InfoFormat};
+use super::layers::AnyLayer;
+use super::obs_map::ObsQuery;
 use super::params::Params;
 use super::service::{Scope, Wms};
 
@@ -61,7 +64,20 @@ impl Wms {
         let lonlat = view.lonlat(i, j);
         let mut out = Vec::new();
         for name in &names {
-            let (ds, layer) = self.resolve_layer(state, scope, name).await?;
+            let (ds, layer) = match self.resolve_layer(state, scope, name).await? {
+                (ds, AnyLayer::Grid(layer)) => (ds, layer),
+                (ds, AnyLayer::Obs(layer)) => {
+                    let q = ObsQuery {
+                        time: layer.time_selection(p.non_empty("TIME"))?,
+                        level: layer.elevation_value(p.non_empty("ELEVATION"))?,
+                    };
+                    out.push(
+                        self.obs_feature_info(&ds, &layer, name, q, &view, i, j)
+                            .await?,
+                    );
+                    continue;
+                }
+            };
             let t = layer.time_index(p.non_empty("TIME"))?;
             let z = layer.elevation_index(p.non_empty("ELEVATION"))?;
             let cell = lonlat.and_then(|(lon, lat)| layer.grid.locate(lon, lat));
@@ -78,6 +94,7 @@ impl Wms {
                 layer: name.clone(),
                 longitude: lonlat.map_or(f64::NAN, |l| l.0),
                 latitude: lonlat.map_or(f64::NAN, |l| l.1),
+                feature: None,
                 cell_longitude: centre.map(|c| c.0),
                 cell_latitude: centre.map(|c| c.1),
                 time: layer.time.as_ref().map(|a| a.dates[t].to_iso()),

@@ -45,7 +45,7 @@ impl Wms {
         let height = size("HEIGHT", legend::DEFAULT_HEIGHT)?;
         let bar_only = p.flag("COLORBARONLY")?.unwrap_or(false);
         let format = ImageFormat::parse(p.non_empty("FORMAT").unwrap_or("image/png"))?;
-        let canvas = legend::draw(&scale, layer.units.as_deref(), width, height, bar_only);
+        let canvas = legend::draw(&scale, layer.units(), width, height, bar_only);
         let bytes = encode::encode(&canvas.rgba, width, height, format, [255, 255, 255, 255])?;
         Ok(image_response(format, Bytes::from(bytes)))
     }

@@ -1,5 +1,8 @@
-//! GetMap: layers resolved, fields read, drawn, composited, encoded and cached; and
+//! GetMap: layers resolved, fields (or observations) read, drawn, composited, encoded
+//! and cached; and
 //! the map view GetMap and GetFeatureInfo share.
+
+use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,10 +15,26 @@ use super::caches::MAX_CACHED_IMAGE;
 use super::crs::Crs;
 use super::encode::{self, ImageFormat};
 use super::error::{ExceptionCode, WmsError};
+use super::layers::{AnyLayer, Layer};
+use super::obs_draw::{self, Mark};
+use super::obs_map::{MapCost, ObsQuery};
 use super::params::{Params, parse_bbox, parse_color};
 use super::render::{self, Field, MapView};
 use super::service::{Scope, Wms};
-use super::style::StyleRequest;
+use super::style::{ColorScale, StyleRequest};
+
+/// What a layer of a map shows: a grid's (time, elevation) indices, or the
+/// observations TIME and ELEVATION select.
+enum What {
+    Grid(usize, usize),
+    Obs(ObsQuery),
+}
+
+/// A layer ready to draw: a grid's 2-D field, or observation marks.
+enum Drawing {
+    Grid(Arc<Layer>, Arc<Vec<f32>>, ColorScale),
+    Marks(Vec<Mark>),
+}
 
 /// Memory a drawing takes per pixel: the canvas, a scratch layer for compositing, and
 /// the encoder's output.
@@ -111,14 +130,22 @@ impl Wms {
         let mut jobs = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let (ds, layer) = self.resolve_layer(state, scope, name).await?;
-            let t = layer.time_index(p.non_empty("TIME"))?;
-            let z = layer.elevation_index(p.non_empty("ELEVATION"))?;
+            let what = match &layer {
+                AnyLayer::Grid(l) => What::Grid(
+                    l.time_index(p.non_empty("TIME"))?,
+                    l.elevation_index(p.non_empty("ELEVATION"))?,
+                ),
+                AnyLayer::Obs(l) => What::Obs(ObsQuery {
+                    time: l.time_selection(p.non_empty("TIME"))?,
+                    level: l.elevation_value(p.non_empty("ELEVATION"))?,
+                }),
+            };
             let style = StyleRequest::from_params(
                 p,
                 styles.get(i).map_or("", String::as_str),
                 &state.config.wms.default_palette,
             )?;
-            jobs.push((ds, layer, t, z, style));
+            jobs.push((ds, layer, what, style));
         }
         let key = format!(
             "{}|{}|{}",
@@ -136,33 +163,54 @@ impl Wms {
         }
         // The memory the drawing will take is reserved before anything is read.
         let _reserved = self.reserve_render_memory(state, &view).await?;
-        let mut fields = Vec::new();
-        for (ds, layer, t, z, style) in jobs {
+        let mut drawings = Vec::new();
+        let mut cost = MapCost::default();
+        for (ds, layer, what, style) in jobs {
             let range = match style.range {
                 Some(r) => r,
                 None => self.default_range(&ds, &layer).await?,
             };
-            let values = self.slice(state, &ds, &layer, t, z).await?;
-            fields.push((layer, values, style.scale(range)));
+            let scale = style.scale(range);
+            match (layer, what) {
+                (AnyLayer::Grid(layer), What::Grid(t, z)) => {
+                    let values = self.slice(state, &ds, &layer, t, z).await?;
+                    drawings.push(Drawing::Grid(layer, values, scale));
+                }
+                (AnyLayer::Obs(layer), What::Obs(q)) => {
+                    let marks = self
+                        .obs_marks(state, &ds, &layer, q, &scale, &view, &mut cost)
+                        .await?;
+                    drawings.push(Drawing::Marks(marks));
+                }
+                _ => return Err(WmsError::internal("a layer changed kind while resolved")),
+            }
         }
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, WmsError> {
             let n = view.width as usize * view.height as usize * 4;
             let mut canvas = vec![0u8; n];
             let mut scratch = Vec::new();
-            for (k, (layer, values, scale)) in fields.iter().enumerate() {
-                let field = Field {
-                    grid: &layer.grid,
-                    values,
-                    row_stride: layer.row_stride,
-                    col_stride: layer.col_stride,
-                };
-                if k == 0 {
-                    render::render(field, scale, &view, &mut canvas);
-                } else {
-                    scratch.clear();
-                    scratch.resize(n, 0);
-                    render::render(field, scale, &view, &mut scratch);
-                    render::composite_over(&mut canvas, &scratch);
+            for (k, drawing) in drawings.iter().enumerate() {
+                match drawing {
+                    Drawing::Grid(layer, values, scale) => {
+                        let field = Field {
+                            grid: &layer.grid,
+                            values,
+                            row_stride: layer.row_stride,
+                            col_stride: layer.col_stride,
+                        };
+                        if k == 0 {
+                            render::render(field, scale, &view, &mut canvas);
+                        } else {
+                            scratch.clear();
+                            scratch.resize(n, 0);
+                            render::render(field, scale, &view, &mut scratch);
+                            render::composite_over(&mut canvas, &scratch);
+                        }
+                    }
+                    Drawing::Marks(marks) => {
+                        let image = obs_draw::draw(marks, view.width, view.height);
+                        render::composite_over(&mut canvas, &image);
+                    }
                 }
             }
             if !transparent || format == ImageFormat::Jpeg {

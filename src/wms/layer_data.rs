@@ -12,7 +12,7 @@ use crate::catalog::{CatalogError, Dataset};
 use crate::subset::{DimSlice, Hyperslab};
 
 use super::error::{ExceptionCode, WmsError};
-use super::layers::{self, DatasetLayers, Layer};
+use super::layers::{self, AnyLayer, DatasetLayers, Layer};
 use super::service::{Scope, Wms};
 use super::style::robust_range;
 
@@ -56,13 +56,13 @@ impl Wms {
         Ok((ds, layers))
     }
 
-    /// A layer by name within the scope.
+    /// A layer (gridded or observations) by name within the scope.
     pub(super) async fn resolve_layer(
         &self,
         state: &AppState,
         scope: &Scope,
         name: &str,
-    ) -> Result<(Arc<Dataset>, Arc<Layer>), WmsError> {
+    ) -> Result<(Arc<Dataset>, AnyLayer), WmsError> {
         let (id, var) = match scope {
             Scope::All => match state.catalog.resolve(name) {
                 Some((id, tail)) if tail.len() > 1 && tail.starts_with('/') => {
@@ -80,12 +80,11 @@ impl Wms {
                 _ => e,
             })?;
         let layer = layers
-            .layer(&var)
+            .any_layer(&var)
             .or_else(|| match scope {
-                Scope::Dataset(id) => layers.layer(var.strip_prefix(&format!("{id}/"))?),
+                Scope::Dataset(id) => layers.any_layer(var.strip_prefix(&format!("{id}/"))?),
                 Scope::All => None,
             })
-            .cloned()
             .ok_or_else(|| WmsError::layer(name))?;
         Ok((ds, layer))
     }
@@ -144,21 +143,22 @@ impl Wms {
     pub(super) async fn default_range(
         &self,
         ds: &Arc<Dataset>,
-        layer: &Arc<Layer>,
+        layer: &AnyLayer,
     ) -> Result<(f64, f64), WmsError> {
-        if let Some(r) = layer.packing.valid_range() {
+        let (var_path, shape, packing) = layer.variable();
+        if let Some(r) = packing.valid_range() {
             return Ok(r);
         }
-        let key = (VersionKey::of(ds), layer.var_path.clone());
-        let (ds, layer) = (ds.clone(), layer.clone());
+        let key = (VersionKey::of(ds), var_path.to_string());
+        let ds = ds.clone();
+        let (var_path, packing) = (var_path.to_string(), packing.clone());
         self.caches
             .ranges
             .try_get_with(key, async move {
-                let rank = layer.shape.len().max(1) as f64;
+                let rank = shape.len().max(1) as f64;
                 let per_dim = (SAMPLE as f64).powf(1.0 / rank).ceil() as usize;
                 let slab = Hyperslab::new(
-                    layer
-                        .shape
+                    shape
                         .iter()
                         .map(|&n| {
                             let stride = n.div_ceil(per_dim.max(1)).max(1);
@@ -171,10 +171,10 @@ impl Wms {
                         .collect(),
                 );
                 let arr = ds
-                    .read(&layer.var_path, &slab)
+                    .read(&var_path, &slab)
                     .await
-                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
-                let p = &layer.packing;
+                    .map_err(|e| WmsError::read_failed(&var_path, &e))?;
+                let p = &packing;
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))
                     .collect();

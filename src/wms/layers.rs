@@ -10,6 +10,7 @@ use crate::model::{AttrValue, DatasetMeta, Variable};
 use crate::subset::{BBox, CoordAxis, CurvilinearGrid, HorizontalGrid, Hyperslab, RectilinearGrid};
 
 use super::error::{ExceptionCode, WmsError};
+use super::obs_layers::{self, ObsLayer};
 
 /// The layers of one dataset.
 #[derive(Debug)]
@@ -18,6 +19,33 @@ pub struct DatasetLayers {
     pub title: String,
     pub etag: String,
     pub layers: Vec<Arc<Layer>>,
+    /// The observed variables of an observation (CF DSG) dataset, drawn as points and
+    /// tracks; such a dataset has no gridded layers.
+    pub observations: Vec<Arc<ObsLayer>>,
+}
+
+/// A layer of either kind.
+#[derive(Debug, Clone)]
+pub enum AnyLayer {
+    Grid(Arc<Layer>),
+    Obs(Arc<ObsLayer>),
+}
+
+impl AnyLayer {
+    pub fn units(&self) -> Option<&str> {
+        match self {
+            AnyLayer::Grid(l) => l.units.as_deref(),
+            AnyLayer::Obs(l) => l.units.as_deref(),
+        }
+    }
+
+    /// (variable path, shape, packing): what a default colour range is estimated from.
+    pub fn variable(&self) -> (&str, Vec<usize>, &Packing) {
+        match self {
+            AnyLayer::Grid(l) => (&l.var_path, l.shape.clone(), &l.packing),
+            AnyLayer::Obs(l) => (&l.var.path, l.var.shape(), &l.packing),
+        }
+    }
 }
 
 impl DatasetLayers {
@@ -25,6 +53,23 @@ impl DatasetLayers {
     pub fn layer(&self, var: &str) -> Option<&Arc<Layer>> {
         let var = var.trim_start_matches('/');
         self.layers.iter().find(|l| l.var_name == var)
+    }
+
+    /// The gridded or observation layer of a variable name.
+    pub fn any_layer(&self, var: &str) -> Option<AnyLayer> {
+        if let Some(l) = self.layer(var) {
+            return Some(AnyLayer::Grid(l.clone()));
+        }
+        let var = var.trim_start_matches('/');
+        self.observations
+            .iter()
+            .find(|l| l.var_name == var)
+            .map(|l| AnyLayer::Obs(l.clone()))
+    }
+
+    /// No layer of either kind.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty() && self.observations.is_empty()
     }
 
     /// Approximate memory held (grids shared by layers counted once).
@@ -39,6 +84,10 @@ impl DatasetLayers {
                 total += l.grid.approx_bytes();
             }
         }
+        // Observation layers share one feature index.
+        total += self.observations.first().map_or(0, |l| {
+            crate::cache::Weight::weight(&*l.index) + self.observations.len() * 512
+        });
         total
     }
 
@@ -47,6 +96,7 @@ impl DatasetLayers {
         self.layers
             .iter()
             .map(|l| l.bbox)
+            .chain(self.observations.iter().map(|l| l.bbox))
             .reduce(|a, b| a.union(&b))
     }
 }
@@ -234,8 +284,18 @@ async fn read_values(ds: &Dataset, var: &Variable) -> Result<Vec<f64>, WmsError>
     Ok(Packing::of(var).decode_values(&arr.values))
 }
 
-/// Finds the layers of a dataset, reading its coordinate variables.
-pub async fn build(ds: &Dataset) -> Result<DatasetLayers, WmsError> {
+/// Finds the layers of a dataset, reading its coordinate variables; an observation
+/// dataset's layers are its observed variables.
+pub async fn build(ds: &Arc<Dataset>) -> Result<DatasetLayers, WmsError> {
+    if crate::features::is_dsg(&ds.meta) {
+        return Ok(DatasetLayers {
+            id: ds.id.clone(),
+            title: ds.title.clone(),
+            etag: ds.etag(),
+            layers: Vec::new(),
+            observations: obs_layers::build(ds).await?,
+        });
+    }
     let meta: &DatasetMeta = &ds.meta;
     let mut grids: HashMap<(String, String), Option<Arc<HorizontalGrid>>> = HashMap::new();
     let mut layers = Vec::new();
@@ -318,6 +378,7 @@ pub async fn build(ds: &Dataset) -> Result<DatasetLayers, WmsError> {
         title: ds.title.clone(),
         etag: ds.etag(),
         layers,
+        observations: Vec::new(),
     })
 }
 

@@ -1,4 +1,5 @@
-//! OGC WMS 1.1.1 and 1.3.0: maps of every gridded variable.
+//! OGC WMS 1.1.1 and 1.3.0: maps of every gridded variable, and of the observed
+//! variables of observation (CF DSG) datasets drawn as points and tracks.
 //!
 //! `/wms` serves all datasets (layer `{id}/{variable}`), `/wms/{id}` one dataset
 //! (layer `{variable}`, or `{id}/{variable}` too), `/wms/tiles/{layer}/{z}/{x}/{y}.png`
@@ -18,11 +19,16 @@ mod get_map;
 mod layer_data;
 mod layers;
 mod legend;
+mod obs_draw;
+mod obs_layers;
+mod obs_map;
+mod obs_select;
 pub mod params;
 pub mod render;
 mod service;
 pub mod style;
 mod tiles;
+mod time_extent;
 mod version;
 
 use std::sync::Arc;
@@ -49,7 +55,7 @@ struct WmsState {
     wms: Arc<Wms>,
 }
 
-/// OGC WMS 1.1.1/1.3.0 and XYZ tiles over every gridded variable.
+/// OGC WMS 1.1.1/1.3.0 and XYZ tiles over every gridded variable and observed variable.
 pub struct WmsService {
     wms: Arc<Wms>,
 }
