@@ -461,6 +461,8 @@ mod tests {
             z: vec![],
             bbox: (0.0, 0.0, 10.0, 0.0),
             time_span: Some((0.0, n as f64 - 1.0)),
+            profiles: Vec::new(),
+            member: 0,
         };
         let sel = Selection {
             items: vec![Selected {
