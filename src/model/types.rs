@@ -140,10 +140,11 @@ impl ArrayValues {
 
     /// Builds values of `dtype` from native-endian bytes (numeric and char types).
     pub fn from_ne_bytes(dtype: DataType, bytes: &[u8]) -> Option<ArrayValues> {
-        fn conv<T, const N: usize>(b: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().expect("exact chunk")))
-                .collect()
+        // One copy into the typed vector (a memcpy; bytes need no alignment): a
+        // value-by-value conversion was a tenth of a DAP2 subset's time.
+        fn conv<T: bytemuck::Pod, const N: usize>(b: &[u8], _: fn([u8; N]) -> T) -> Vec<T> {
+            let whole = b.len() - b.len() % N;
+            bytemuck::pod_collect_to_vec(&b[..whole])
         }
         Some(match dtype {
             DataType::I8 => ArrayValues::I8(bytes.iter().map(|b| *b as i8).collect()),
