@@ -35,8 +35,10 @@ impl LogFormat {
     }
 }
 
-/// What must live until exit: with the `otel` feature, the exporter's flush at drop.
+/// What must live until exit: the log writer's last flush, and with the `otel`
+/// feature the exporter's flush at drop.
 pub struct LogGuard {
+    _writer: tracing_appender::non_blocking::WorkerGuard,
     #[cfg(feature = "otel")]
     _telemetry: crate::telemetry::Telemetry,
 }
@@ -48,17 +50,29 @@ pub fn init(format: LogFormat) -> LogGuard {
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=info".into());
+    // Lines are handed to a writer thread that writes them in batches: a request
+    // never waits on a write to the terminal or the log collector's pipe (one write
+    // per line was a quarter of a metadata request's CPU). Lossy: when the sink falls
+    // behind by 128k lines, lines are dropped rather than requests slowed.
+    let (writer, guard) = match format {
+        LogFormat::Text => {
+            tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()))
+        }
+        LogFormat::Json => {
+            tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stdout()))
+        }
+    };
     let output = match format {
         // Text goes to stderr: stdout carries only the "listening on" line scripts read.
         LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .boxed(),
         // Containers' log collectors read stdout; the request span (method, URI) is in
         // each event so a request's line is self-contained.
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
-            .with_writer(std::io::stdout)
+            .with_writer(writer)
             .with_current_span(true)
             .with_span_list(false)
             .boxed(),
@@ -69,13 +83,14 @@ pub fn init(format: LogFormat) -> LogGuard {
         let (otel, telemetry) = crate::telemetry::layer();
         registry.with(otel).with(filter).init();
         LogGuard {
+            _writer: guard,
             _telemetry: telemetry,
         }
     }
     #[cfg(not(feature = "otel"))]
     {
         registry.with(filter).init();
-        LogGuard {}
+        LogGuard { _writer: guard }
     }
 }
 

@@ -53,9 +53,10 @@ pub fn values(
         ArrayValues::U32(v) => words(v.iter().map(|x| x.to_be_bytes()), out),
         ArrayValues::F32(v) => words(v.iter().map(|x| x.to_be_bytes()), out),
         ArrayValues::F64(v) => {
-            out.reserve(v.len() * 8);
-            for x in v {
-                out.extend_from_slice(&x.to_be_bytes());
+            let start = out.len();
+            out.resize(start + v.len() * 8, 0);
+            for (dst, x) in out[start..].chunks_exact_mut(8).zip(v) {
+                dst.copy_from_slice(&x.to_be_bytes());
             }
         }
         ArrayValues::Char(c) => {
@@ -89,9 +90,12 @@ fn bytes(v: impl Iterator<Item = u8>, len: usize, scalar: bool, out: &mut Vec<u8
 }
 
 fn words(v: impl ExactSizeIterator<Item = [u8; 4]>, out: &mut Vec<u8>) {
-    out.reserve(v.len() * 4);
-    for w in v {
-        out.extend_from_slice(&w);
+    // Into a zeroed tail, word by word: the compiler turns this into vector byte
+    // swaps, which pushing 4 bytes at a time prevented.
+    let start = out.len();
+    out.resize(start + v.len() * 4, 0);
+    for (dst, w) in out[start..].chunks_exact_mut(4).zip(v) {
+        dst.copy_from_slice(&w);
     }
 }
 

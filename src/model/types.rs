@@ -140,10 +140,11 @@ impl ArrayValues {
 
     /// Builds values of `dtype` from native-endian bytes (numeric and char types).
     pub fn from_ne_bytes(dtype: DataType, bytes: &[u8]) -> Option<ArrayValues> {
-        fn conv<T, const N: usize>(b: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().expect("exact chunk")))
-                .collect()
+        // One copy into the typed vector (a memcpy; bytes need no alignment): a
+        // value-by-value conversion was a tenth of a DAP2 subset's time.
+        fn conv<T: bytemuck::Pod, const N: usize>(b: &[u8], _: fn([u8; N]) -> T) -> Vec<T> {
+            let whole = b.len() - b.len() % N;
+            bytemuck::pod_collect_to_vec(&b[..whole])
         }
         Some(match dtype {
             DataType::I8 => ArrayValues::I8(bytes.iter().map(|b| *b as i8).collect()),
@@ -159,6 +160,33 @@ impl ArrayValues {
             DataType::F64 => ArrayValues::F64(conv(bytes, f64::from_ne_bytes)),
             DataType::String => return None,
         })
+    }
+
+    /// `n` zero values of `dtype` (numeric and char types), to be filled in place
+    /// through `as_bytes_mut`: readers decode straight into the answer's storage.
+    pub fn zeroed(dtype: DataType, n: usize) -> Option<ArrayValues> {
+        Some(match dtype {
+            DataType::I8 => ArrayValues::I8(vec![0; n]),
+            DataType::U8 => ArrayValues::U8(vec![0; n]),
+            DataType::Char => ArrayValues::Char(vec![0; n]),
+            DataType::I16 => ArrayValues::I16(vec![0; n]),
+            DataType::U16 => ArrayValues::U16(vec![0; n]),
+            DataType::I32 => ArrayValues::I32(vec![0; n]),
+            DataType::U32 => ArrayValues::U32(vec![0; n]),
+            DataType::I64 => ArrayValues::I64(vec![0; n]),
+            DataType::U64 => ArrayValues::U64(vec![0; n]),
+            DataType::F32 => ArrayValues::F32(vec![0.0; n]),
+            DataType::F64 => ArrayValues::F64(vec![0.0; n]),
+            DataType::String => return None,
+        })
+    }
+
+    /// The values' native-endian bytes, writable (numeric and char types).
+    pub fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        for_each_numeric!(self,
+            v => Some(bytemuck::cast_slice_mut(v.as_mut_slice())),
+            char c => Some(c.as_mut_slice()),
+            str _s => None)
     }
 
     /// Appends the values of `other` (same type) to these.
@@ -211,6 +239,17 @@ impl Array {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroed_values_filled_through_their_bytes() {
+        let mut v = ArrayValues::zeroed(DataType::F32, 2).unwrap();
+        v.as_bytes_mut()
+            .unwrap()
+            .copy_from_slice(&[1.5f32.to_ne_bytes(), (-2f32).to_ne_bytes()].concat());
+        assert_eq!(v, ArrayValues::F32(vec![1.5, -2.0]));
+        assert!(ArrayValues::zeroed(DataType::String, 1).is_none());
+        assert!(ArrayValues::Str(vec![]).as_bytes_mut().is_none());
+    }
 
     #[test]
     fn from_ne_bytes_roundtrip() {

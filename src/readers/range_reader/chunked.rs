@@ -112,13 +112,15 @@ fn dim_runs(start: usize, stride: usize, count: usize, chunk: usize) -> DimRuns 
     runs
 }
 
-/// Reads `slab` (validated against the variable's shape) as native-endian bytes.
-pub(super) async fn read(
+/// Reads `slab` (validated against the variable's shape) as native-endian bytes into
+/// `out`, which holds exactly the selection (the answer's own storage: no copy after).
+pub(super) async fn read_into(
     var: &ChunkedVariable,
     item: &Arc<str>,
     slab: &Hyperslab,
     src: ChunkSource<'_>,
-) -> Result<Vec<u8>, String> {
+    out: &mut [u8],
+) -> Result<(), String> {
     let layout = var.layout();
     let runs: Vec<_> = slab
         .dims
@@ -131,14 +133,16 @@ pub(super) async fn read(
         .iter()
         .try_fold(var.elem, |acc, &n| acc.checked_mul(n))
         .ok_or("selection too large")?;
-    let mut out = vec![0u8; total];
+    if out.len() != total {
+        return Err(format!("{total} bytes selected, room for {}", out.len()));
+    }
     let mut chunks = Vec::new();
     grid_product(&runs, &mut Vec::new(), &mut chunks);
     let per_batch = (BATCH_BYTES / var.chunk_bytes).max(1);
     for batch in chunks.chunks(per_batch) {
         let decoded = fetch_batch(var, item, &runs, batch, &src).await?;
         for (picks, bytes) in batch.iter().zip(&decoded) {
-            copy_chunk(var, &runs, picks, bytes.as_deref(), &out_shape, &mut out);
+            copy_chunk(var, &runs, picks, bytes.as_deref(), &out_shape, out);
         }
     }
     if layout.little_endian != cfg!(target_endian = "little") {
@@ -146,7 +150,7 @@ pub(super) async fn read(
             e.reverse();
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every combination of one chunk per dimension: (grid coordinates, run index per dim).

@@ -413,11 +413,17 @@ impl Reader for RangeReader {
                 url: &self.url,
             };
             let item: Arc<str> = var.path.as_str().into();
-            let bytes = chunked::read(&chunked, &item, slab, source)
+            let n = slab
+                .checked_num_elements()
+                .ok_or_else(|| ReadError::Internal(format!("{path}: selection too large")))?;
+            let mut values = ArrayValues::zeroed(var.dtype, n)
+                .ok_or_else(|| ReadError::Internal(format!("{path}: not a numeric type")))?;
+            let out = values
+                .as_bytes_mut()
+                .ok_or_else(|| ReadError::Internal(format!("{path}: not a numeric type")))?;
+            chunked::read_into(&chunked, &item, slab, source, out)
                 .await
                 .map_err(|e| s.error(e))?;
-            let values = ArrayValues::from_ne_bytes(var.dtype, &bytes)
-                .ok_or_else(|| ReadError::Internal(format!("{path}: not a numeric type")))?;
             return Ok(Array::new(shape, values));
         }
         let (file, source, s2) = (self.file.clone(), self.source.clone(), slab.clone());
