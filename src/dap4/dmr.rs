@@ -394,7 +394,9 @@ mod tests {
                         path: "/fc/deep".into(),
                         ..Default::default()
                     }],
+                    user_types: Default::default(),
                 }],
+                user_types: Default::default(),
             },
         }
     }

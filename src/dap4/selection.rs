@@ -296,6 +296,7 @@ mod tests {
                     variables: vec![var("/g/v", vec![dref("lat", 5)])],
                     ..Default::default()
                 }],
+                user_types: Default::default(),
             },
         }
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Attribute, AttributeList, DataType};
+use super::{Attribute, AttributeList, DataType, UserTypes};
 
 /// A named dimension; `path` is its full name (`/forecast/time`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +70,9 @@ pub struct Group {
     pub variables: Vec<Variable>,
     pub attributes: Vec<Attribute>,
     pub groups: Vec<Group>,
+    /// Enumerations, and the variables of user-defined types (see `user_types`).
+    #[serde(skip)]
+    pub user_types: UserTypes,
 }
 
 impl Group {
@@ -237,6 +240,7 @@ pub(crate) mod tests {
                 }],
                 attributes: vec![],
                 groups: vec![inner],
+                user_types: Default::default(),
             },
         }
     }

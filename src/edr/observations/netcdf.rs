@@ -205,6 +205,7 @@ fn layout(
             variables: vars,
             attributes: globals,
             groups: vec![],
+            user_types: Default::default(),
         },
     };
     (meta, values)
