@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+use super::dmr_user::{TypeNames, write_enumeration, write_user_variable};
 use super::selection::Selection;
 use crate::model::{AttrValue, Attribute, DataType, DatasetMeta, Group, Variable};
 
@@ -132,8 +133,8 @@ pub struct DmrInput<'a> {
     pub checksums: Option<&'a HashMap<String, u32>>,
 }
 
-type XmlWriter = Writer<Vec<u8>>;
-type XmlResult = std::io::Result<()>;
+pub(super) type XmlWriter = Writer<Vec<u8>>;
+pub(super) type XmlResult = std::io::Result<()>;
 
 /// Writes the DMR document.
 pub fn write_dmr(input: &DmrInput<'_>) -> String {
@@ -144,7 +145,7 @@ pub fn write_dmr(input: &DmrInput<'_>) -> String {
     String::from_utf8(bytes).expect("the DMR is built from UTF-8 strings")
 }
 
-fn start(name: &str, attrs: &[(&str, &str)]) -> BytesStart<'static> {
+pub(super) fn start(name: &str, attrs: &[(&str, &str)]) -> BytesStart<'static> {
     let mut e = BytesStart::new(name.to_string());
     for (k, v) in attrs {
         // Values are escaped by `escape_attr` (quick-xml would keep line ends raw).
@@ -165,11 +166,17 @@ fn write_document(w: &mut XmlWriter, input: &DmrInput<'_>) -> XmlResult {
         ],
     );
     w.write_event(Event::Start(root))?;
-    write_group_body(w, input, &input.meta.root)?;
+    let mut named = TypeNames::default();
+    write_group_body(w, input, &input.meta.root, &mut named)?;
     w.write_event(Event::End(BytesEnd::new("Dataset")))
 }
 
-fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> XmlResult {
+fn write_group_body(
+    w: &mut XmlWriter,
+    input: &DmrInput<'_>,
+    group: &Group,
+    named: &mut TypeNames,
+) -> XmlResult {
     let sel = input.selection;
     for d in &group.dimensions {
         if !sel.declares_dim(&d.path) {
@@ -182,15 +189,23 @@ fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> X
         }
         w.write_event(Event::Empty(start("Dimension", &attrs)))?;
     }
+    for e in &group.user_types.enums {
+        write_enumeration(w, e)?;
+    }
     for v in &group.variables {
         if sel.get(&v.path).is_some() {
             write_variable(w, input, v)?;
         }
     }
+    for u in &group.user_types.variables {
+        if sel.get(&u.var.path).is_some() {
+            write_user_variable(w, input, u, named)?;
+        }
+    }
     for g in &group.groups {
         if sel.touches_group(g) {
             w.write_event(Event::Start(start("Group", &[("name", &g.name)])))?;
-            write_group_body(w, input, g)?;
+            write_group_body(w, input, g, named)?;
             w.write_event(Event::End(BytesEnd::new("Group")))?;
         }
     }
@@ -201,12 +216,34 @@ fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> X
 }
 
 fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
-    let sel = input.selection;
-    let s = sel
+    let enum_type = input.meta.enum_of(v);
+    let (tag, enum_fqn) = match enum_type {
+        Some(e) => ("Enum", fqn(&e.path)),
+        None => (type_name(v.dtype), String::new()),
+    };
+    let mut attrs = vec![("name", v.name.as_str())];
+    if enum_type.is_some() {
+        attrs.push(("enum", &enum_fqn));
+    }
+    w.write_event(Event::Start(start(tag, &attrs)))?;
+    write_dims(w, input, v)?;
+    for a in super::netcdf_c_floats::wire_attributes(v).iter() {
+        write_attribute(w, a)?;
+    }
+    write_checksum(w, input, v)?;
+    for map in maps(input, v) {
+        w.write_event(Event::Empty(start("Map", &[("name", &fqn(&map))])))?;
+    }
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+/// A variable's `Dim` references: shared dimensions by name, or anonymous sizes when
+/// its subset differs from them.
+pub(super) fn write_dims(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
+    let s = input
+        .selection
         .get(&v.path)
         .expect("only selected variables are written");
-    let tag = type_name(v.dtype);
-    w.write_event(Event::Start(start(tag, &[("name", &v.name)])))?;
     for (d, slice) in v.dims.iter().zip(&s.slab.dims) {
         if s.named_dims {
             let name = fqn(&d.path);
@@ -216,9 +253,11 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
             w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
         }
     }
-    for a in super::netcdf_c_floats::wire_attributes(v).iter() {
-        write_attribute(w, a)?;
-    }
+    Ok(())
+}
+
+/// The variable's checksum attribute, when checksums were asked for.
+pub(super) fn write_checksum(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
     if let Some(crc) = input.checksums.and_then(|c| c.get(&v.path)) {
         let value = crc.to_string();
         let attrs = [
@@ -228,10 +267,7 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
         ];
         w.write_event(Event::Empty(start("Attribute", &attrs)))?;
     }
-    for map in maps(input, v) {
-        w.write_event(Event::Empty(start("Map", &[("name", &fqn(&map))])))?;
-    }
-    w.write_event(Event::End(BytesEnd::new(tag)))
+    Ok(())
 }
 
 /// The coordinate variables of `v`'s dimensions, when they are in the response with
@@ -253,7 +289,7 @@ fn maps(input: &DmrInput<'_>, v: &Variable) -> Vec<String> {
     out
 }
 
-fn write_attribute(w: &mut XmlWriter, a: &Attribute) -> XmlResult {
+pub(super) fn write_attribute(w: &mut XmlWriter, a: &Attribute) -> XmlResult {
     let (ty, values) = attr_values(&a.value);
     if values.len() == 1 {
         let attrs = [

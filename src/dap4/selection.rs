@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 use super::ce::{Clause, Constraint, Slice};
-use crate::model::{DatasetMeta, Group, Variable};
+use crate::model::{DatasetMeta, Group, ValueType, Variable};
 use crate::subset::{DimSlice, Hyperslab, SubsetError};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -37,15 +37,19 @@ pub struct Selected<'m> {
     /// Whether every dimension keeps its (possibly constrained) shared dimension; if not,
     /// the DMR gives this variable anonymous dimensions of the selected sizes.
     pub named_dims: bool,
+    /// The type of a compound, vlen or opaque variable (read with `read_user`).
+    pub user: Option<&'m ValueType>,
 }
 
 impl Selected<'_> {
     /// Encoded size in bytes; strings count their 8-byte lengths only. `None` if it
     /// does not fit a u64 (a request can ask for that much; no file holds it).
     pub fn fixed_bytes(&self) -> Option<u64> {
-        self.slab
-            .checked_bytes(self.var.dtype.size().unwrap_or(8))
-            .ok()
+        let elem = match self.user {
+            Some(ty) => super::encode_user::min_encoded_len(ty),
+            None => self.var.dtype.size().unwrap_or(8),
+        };
+        self.slab.checked_bytes(elem).ok()
     }
 }
 
@@ -63,12 +67,14 @@ impl<'m> Selection<'m> {
     pub fn whole(meta: &'m DatasetMeta) -> Selection<'m> {
         Selection {
             vars: meta
-                .variables()
+                .root
+                .all_any_variables()
                 .into_iter()
-                .map(|var| Selected {
-                    var,
-                    slab: Hyperslab::full(&var.shape()),
+                .map(|v| Selected {
+                    var: v.var,
+                    slab: Hyperslab::full(&v.var.shape()),
                     named_dims: true,
+                    user: v.ty,
                 })
                 .collect(),
             dims: HashMap::new(),
@@ -207,12 +213,14 @@ pub fn resolve<'m>(
         projected = true;
         if let Some(var) = meta.variable(path) {
             add(var, slices)?;
+        } else if let Some(user) = meta.user_variable(path) {
+            add(&user.var, slices)?;
         } else if let Some(group) = meta.root.group(path).filter(|_| path != "/") {
             if !slices.is_empty() {
                 return Err(SelectError::GroupSubset(path.clone()));
             }
-            for var in group.all_variables() {
-                add(var, &[])?;
+            for v in group.all_any_variables() {
+                add(v.var, &[])?;
             }
         } else {
             return Err(SelectError::NoVariable(path.clone()));
@@ -220,14 +228,16 @@ pub fn resolve<'m>(
     }
     if !projected {
         // Only dimension subsets: every variable, subset along them.
-        for var in meta.variables() {
-            add(var, &[])?;
+        for v in meta.root.all_any_variables() {
+            add(v.var, &[])?;
         }
     }
     let vars =
-        meta.variables()
+        meta.root
+            .all_any_variables()
             .into_iter()
-            .filter_map(|var| {
+            .filter_map(|v| {
+                let var = v.var;
                 let slab = chosen.remove(&var.path)?;
                 let named_dims = var.dims.iter().zip(&slab.dims).all(|(d, s)| {
                     *s == dims.get(&d.path).copied().unwrap_or(DimSlice::full(d.len))
@@ -236,6 +246,7 @@ pub fn resolve<'m>(
                     var,
                     slab,
                     named_dims,
+                    user: v.ty,
                 })
             })
             .collect();
