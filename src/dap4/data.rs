@@ -22,7 +22,7 @@ use super::encode_user::encode_value;
 use super::error::{Dap4Error, error_chunk};
 use super::selection::Selection;
 use crate::catalog::Dataset;
-use crate::model::{Array, UserArray};
+use crate::model::{Array, UserArray, Value};
 use crate::subset::Hyperslab;
 
 /// Where a variable's bytes come from while streaming.
@@ -41,6 +41,8 @@ pub struct Part {
     pub crc: Option<u32>,
     /// A compound, vlen or opaque variable (read with `read_user`).
     pub user: bool,
+    /// The fields of a compound variable sent, when projected by fields.
+    pub fields: Option<Vec<usize>>,
 }
 
 /// (dataset version, variable, selection) → CRC-32 of the encoded values.
@@ -82,6 +84,7 @@ pub async fn prepare(
                 source: Source::Read(s.slab.clone()),
                 crc: None,
                 user: s.user.is_some(),
+                fields: s.fields.clone(),
             })
             .collect();
         return Ok((parts, None));
@@ -95,7 +98,7 @@ pub async fn prepare(
         let user = s.user.is_some();
         let (source, crc) = if small {
             let mut bytes = Vec::new();
-            read_piece(ds, &path, &s.slab, user)
+            read_piece(ds, &path, &s.slab, user, s.fields.as_deref())
                 .await?
                 .encode_some(usize::MAX, &mut bytes);
             let crc = crc32fast::hash(&bytes);
@@ -105,7 +108,7 @@ pub async fn prepare(
         } else {
             (
                 Source::Read(s.slab.clone()),
-                first_pass_crc(ds, &path, &s.slab, block_bytes, user).await?,
+                first_pass_crc(ds, &path, &s.slab, block_bytes, user, s.fields.as_deref()).await?,
             )
         };
         checksums.insert(key, crc).await;
@@ -115,6 +118,7 @@ pub async fn prepare(
             source,
             crc: Some(crc),
             user,
+            fields: s.fields.clone(),
         });
     }
     Ok((parts, Some(sums)))
@@ -128,11 +132,12 @@ async fn first_pass_crc(
     slab: &Hyperslab,
     block_bytes: usize,
     user: bool,
+    fields: Option<&[usize]>,
 ) -> Result<u32, Dap4Error> {
     let mut hasher = crc32fast::Hasher::new();
     let mut scratch = Vec::with_capacity(MAX_PAYLOAD);
     for piece in pieces(ds, path, slab, block_bytes) {
-        let mut input = read_piece(ds, path, &piece, user).await?;
+        let mut input = read_piece(ds, path, &piece, user, fields).await?;
         while !input.is_done() {
             scratch.clear();
             input.encode_some(MAX_PAYLOAD, &mut scratch);
@@ -148,12 +153,24 @@ async fn read_piece(
     path: &str,
     piece: &Hyperslab,
     user: bool,
+    fields: Option<&[usize]>,
 ) -> Result<Input, crate::catalog::ReadError> {
     Ok(if user {
-        Input::User {
-            array: ds.read_user(path, piece).await?,
-            at: 0,
+        let mut array = ds.read_user(path, piece).await?;
+        if let Some(keep) = fields {
+            for v in &mut array.values {
+                if let Value::Compound(all) = v {
+                    let mut all: Vec<Option<Value>> =
+                        std::mem::take(all).into_iter().map(Some).collect();
+                    let kept = keep
+                        .iter()
+                        .filter_map(|i| all.get_mut(*i)?.take())
+                        .collect();
+                    *v = Value::Compound(kept);
+                }
+            }
         }
+        Input::User { array, at: 0 }
     } else {
         Input::Values {
             array: ds.read(path, piece).await?,
@@ -230,6 +247,8 @@ struct Current {
     remaining: usize,
     /// A compound, vlen or opaque variable.
     user: bool,
+    /// The fields sent of a compound variable projected by fields.
+    fields: Option<Vec<usize>>,
 }
 
 enum Phase {
@@ -325,7 +344,8 @@ impl BodyState {
                     cur.input = None;
                 }
             } else if let Some(piece) = cur.pieces.next() {
-                let read = read_piece(&self.ds, &cur.path, &piece, cur.user).await;
+                let read =
+                    read_piece(&self.ds, &cur.path, &piece, cur.user, cur.fields.as_deref()).await;
                 if let Err(e) = self.take_piece(read) {
                     return self.fail(e);
                 }
@@ -350,6 +370,7 @@ impl BodyState {
         };
         Current {
             user: part.user,
+            fields: part.fields,
             path: part.path,
             pieces: pieces.into_iter(),
             input,

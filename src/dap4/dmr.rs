@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::dmr_user::{TypeNames, write_enumeration, write_user_variable};
+use super::dmr_user::{write_enumeration, write_user_variable};
 use super::selection::Selection;
 use crate::model::{AttrValue, Attribute, DataType, DatasetMeta, Group, Variable};
 
@@ -166,17 +166,11 @@ fn write_document(w: &mut XmlWriter, input: &DmrInput<'_>) -> XmlResult {
         ],
     );
     w.write_event(Event::Start(root))?;
-    let mut named = TypeNames::default();
-    write_group_body(w, input, &input.meta.root, &mut named)?;
+    write_group_body(w, input, &input.meta.root)?;
     w.write_event(Event::End(BytesEnd::new("Dataset")))
 }
 
-fn write_group_body(
-    w: &mut XmlWriter,
-    input: &DmrInput<'_>,
-    group: &Group,
-    named: &mut TypeNames,
-) -> XmlResult {
+fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> XmlResult {
     let sel = input.selection;
     for d in &group.dimensions {
         if !sel.declares_dim(&d.path) {
@@ -192,20 +186,25 @@ fn write_group_body(
     for e in &group.user_types.enums {
         write_enumeration(w, e)?;
     }
-    for v in &group.variables {
-        if sel.get(&v.path).is_some() {
-            write_variable(w, input, v)?;
+    for v in group.own_any_variables() {
+        if sel.get(&v.var.path).is_none() {
+            continue;
         }
-    }
-    for u in &group.user_types.variables {
-        if sel.get(&u.var.path).is_some() {
-            write_user_variable(w, input, u, named)?;
+        match v.ty {
+            None => write_variable(w, input, v.var)?,
+            Some(_) => {
+                let u = input
+                    .meta
+                    .user_variable(&v.var.path)
+                    .expect("a user-typed variable of the group");
+                write_user_variable(w, input, u)?;
+            }
         }
     }
     for g in &group.groups {
         if sel.touches_group(g) {
             w.write_event(Event::Start(start("Group", &[("name", &g.name)])))?;
-            write_group_body(w, input, g, named)?;
+            write_group_body(w, input, g)?;
             w.write_event(Event::End(BytesEnd::new("Group")))?;
         }
     }

@@ -3,18 +3,16 @@
 //! - an enumeration is an `<Enumeration>` of its group, its variables `<Enum enum=…>`;
 //! - a compound is a `<Structure>` whose members are its fields (array fields with
 //!   anonymous `Dim size=…`), nested compounds nested Structures;
-//! - a vlen is a `<Sequence>` marked `_edu.ucar.isvlen` whose one member, named like
-//!   the variable, has the base type (netCDF-C then builds a vlen of that type rather
-//!   than a vlen of a compound);
-//! - an opaque is `<Opaque>` with its size in `_edu.ucar.opaque.size` (netCDF-C assumes
-//!   16 bytes otherwise).
+//! - a vlen is a `<Sequence>` whose one member, named like the variable, has the base
+//!   type: netCDF-C reads it as a vlen of a one-member compound;
+//! - an opaque is `<Opaque>` with its size in `_edu.ucar.opaque.size`, which netCDF-C
+//!   honours when the URL asks for it (`#translate=nc4`; 16 bytes otherwise).
 //!
-//! `_edu.ucar.orig.type` gives compound and vlen types their names in the file; netCDF-C
-//! refuses a DMR that names one type twice (each Structure or Sequence defines its
-//! own), so only the first use of a type carries the name; later ones get netCDF-C's
-//! default names.
-
-use std::collections::HashSet;
+//! Not written, as netCDF-C cannot read them (see `docs/dap4.md`): `_edu.ucar.isvlen`
+//! (it would map the Sequence to a plain vlen, but its data code then dereferences a
+//! NULL type: a crash or a `malloc` failure) and `_edu.ucar.orig.type` (the type's name
+//! in the file: 4.9.0 and 4.10.1 crash on it). netCDF-C names each type after its
+//! variable instead (`obs_t`, `obs_pos_t`, `ragged_int_t`).
 
 use quick_xml::events::{BytesEnd, Event};
 
@@ -24,20 +22,7 @@ use super::dmr::{
 };
 use crate::model::{EnumType, Field, UserVariable, ValueType};
 
-pub const ORIG_TYPE: &str = "_edu.ucar.orig.type";
-pub const IS_VLEN: &str = "_edu.ucar.isvlen";
 pub const OPAQUE_SIZE: &str = "_edu.ucar.opaque.size";
-
-/// The type paths already named in the DMR being written.
-#[derive(Default)]
-pub struct TypeNames(HashSet<String>);
-
-impl TypeNames {
-    /// The original-type XML attribute value for `path`, on its first use only.
-    fn first_use(&mut self, path: &str) -> Option<String> {
-        self.0.insert(path.to_string()).then(|| fqn(path))
-    }
-}
 
 pub fn write_enumeration(w: &mut XmlWriter, e: &EnumType) -> XmlResult {
     let base = type_name(e.base);
@@ -56,11 +41,7 @@ pub fn write_enumeration(w: &mut XmlWriter, e: &EnumType) -> XmlResult {
 }
 
 /// The element of a value of `ty` named `name`: its tag and XML attributes.
-fn element(
-    ty: &ValueType,
-    name: &str,
-    named: &mut TypeNames,
-) -> (&'static str, Vec<(String, String)>) {
+fn element(ty: &ValueType, name: &str) -> (&'static str, Vec<(String, String)>) {
     let mut attrs = vec![("name".to_string(), name.to_string())];
     let tag = match ty {
         ValueType::Atomic(t) => type_name(*t),
@@ -72,19 +53,8 @@ fn element(
             attrs.push((OPAQUE_SIZE.into(), o.size.to_string()));
             "Opaque"
         }
-        ValueType::Compound(c) => {
-            if let Some(orig) = named.first_use(&c.path) {
-                attrs.push((ORIG_TYPE.into(), orig));
-            }
-            "Structure"
-        }
-        ValueType::Vlen(v) => {
-            attrs.push((IS_VLEN.into(), "1".into()));
-            if let Some(orig) = named.first_use(&v.path) {
-                attrs.push((ORIG_TYPE.into(), orig));
-            }
-            "Sequence"
-        }
+        ValueType::Compound(_) => "Structure",
+        ValueType::Vlen(_) => "Sequence",
     };
     (tag, attrs)
 }
@@ -99,16 +69,11 @@ fn open(w: &mut XmlWriter, tag: &str, attrs: &[(String, String)]) -> XmlResult {
 
 /// The members of a Structure (the compound's fields) or a vlen Sequence (one member of
 /// the base type, named `name`).
-fn write_members(
-    w: &mut XmlWriter,
-    ty: &ValueType,
-    name: &str,
-    named: &mut TypeNames,
-) -> XmlResult {
+fn write_members(w: &mut XmlWriter, ty: &ValueType, name: &str) -> XmlResult {
     match ty {
         ValueType::Compound(c) => {
             for f in &c.fields {
-                write_field(w, f, named)?;
+                write_field(w, f)?;
             }
             Ok(())
         }
@@ -119,16 +84,15 @@ fn write_members(
                 ty: v.base.clone(),
                 shape: Vec::new(),
             },
-            named,
         ),
         _ => Ok(()),
     }
 }
 
-fn write_field(w: &mut XmlWriter, f: &Field, named: &mut TypeNames) -> XmlResult {
-    let (tag, attrs) = element(&f.ty, &f.name, named);
+fn write_field(w: &mut XmlWriter, f: &Field) -> XmlResult {
+    let (tag, attrs) = element(&f.ty, &f.name);
     open(w, tag, &attrs)?;
-    write_members(w, &f.ty, &f.name, named)?;
+    write_members(w, &f.ty, &f.name)?;
     for n in &f.shape {
         let size = n.to_string();
         w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
@@ -137,15 +101,16 @@ fn write_field(w: &mut XmlWriter, f: &Field, named: &mut TypeNames) -> XmlResult
 }
 
 /// A variable of a compound, vlen or opaque type.
-pub fn write_user_variable(
-    w: &mut XmlWriter,
-    input: &DmrInput<'_>,
-    u: &UserVariable,
-    named: &mut TypeNames,
-) -> XmlResult {
-    let (tag, attrs) = element(&u.ty, &u.var.name, named);
+pub fn write_user_variable(w: &mut XmlWriter, input: &DmrInput<'_>, u: &UserVariable) -> XmlResult {
+    // A compound variable's type as projected (`/v.field`), else its own.
+    let ty = input
+        .selection
+        .get(&u.var.path)
+        .and_then(|s| s.user.as_ref())
+        .unwrap_or(&u.ty);
+    let (tag, attrs) = element(ty, &u.var.name);
     open(w, tag, &attrs)?;
-    write_members(w, &u.ty, &u.var.name, named)?;
+    write_members(w, ty, &u.var.name)?;
     write_dims(w, input, &u.var)?;
     for a in &u.var.attributes {
         write_attribute(w, a)?;

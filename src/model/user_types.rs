@@ -124,6 +124,9 @@ pub struct UserArray {
 pub struct UserVariable {
     pub var: Variable,
     pub ty: ValueType,
+    /// Its place among all the group's variables in the file (atomic ones included):
+    /// where it is listed, so that clients list variables in the file's order.
+    pub position: usize,
 }
 
 /// What a group holds of user-defined types.
@@ -160,18 +163,37 @@ pub struct AnyVariable<'m> {
 }
 
 impl Group {
-    /// Every variable of this group and its descendants, user-typed ones (compound,
-    /// vlen, opaque) after each group's atomic ones: the order DAP4 describes them in.
+    /// The group's own variables of every type, in the file's order.
+    pub fn own_any_variables(&self) -> Vec<AnyVariable<'_>> {
+        let mut atomic = self.variables.iter();
+        let mut user: Vec<&UserVariable> = self.user_types.variables.iter().collect();
+        user.sort_by_key(|u| u.position);
+        let mut user = user.into_iter().peekable();
+        let mut out = Vec::with_capacity(self.variables.len() + self.user_types.variables.len());
+        loop {
+            let here = out.len();
+            if let Some(u) = user.next_if(|u| u.position <= here) {
+                out.push(AnyVariable {
+                    var: &u.var,
+                    ty: Some(&u.ty),
+                });
+            } else if let Some(var) = atomic.next() {
+                out.push(AnyVariable { var, ty: None });
+            } else if let Some(u) = user.next() {
+                out.push(AnyVariable {
+                    var: &u.var,
+                    ty: Some(&u.ty),
+                });
+            } else {
+                return out;
+            }
+        }
+    }
+
+    /// Every variable of this group and its descendants, of every type: a group's own
+    /// (in the file's order) before its subgroups' (the order DAP4 requires).
     pub fn all_any_variables(&self) -> Vec<AnyVariable<'_>> {
-        let mut out: Vec<AnyVariable<'_>> = self
-            .variables
-            .iter()
-            .map(|var| AnyVariable { var, ty: None })
-            .collect();
-        out.extend(self.user_types.variables.iter().map(|u| AnyVariable {
-            var: &u.var,
-            ty: Some(&u.ty),
-        }));
+        let mut out = self.own_any_variables();
         for g in &self.groups {
             out.extend(g.all_any_variables());
         }
@@ -283,8 +305,9 @@ mod tests {
         meta.root.user_types.variables.push(UserVariable {
             var,
             ty: compound(),
+            position: 0,
         });
-        let meta: DatasetMeta = meta;
+        let mut meta: DatasetMeta = meta;
         assert_eq!(meta.user_variable("obs").unwrap().var.path, "/obs");
         assert!(meta.user_variable("/fc/obs").is_none());
         assert!(meta.variable("obs").is_none());
@@ -294,6 +317,9 @@ mod tests {
             .iter()
             .map(|v| v.var.path.as_str())
             .collect();
-        assert_eq!(all, ["/time", "/obs", "/fc/t"]);
+        assert_eq!(all, ["/obs", "/time", "/fc/t"]);
+        meta.root.user_types.variables[0].position = 7;
+        let last = meta.root.own_any_variables();
+        assert_eq!(last[1].var.path, "/obs");
     }
 }

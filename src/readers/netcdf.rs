@@ -538,7 +538,11 @@ fn build_group<'f>(
                 user_types.enum_variables.push((var.name.clone(), e));
                 variables.push(var);
             }
-            Some(ty) => user_types.variables.push(UserVariable { var, ty }),
+            Some(ty) => user_types.variables.push(UserVariable {
+                var,
+                ty,
+                position: variables.len() + user_types.variables.len(),
+            }),
         }
     }
     let groups = subgroups
