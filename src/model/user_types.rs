@@ -288,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn user_variables_are_found_and_listed_after_atomic_ones() {
+    fn user_variables_are_found_and_listed_in_file_order() {
         let mut meta = crate::model::group::tests::sample();
         let var = Variable {
             name: "obs".into(),

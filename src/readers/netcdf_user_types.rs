@@ -260,3 +260,179 @@ fn take_strings(raw: &[u8]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::model::{ArrayValues, DataType, Value, ValueType};
+    use crate::readers::{LocalReads, ReadError, Reader, ReadersConfig, open};
+    use crate::storage::{Location, Storage};
+    use crate::subset::{DimSlice, Hyperslab};
+
+    /// Every kind of user-defined type, nested and in a subgroup, written by ncgen (the
+    /// netCDF-C tools are test dependencies: `scripts/setup-system.sh --test`).
+    const CDL: &str = r#"netcdf user {
+types:
+  ubyte enum cloud_t {clear = 0, cumulus = 1, missing = 255} ;
+  opaque(3) blob_t ;
+  compound pos_t { float lat ; float lon ; } ;
+  compound obs_t { int id ; pos_t pos ; double levels(2) ; string name ; } ;
+  int(*) vint_t ;
+  pos_t(*) track_t ;
+dimensions:
+  x = 3 ;
+variables:
+  cloud_t cloud(x) ;
+  obs_t obs(x) ;
+    obs:units = "mixed" ;
+  vint_t ragged(x) ;
+  float temp(x) ;
+  blob_t blob(x) ;
+data:
+  cloud = clear, cumulus, missing ;
+  obs = {1, {1.5, 2.5}, {10, 11}, "a"}, {2, {3.5, 4.5}, {20, 21}, "bé"}, {3, {5.5, 6.5}, {30, 31}, ""} ;
+  ragged = {1, 2, 3}, {}, {-7} ;
+  temp = 1, 2, 3 ;
+  blob = 0X010203, 0XAABBCC, 0X000000 ;
+group: sub {
+  variables:
+    track_t track ;
+    cloud_t sky ;
+  data:
+    track = {{1, 2}, {3, 4}} ;
+    sky = cumulus ;
+  }
+}
+"#;
+
+    fn write(dir: &Path) -> std::path::PathBuf {
+        let cdl = dir.join("user.cdl");
+        std::fs::write(&cdl, CDL).unwrap();
+        let nc = dir.join("user.nc");
+        let status = std::process::Command::new("ncgen")
+            .args(["-4", "-o"])
+            .arg(&nc)
+            .arg(&cdl)
+            .status()
+            .expect("ncgen (netcdf-bin) is installed");
+        assert!(status.success());
+        nc
+    }
+
+    async fn reader(path: &Path) -> Arc<dyn Reader> {
+        let config = ReadersConfig {
+            local_reads: LocalReads::Native,
+            ..Default::default()
+        };
+        open(
+            &Location::Local(path.to_path_buf()),
+            &Arc::new(Storage::default()),
+            &config,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn ints(v: &Value) -> &ArrayValues {
+        let Value::Atomic(a) = v else { panic!("{v:?}") };
+        a
+    }
+
+    #[tokio::test]
+    async fn describes_and_reads_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path());
+        // The pure-Rust reader leaves the file to netCDF-C (natively configured too).
+        let r = reader(&path).await;
+        let meta = r.metadata();
+
+        let cloud = meta.variable("cloud").unwrap();
+        assert_eq!(cloud.dtype, DataType::U8);
+        let e = meta.enum_of(cloud).unwrap();
+        assert_eq!(e.path, "/cloud_t");
+        assert_eq!(e.members[2], ("missing".to_string(), 255));
+        assert_eq!(meta.root.user_types.enums.len(), 1);
+        let v = r.read("/cloud", &Hyperslab::full(&[3])).await.unwrap();
+        assert_eq!(v.values, ArrayValues::U8(vec![0, 1, 255]));
+        // An enum of the root used in a subgroup is declared once, at the root.
+        let sub = meta.root.group("/sub").unwrap();
+        assert!(sub.user_types.enums.is_empty());
+        assert_eq!(sub.user_types.enum_of("sky").unwrap().path, "/cloud_t");
+
+        let obs = meta.user_variable("obs").unwrap();
+        assert_eq!(obs.position, 1);
+        assert_eq!(
+            obs.var.attr("units").unwrap().as_text().as_deref(),
+            Some("mixed")
+        );
+        let ValueType::Compound(c) = &obs.ty else {
+            panic!()
+        };
+        assert_eq!(c.path, "/obs_t");
+        assert_eq!(c.fields[2].shape, vec![2]);
+        assert!(matches!(&c.fields[1].ty, ValueType::Compound(p) if p.name == "pos_t"));
+        let slab = Hyperslab::new(vec![DimSlice::from_inclusive(0, 1, 1, 2, 3).unwrap()]);
+        let a = r.read_user("/obs", &slab).await.unwrap();
+        assert_eq!(a.shape, vec![2]);
+        let Value::Compound(f) = &a.values[0] else {
+            panic!()
+        };
+        assert_eq!(ints(&f[0]), &ArrayValues::I32(vec![2]));
+        assert_eq!(
+            f[1],
+            Value::Compound(vec![
+                Value::Atomic(ArrayValues::F32(vec![3.5])),
+                Value::Atomic(ArrayValues::F32(vec![4.5])),
+            ])
+        );
+        assert_eq!(ints(&f[2]), &ArrayValues::F64(vec![20.0, 21.0]));
+        assert_eq!(ints(&f[3]), &ArrayValues::Str(vec!["bé".into()]));
+
+        let ragged = r
+            .read_user("/ragged", &Hyperslab::full(&[3]))
+            .await
+            .unwrap();
+        let lens: Vec<usize> = ragged
+            .values
+            .iter()
+            .map(|v| match v {
+                Value::Vlen(items) => items.len(),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(lens, [3, 0, 1]);
+        assert_eq!(
+            ragged.values[2],
+            Value::Vlen(vec![Value::Atomic(ArrayValues::I32(vec![-7]))])
+        );
+
+        let blob = meta.user_variable("blob").unwrap();
+        assert!(matches!(&blob.ty, ValueType::Opaque(o) if o.size == 3));
+        let b = r.read_user("/blob", &Hyperslab::full(&[3])).await.unwrap();
+        assert_eq!(b.values[1], Value::Opaque(vec![0xAA, 0xBB, 0xCC]));
+
+        // A scalar vlen of compounds in a subgroup.
+        let track = r
+            .read_user("/sub/track", &Hyperslab::full(&[]))
+            .await
+            .unwrap();
+        let Value::Vlen(points) = &track.values[0] else {
+            panic!()
+        };
+        assert_eq!(points.len(), 2);
+
+        // Atomic reads of user-typed variables, and user reads of atomic ones, fail.
+        assert!(matches!(
+            r.read("/obs", &Hyperslab::full(&[3])).await,
+            Err(ReadError::NoSuchVariable(_))
+        ));
+        assert!(r.read_user("/temp", &Hyperslab::full(&[3])).await.is_err());
+        let bad = Hyperslab::new(vec![DimSlice::index(3)]);
+        assert!(matches!(
+            r.read_user("/obs", &bad).await,
+            Err(ReadError::Subset(_))
+        ));
+    }
+}
