@@ -12,77 +12,15 @@ use std::collections::HashMap;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::dmr_user::{write_enumeration, write_user_variable};
+use super::dmr_user::{open_user_element, write_enumeration};
 use super::selection::Selection;
-use crate::model::{AttrValue, Attribute, DataType, DatasetMeta, Group, Variable};
+use super::xml::{escape, start};
+pub use super::xml::{escape_attr, fqn, type_name};
+use crate::model::{AttrValue, Attribute, DatasetMeta, Group, ValueType, Variable};
 
 pub const DAP4_NAMESPACE: &str = "http://xml.opendap.org/ns/DAP/4.0#";
 /// The attribute carrying a variable's CRC-32 (decimal) when checksums are on.
 pub const CHECKSUM_ATTR: &str = "_DAP4_Checksum_CRC32";
-
-/// The DAP4 name of an atomic type.
-pub fn type_name(t: DataType) -> &'static str {
-    match t {
-        DataType::I8 => "Int8",
-        DataType::U8 => "UInt8",
-        DataType::I16 => "Int16",
-        DataType::U16 => "UInt16",
-        DataType::I32 => "Int32",
-        DataType::U32 => "UInt32",
-        DataType::I64 => "Int64",
-        DataType::U64 => "UInt64",
-        DataType::F32 => "Float32",
-        DataType::F64 => "Float64",
-        DataType::Char => "Char",
-        DataType::String => "String",
-    }
-}
-
-/// Escapes text for an XML attribute value. Tabs and line ends become character
-/// references, which attribute-value normalisation would otherwise turn into spaces;
-/// control characters XML 1.0 cannot carry become U+FFFD.
-pub fn escape_attr(s: &str) -> String {
-    escape(s, true)
-}
-
-fn escape(s: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\t' if attr => out.push_str("&#9;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A name inside a fully qualified name: `/`, `.` and `\` are backslash-escaped.
-fn fqn_part(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if matches!(c, '/' | '.' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The DAP4 fully qualified name of a model path (`/g/v`).
-pub fn fqn(path: &str) -> String {
-    path.split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("/{}", fqn_part(p)))
-        .collect()
-}
 
 /// Formats a float attribute value so that it reads back exactly (exponent form for
 /// large and small magnitudes, `NaN`/`Inf` by name). Float32 values are written as the
@@ -133,8 +71,8 @@ pub struct DmrInput<'a> {
     pub checksums: Option<&'a HashMap<String, u32>>,
 }
 
-pub(super) type XmlWriter = Writer<Vec<u8>>;
-pub(super) type XmlResult = std::io::Result<()>;
+type XmlWriter = Writer<Vec<u8>>;
+type XmlResult = std::io::Result<()>;
 
 /// Writes the DMR document.
 pub fn write_dmr(input: &DmrInput<'_>) -> String {
@@ -143,15 +81,6 @@ pub fn write_dmr(input: &DmrInput<'_>) -> String {
     let mut bytes = w.into_inner();
     bytes.push(b'\n');
     String::from_utf8(bytes).expect("the DMR is built from UTF-8 strings")
-}
-
-pub(super) fn start(name: &str, attrs: &[(&str, &str)]) -> BytesStart<'static> {
-    let mut e = BytesStart::new(name.to_string());
-    for (k, v) in attrs {
-        // Values are escaped by `escape_attr` (quick-xml would keep line ends raw).
-        e.push_attribute((k.as_bytes(), escape_attr(v).as_bytes()));
-    }
-    e
 }
 
 fn write_document(w: &mut XmlWriter, input: &DmrInput<'_>) -> XmlResult {
@@ -192,13 +121,7 @@ fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> X
         }
         match v.ty {
             None => write_variable(w, input, v.var)?,
-            Some(_) => {
-                let u = input
-                    .meta
-                    .user_variable(&v.var.path)
-                    .expect("a user-typed variable of the group");
-                write_user_variable(w, input, u)?;
-            }
+            Some(own) => write_user_variable(w, input, v.var, own)?,
         }
     }
     for g in &group.groups {
@@ -236,9 +159,30 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
     w.write_event(Event::End(BytesEnd::new(tag)))
 }
 
+/// A variable of a compound, vlen or opaque type (of type `own`, or as projected).
+fn write_user_variable(
+    w: &mut XmlWriter,
+    input: &DmrInput<'_>,
+    v: &Variable,
+    own: &ValueType,
+) -> XmlResult {
+    let ty = input
+        .selection
+        .get(&v.path)
+        .and_then(|s| s.user.as_ref())
+        .unwrap_or(own);
+    let tag = open_user_element(w, ty, &v.name)?;
+    write_dims(w, input, v)?;
+    for a in &v.attributes {
+        write_attribute(w, a)?;
+    }
+    write_checksum(w, input, v)?;
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
 /// A variable's `Dim` references: shared dimensions by name, or anonymous sizes when
 /// its subset differs from them.
-pub(super) fn write_dims(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
+fn write_dims(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
     let s = input
         .selection
         .get(&v.path)
@@ -256,7 +200,7 @@ pub(super) fn write_dims(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) 
 }
 
 /// The variable's checksum attribute, when checksums were asked for.
-pub(super) fn write_checksum(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
+fn write_checksum(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
     if let Some(crc) = input.checksums.and_then(|c| c.get(&v.path)) {
         let value = crc.to_string();
         let attrs = [
@@ -288,7 +232,7 @@ fn maps(input: &DmrInput<'_>, v: &Variable) -> Vec<String> {
     out
 }
 
-pub(super) fn write_attribute(w: &mut XmlWriter, a: &Attribute) -> XmlResult {
+fn write_attribute(w: &mut XmlWriter, a: &Attribute) -> XmlResult {
     let (ty, values) = attr_values(&a.value);
     if values.len() == 1 {
         let attrs = [
@@ -316,7 +260,7 @@ mod tests {
     use super::*;
     use crate::dap4::ce::parse_ce;
     use crate::dap4::selection::resolve;
-    use crate::model::{DimRef, Dimension};
+    use crate::model::{DataType, DimRef, Dimension};
 
     fn dref(name: &str, path: &str, len: usize) -> DimRef {
         DimRef {

@@ -14,15 +14,16 @@
 //! in the file: 4.9.0 and 4.10.1 crash on it). netCDF-C names each type after its
 //! variable instead (`obs_t`, `obs_pos_t`, `ragged_int_t`).
 
+use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, Event};
 
-use super::dmr::{
-    DmrInput, XmlResult, XmlWriter, fqn, start, type_name, write_attribute, write_checksum,
-    write_dims,
-};
-use crate::model::{EnumType, Field, UserVariable, ValueType};
+use super::xml::{fqn, start, type_name};
+use crate::model::{EnumType, Field, ValueType};
 
 pub const OPAQUE_SIZE: &str = "_edu.ucar.opaque.size";
+
+type XmlWriter = Writer<Vec<u8>>;
+type XmlResult = std::io::Result<()>;
 
 pub fn write_enumeration(w: &mut XmlWriter, e: &EnumType) -> XmlResult {
     let base = type_name(e.base);
@@ -59,23 +60,25 @@ fn element(ty: &ValueType, name: &str) -> (&'static str, Vec<(String, String)>) 
     (tag, attrs)
 }
 
-fn open(w: &mut XmlWriter, tag: &str, attrs: &[(String, String)]) -> XmlResult {
+/// Opens the element of a variable or field of type `ty` named `name` and writes its
+/// members (a Structure's fields, a vlen Sequence's one member named `name`); the
+/// caller adds dimensions and attributes and closes the returned tag.
+pub fn open_user_element(
+    w: &mut XmlWriter,
+    ty: &ValueType,
+    name: &str,
+) -> std::io::Result<&'static str> {
+    let (tag, attrs) = element(ty, name);
     let attrs: Vec<(&str, &str)> = attrs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    w.write_event(Event::Start(start(tag, &attrs)))
-}
-
-/// The members of a Structure (the compound's fields) or a vlen Sequence (one member of
-/// the base type, named `name`).
-fn write_members(w: &mut XmlWriter, ty: &ValueType, name: &str) -> XmlResult {
+    w.write_event(Event::Start(start(tag, &attrs)))?;
     match ty {
         ValueType::Compound(c) => {
             for f in &c.fields {
                 write_field(w, f)?;
             }
-            Ok(())
         }
         ValueType::Vlen(v) => write_field(
             w,
@@ -84,37 +87,17 @@ fn write_members(w: &mut XmlWriter, ty: &ValueType, name: &str) -> XmlResult {
                 ty: v.base.clone(),
                 shape: Vec::new(),
             },
-        ),
-        _ => Ok(()),
+        )?,
+        _ => {}
     }
+    Ok(tag)
 }
 
 fn write_field(w: &mut XmlWriter, f: &Field) -> XmlResult {
-    let (tag, attrs) = element(&f.ty, &f.name);
-    open(w, tag, &attrs)?;
-    write_members(w, &f.ty, &f.name)?;
+    let tag = open_user_element(w, &f.ty, &f.name)?;
     for n in &f.shape {
         let size = n.to_string();
         w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
     }
-    w.write_event(Event::End(BytesEnd::new(tag)))
-}
-
-/// A variable of a compound, vlen or opaque type.
-pub fn write_user_variable(w: &mut XmlWriter, input: &DmrInput<'_>, u: &UserVariable) -> XmlResult {
-    // A compound variable's type as projected (`/v.field`), else its own.
-    let ty = input
-        .selection
-        .get(&u.var.path)
-        .and_then(|s| s.user.as_ref())
-        .unwrap_or(&u.ty);
-    let (tag, attrs) = element(ty, &u.var.name);
-    open(w, tag, &attrs)?;
-    write_members(w, ty, &u.var.name)?;
-    write_dims(w, input, &u.var)?;
-    for a in &u.var.attributes {
-        write_attribute(w, a)?;
-    }
-    write_checksum(w, input, &u.var)?;
     w.write_event(Event::End(BytesEnd::new(tag)))
 }

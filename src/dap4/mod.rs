@@ -13,6 +13,7 @@ mod error;
 mod html;
 mod netcdf_c_floats;
 pub mod selection;
+mod xml;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, header};

@@ -11,10 +11,11 @@ mod types;
 mod user_types;
 
 pub use attribute::{AttrValue, Attribute, AttributeList, format_float};
-pub use group::{DatasetMeta, DimRef, Dimension, Group, Variable};
+pub use group::{
+    AnyVariable, DatasetMeta, DimRef, Dimension, Group, UserTypes, UserVariable, Variable,
+};
 pub use layout::{ChunkEntry, ChunkIndex, Filter};
 pub use types::{Array, ArrayValues, DataType};
 pub use user_types::{
-    AnyVariable, CompoundType, EnumType, Field, OpaqueType, UserArray, UserTypes, UserVariable,
-    Value, ValueType, VlenType,
+    CompoundType, EnumType, Field, OpaqueType, UserArray, Value, ValueType, VlenType,
 };

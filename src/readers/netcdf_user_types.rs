@@ -251,10 +251,11 @@ fn take_strings(raw: &[u8]) -> Vec<String> {
             if p.is_null() {
                 return String::new();
             }
-            // SAFETY: a NUL-terminated string netCDF-C allocated, freed once here.
+            // SAFETY: a NUL-terminated string netCDF-C allocated.
             let s = unsafe { std::ffi::CStr::from_ptr(p) }
                 .to_string_lossy()
                 .into_owned();
+            // SAFETY: the same string, freed once, after its last use above.
             unsafe { netcdf_sys::nc_free_string(1, &mut p) };
             s
         })
