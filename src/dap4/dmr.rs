@@ -533,4 +533,168 @@ mod tests {
         assert_eq!(fqn("/g/a.b"), "/g/a\\.b");
         assert_eq!(escape_attr("a\r\u{1}"), "a&#13;\u{FFFD}");
     }
+
+    fn user_types_meta() -> DatasetMeta {
+        use crate::model::{
+            CompoundType, EnumType, Field, OpaqueType, UserVariable, ValueType, VlenType,
+        };
+        use std::sync::Arc;
+        let x = || dref("x", "/x", 2);
+        let cloud = Arc::new(EnumType {
+            name: "cloud_t".into(),
+            path: "/cloud_t".into(),
+            base: DataType::U8,
+            members: vec![("clear".into(), 0), ("missing".into(), 255)],
+        });
+        let atomic = |name: &str, t: DataType, shape: Vec<usize>| Field {
+            name: name.into(),
+            ty: ValueType::Atomic(t),
+            shape,
+        };
+        let pos = ValueType::Compound(Arc::new(CompoundType {
+            name: "pos_t".into(),
+            path: "/pos_t".into(),
+            fields: vec![atomic("lat", DataType::F32, vec![])],
+        }));
+        let obs = ValueType::Compound(Arc::new(CompoundType {
+            name: "obs_t".into(),
+            path: "/obs_t".into(),
+            fields: vec![
+                atomic("id", DataType::I32, vec![]),
+                Field {
+                    name: "pos".into(),
+                    ty: pos,
+                    shape: vec![],
+                },
+                atomic("levels", DataType::F64, vec![2]),
+                Field {
+                    name: "kind".into(),
+                    ty: ValueType::Enum(cloud.clone()),
+                    shape: vec![],
+                },
+            ],
+        }));
+        let user = |name: &str, ty: ValueType, position: usize| UserVariable {
+            var: var(&format!("/{name}"), DataType::U8, vec![x()], vec![]),
+            ty,
+            position,
+        };
+        let mut meta = DatasetMeta::default();
+        let root = &mut meta.root;
+        root.path = "/".into();
+        root.dimensions = vec![Dimension {
+            name: "x".into(),
+            path: "/x".into(),
+            len: 2,
+            unlimited: false,
+        }];
+        root.variables = vec![
+            var("/cloud", DataType::U8, vec![x()], vec![]),
+            var("/temp", DataType::F32, vec![x()], vec![]),
+        ];
+        root.user_types.enums = vec![cloud.clone()];
+        root.user_types.enum_variables = vec![("cloud".into(), cloud)];
+        let vlen = ValueType::Vlen(Arc::new(VlenType {
+            name: "vint_t".into(),
+            path: "/vint_t".into(),
+            base: ValueType::Atomic(DataType::I32),
+        }));
+        let blob = ValueType::Opaque(Arc::new(OpaqueType {
+            name: "blob_t".into(),
+            path: "/blob_t".into(),
+            size: 5,
+        }));
+        root.user_types.variables = vec![
+            user("obs", obs, 1),
+            user("ragged", vlen, 3),
+            user("blob", blob, 4),
+        ];
+        meta
+    }
+
+    #[test]
+    fn user_types_in_the_dmr() {
+        let meta = user_types_meta();
+        let sel = Selection::whole(&meta);
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "u.nc",
+            checksums: None,
+        });
+        let body: Vec<&str> = dmr.lines().skip(2).map(str::trim).collect();
+        let want = [
+            r#"<Dimension name="x" size="2"/>"#,
+            r#"<Enumeration name="cloud_t" basetype="UInt8">"#,
+            r#"<EnumConst name="clear" value="0"/>"#,
+            r#"<EnumConst name="missing" value="255"/>"#,
+            "</Enumeration>",
+            r#"<Enum name="cloud" enum="/cloud_t">"#,
+            r#"<Dim name="/x"/>"#,
+            "</Enum>",
+            // In the file's order: the structure was second.
+            r#"<Structure name="obs">"#,
+            r#"<Int32 name="id">"#,
+            "</Int32>",
+            r#"<Structure name="pos">"#,
+            r#"<Float32 name="lat">"#,
+            "</Float32>",
+            "</Structure>",
+            r#"<Float64 name="levels">"#,
+            r#"<Dim size="2"/>"#,
+            "</Float64>",
+            r#"<Enum name="kind" enum="/cloud_t">"#,
+            "</Enum>",
+            r#"<Dim name="/x"/>"#,
+            "</Structure>",
+            r#"<Float32 name="temp">"#,
+            r#"<Dim name="/x"/>"#,
+            "</Float32>",
+            r#"<Sequence name="ragged">"#,
+            r#"<Int32 name="ragged">"#,
+            "</Int32>",
+            r#"<Dim name="/x"/>"#,
+            "</Sequence>",
+            r#"<Opaque name="blob" _edu.ucar.opaque.size="5">"#,
+            r#"<Dim name="/x"/>"#,
+            "</Opaque>",
+            "</Dataset>",
+        ];
+        assert_eq!(body, want);
+    }
+
+    #[test]
+    fn structure_fields_projected() {
+        let meta = user_types_meta();
+        let ce = parse_ce("/obs.levels[1];/obs.id[1]").unwrap();
+        let sel = resolve(&meta, Some(&ce)).unwrap();
+        assert_eq!(sel.vars.len(), 1);
+        assert_eq!(sel.vars[0].fields, Some(vec![0, 2]));
+        // id (4) and levels (2 × 8) of one element.
+        assert_eq!(sel.fixed_bytes(), Some(20));
+        let sums: HashMap<String, u32> = [("/obs".to_string(), 3u32)].into();
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "u.nc",
+            checksums: Some(&sums),
+        });
+        let s = &dmr[dmr.find("<Structure").unwrap()..];
+        assert!(s.contains(r#"<Int32 name="id">"#) && s.contains(r#"<Float64 name="levels">"#));
+        assert!(!s.contains("pos") && !s.contains("kind"));
+        assert!(s.contains(r#"<Dim size="1"/>"#));
+        assert!(s.contains(r#"value="3"/>"#));
+        // Whole and by field at once: whole.
+        let ce = parse_ce("/obs.id;/obs").unwrap();
+        assert_eq!(resolve(&meta, Some(&ce)).unwrap().vars[0].fields, None);
+        let ragged = parse_ce("/ragged.ragged[0]").unwrap();
+        assert_eq!(
+            resolve(&meta, Some(&ragged)).unwrap().vars[0].var.path,
+            "/ragged"
+        );
+        for bad in ["/obs.nope", "/blob.blob", "/obs[2]", "/obs.id[0][0]"] {
+            let ce = parse_ce(bad).unwrap();
+            assert!(resolve(&meta, Some(&ce)).is_err(), "{bad}");
+        }
+    }
 }
