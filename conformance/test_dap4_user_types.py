@@ -56,7 +56,7 @@ def write_files(d):
         ds.createDimension("x", 3)
         ds.createDimension("t", 4)
         cloud_t = ds.createEnumType(np.uint8, "cloud_t", {"clear": 0, "cumulus": 1, "stratus": 2, "missing": 255})
-        cloud = ds.createVariable("cloud", cloud_t, ("t",))
+        cloud = ds.createVariable("cloud", cloud_t, ("t",), fill_value=255)
         cloud.long_name = "cloud type"
         cloud[:] = np.array([0, 1, 2, 255], np.uint8)
 

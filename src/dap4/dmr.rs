@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::dmr_user::{open_user_element, write_enumeration};
+use super::dmr_user::{enum_fill_value, open_user_element, write_enumeration};
 use super::selection::Selection;
 use super::xml::{escape, start};
 pub use super::xml::{escape_attr, fqn, type_name};
@@ -150,7 +150,10 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
     w.write_event(Event::Start(start(tag, &attrs)))?;
     write_dims(w, input, v)?;
     for a in super::netcdf_c_floats::wire_attributes(v).iter() {
-        write_attribute(w, a)?;
+        match enum_type.and_then(|e| enum_fill_value(e, a)) {
+            Some(fill) => write_attribute(w, &fill)?,
+            None => write_attribute(w, a)?,
+        }
     }
     write_checksum(w, input, v)?;
     for map in maps(input, v) {
@@ -589,7 +592,12 @@ mod tests {
             unlimited: false,
         }];
         root.variables = vec![
-            var("/cloud", DataType::U8, vec![x()], vec![]),
+            var(
+                "/cloud",
+                DataType::U8,
+                vec![x()],
+                vec![Attribute::new("_FillValue", AttrValue::U8(vec![255]))],
+            ),
             var("/temp", DataType::F32, vec![x()], vec![]),
         ];
         root.user_types.enums = vec![cloud.clone()];
@@ -631,6 +639,8 @@ mod tests {
             "</Enumeration>",
             r#"<Enum name="cloud" enum="/cloud_t">"#,
             r#"<Dim name="/x"/>"#,
+            // netCDF-C takes an enum's fill value by name.
+            r#"<Attribute name="_FillValue" type="String" value="missing"/>"#,
             "</Enum>",
             // In the file's order: the structure was second.
             r#"<Structure name="obs">"#,

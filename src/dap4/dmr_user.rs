@@ -18,7 +18,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, Event};
 
 use super::xml::{fqn, start, type_name};
-use crate::model::{EnumType, Field, ValueType};
+use crate::model::{AttrValue, Attribute, EnumType, Field, ValueType};
 
 pub const OPAQUE_SIZE: &str = "_edu.ucar.opaque.size";
 
@@ -39,6 +39,32 @@ pub fn write_enumeration(w: &mut XmlWriter, e: &EnumType) -> XmlResult {
         )))?;
     }
     w.write_event(Event::End(BytesEnd::new("Enumeration")))
+}
+
+/// An enum variable's `_FillValue` as netCDF-C takes it: a String naming the enum's
+/// constant (it refuses a number of the base type for an enum variable in 4.10, and
+/// looks the text up among the constants in 4.9). `None` for other attributes.
+pub fn enum_fill_value(e: &EnumType, a: &Attribute) -> Option<Attribute> {
+    if a.name != "_FillValue" {
+        return None;
+    }
+    let value: i128 = match &a.value {
+        AttrValue::I8(v) => (*v.first()?).into(),
+        AttrValue::U8(v) => (*v.first()?).into(),
+        AttrValue::I16(v) => (*v.first()?).into(),
+        AttrValue::U16(v) => (*v.first()?).into(),
+        AttrValue::I32(v) => (*v.first()?).into(),
+        AttrValue::U32(v) => (*v.first()?).into(),
+        AttrValue::I64(v) => (*v.first()?).into(),
+        AttrValue::U64(v) => (*v.first()?).into(),
+        _ => return None,
+    };
+    let text = e
+        .members
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or_else(|| value.to_string(), |(n, _)| n.clone());
+    Some(Attribute::new("_FillValue", AttrValue::Text(text)))
 }
 
 /// The element of a value of `ty` named `name`: its tag and XML attributes.

@@ -121,7 +121,7 @@ impl NetcdfReader {
             let subgroups: Vec<netcdf::Group<'_>> =
                 file.groups().map(|g| g.collect()).unwrap_or_default();
             let types: Vec<NcVariableType> = file.types().map(|t| t.collect()).unwrap_or_default();
-            let meta = DatasetMeta {
+            let mut meta = DatasetMeta {
                 root: build_group(
                     "/",
                     String::new(),
@@ -133,6 +133,7 @@ impl NetcdfReader {
                     &Scope::default(),
                 ),
             };
+            add_enum_fill_values(&mut meta.root, &p);
             Ok((meta, file))
         })
         .await??;
@@ -557,6 +558,23 @@ fn build_group<'f>(
         attributes: read_attributes(attrs, path),
         groups,
         user_types,
+    }
+}
+
+/// Adds their `_FillValue` to the enum variables of `group` and its descendants.
+fn add_enum_fill_values(group: &mut Group, file: &Path) {
+    for (name, _) in &group.user_types.enum_variables {
+        let Some(var) = group.variables.iter_mut().find(|v| &v.name == name) else {
+            continue;
+        };
+        if var.attr("_FillValue").is_none()
+            && let Some(fill) = netcdf_user_types::enum_fill_value(file, &var.path)
+        {
+            var.attributes.insert(0, Attribute::new("_FillValue", fill));
+        }
+    }
+    for g in &mut group.groups {
+        add_enum_fill_values(g, file);
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use netcdf::types::{EnumTypeValues, FloatType, IntType, NcVariableType};
 
 use crate::model::{
-    ArrayValues, CompoundType, DataType, EnumType, Field, OpaqueType, Value, ValueType, VlenType,
+    ArrayValues, AttrValue, CompoundType, DataType, EnumType, Field, OpaqueType, Value, ValueType,
+    VlenType,
 };
 
 /// The user-defined types visible from a group: (name, full path), innermost last, for
@@ -262,12 +263,100 @@ fn take_strings(raw: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The `_FillValue` of an enum variable, as integers of the enum's base type (the
+/// `netcdf` crate cannot read attributes of user-defined types). Opens the file again:
+/// netCDF-C gives no other way to its ids. `None` when there is none.
+pub(super) fn enum_fill_value(file: &std::path::Path, var_path: &str) -> Option<AttrValue> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    use netcdf_sys as sys;
+
+    let (group, name) = var_path.rsplit_once('/')?;
+    let group = if group.is_empty() { "/" } else { group };
+    let (cpath, cgroup) = (
+        CString::new(file.as_os_str().as_bytes()).ok()?,
+        CString::new(group).ok()?,
+    );
+    let (cname, cattr) = (CString::new(name).ok()?, CString::new("_FillValue").ok()?);
+    let _lock = sys::libnetcdf_lock.lock();
+    let mut ncid = 0;
+    // SAFETY: plain netCDF-C calls with NUL-terminated names and out-pointers to locals;
+    // the file is closed before returning, and the buffer is sized from nc_inq_att and
+    // nc_inq_user_type.
+    unsafe {
+        if sys::nc_open(cpath.as_ptr(), sys::NC_NOWRITE, &mut ncid) != sys::NC_NOERR {
+            return None;
+        }
+        let read = || -> Option<AttrValue> {
+            let mut gid = ncid;
+            if group != "/"
+                && sys::nc_inq_grp_full_ncid(ncid, cgroup.as_ptr(), &mut gid) != sys::NC_NOERR
+            {
+                return None;
+            }
+            let mut varid = 0;
+            if sys::nc_inq_varid(gid, cname.as_ptr(), &mut varid) != sys::NC_NOERR {
+                return None;
+            }
+            let (mut xtype, mut len) = (0, 0usize);
+            if sys::nc_inq_att(gid, varid, cattr.as_ptr(), &mut xtype, &mut len) != sys::NC_NOERR {
+                return None;
+            }
+            let mut tname = vec![0 as std::ffi::c_char; sys::NC_MAX_NAME as usize + 1];
+            let (mut size, mut base, mut nfields, mut class) = (0usize, 0, 0usize, 0);
+            let found = sys::nc_inq_user_type(
+                gid,
+                xtype,
+                tname.as_mut_ptr(),
+                &mut size,
+                &mut base,
+                &mut nfields,
+                &mut class,
+            );
+            if found != sys::NC_NOERR || class != sys::NC_ENUM {
+                return None;
+            }
+            let dtype = match base {
+                sys::NC_BYTE => DataType::I8,
+                sys::NC_UBYTE => DataType::U8,
+                sys::NC_SHORT => DataType::I16,
+                sys::NC_USHORT => DataType::U16,
+                sys::NC_INT => DataType::I32,
+                sys::NC_UINT => DataType::U32,
+                sys::NC_INT64 => DataType::I64,
+                sys::NC_UINT64 => DataType::U64,
+                _ => return None,
+            };
+            let mut buf = vec![0u8; len.checked_mul(dtype.size()?)?];
+            if sys::nc_get_att(gid, varid, cattr.as_ptr(), buf.as_mut_ptr().cast()) != sys::NC_NOERR
+            {
+                return None;
+            }
+            Some(match ArrayValues::from_ne_bytes(dtype, &buf)? {
+                ArrayValues::I8(v) => AttrValue::I8(v),
+                ArrayValues::U8(v) => AttrValue::U8(v),
+                ArrayValues::I16(v) => AttrValue::I16(v),
+                ArrayValues::U16(v) => AttrValue::U16(v),
+                ArrayValues::I32(v) => AttrValue::I32(v),
+                ArrayValues::U32(v) => AttrValue::U32(v),
+                ArrayValues::I64(v) => AttrValue::I64(v),
+                ArrayValues::U64(v) => AttrValue::U64(v),
+                _ => return None,
+            })
+        };
+        let value = read();
+        sys::nc_close(ncid);
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
-    use crate::model::{ArrayValues, DataType, Value, ValueType};
+    use crate::model::{ArrayValues, AttrValue, DataType, Value, ValueType};
     use crate::readers::{LocalReads, ReadError, Reader, ReadersConfig, open};
     use crate::storage::{Location, Storage};
     use crate::subset::{DimSlice, Hyperslab};
@@ -286,6 +375,7 @@ dimensions:
   x = 3 ;
 variables:
   cloud_t cloud(x) ;
+    cloud_t cloud:_FillValue = missing ;
   obs_t obs(x) ;
     obs:units = "mixed" ;
   vint_t ragged(x) ;
@@ -355,6 +445,8 @@ group: sub {
         assert_eq!(e.path, "/cloud_t");
         assert_eq!(e.members[2], ("missing".to_string(), 255));
         assert_eq!(meta.root.user_types.enums.len(), 1);
+        // An attribute of the enum type: the `netcdf` crate cannot read it.
+        assert_eq!(cloud.attr("_FillValue"), Some(&AttrValue::U8(vec![255])));
         let v = r.read("/cloud", &Hyperslab::full(&[3])).await.unwrap();
         assert_eq!(v.values, ArrayValues::U8(vec![0, 1, 255]));
         // An enum of the root used in a subgroup is declared once, at the root.
