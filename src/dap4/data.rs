@@ -98,9 +98,10 @@ pub async fn prepare(
         let user = s.user.is_some();
         let (source, crc) = if small {
             let mut bytes = Vec::new();
-            read_piece(ds, &path, &s.slab, user, s.fields.as_deref())
-                .await?
-                .encode_some(usize::MAX, &mut bytes);
+            let mut input = read_piece(ds, &path, &s.slab, user, s.fields.as_deref()).await?;
+            while !input.is_done() {
+                input.encode_some(MAX_PAYLOAD, &mut bytes);
+            }
             let crc = crc32fast::hash(&bytes);
             (Source::Encoded(Bytes::from(bytes)), crc)
         } else if let Some(crc) = checksums.get(&key).await {

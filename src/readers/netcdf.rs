@@ -284,21 +284,9 @@ fn read_values(
         };
         return Ok(Array::new(shape, values));
     }
-    let extents: Vec<Extent> = slab
-        .dims
-        .iter()
-        .map(|d| Extent::SliceCount {
-            start: d.start,
-            count: d.count,
-            stride: d.stride as isize,
-        })
-        .collect();
-    let extents: netcdf::Extents = if extents.is_empty() {
-        netcdf::Extents::All
-    } else {
-        extents.into()
-    };
-    let raw = var.get_raw_values(extents).map_err(|e| e.to_string())?;
+    let raw = var
+        .get_raw_values(extents(slab))
+        .map_err(|e| e.to_string())?;
     let values = match dtype {
         DataType::String => ArrayValues::Str(take_strings(raw)),
         other => ArrayValues::from_ne_bytes(other, &raw).ok_or("unreadable type")?,
