@@ -99,6 +99,12 @@ fn for_each_group_mut(g: &mut crate::model::Group, f: &mut impl FnMut(&mut crate
     }
 }
 
+/// Leaves out variables of compound, vlen and opaque types: members are joined as
+/// arrays of atomic values (enum variables, integers, stay).
+fn drop_user_variables(meta: &mut DatasetMeta) {
+    for_each_group_mut(&mut meta.root, &mut |g| g.user_types.variables.clear());
+}
+
 /// Sets the length of dimension `path` everywhere in the metadata.
 fn set_dim_len(meta: &mut DatasetMeta, path: &str, len: usize) {
     for_each_group_mut(&mut meta.root, &mut |g| {
@@ -244,6 +250,7 @@ impl AggregationReader {
             values.extend(coords);
         }
         let mut meta = (*reference).clone();
+        drop_user_variables(&mut meta);
         set_dim_len(&mut meta, &dim_path, values.len());
         let format = members[0].reader.format();
         Ok(AggregationReader {
@@ -325,6 +332,7 @@ impl AggregationReader {
         }
         let n = values.len();
         let mut meta = (*reference).clone();
+        drop_user_variables(&mut meta);
         meta.root.variables.retain(|v| v.path != dim_path);
         let new_dim = DimRef {
             name: dim_name.clone(),

@@ -43,6 +43,15 @@ impl Dataset {
         self.reader.read(var, slab).await
     }
 
+    /// Reads `slab` of a variable of a compound, vlen or opaque type.
+    pub async fn read_user(
+        &self,
+        var: &str,
+        slab: &Hyperslab,
+    ) -> Result<crate::model::UserArray, ReadError> {
+        self.reader.read_user(var, slab).await
+    }
+
     /// Reads `slab` of `var` in consecutive pieces of at most `max_bytes` each (at least
     /// one innermost row), in row-major order: for streaming responses with bounded
     /// memory. Each piece is read only when the stream is polled.

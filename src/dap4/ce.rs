@@ -3,8 +3,8 @@
 //! A constraint is a `;`-separated list of clauses: variable projections with optional
 //! index subsets (`/group/var[start:stride:stop][i][]`) and dimension subsets
 //! (`/dim=[start:stop]`) that apply to every projected variable using that dimension.
-//! Stops are inclusive, as in DAP2. Filters (`|`) and structure fields (`{}`) are not
-//! served: the model has no structures or sequences.
+//! Stops are inclusive, as in DAP2. Filters (`|`) and field lists in braces (`{}`) are
+//! not served; a structure's fields are projected as `/var.field` (`selection`).
 
 use percent_encoding::percent_decode_str;
 use thiserror::Error;

@@ -17,11 +17,12 @@ use bytes::Bytes;
 use futures::stream::{Stream, StreamExt};
 
 use super::chunk::{Framer, MAX_PAYLOAD};
-use super::encode::{encode_range, encode_values, encoded_len_at};
+use super::encode::{encode_range, encoded_len_at};
+use super::encode_user::encode_value;
 use super::error::{Dap4Error, error_chunk};
 use super::selection::Selection;
 use crate::catalog::Dataset;
-use crate::model::Array;
+use crate::model::{Array, UserArray, Value};
 use crate::subset::Hyperslab;
 
 /// Where a variable's bytes come from while streaming.
@@ -38,6 +39,10 @@ pub struct Part {
     pub source: Source,
     /// The checksum announced in the DMR; the streamed bytes must match it.
     pub crc: Option<u32>,
+    /// A compound, vlen or opaque variable (read with `read_user`).
+    pub user: bool,
+    /// The fields of a compound variable sent, when projected by fields.
+    pub fields: Option<Vec<usize>>,
 }
 
 /// (dataset version, variable, selection) → CRC-32 of the encoded values.
@@ -50,11 +55,14 @@ pub type Checksums = ViewCache<CrcKey, u32>;
 /// `block_bytes` each (one element at least), rows longer than that cut too, so a 1-D
 /// variable of gigabytes is not read at once.
 pub fn pieces(ds: &Dataset, path: &str, slab: &Hyperslab, block_bytes: usize) -> Vec<Hyperslab> {
-    let elem = ds
-        .meta
-        .variable(path)
-        .and_then(|v| v.dtype.size())
-        .unwrap_or(64);
+    let elem = match ds.meta.user_variable(path) {
+        Some(u) => super::encode_user::min_encoded_len(&u.ty).max(64),
+        None => ds
+            .meta
+            .variable(path)
+            .and_then(|v| v.dtype.size())
+            .unwrap_or(64),
+    };
     slab.split_bounded((block_bytes / elem).max(1))
 }
 
@@ -75,6 +83,8 @@ pub async fn prepare(
                 path: s.var.path.clone(),
                 source: Source::Read(s.slab.clone()),
                 crc: None,
+                user: s.user.is_some(),
+                fields: s.fields.clone(),
             })
             .collect();
         return Ok((parts, None));
@@ -85,10 +95,13 @@ pub async fn prepare(
     for s in &sel.vars {
         let path = s.var.path.clone();
         let key = (VersionKey::of(ds), path.clone(), s.slab.clone());
+        let user = s.user.is_some();
         let (source, crc) = if small {
-            let array = ds.read(&path, &s.slab).await?;
             let mut bytes = Vec::new();
-            encode_values(&array.values, &mut bytes);
+            let mut input = read_piece(ds, &path, &s.slab, user, s.fields.as_deref()).await?;
+            while !input.is_done() {
+                input.encode_some(MAX_PAYLOAD, &mut bytes);
+            }
             let crc = crc32fast::hash(&bytes);
             (Source::Encoded(Bytes::from(bytes)), crc)
         } else if let Some(crc) = checksums.get(&key).await {
@@ -96,7 +109,7 @@ pub async fn prepare(
         } else {
             (
                 Source::Read(s.slab.clone()),
-                first_pass_crc(ds, &path, &s.slab, block_bytes).await?,
+                first_pass_crc(ds, &path, &s.slab, block_bytes, user, s.fields.as_deref()).await?,
             )
         };
         checksums.insert(key, crc).await;
@@ -105,6 +118,8 @@ pub async fn prepare(
             path,
             source,
             crc: Some(crc),
+            user,
+            fields: s.fields.clone(),
         });
     }
     Ok((parts, Some(sums)))
@@ -117,12 +132,13 @@ async fn first_pass_crc(
     path: &str,
     slab: &Hyperslab,
     block_bytes: usize,
+    user: bool,
+    fields: Option<&[usize]>,
 ) -> Result<u32, Dap4Error> {
     let mut hasher = crc32fast::Hasher::new();
     let mut scratch = Vec::with_capacity(MAX_PAYLOAD);
     for piece in pieces(ds, path, slab, block_bytes) {
-        let array = ds.read(path, &piece).await?;
-        let mut input = Input::Values { array, at: 0 };
+        let mut input = read_piece(ds, path, &piece, user, fields).await?;
         while !input.is_done() {
             scratch.clear();
             input.encode_some(MAX_PAYLOAD, &mut scratch);
@@ -132,10 +148,44 @@ async fn first_pass_crc(
     Ok(hasher.finalize())
 }
 
+/// Reads one piece of a variable, as the input to encode.
+async fn read_piece(
+    ds: &Dataset,
+    path: &str,
+    piece: &Hyperslab,
+    user: bool,
+    fields: Option<&[usize]>,
+) -> Result<Input, crate::catalog::ReadError> {
+    Ok(if user {
+        let mut array = ds.read_user(path, piece).await?;
+        if let Some(keep) = fields {
+            for v in &mut array.values {
+                if let Value::Compound(all) = v {
+                    let mut all: Vec<Option<Value>> =
+                        std::mem::take(all).into_iter().map(Some).collect();
+                    let kept = keep
+                        .iter()
+                        .filter_map(|i| all.get_mut(*i)?.take())
+                        .collect();
+                    *v = Value::Compound(kept);
+                }
+            }
+        }
+        Input::User { array, at: 0 }
+    } else {
+        Input::Values {
+            array: ds.read(path, piece).await?,
+            at: 0,
+        }
+    })
+}
+
 /// What is read but not yet encoded.
 enum Input {
     /// A piece read, encoded from element `at` on.
     Values { array: Array, at: usize },
+    /// A piece of a compound, vlen or opaque variable, encoded from element `at` on.
+    User { array: UserArray, at: usize },
     /// Bytes already encoded (small responses with checksums), sent from `at` on.
     Bytes { bytes: Bytes, at: usize },
 }
@@ -144,6 +194,7 @@ impl Input {
     fn is_done(&self) -> bool {
         match self {
             Input::Values { array, at } => *at >= array.len(),
+            Input::User { array, at } => *at >= array.values.len(),
             Input::Bytes { bytes, at } => *at >= bytes.len(),
         }
     }
@@ -152,6 +203,13 @@ impl Input {
     /// run past `room`, a long string too) onto `out`.
     fn encode_some(&mut self, room: usize, out: &mut Vec<u8>) {
         match self {
+            Input::User { array, at } => {
+                let start = out.len();
+                while *at < array.values.len() && (out.len() == start || out.len() - start < room) {
+                    encode_value(&array.values[*at], out);
+                    *at += 1;
+                }
+            }
             Input::Bytes { bytes, at } => {
                 let end = bytes.len().min(*at + room.max(1));
                 out.extend_from_slice(&bytes[*at..end]);
@@ -188,6 +246,10 @@ struct Current {
     expected: Option<u32>,
     /// Elements still due: the DMR promised the subset's shape.
     remaining: usize,
+    /// A compound, vlen or opaque variable.
+    user: bool,
+    /// The fields sent of a compound variable projected by fields.
+    fields: Option<Vec<usize>>,
 }
 
 enum Phase {
@@ -283,7 +345,8 @@ impl BodyState {
                     cur.input = None;
                 }
             } else if let Some(piece) = cur.pieces.next() {
-                let read = self.ds.read(&cur.path, &piece).await;
+                let read =
+                    read_piece(&self.ds, &cur.path, &piece, cur.user, cur.fields.as_deref()).await;
                 if let Err(e) = self.take_piece(read) {
                     return self.fail(e);
                 }
@@ -307,6 +370,8 @@ impl BodyState {
             ),
         };
         Current {
+            user: part.user,
+            fields: part.fields,
             path: part.path,
             pieces: pieces.into_iter(),
             input,
@@ -319,18 +384,23 @@ impl BodyState {
     /// Takes a piece just read as the current input.
     fn take_piece(
         &mut self,
-        read: Result<Array, crate::catalog::ReadError>,
+        read: Result<Input, crate::catalog::ReadError>,
     ) -> Result<(), Dap4Error> {
-        let array = read?;
+        let input = read?;
+        let len = match &input {
+            Input::Values { array, .. } => array.len(),
+            Input::User { array, .. } => array.values.len(),
+            Input::Bytes { .. } => 0,
+        };
         let cur = self.current.as_mut().expect("a variable is being sent");
-        if array.len() > cur.remaining {
+        if len > cur.remaining {
             return Err(Dap4Error::Internal(format!(
                 "{}: the reader returned too many values",
                 cur.path
             )));
         }
-        cur.remaining -= array.len();
-        cur.input = Some(Input::Values { array, at: 0 });
+        cur.remaining -= len;
+        cur.input = Some(input);
         Ok(())
     }
 }
@@ -369,6 +439,7 @@ mod tests {
     use super::*;
     use crate::catalog::ReadError;
     use crate::dap4::chunk::{self, MAX_CHUNK, dechunk};
+    use crate::dap4::encode::encode_values;
     use crate::model::{ArrayValues, DataType, DatasetMeta, DimRef, Dimension, Group, Variable};
     use crate::readers::{FormatSpec, Reader, formats};
     use crate::storage::{Location, ObjectVersion};

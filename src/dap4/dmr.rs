@@ -12,76 +12,15 @@ use std::collections::HashMap;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+use super::dmr_user::{enum_fill_value, open_user_element, write_enumeration};
 use super::selection::Selection;
-use crate::model::{AttrValue, Attribute, DataType, DatasetMeta, Group, Variable};
+use super::xml::{escape, start};
+pub use super::xml::{escape_attr, fqn, type_name};
+use crate::model::{AttrValue, Attribute, DatasetMeta, Group, ValueType, Variable};
 
 pub const DAP4_NAMESPACE: &str = "http://xml.opendap.org/ns/DAP/4.0#";
 /// The attribute carrying a variable's CRC-32 (decimal) when checksums are on.
 pub const CHECKSUM_ATTR: &str = "_DAP4_Checksum_CRC32";
-
-/// The DAP4 name of an atomic type.
-pub fn type_name(t: DataType) -> &'static str {
-    match t {
-        DataType::I8 => "Int8",
-        DataType::U8 => "UInt8",
-        DataType::I16 => "Int16",
-        DataType::U16 => "UInt16",
-        DataType::I32 => "Int32",
-        DataType::U32 => "UInt32",
-        DataType::I64 => "Int64",
-        DataType::U64 => "UInt64",
-        DataType::F32 => "Float32",
-        DataType::F64 => "Float64",
-        DataType::Char => "Char",
-        DataType::String => "String",
-    }
-}
-
-/// Escapes text for an XML attribute value. Tabs and line ends become character
-/// references, which attribute-value normalisation would otherwise turn into spaces;
-/// control characters XML 1.0 cannot carry become U+FFFD.
-pub fn escape_attr(s: &str) -> String {
-    escape(s, true)
-}
-
-fn escape(s: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\t' if attr => out.push_str("&#9;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A name inside a fully qualified name: `/`, `.` and `\` are backslash-escaped.
-fn fqn_part(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if matches!(c, '/' | '.' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The DAP4 fully qualified name of a model path (`/g/v`).
-pub fn fqn(path: &str) -> String {
-    path.split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("/{}", fqn_part(p)))
-        .collect()
-}
 
 /// Formats a float attribute value so that it reads back exactly (exponent form for
 /// large and small magnitudes, `NaN`/`Inf` by name). Float32 values are written as the
@@ -144,15 +83,6 @@ pub fn write_dmr(input: &DmrInput<'_>) -> String {
     String::from_utf8(bytes).expect("the DMR is built from UTF-8 strings")
 }
 
-fn start(name: &str, attrs: &[(&str, &str)]) -> BytesStart<'static> {
-    let mut e = BytesStart::new(name.to_string());
-    for (k, v) in attrs {
-        // Values are escaped by `escape_attr` (quick-xml would keep line ends raw).
-        e.push_attribute((k.as_bytes(), escape_attr(v).as_bytes()));
-    }
-    e
-}
-
 fn write_document(w: &mut XmlWriter, input: &DmrInput<'_>) -> XmlResult {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let root = start(
@@ -182,9 +112,16 @@ fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> X
         }
         w.write_event(Event::Empty(start("Dimension", &attrs)))?;
     }
-    for v in &group.variables {
-        if sel.get(&v.path).is_some() {
-            write_variable(w, input, v)?;
+    for e in &group.user_types.enums {
+        write_enumeration(w, e)?;
+    }
+    for v in group.own_any_variables() {
+        if sel.get(&v.var.path).is_none() {
+            continue;
+        }
+        match v.ty {
+            None => write_variable(w, input, v.var)?,
+            Some(own) => write_user_variable(w, input, v.var, own)?,
         }
     }
     for g in &group.groups {
@@ -201,12 +138,58 @@ fn write_group_body(w: &mut XmlWriter, input: &DmrInput<'_>, group: &Group) -> X
 }
 
 fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
-    let sel = input.selection;
-    let s = sel
+    let enum_type = input.meta.enum_of(v);
+    let (tag, enum_fqn) = match enum_type {
+        Some(e) => ("Enum", fqn(&e.path)),
+        None => (type_name(v.dtype), String::new()),
+    };
+    let mut attrs = vec![("name", v.name.as_str())];
+    if enum_type.is_some() {
+        attrs.push(("enum", &enum_fqn));
+    }
+    w.write_event(Event::Start(start(tag, &attrs)))?;
+    write_dims(w, input, v)?;
+    for a in super::netcdf_c_floats::wire_attributes(v).iter() {
+        match enum_type.and_then(|e| enum_fill_value(e, a)) {
+            Some(fill) => write_attribute(w, &fill)?,
+            None => write_attribute(w, a)?,
+        }
+    }
+    write_checksum(w, input, v)?;
+    for map in maps(input, v) {
+        w.write_event(Event::Empty(start("Map", &[("name", &fqn(&map))])))?;
+    }
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+/// A variable of a compound, vlen or opaque type (of type `own`, or as projected).
+fn write_user_variable(
+    w: &mut XmlWriter,
+    input: &DmrInput<'_>,
+    v: &Variable,
+    own: &ValueType,
+) -> XmlResult {
+    let ty = input
+        .selection
+        .get(&v.path)
+        .and_then(|s| s.user.as_ref())
+        .unwrap_or(own);
+    let tag = open_user_element(w, ty, &v.name)?;
+    write_dims(w, input, v)?;
+    for a in &v.attributes {
+        write_attribute(w, a)?;
+    }
+    write_checksum(w, input, v)?;
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+/// A variable's `Dim` references: shared dimensions by name, or anonymous sizes when
+/// its subset differs from them.
+fn write_dims(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
+    let s = input
+        .selection
         .get(&v.path)
         .expect("only selected variables are written");
-    let tag = type_name(v.dtype);
-    w.write_event(Event::Start(start(tag, &[("name", &v.name)])))?;
     for (d, slice) in v.dims.iter().zip(&s.slab.dims) {
         if s.named_dims {
             let name = fqn(&d.path);
@@ -216,9 +199,11 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
             w.write_event(Event::Empty(start("Dim", &[("size", &size)])))?;
         }
     }
-    for a in super::netcdf_c_floats::wire_attributes(v).iter() {
-        write_attribute(w, a)?;
-    }
+    Ok(())
+}
+
+/// The variable's checksum attribute, when checksums were asked for.
+fn write_checksum(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlResult {
     if let Some(crc) = input.checksums.and_then(|c| c.get(&v.path)) {
         let value = crc.to_string();
         let attrs = [
@@ -228,10 +213,7 @@ fn write_variable(w: &mut XmlWriter, input: &DmrInput<'_>, v: &Variable) -> XmlR
         ];
         w.write_event(Event::Empty(start("Attribute", &attrs)))?;
     }
-    for map in maps(input, v) {
-        w.write_event(Event::Empty(start("Map", &[("name", &fqn(&map))])))?;
-    }
-    w.write_event(Event::End(BytesEnd::new(tag)))
+    Ok(())
 }
 
 /// The coordinate variables of `v`'s dimensions, when they are in the response with
@@ -281,7 +263,7 @@ mod tests {
     use super::*;
     use crate::dap4::ce::parse_ce;
     use crate::dap4::selection::resolve;
-    use crate::model::{DimRef, Dimension};
+    use crate::model::{DataType, DimRef, Dimension};
 
     fn dref(name: &str, path: &str, len: usize) -> DimRef {
         DimRef {
@@ -394,7 +376,9 @@ mod tests {
                         path: "/fc/deep".into(),
                         ..Default::default()
                     }],
+                    user_types: Default::default(),
                 }],
+                user_types: Default::default(),
             },
         }
     }
@@ -551,5 +535,176 @@ mod tests {
     fn names_and_text_are_escaped() {
         assert_eq!(fqn("/g/a.b"), "/g/a\\.b");
         assert_eq!(escape_attr("a\r\u{1}"), "a&#13;\u{FFFD}");
+    }
+
+    fn user_types_meta() -> DatasetMeta {
+        use crate::model::{
+            CompoundType, EnumType, Field, OpaqueType, UserVariable, ValueType, VlenType,
+        };
+        use std::sync::Arc;
+        let x = || dref("x", "/x", 2);
+        let cloud = Arc::new(EnumType {
+            name: "cloud_t".into(),
+            path: "/cloud_t".into(),
+            base: DataType::U8,
+            members: vec![("clear".into(), 0), ("missing".into(), 255)],
+        });
+        let atomic = |name: &str, t: DataType, shape: Vec<usize>| Field {
+            name: name.into(),
+            ty: ValueType::Atomic(t),
+            shape,
+        };
+        let pos = ValueType::Compound(Arc::new(CompoundType {
+            name: "pos_t".into(),
+            path: "/pos_t".into(),
+            fields: vec![atomic("lat", DataType::F32, vec![])],
+        }));
+        let obs = ValueType::Compound(Arc::new(CompoundType {
+            name: "obs_t".into(),
+            path: "/obs_t".into(),
+            fields: vec![
+                atomic("id", DataType::I32, vec![]),
+                Field {
+                    name: "pos".into(),
+                    ty: pos,
+                    shape: vec![],
+                },
+                atomic("levels", DataType::F64, vec![2]),
+                Field {
+                    name: "kind".into(),
+                    ty: ValueType::Enum(cloud.clone()),
+                    shape: vec![],
+                },
+            ],
+        }));
+        let user = |name: &str, ty: ValueType, position: usize| UserVariable {
+            var: var(&format!("/{name}"), DataType::U8, vec![x()], vec![]),
+            ty,
+            position,
+        };
+        let mut meta = DatasetMeta::default();
+        let root = &mut meta.root;
+        root.path = "/".into();
+        root.dimensions = vec![Dimension {
+            name: "x".into(),
+            path: "/x".into(),
+            len: 2,
+            unlimited: false,
+        }];
+        root.variables = vec![
+            var(
+                "/cloud",
+                DataType::U8,
+                vec![x()],
+                vec![Attribute::new("_FillValue", AttrValue::U8(vec![255]))],
+            ),
+            var("/temp", DataType::F32, vec![x()], vec![]),
+        ];
+        root.user_types.enums = vec![cloud.clone()];
+        root.user_types.enum_variables = vec![("cloud".into(), cloud)];
+        let vlen = ValueType::Vlen(Arc::new(VlenType {
+            name: "vint_t".into(),
+            path: "/vint_t".into(),
+            base: ValueType::Atomic(DataType::I32),
+        }));
+        let blob = ValueType::Opaque(Arc::new(OpaqueType {
+            name: "blob_t".into(),
+            path: "/blob_t".into(),
+            size: 5,
+        }));
+        root.user_types.variables = vec![
+            user("obs", obs, 1),
+            user("ragged", vlen, 3),
+            user("blob", blob, 4),
+        ];
+        meta
+    }
+
+    #[test]
+    fn user_types_in_the_dmr() {
+        let meta = user_types_meta();
+        let sel = Selection::whole(&meta);
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "u.nc",
+            checksums: None,
+        });
+        let body: Vec<&str> = dmr.lines().skip(2).map(str::trim).collect();
+        let want = [
+            r#"<Dimension name="x" size="2"/>"#,
+            r#"<Enumeration name="cloud_t" basetype="UInt8">"#,
+            r#"<EnumConst name="clear" value="0"/>"#,
+            r#"<EnumConst name="missing" value="255"/>"#,
+            "</Enumeration>",
+            r#"<Enum name="cloud" enum="/cloud_t">"#,
+            r#"<Dim name="/x"/>"#,
+            // netCDF-C takes an enum's fill value by name.
+            r#"<Attribute name="_FillValue" type="String" value="missing"/>"#,
+            "</Enum>",
+            // In the file's order: the structure was second.
+            r#"<Structure name="obs">"#,
+            r#"<Int32 name="id">"#,
+            "</Int32>",
+            r#"<Structure name="pos">"#,
+            r#"<Float32 name="lat">"#,
+            "</Float32>",
+            "</Structure>",
+            r#"<Float64 name="levels">"#,
+            r#"<Dim size="2"/>"#,
+            "</Float64>",
+            r#"<Enum name="kind" enum="/cloud_t">"#,
+            "</Enum>",
+            r#"<Dim name="/x"/>"#,
+            "</Structure>",
+            r#"<Float32 name="temp">"#,
+            r#"<Dim name="/x"/>"#,
+            "</Float32>",
+            r#"<Sequence name="ragged">"#,
+            r#"<Int32 name="ragged">"#,
+            "</Int32>",
+            r#"<Dim name="/x"/>"#,
+            "</Sequence>",
+            r#"<Opaque name="blob" _edu.ucar.opaque.size="5">"#,
+            r#"<Dim name="/x"/>"#,
+            "</Opaque>",
+            "</Dataset>",
+        ];
+        assert_eq!(body, want);
+    }
+
+    #[test]
+    fn structure_fields_projected() {
+        let meta = user_types_meta();
+        let ce = parse_ce("/obs.levels[1];/obs.id[1]").unwrap();
+        let sel = resolve(&meta, Some(&ce)).unwrap();
+        assert_eq!(sel.vars.len(), 1);
+        assert_eq!(sel.vars[0].fields, Some(vec![0, 2]));
+        // id (4) and levels (2 × 8) of one element.
+        assert_eq!(sel.fixed_bytes(), Some(20));
+        let sums: HashMap<String, u32> = [("/obs".to_string(), 3u32)].into();
+        let dmr = write_dmr(&DmrInput {
+            meta: &meta,
+            selection: &sel,
+            name: "u.nc",
+            checksums: Some(&sums),
+        });
+        let s = &dmr[dmr.find("<Structure").unwrap()..];
+        assert!(s.contains(r#"<Int32 name="id">"#) && s.contains(r#"<Float64 name="levels">"#));
+        assert!(!s.contains("pos") && !s.contains("kind"));
+        assert!(s.contains(r#"<Dim size="1"/>"#));
+        assert!(s.contains(r#"value="3"/>"#));
+        // Whole and by field at once: whole.
+        let ce = parse_ce("/obs.id;/obs").unwrap();
+        assert_eq!(resolve(&meta, Some(&ce)).unwrap().vars[0].fields, None);
+        let ragged = parse_ce("/ragged.ragged[0]").unwrap();
+        assert_eq!(
+            resolve(&meta, Some(&ragged)).unwrap().vars[0].var.path,
+            "/ragged"
+        );
+        for bad in ["/obs.nope", "/blob.blob", "/obs[2]", "/obs.id[0][0]"] {
+            let ce = parse_ce(bad).unwrap();
+            assert!(resolve(&meta, Some(&ce)).is_err(), "{bad}");
+        }
     }
 }

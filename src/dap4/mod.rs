@@ -6,11 +6,14 @@ pub mod ce;
 pub mod chunk;
 pub mod data;
 pub mod dmr;
+mod dmr_user;
 pub mod encode;
+pub mod encode_user;
 mod error;
 mod html;
 mod netcdf_c_floats;
 pub mod selection;
+mod xml;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, header};

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 use super::ce::{Clause, Constraint, Slice};
-use crate::model::{DatasetMeta, Group, Variable};
+use std::sync::Arc;
+
+use crate::model::{CompoundType, DatasetMeta, Group, UserVariable, ValueType, Variable};
 use crate::subset::{DimSlice, Hyperslab, SubsetError};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -37,15 +39,22 @@ pub struct Selected<'m> {
     /// Whether every dimension keeps its (possibly constrained) shared dimension; if not,
     /// the DMR gives this variable anonymous dimensions of the selected sizes.
     pub named_dims: bool,
+    /// The type of a compound, vlen or opaque variable (read with `read_user`); for a
+    /// compound projected by fields (`/v.a;/v.b`), with only those fields.
+    pub user: Option<ValueType>,
+    /// The indices of those fields in the variable's own type, in order.
+    pub fields: Option<Vec<usize>>,
 }
 
 impl Selected<'_> {
     /// Encoded size in bytes; strings count their 8-byte lengths only. `None` if it
     /// does not fit a u64 (a request can ask for that much; no file holds it).
     pub fn fixed_bytes(&self) -> Option<u64> {
-        self.slab
-            .checked_bytes(self.var.dtype.size().unwrap_or(8))
-            .ok()
+        let elem = match &self.user {
+            Some(ty) => super::encode_user::min_encoded_len(ty),
+            None => self.var.dtype.size().unwrap_or(8),
+        };
+        self.slab.checked_bytes(elem).ok()
     }
 }
 
@@ -63,12 +72,15 @@ impl<'m> Selection<'m> {
     pub fn whole(meta: &'m DatasetMeta) -> Selection<'m> {
         Selection {
             vars: meta
-                .variables()
+                .root
+                .all_any_variables()
                 .into_iter()
-                .map(|var| Selected {
-                    var,
-                    slab: Hyperslab::full(&var.shape()),
+                .map(|v| Selected {
+                    var: v.var,
+                    slab: Hyperslab::full(&v.var.shape()),
                     named_dims: true,
+                    user: v.ty.cloned(),
+                    fields: None,
                 })
                 .collect(),
             dims: HashMap::new(),
@@ -138,6 +150,25 @@ fn dim_slice(slice: Slice, dim: usize, len: usize) -> Result<DimSlice, SubsetErr
     }
 }
 
+/// `/v.field`: a field of a compound variable `/v` (one level: the field's own fields
+/// are not projected apart). `None` as the index: the one member of a vlen's Sequence
+/// (named like the variable), that is the whole variable.
+fn structure_field<'m>(
+    meta: &'m DatasetMeta,
+    path: &str,
+) -> Option<(&'m UserVariable, Option<usize>)> {
+    let (var, field) = path.rsplit_once('.')?;
+    let user = meta.user_variable(var)?;
+    match &user.ty {
+        ValueType::Compound(c) => {
+            let index = c.fields.iter().position(|f| f.name == field)?;
+            Some((user, Some(index)))
+        }
+        ValueType::Vlen(_) if field == user.var.name => Some((user, None)),
+        _ => None,
+    }
+}
+
 fn full_path(path: &str) -> String {
     if path.starts_with('/') {
         path.to_string()
@@ -200,6 +231,9 @@ pub fn resolve<'m>(
         }
     };
     let mut projected = false;
+    // Structures projected whole, and fields projected of the others.
+    let mut whole_structures: Vec<String> = Vec::new();
+    let mut fields: HashMap<String, Vec<usize>> = HashMap::new();
     for clause in &ce.clauses {
         let Clause::Variable { path, slices } = clause else {
             continue;
@@ -207,12 +241,21 @@ pub fn resolve<'m>(
         projected = true;
         if let Some(var) = meta.variable(path) {
             add(var, slices)?;
+        } else if let Some(user) = meta.user_variable(path) {
+            add(&user.var, slices)?;
+            whole_structures.push(user.var.path.clone());
+        } else if let Some((user, field)) = structure_field(meta, path) {
+            add(&user.var, slices)?;
+            match field {
+                Some(field) => fields.entry(user.var.path.clone()).or_default().push(field),
+                None => whole_structures.push(user.var.path.clone()),
+            }
         } else if let Some(group) = meta.root.group(path).filter(|_| path != "/") {
             if !slices.is_empty() {
                 return Err(SelectError::GroupSubset(path.clone()));
             }
-            for var in group.all_variables() {
-                add(var, &[])?;
+            for v in group.all_any_variables() {
+                add(v.var, &[])?;
             }
         } else {
             return Err(SelectError::NoVariable(path.clone()));
@@ -220,22 +263,43 @@ pub fn resolve<'m>(
     }
     if !projected {
         // Only dimension subsets: every variable, subset along them.
-        for var in meta.variables() {
-            add(var, &[])?;
+        for v in meta.root.all_any_variables() {
+            add(v.var, &[])?;
         }
     }
     let vars =
-        meta.variables()
+        meta.root
+            .all_any_variables()
             .into_iter()
-            .filter_map(|var| {
+            .filter_map(|v| {
+                let var = v.var;
                 let slab = chosen.remove(&var.path)?;
                 let named_dims = var.dims.iter().zip(&slab.dims).all(|(d, s)| {
                     *s == dims.get(&d.path).copied().unwrap_or(DimSlice::full(d.len))
                 });
+                let keep = fields
+                    .remove(&var.path)
+                    .filter(|_| !whole_structures.contains(&var.path))
+                    .map(|mut k| {
+                        k.sort_unstable();
+                        k.dedup();
+                        k
+                    });
+                let user = match (v.ty, &keep) {
+                    (Some(ValueType::Compound(c)), Some(keep)) => {
+                        Some(ValueType::Compound(Arc::new(CompoundType {
+                            fields: keep.iter().map(|i| c.fields[*i].clone()).collect(),
+                            ..(**c).clone()
+                        })))
+                    }
+                    (ty, _) => ty.cloned(),
+                };
                 Some(Selected {
                     var,
                     slab,
                     named_dims,
+                    user,
+                    fields: keep,
                 })
             })
             .collect();
@@ -296,6 +360,7 @@ mod tests {
                     variables: vec![var("/g/v", vec![dref("lat", 5)])],
                     ..Default::default()
                 }],
+                user_types: Default::default(),
             },
         }
     }

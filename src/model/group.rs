@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::{Attribute, AttributeList, DataType};
+use std::sync::Arc;
+
+use super::{Attribute, AttributeList, DataType, EnumType, ValueType};
 
 /// A named dimension; `path` is its full name (`/forecast/time`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +72,9 @@ pub struct Group {
     pub variables: Vec<Variable>,
     pub attributes: Vec<Attribute>,
     pub groups: Vec<Group>,
+    /// Enumerations, and the variables of user-defined types (see `user_types`).
+    #[serde(skip)]
+    pub user_types: UserTypes,
 }
 
 impl Group {
@@ -190,6 +195,123 @@ impl DatasetMeta {
     }
 }
 
+// User-defined types in groups. Enum variables hold integers of the enum's base type:
+// they stay among a group's `variables` (every protocol can serve integers) and the
+// group's `UserTypes` says which of them are enums. Variables of the other kinds are
+// not arrays of one atomic type: they live apart, in `UserTypes::variables`, so
+// protocols that know only atomic types never see them, and are read with
+// `Reader::read_user`.
+
+/// A variable of a compound, vlen or opaque type. `var` gives its name, path,
+/// dimensions and attributes; its `dtype` means nothing (`U8`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserVariable {
+    pub var: Variable,
+    pub ty: ValueType,
+    /// Its place among all the group's variables in the file (atomic ones included):
+    /// where it is listed, so that clients list variables in the file's order.
+    pub position: usize,
+}
+
+/// What a group holds of user-defined types.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserTypes {
+    /// Enumerations declared in the group.
+    pub enums: Vec<Arc<EnumType>>,
+    /// The group's variables (in `Group::variables`) of an enum type, by name.
+    pub enum_variables: Vec<(String, Arc<EnumType>)>,
+    /// The group's variables of compound, vlen and opaque types.
+    pub variables: Vec<UserVariable>,
+}
+
+impl UserTypes {
+    pub fn is_empty(&self) -> bool {
+        self.enums.is_empty() && self.enum_variables.is_empty() && self.variables.is_empty()
+    }
+
+    /// The enum type of the group's variable `name`, if it is of one.
+    pub fn enum_of(&self, name: &str) -> Option<&Arc<EnumType>> {
+        self.enum_variables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e)
+    }
+}
+
+/// A variable of any type, with its user-defined type if it is not atomic (enums
+/// included).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnyVariable<'m> {
+    pub var: &'m Variable,
+    pub ty: Option<&'m ValueType>,
+}
+
+impl Group {
+    /// The group's own variables of every type, in the file's order.
+    pub fn own_any_variables(&self) -> Vec<AnyVariable<'_>> {
+        let mut atomic = self.variables.iter();
+        let mut user: Vec<&UserVariable> = self.user_types.variables.iter().collect();
+        user.sort_by_key(|u| u.position);
+        let mut user = user.into_iter().peekable();
+        let mut out = Vec::with_capacity(self.variables.len() + self.user_types.variables.len());
+        loop {
+            let here = out.len();
+            if let Some(u) = user.next_if(|u| u.position <= here) {
+                out.push(AnyVariable {
+                    var: &u.var,
+                    ty: Some(&u.ty),
+                });
+            } else if let Some(var) = atomic.next() {
+                out.push(AnyVariable { var, ty: None });
+            } else if let Some(u) = user.next() {
+                out.push(AnyVariable {
+                    var: &u.var,
+                    ty: Some(&u.ty),
+                });
+            } else {
+                return out;
+            }
+        }
+    }
+
+    /// Every variable of this group and its descendants, of every type: a group's own
+    /// (in the file's order) before its subgroups' (the order DAP4 requires).
+    pub fn all_any_variables(&self) -> Vec<AnyVariable<'_>> {
+        let mut out = self.own_any_variables();
+        for g in &self.groups {
+            out.extend(g.all_any_variables());
+        }
+        out
+    }
+}
+
+impl DatasetMeta {
+    /// A compound, vlen or opaque variable by full path (`/g/v`) or root name (`v`).
+    pub fn user_variable(&self, path: &str) -> Option<&UserVariable> {
+        let full = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let (group, _) = full.rsplit_once('/')?;
+        let group = if group.is_empty() { "/" } else { group };
+        self.root
+            .group(group)?
+            .user_types
+            .variables
+            .iter()
+            .find(|u| u.var.path == full)
+    }
+
+    /// The enum type of the variable at `path`, if it is of one.
+    pub fn enum_of(&self, var: &Variable) -> Option<&Arc<EnumType>> {
+        self.root
+            .group(var.group_path())?
+            .user_types
+            .enum_of(&var.name)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -237,6 +359,7 @@ pub(crate) mod tests {
                 }],
                 attributes: vec![],
                 groups: vec![inner],
+                user_types: Default::default(),
             },
         }
     }
@@ -253,5 +376,45 @@ pub(crate) mod tests {
         assert!(m.dimension("/time").unwrap().unlimited);
         let t = m.variable("/fc/t").unwrap();
         assert_eq!(m.coordinate_variable(&t.dims[0]).unwrap().path, "/time");
+    }
+
+    #[test]
+    fn user_variables_are_found_and_listed_in_file_order() {
+        let mut meta = sample();
+        let var = Variable {
+            name: "obs".into(),
+            path: "/obs".into(),
+            dims: vec![DimRef {
+                name: "time".into(),
+                path: "/time".into(),
+                len: 2,
+            }],
+            dtype: DataType::U8,
+            attributes: vec![],
+            chunks: None,
+        };
+        meta.root.user_types.variables.push(UserVariable {
+            var,
+            ty: ValueType::Opaque(Arc::new(crate::model::OpaqueType {
+                name: "blob".into(),
+                path: "/blob".into(),
+                size: 4,
+            })),
+            position: 0,
+        });
+        let mut meta: DatasetMeta = meta;
+        assert_eq!(meta.user_variable("obs").unwrap().var.path, "/obs");
+        assert!(meta.user_variable("/fc/obs").is_none());
+        assert!(meta.variable("obs").is_none());
+        let all: Vec<&str> = meta
+            .root
+            .all_any_variables()
+            .iter()
+            .map(|v| v.var.path.as_str())
+            .collect();
+        assert_eq!(all, ["/obs", "/time", "/fc/t"]);
+        meta.root.user_types.variables[0].position = 7;
+        let last = meta.root.own_any_variables();
+        assert_eq!(last[1].var.path, "/obs");
     }
 }

@@ -7,15 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use netcdf::types::{FloatType, IntType, NcVariableType};
+use netcdf::types::NcVariableType;
 use netcdf::{AttributeValue, Extent};
 use tokio::sync::Semaphore;
 
+use super::netcdf_user_types::{self, TypeScope};
 use super::reader::FormatSpec;
 use super::{ReadError, Reader, hdf5_chunks, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, ChunkIndex, DataType, DatasetMeta, DimRef, Dimension,
-    Group, Variable,
+    Group, UserArray, UserTypes, UserVariable, ValueType, Variable,
 };
 use crate::storage::Location;
 use crate::subset::Hyperslab;
@@ -119,7 +120,8 @@ impl NetcdfReader {
             // Classic files have no root `Group` in the crate: read through `File`.
             let subgroups: Vec<netcdf::Group<'_>> =
                 file.groups().map(|g| g.collect()).unwrap_or_default();
-            let meta = DatasetMeta {
+            let types: Vec<NcVariableType> = file.types().map(|t| t.collect()).unwrap_or_default();
+            let mut meta = DatasetMeta {
                 root: build_group(
                     "/",
                     String::new(),
@@ -127,9 +129,11 @@ impl NetcdfReader {
                     file.variables(),
                     file.attributes(),
                     subgroups,
-                    &[],
+                    types,
+                    &Scope::default(),
                 ),
             };
+            add_enum_fill_values(&mut meta.root, &p);
             Ok((meta, file))
         })
         .await??;
@@ -226,6 +230,25 @@ impl Reader for NetcdfReader {
         .await?
     }
 
+    async fn read_user(&self, path: &str, slab: &Hyperslab) -> Result<UserArray, ReadError> {
+        let var = self
+            .meta
+            .user_variable(path)
+            .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?;
+        slab.validate(&var.var.shape())?;
+        let (vpath, slab) = (var.var.path.clone(), slab.clone());
+        let (file, fpath) = (self.file.clone(), self.path.clone());
+        with_netcdf(move || {
+            let mut guard = file.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                *guard = Some(netcdf::open(&fpath).map_err(|e| format_err(&fpath, e))?);
+            }
+            let f = guard.as_ref().expect("opened above");
+            read_user_values(f, &vpath, &slab).map_err(|e| format_err(&fpath, e))
+        })
+        .await?
+    }
+
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
         let index = self
             .chunk_indexes
@@ -261,6 +284,18 @@ fn read_values(
         };
         return Ok(Array::new(shape, values));
     }
+    let raw = var
+        .get_raw_values(extents(slab))
+        .map_err(|e| e.to_string())?;
+    let values = match dtype {
+        DataType::String => ArrayValues::Str(take_strings(raw)),
+        other => ArrayValues::from_ne_bytes(other, &raw).ok_or("unreadable type")?,
+    };
+    Ok(Array::new(shape, values))
+}
+
+/// The extents netCDF-C reads `slab` by.
+fn extents(slab: &Hyperslab) -> netcdf::Extents {
     let extents: Vec<Extent> = slab
         .dims
         .iter()
@@ -270,17 +305,34 @@ fn read_values(
             stride: d.stride as isize,
         })
         .collect();
-    let extents: netcdf::Extents = if extents.is_empty() {
+    if extents.is_empty() {
         netcdf::Extents::All
     } else {
         extents.into()
-    };
-    let raw = var.get_raw_values(extents).map_err(|e| e.to_string())?;
-    let values = match dtype {
-        DataType::String => ArrayValues::Str(take_strings(raw)),
-        other => ArrayValues::from_ne_bytes(other, &raw).ok_or("unreadable type")?,
-    };
-    Ok(Array::new(shape, values))
+    }
+}
+
+/// Reads a slab of a compound, vlen or opaque variable.
+fn read_user_values(
+    file: &netcdf::File,
+    path: &str,
+    slab: &Hyperslab,
+) -> Result<UserArray, String> {
+    let var = file
+        .variable(path.trim_start_matches('/'))
+        .ok_or_else(|| format!("no variable {path}"))?;
+    let shape = slab.shape();
+    if slab.num_elements() == 0 {
+        return Ok(UserArray {
+            shape,
+            values: Vec::new(),
+        });
+    }
+    let raw = var
+        .get_raw_values(extents(slab))
+        .map_err(|e| e.to_string())?;
+    let values = netcdf_user_types::decode(&raw, &var.vartype());
+    Ok(UserArray { shape, values })
 }
 
 /// Turns the `char*` pointers netCDF-C returned for a string variable into Strings and
@@ -310,22 +362,12 @@ fn take_strings(raw: Vec<u8>) -> Vec<String> {
     out
 }
 
-fn data_type(t: &NcVariableType) -> Option<DataType> {
-    Some(match t {
-        NcVariableType::Int(IntType::I8) => DataType::I8,
-        NcVariableType::Int(IntType::U8) => DataType::U8,
-        NcVariableType::Int(IntType::I16) => DataType::I16,
-        NcVariableType::Int(IntType::U16) => DataType::U16,
-        NcVariableType::Int(IntType::I32) => DataType::I32,
-        NcVariableType::Int(IntType::U32) => DataType::U32,
-        NcVariableType::Int(IntType::I64) => DataType::I64,
-        NcVariableType::Int(IntType::U64) => DataType::U64,
-        NcVariableType::Float(FloatType::F32) => DataType::F32,
-        NcVariableType::Float(FloatType::F64) => DataType::F64,
-        NcVariableType::Char => DataType::Char,
-        NcVariableType::String => DataType::String,
-        _ => return None,
-    })
+/// What a group sees of its ancestors: dimensions and user-defined types, innermost
+/// last, for netCDF's scoping rule (a name resolves to the nearest).
+#[derive(Default, Clone)]
+struct Scope {
+    dims: Vec<Dimension>,
+    types: TypeScope,
 }
 
 fn attr_value(v: AttributeValue) -> AttrValue {
@@ -379,7 +421,10 @@ fn join(parent: &str, name: &str) -> String {
 }
 
 /// Reads a group and its descendants.
-fn read_group(g: &netcdf::Group<'_>, path: &str, visible: &[Dimension]) -> Group {
+fn read_group(g: &netcdf::Group<'_>, path: &str, visible: &Scope) -> Group {
+    // `Group::types` panics where `File::types` returns an error.
+    let types = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.types().collect()))
+        .unwrap_or_default();
     build_group(
         path,
         g.name(),
@@ -387,12 +432,13 @@ fn read_group(g: &netcdf::Group<'_>, path: &str, visible: &[Dimension]) -> Group
         g.variables(),
         g.attributes(),
         g.groups().collect(),
+        types,
         visible,
     )
 }
 
-/// Builds a model group. `visible` holds the dimensions of the ancestors, innermost
-/// last, for netCDF's scoping rule (a dimension name resolves to the nearest).
+/// Builds a model group. `visible` holds what the ancestors declare.
+#[allow(clippy::too_many_arguments)]
 fn build_group<'f>(
     path: &str,
     name: String,
@@ -400,7 +446,8 @@ fn build_group<'f>(
     vars: impl Iterator<Item = netcdf::Variable<'f>>,
     attrs: impl Iterator<Item = netcdf::Attribute<'f>>,
     subgroups: Vec<netcdf::Group<'f>>,
-    visible: &[Dimension],
+    types: Vec<NcVariableType>,
+    visible: &Scope,
 ) -> Group {
     let dimensions: Vec<Dimension> = dims
         .map(|d| Dimension {
@@ -410,15 +457,36 @@ fn build_group<'f>(
             unlimited: d.is_unlimited(),
         })
         .collect();
-    let mut scope: Vec<Dimension> = visible.to_vec();
-    scope.extend(dimensions.iter().cloned());
+    let mut full_scope = visible.clone();
+    full_scope.dims.extend(dimensions.iter().cloned());
+    for t in &types {
+        if let Some(name) = netcdf_user_types::type_name(t) {
+            full_scope.types.push((name.to_string(), join(path, name)));
+        }
+    }
+    let mut user_types = UserTypes::default();
+    for t in &types {
+        if let NcVariableType::Enum(e) = t {
+            let e = netcdf_user_types::enum_type(e, &full_scope.types, path);
+            user_types.enums.push(e);
+        }
+    }
+    let scope = &full_scope.dims;
     let mut variables = Vec::new();
     for v in vars {
         let vname = v.name();
         let vpath = join(path, &vname);
-        let Some(dtype) = data_type(&v.vartype()) else {
-            tracing::warn!("{vpath}: user-defined types are not served yet; skipped");
-            continue;
+        let vartype = v.vartype();
+        let (dtype, user) = match netcdf_user_types::atomic_type(&vartype) {
+            Some(dtype) => (dtype, None),
+            None => match netcdf_user_types::value_type(&vartype, &full_scope.types, path) {
+                Some(ValueType::Enum(e)) => (e.base, Some(ValueType::Enum(e))),
+                Some(ty) => (DataType::U8, Some(ty)),
+                None => {
+                    tracing::warn!("{vpath}: a type the model cannot describe; skipped");
+                    continue;
+                }
+            },
         };
         let dims = v
             .dimensions()
@@ -438,18 +506,37 @@ fn build_group<'f>(
                 }
             })
             .collect();
-        variables.push(Variable {
+        let var = Variable {
             name: vname,
             path: vpath.clone(),
             dims,
             dtype,
             attributes: read_attributes(v.attributes(), &vpath),
             chunks: v.chunking().ok().flatten(),
-        });
+        };
+        match user {
+            None => variables.push(var),
+            Some(ValueType::Enum(e)) => {
+                if !user_types.enums.iter().any(|d| d.path == e.path) {
+                    // Declared in an ancestor, or where the variable is: DAP4 needs
+                    // a declaration to point at.
+                    if !declared_above(&e.path, path) {
+                        user_types.enums.push(e.clone());
+                    }
+                }
+                user_types.enum_variables.push((var.name.clone(), e));
+                variables.push(var);
+            }
+            Some(ty) => user_types.variables.push(UserVariable {
+                var,
+                ty,
+                position: variables.len() + user_types.variables.len(),
+            }),
+        }
     }
     let groups = subgroups
         .iter()
-        .map(|sub| read_group(sub, &join(path, &sub.name()), &scope))
+        .map(|sub| read_group(sub, &join(path, &sub.name()), &full_scope))
         .collect();
     Group {
         name,
@@ -458,7 +545,35 @@ fn build_group<'f>(
         variables,
         attributes: read_attributes(attrs, path),
         groups,
+        user_types,
     }
+}
+
+/// Adds their `_FillValue` to the enum variables of `group` and its descendants.
+fn add_enum_fill_values(group: &mut Group, file: &Path) {
+    for (name, _) in &group.user_types.enum_variables {
+        let Some(var) = group.variables.iter_mut().find(|v| &v.name == name) else {
+            continue;
+        };
+        if var.attr("_FillValue").is_none()
+            && let Some(fill) = netcdf_user_types::enum_fill_value(file, &var.path)
+        {
+            var.attributes.insert(0, Attribute::new("_FillValue", fill));
+        }
+    }
+    for g in &mut group.groups {
+        add_enum_fill_values(g, file);
+    }
+}
+
+/// Whether type `type_path` lives in an ancestor of group `group` (where it is then
+/// declared already).
+fn declared_above(type_path: &str, group: &str) -> bool {
+    let type_group = match type_path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &type_path[..i],
+    };
+    type_group != group && (type_group == "/" || group.starts_with(&format!("{type_group}/")))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::error::ReadError;
 use futures::future::BoxFuture;
 
 use super::config::ReadersConfig;
-use crate::model::{Array, ChunkIndex, DatasetMeta};
+use crate::model::{Array, ChunkIndex, DatasetMeta, UserArray};
 use crate::storage::{Location, ObjectVersion, Storage};
 use crate::subset::Hyperslab;
 
@@ -31,6 +31,14 @@ pub trait Reader: Send + Sync {
 
     /// Reads `slab` of the variable at `path` (`/var` or `/group/var`).
     async fn read(&self, path: &str, slab: &Hyperslab) -> Result<Array, ReadError>;
+
+    /// Reads `slab` of a variable of a compound, vlen or opaque type (one of the
+    /// metadata's `UserTypes::variables`).
+    async fn read_user(&self, path: &str, _slab: &Hyperslab) -> Result<UserArray, ReadError> {
+        Err(ReadError::Unsupported(format!(
+            "{path}: this reader cannot read user-defined types"
+        )))
+    }
 
     /// The names of the datasets the file holds when it holds several (a GRIB file
     /// whose messages form several hypercubes): the catalog serves each as

@@ -397,6 +397,7 @@ fn layout(
             variables: vars,
             attributes: globals,
             groups: vec![],
+            user_types: Default::default(),
         },
     };
     (meta, values)

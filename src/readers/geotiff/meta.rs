@@ -305,6 +305,7 @@ pub(super) fn build(image: &Image, georef: &Georef, items: &[Item], time: bool) 
             variables,
             attributes: vec![text("Conventions", "CF-1.8")],
             groups: vec![],
+            user_types: Default::default(),
         },
     }
 }

@@ -208,6 +208,7 @@ fn metadata(cube: &Cube) -> DatasetMeta {
             variables,
             attributes: cube.attrs.clone(),
             groups: vec![],
+            user_types: Default::default(),
         },
     }
 }

@@ -80,14 +80,15 @@ fn own_dimensions<'a>(visible: &'a [NcDimension], parent: &[NcDimension]) -> &'a
     visible
 }
 
-/// Builds a model group and its descendants. `visible` holds the ancestors' dimensions,
+/// Builds a model group and its descendants; the path of a variable of a user-defined
+/// type is the error (not read here: see below). `visible` holds the ancestors' dimensions,
 /// innermost last, for netCDF's scoping rule (a dimension name resolves to the nearest).
 pub(super) fn build_group(
     g: &NcGroup,
     path: &str,
     visible: &[Dimension],
     parent: &[NcDimension],
-) -> Group {
+) -> Result<Group, String> {
     let dimensions: Vec<Dimension> = own_dimensions(&g.dimensions, parent)
         .iter()
         .map(|d| Dimension {
@@ -103,8 +104,9 @@ pub(super) fn build_group(
     for v in &g.variables {
         let vpath = join(path, &v.name);
         let Some(dtype) = data_type(&v.dtype) else {
-            tracing::warn!("{vpath}: user-defined types are not served yet; skipped");
-            continue;
+            // netCDF-C reads user-defined types (enum, compound, vlen, opaque): the
+            // file goes to it whole, so that both readers describe it alike.
+            return Err(vpath);
         };
         let dims = v
             .dimensions
@@ -129,7 +131,7 @@ pub(super) fn build_group(
             chunks: None,
         });
     }
-    Group {
+    Ok(Group {
         name: if path == "/" {
             String::new()
         } else {
@@ -143,6 +145,7 @@ pub(super) fn build_group(
             .groups
             .iter()
             .map(|sub| build_group(sub, &join(path, &sub.name), &scope, &g.dimensions))
-            .collect(),
-    }
+            .collect::<Result<_, _>>()?,
+        user_types: Default::default(),
+    })
 }

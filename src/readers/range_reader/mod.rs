@@ -108,7 +108,8 @@ impl RangeReader {
         let (file, meta) = tokio::task::spawn_blocking(move || {
             let file =
                 NcFile::from_storage_with_options(s.clone(), options).map_err(|e| s.error(e))?;
-            let root = build_group(file.root_group().map_err(|e| s.error(e))?, "/", &[], &[]);
+            let root = build_group(file.root_group().map_err(|e| s.error(e))?, "/", &[], &[])
+                .map_err(|var| ReadError::Unsupported(format!("{var}: a user-defined type")))?;
             Ok::<_, ReadError>((file, DatasetMeta { root }))
         })
         .await
