@@ -242,6 +242,7 @@ fn nested_layout(
             variables: vars,
             attributes: globals(col),
             groups: vec![],
+            user_types: Default::default(),
         },
     };
     (meta, values)
