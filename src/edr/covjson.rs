@@ -78,6 +78,10 @@ pub fn domain(group: &Group, cov: &Coverage) -> Value {
         };
         axes.insert(ax.name.to_string(), v);
     }
+    // Custom dimensions: one value each in this coverage.
+    for f in &cov.fixed {
+        axes.insert(f.id.clone(), json!({"values": [f.value]}));
+    }
     json!({
         "type": "Domain",
         "domainType": cov.domain_type,
@@ -240,6 +244,7 @@ mod tests {
                 iso: vec!["2000-01-01T00:00:00Z".into(), "2000-02-01T00:00:00Z".into()],
             }),
             z: None,
+            custom: Vec::new(),
         }
     }
 
@@ -264,6 +269,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 3,
+            fixed: Vec::new(),
         };
         let expected = json!({
             "type": "Domain",
@@ -308,6 +314,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 3,
+            fixed: Vec::new(),
         };
         let d = domain(&group(), &cov);
         assert_eq!(

@@ -142,19 +142,19 @@ impl Wms {
                 Some(r) => r,
                 None => self.default_range(&ds, &layer).await?,
             };
-            let values = self.slice(state, &ds, &layer, t, z).await?;
-            fields.push((layer, values, style.scale(range)));
+            let field = self.map_field(state, &ds, &layer, t, z, &view).await?;
+            fields.push((field, style.scale(range)));
         }
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, WmsError> {
             let n = view.width as usize * view.height as usize * 4;
             let mut canvas = vec![0u8; n];
             let mut scratch = Vec::new();
-            for (k, (layer, values, scale)) in fields.iter().enumerate() {
+            for (k, (map_field, scale)) in fields.iter().enumerate() {
                 let field = Field {
-                    grid: &layer.grid,
-                    values,
-                    row_stride: layer.row_stride,
-                    col_stride: layer.col_stride,
+                    grid: &map_field.grid,
+                    values: &map_field.values,
+                    row_stride: map_field.row_stride,
+                    col_stride: map_field.col_stride,
                 };
                 if k == 0 {
                     render::render(field, scale, &view, &mut canvas);

@@ -125,14 +125,7 @@ impl Wms {
                     .read(&layer.var_path, &layer.slab(t, z))
                     .await
                     .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
-                let p = &layer.packing;
-                let values: Vec<f32> = (0..arr.values.len())
-                    .map(|i| {
-                        p.decode(arr.values.get_f64(i))
-                            .map_or(f32::NAN, |v| v as f32)
-                    })
-                    .collect();
-                Ok::<_, WmsError>(Arc::new(values))
+                Ok::<_, WmsError>(Arc::new(decoded(&layer, &arr)))
             })
             .await
             .map_err(|e: Arc<WmsError>| (*e).clone())
@@ -154,11 +147,14 @@ impl Wms {
         self.caches
             .ranges
             .try_get_with(key, async move {
-                let rank = layer.shape.len().max(1) as f64;
+                // A stored reduced copy (a COG overview) is sampled instead when there
+                // is one: strides through the full raster would touch every tile.
+                let copy = super::overview::coarsest_copy(&ds, &layer);
+                let shape = copy.as_ref().map_or(&layer.shape, |c| &c.1);
+                let rank = shape.len().max(1) as f64;
                 let per_dim = (SAMPLE as f64).powf(1.0 / rank).ceil() as usize;
                 let slab = Hyperslab::new(
-                    layer
-                        .shape
+                    shape
                         .iter()
                         .map(|&n| {
                             let stride = n.div_ceil(per_dim.max(1)).max(1);
@@ -170,10 +166,11 @@ impl Wms {
                         })
                         .collect(),
                 );
-                let arr = ds
-                    .read(&layer.var_path, &slab)
-                    .await
-                    .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
+                let arr = match &copy {
+                    Some((level, _)) => ds.read_reduced(&layer.var_path, *level, &slab).await,
+                    None => ds.read(&layer.var_path, &slab).await,
+                }
+                .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
                 let p = &layer.packing;
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))
@@ -185,4 +182,15 @@ impl Wms {
             .map(|r| (r.0, r.1))
             .map_err(|e: Arc<WmsError>| (*e).clone())
     }
+}
+
+/// A slice's values decoded (packing and fill values applied; NaN = missing).
+pub(super) fn decoded(layer: &Layer, arr: &crate::model::Array) -> Vec<f32> {
+    let p = &layer.packing;
+    (0..arr.values.len())
+        .map(|i| {
+            p.decode(arr.values.get_f64(i))
+                .map_or(f32::NAN, |v| v as f32)
+        })
+        .collect()
 }

@@ -1,4 +1,4 @@
-//! A TIFF writer for the tests: one IFD, the given blocks and tags, either byte order.
+//! A TIFF writer for the tests: IFDs of the given blocks and tags, either byte order.
 
 pub(super) enum Val {
     Short(Vec<u16>),
@@ -9,12 +9,13 @@ pub(super) enum Val {
 
 /// A one-IFD classic TIFF: `blocks` stored after the header, then the IFD of `tags`
 /// (offsets/byte-count tags for the blocks added), then out-of-line values.
-pub(super) fn tiff(
-    little: bool,
-    tiled: bool,
-    blocks: &[Vec<u8>],
-    mut tags: Vec<(u16, Val)>,
-) -> Vec<u8> {
+pub(super) fn tiff(little: bool, tiled: bool, blocks: &[Vec<u8>], tags: Vec<(u16, Val)>) -> Vec<u8> {
+    tiff_images(little, vec![(tiled, blocks.to_vec(), tags)])
+}
+
+/// A classic TIFF of several images (IFDs chained in order), each stored as `tiff`
+/// stores its one.
+pub(super) fn tiff_images(little: bool, images: Vec<(bool, Vec<Vec<u8>>, Vec<(u16, Val)>)>) -> Vec<u8> {
     let u16b = |v: u16| {
         if little {
             v.to_le_bytes()
@@ -36,8 +37,10 @@ pub(super) fn tiff(
     };
     out.extend(u16b(42));
     out.extend(u32b(0)); // patched below
+    let mut link_at = 4;
+    for (tiled, blocks, mut tags) in images {
     let mut offsets = Vec::new();
-    for b in blocks {
+    for b in &blocks {
         offsets.push(out.len() as u32);
         out.extend(b);
     }
@@ -49,7 +52,7 @@ pub(super) fn tiff(
     ));
     tags.sort_by_key(|t| t.0);
     let ifd_at = out.len() as u32;
-    out[4..8].copy_from_slice(&u32b(ifd_at));
+    out[link_at..link_at + 4].copy_from_slice(&u32b(ifd_at));
     let mut extra_at = ifd_at + 2 + 12 * tags.len() as u32 + 4;
     let mut extra = Vec::new();
     out.extend(u16b(tags.len() as u16));
@@ -85,7 +88,9 @@ pub(super) fn tiff(
             extra.extend(bytes);
         }
     }
+    link_at = out.len();
     out.extend(u32b(0));
     out.extend(extra);
+    }
     out
 }
