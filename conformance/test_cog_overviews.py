@@ -71,7 +71,7 @@ def cogs(tmp_path_factory):
     data = tmp_path_factory.mktemp("cog-data")
     out = subprocess.run([sys.executable, "-c", WRITE, str(src), str(data)], check=True,
                          capture_output=True, text=True)
-    assert "8" in out.stdout.split(","), out.stdout
+    assert "8" in out.stdout.strip().split(","), out.stdout
     return data
 
 

@@ -58,10 +58,14 @@ impl CustomAxis {
         if RESERVED.contains(&id.as_str()) || values.iter().any(|v| !v.is_finite()) {
             return None;
         }
+        // Units say what the values are, unless they are "1" (a count, a member id):
+        // then the name does.
         let reference = coord
             .attributes
             .attr_text("units")
+            .filter(|u| !u.trim().is_empty() && u.trim() != "1")
             .or_else(|| coord.attributes.attr_text("long_name"))
+            .or_else(|| coord.attributes.attr_text("standard_name"))
             .unwrap_or_else(|| id.clone());
         Some(CustomAxis {
             id,
