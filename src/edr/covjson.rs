@@ -78,16 +78,24 @@ pub fn domain(group: &Group, cov: &Coverage) -> Value {
         };
         axes.insert(ax.name.to_string(), v);
     }
-    // Custom dimensions: one value each in this coverage.
-    for f in &cov.fixed {
-        axes.insert(f.id.clone(), json!({"values": [f.value]}));
-    }
-    json!({
+    let mut domain = json!({
         "type": "Domain",
         "domainType": cov.domain_type,
         "axes": axes,
         "referencing": referencing(group, cov),
-    })
+    });
+    // The values chosen on custom dimensions (a forecast step): a member of their own,
+    // as the domain types allow no axes besides x, y, z and t (covjson-pydantic
+    // rejects other axes).
+    if !cov.fixed.is_empty() {
+        let custom: serde_json::Map<String, Value> = cov
+            .fixed
+            .iter()
+            .map(|f| (f.id.clone(), json!(f.value)))
+            .collect();
+        domain["custom"] = Value::Object(custom);
+    }
+    domain
 }
 
 /// The Parameter object of a parameter.

@@ -3,7 +3,9 @@
 //! forecast's `step`, an ensemble's `number`). The collection lists them in
 //! `extent.custom`; a query selects them with `{id}=value`, a list `a,b` or a range
 //! `a/b`, and without it gets each dimension's first value. The answer holds one
-//! coverage per selected combination, the values named as single-valued domain axes.
+//! coverage per selected combination, each naming its values (CoverageJSON: the
+//! domain's `custom` member; CSV/GeoJSON: a column / property per dimension; NetCDF:
+//! an attribute).
 
 use serde_json::{Value, json};
 
