@@ -92,7 +92,7 @@ pub struct Group {
     pub t: Option<TimeAxis>,
     pub z: Option<ZAxis>,
     /// Dimensions beyond x, y, t and z with a 1-D coordinate (GRIB `step`, `number`).
-    pub custom: Vec<super::custom::CustomAxis>,
+    pub custom: Vec<super::custom_axis::CustomAxis>,
 }
 
 impl Group {
@@ -313,19 +313,19 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
     }
     // Other dimensions with a 1-D numeric coordinate variable are custom dimensions.
     let mut custom = Vec::new();
-    for d in 0..var.dims.len() {
-        if covered[d] || var.dims[d].len == 1 {
+    for (d, dim) in var.dims.iter().enumerate() {
+        if covered[d] || dim.len == 1 {
             continue;
         }
         let coord = meta.variables().into_iter().find(|c| {
             c.dims.len() == 1
-                && c.dims[0].path == var.dims[d].path
+                && c.dims[0].path == dim.path
                 && c.is_coordinate_variable()
                 && c.dtype.is_numeric()
         });
         let Some(coord) = coord else { continue };
         let values = read_coord(ds, coord).await.ok()?;
-        if let Some(axis) = super::custom::CustomAxis::new(d, coord, values) {
+        if let Some(axis) = super::custom_axis::CustomAxis::new(d, coord, values) {
             covered[d] = true;
             custom.push(axis);
         }

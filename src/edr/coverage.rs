@@ -81,7 +81,7 @@ pub struct Coverage {
     /// Rank of the parameters' variables.
     pub rank: usize,
     /// Values chosen on the group's custom dimensions (`custom.rs`).
-    pub fixed: Vec<super::custom::Fixed>,
+    pub fixed: Vec<super::custom_axis::Fixed>,
 }
 
 impl Coverage {
@@ -149,7 +149,12 @@ impl Coverage {
         // length 1 (see `collection::build_group`): its only index.
         for (d, set) in sets.iter_mut().enumerate() {
             if !self.axes.iter().any(|a| a.dims.contains(&d)) {
-                set.insert(self.fixed.iter().find(|f| f.dim == d).map_or(0, |f| f.index));
+                set.insert(
+                    self.fixed
+                        .iter()
+                        .find(|f| f.dim == d)
+                        .map_or(0, |f| f.index),
+                );
             }
         }
         sets

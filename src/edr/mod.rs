@@ -12,6 +12,7 @@ mod collection;
 mod coverage;
 mod covjson;
 mod custom;
+mod custom_axis;
 mod error;
 pub mod geometry;
 mod html;

@@ -18,7 +18,7 @@ pub struct Common {
     /// Collection parameter indices, grouped later.
     pub params: Vec<usize>,
     /// Selections on custom dimensions, by id (`custom.rs`).
-    pub custom: Vec<(String, super::custom::CustomSel)>,
+    pub custom: Vec<(String, super::custom_axis::CustomSel)>,
 }
 
 /// Cells of a horizontal selection.

@@ -28,7 +28,12 @@ fn reduced_axis(axis: &CoordAxis, m: usize) -> Option<CoordAxis> {
     if m == 0 || m > n {
         return None;
     }
-    CoordAxis::new((0..m).map(|i| interpolate(v, centre_index(i, n, m))).collect()).ok()
+    CoordAxis::new(
+        (0..m)
+            .map(|i| interpolate(v, centre_index(i, n, m)))
+            .collect(),
+    )
+    .ok()
 }
 
 impl HorizontalGrid {
@@ -104,7 +109,9 @@ mod tests {
     #[test]
     fn curvilinear_grids_reduce_by_blending_centres() {
         let (ny, nx) = (4, 6);
-        let lon: Vec<f64> = (0..ny * nx).map(|k| (k % nx) as f64 + 0.1 * (k / nx) as f64).collect();
+        let lon: Vec<f64> = (0..ny * nx)
+            .map(|k| (k % nx) as f64 + 0.1 * (k / nx) as f64)
+            .collect();
         let lat: Vec<f64> = (0..ny * nx).map(|k| 40.0 + (k / nx) as f64).collect();
         let grid = HorizontalGrid::Curvilinear(CurvilinearGrid::new(ny, nx, &lon, &lat).unwrap());
         let r = grid.reduced(2, 3).unwrap();

@@ -20,7 +20,7 @@ pub(super) struct Caches {
     /// Decoded values of 2-D slices.
     pub(super) slices: ViewCache<SliceKey, Arc<Vec<f32>>>,
     /// Decoded slices of reduced-resolution copies (overviews), with their grids.
-    pub(super) reduced: ViewCache<super::overview::ReducedKey, Arc<super::overview::ReducedSlice>>,
+    pub(super) reduced: ViewCache<super::reduced::ReducedKey, Arc<super::reduced::ReducedSlice>>,
     /// (dataset version, variable) → default colour range.
     pub(super) ranges: ViewCache<(VersionKey, String), ColourRange>,
     /// Rendered images and capabilities documents by request.

@@ -125,7 +125,7 @@ impl Wms {
                     .read(&layer.var_path, &layer.slab(t, z))
                     .await
                     .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
-                Ok::<_, WmsError>(Arc::new(decoded(&layer, &arr)))
+                Ok::<_, WmsError>(Arc::new(layer.decode(&arr)))
             })
             .await
             .map_err(|e: Arc<WmsError>| (*e).clone())
@@ -149,7 +149,7 @@ impl Wms {
             .try_get_with(key, async move {
                 // A stored reduced copy (a COG overview) is sampled instead when there
                 // is one: strides through the full raster would touch every tile.
-                let copy = super::overview::coarsest_copy(&ds, &layer);
+                let copy = super::reduced::coarsest_copy(&ds, &layer);
                 let shape = copy.as_ref().map_or(&layer.shape, |c| &c.1);
                 let rank = shape.len().max(1) as f64;
                 let per_dim = (SAMPLE as f64).powf(1.0 / rank).ceil() as usize;
@@ -182,15 +182,4 @@ impl Wms {
             .map(|r| (r.0, r.1))
             .map_err(|e: Arc<WmsError>| (*e).clone())
     }
-}
-
-/// A slice's values decoded (packing and fill values applied; NaN = missing).
-pub(super) fn decoded(layer: &Layer, arr: &crate::model::Array) -> Vec<f32> {
-    let p = &layer.packing;
-    (0..arr.values.len())
-        .map(|i| {
-            p.decode(arr.values.get_f64(i))
-                .map_or(f32::NAN, |v| v as f32)
-        })
-        .collect()
 }

@@ -20,6 +20,7 @@ mod layers;
 mod legend;
 mod overview;
 pub mod params;
+mod reduced;
 pub mod render;
 mod service;
 pub mod style;

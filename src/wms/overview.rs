@@ -8,12 +8,13 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 
 use crate::app::AppState;
-use crate::cache::{VersionKey, Weight};
+use crate::cache::VersionKey;
 use crate::catalog::Dataset;
 use crate::subset::{DimSlice, HorizontalGrid};
 
 use super::error::{ExceptionCode, WmsError};
 use super::layers::Layer;
+use super::reduced::ReducedSlice;
 use super::render::MapView;
 use super::service::Wms;
 
@@ -33,21 +34,6 @@ pub(super) struct MapField {
     pub row_stride: usize,
     pub col_stride: usize,
 }
-
-/// A reduced copy's decoded slice and grid.
-pub(super) struct ReducedSlice {
-    grid: Arc<HorizontalGrid>,
-    values: Arc<Vec<f32>>,
-}
-
-impl Weight for ReducedSlice {
-    fn weight(&self) -> usize {
-        self.values.len() * 4 + self.grid.approx_bytes()
-    }
-}
-
-/// (dataset version, variable, reduced level, time index, elevation index).
-pub(super) type ReducedKey = (VersionKey, String, usize, usize, usize);
 
 /// The smallest number of grid cells one map pixel spans, along either map axis,
 /// measured between neighbouring probes of a lattice of pixels that both fall on the
@@ -76,12 +62,22 @@ pub(super) fn cells_per_pixel(grid: &HorizontalGrid, view: &MapView) -> Option<f
             let right = (i < PROBES as usize)
                 .then(|| cells[j][i + 1])
                 .flatten()
-                .and_then(|c| span(here, c, at(i as u32 + 1, view.width) - at(i as u32, view.width)));
+                .and_then(|c| {
+                    span(
+                        here,
+                        c,
+                        at(i as u32 + 1, view.width) - at(i as u32, view.width),
+                    )
+                });
             let down = (j < PROBES as usize)
                 .then(|| cells[j + 1][i])
                 .flatten()
                 .and_then(|c| {
-                    span(here, c, at(j as u32 + 1, view.height) - at(j as u32, view.height))
+                    span(
+                        here,
+                        c,
+                        at(j as u32 + 1, view.height) - at(j as u32, view.height),
+                    )
                 });
             for d in [right, down].into_iter().flatten() {
                 least = Some(least.map_or(d, |l: f64| l.min(d)));
@@ -206,7 +202,7 @@ impl Wms {
                     .map_err(|e| WmsError::read_failed(&l2.var_path, &e))?;
                 Ok::<_, WmsError>(Arc::new(ReducedSlice {
                     grid: Arc::new(grid),
-                    values: Arc::new(super::layer_data::decoded(&l2, &arr)),
+                    values: Arc::new(l2.decode(&arr)),
                 }))
             })
             .await
@@ -221,19 +217,11 @@ impl Wms {
     }
 }
 
-/// The coarsest reduced copy of a layer's field (level, shape), for sampling its value
-/// range cheaply; `None` when the dataset stores none.
-pub(super) fn coarsest_copy(ds: &Dataset, layer: &Layer) -> Option<(usize, Vec<usize>)> {
-    let shapes = ds.reduced_resolutions(&layer.var_path);
-    let last = shapes.len().checked_sub(1)?;
-    (shapes[last].len() == layer.shape.len()).then(|| (last, shapes[last].clone()))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::crs::Crs;
     use super::*;
     use crate::subset::{CoordAxis, RectilinearGrid};
-    use super::super::crs::Crs;
 
     fn grid(n: usize) -> HorizontalGrid {
         // n × n cells over 0..16° E, 40..56° N.
@@ -271,7 +259,10 @@ mod tests {
         assert_eq!(coarsest_fine_enough((2048, 2048), &levels, 7.0), Some(1));
         assert_eq!(coarsest_fine_enough((2048, 2048), &levels, 2.5), Some(0));
         assert_eq!(coarsest_fine_enough((2048, 2048), &levels, 1.0), None);
-        assert_eq!(coarsest_fine_enough((2048, 2048), &levels, f64::INFINITY), Some(2));
+        assert_eq!(
+            coarsest_fine_enough((2048, 2048), &levels, f64::INFINITY),
+            Some(2)
+        );
         // GDAL's overview sizes round up: 1000 → 500, 250, 125 (factor 8).
         let odd = [(500, 500), (250, 250), (125, 125)];
         assert_eq!(coarsest_fine_enough((1000, 1000), &odd, 8.0), Some(2));

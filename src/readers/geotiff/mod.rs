@@ -260,7 +260,11 @@ impl Reader for GeotiffReader {
     }
 
     fn reduced_resolutions(&self, path: &str) -> Vec<Vec<usize>> {
-        if self.meta.variable(path).is_none_or(|v| v.name != meta::DATA) {
+        if self
+            .meta
+            .variable(path)
+            .is_none_or(|v| v.name != meta::DATA)
+        {
             return Vec::new();
         }
         self.overviews

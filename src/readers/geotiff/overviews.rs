@@ -63,9 +63,7 @@ pub(super) async fn collect(
             found.push(Overview { image, codec });
         }
     }
-    found.sort_by(|a, b| {
-        (b.image.width, b.image.height).cmp(&(a.image.width, a.image.height))
-    });
+    found.sort_by_key(|o| std::cmp::Reverse((o.image.width, o.image.height)));
     found.dedup_by_key(|o| (o.image.width, o.image.height));
     found
 }

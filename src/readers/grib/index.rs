@@ -9,11 +9,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::ffi;
-use super::multi_field;
 use super::frame::{Framing, check_end, find_indicator, message_len};
 use super::keys::{
     Geography, KeyValue, Keys, read_geography, read_keys, reference_time, step_hours,
 };
+use super::multi_field;
 use crate::readers::ReadError;
 use crate::storage::{Location, ObjectVersion, Storage};
 

@@ -61,9 +61,9 @@ pub(crate) fn split(message: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> {
                         s.bitmap = Some(section);
                         section
                     }
-                    254 => s
-                        .bitmap
-                        .ok_or_else(|| format!("section 6 at byte {pos} reuses a bit map never defined"))?,
+                    254 => s.bitmap.ok_or_else(|| {
+                        format!("section 6 at byte {pos} reuses a bit map never defined")
+                    })?,
                     _ => section,
                 });
             }
@@ -146,11 +146,24 @@ pub(crate) mod tests {
             section(7, b"uu"),
         );
         let (v4, v6, v7) = (section(4, b"v"), section(6, &[254]), section(7, b"vv"));
-        let m = message(&[s1.clone(), s3.clone(), u4.clone(), u5.clone(), u6.clone(), u7.clone(),
-            v4.clone(), u5.clone(), v6, v7.clone()]);
+        let m = message(&[
+            s1.clone(),
+            s3.clone(),
+            u4.clone(),
+            u5.clone(),
+            u6.clone(),
+            u7.clone(),
+            v4.clone(),
+            u5.clone(),
+            v6,
+            v7.clone(),
+        ]);
         let fields = split(&m).unwrap().unwrap();
         assert_eq!(fields.len(), 2);
-        assert_eq!(fields[0], message(&[s1.clone(), s3.clone(), u4, u5.clone(), u6.clone(), u7]));
+        assert_eq!(
+            fields[0],
+            message(&[s1.clone(), s3.clone(), u4, u5.clone(), u6.clone(), u7])
+        );
         // The second field reuses the first one's bit map.
         assert_eq!(fields[1], message(&[s1, s3, v4, u5, u6, v7]));
         assert_eq!(field(&m, 1).unwrap(), fields[1]);
@@ -159,8 +172,14 @@ pub(crate) mod tests {
 
     #[test]
     fn single_fields_and_other_editions_are_left_alone() {
-        let one = message(&[section(1, b""), section(3, b""), section(4, b""), section(5, b""),
-            section(6, &[255]), section(7, b"")]);
+        let one = message(&[
+            section(1, b""),
+            section(3, b""),
+            section(4, b""),
+            section(5, b""),
+            section(6, &[255]),
+            section(7, b""),
+        ]);
         assert_eq!(split(&one).unwrap(), None);
         let mut grib1 = one.clone();
         grib1[7] = 1;
@@ -169,9 +188,18 @@ pub(crate) mod tests {
 
     #[test]
     fn damaged_messages_are_errors() {
-        let good = message(&[section(1, b""), section(3, b""), section(4, b""), section(5, b""),
-            section(6, &[255]), section(7, b""), section(4, b""), section(5, b""),
-            section(6, &[254]), section(7, b"")]);
+        let good = message(&[
+            section(1, b""),
+            section(3, b""),
+            section(4, b""),
+            section(5, b""),
+            section(6, &[255]),
+            section(7, b""),
+            section(4, b""),
+            section(5, b""),
+            section(6, &[254]),
+            section(7, b""),
+        ]);
         // Reusing a bit map never defined.
         assert!(split(&good).is_err());
         for cut in 0..good.len() {

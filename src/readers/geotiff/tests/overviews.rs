@@ -53,7 +53,10 @@ async fn overviews_are_reduced_copies_of_the_data() {
     let r = open(with_overview()).await.unwrap();
     assert_eq!(r.reduced_resolutions("/band_data"), vec![vec![1, 4, 4]]);
     assert!(r.reduced_resolutions("/x").is_empty());
-    let full = r.read("/band_data", &Hyperslab::full(&[1, 8, 8])).await.unwrap();
+    let full = r
+        .read("/band_data", &Hyperslab::full(&[1, 8, 8]))
+        .await
+        .unwrap();
     assert_eq!(full.values.get_f64(9), 9.0);
     let ov = r
         .read_reduced("/band_data", 0, &Hyperslab::full(&[1, 4, 4]))
@@ -75,12 +78,27 @@ async fn overviews_are_reduced_copies_of_the_data() {
     assert_eq!(part.values, ArrayValues::U8(vec![209, 211]));
     // Reads of the full image after the overview's are not mixed up in the cache of
     // decoded blocks.
-    let again = r.read("/band_data", &Hyperslab::full(&[1, 8, 8])).await.unwrap();
+    let again = r
+        .read("/band_data", &Hyperslab::full(&[1, 8, 8]))
+        .await
+        .unwrap();
     assert_eq!(again.values, full.values);
     // No such level, a slab outside the copy: errors.
-    assert!(r.read_reduced("/band_data", 1, &Hyperslab::full(&[1, 4, 4])).await.is_err());
-    assert!(r.read_reduced("/band_data", 0, &Hyperslab::full(&[1, 8, 8])).await.is_err());
-    assert!(r.read_reduced("/x", 0, &Hyperslab::full(&[4])).await.is_err());
+    assert!(
+        r.read_reduced("/band_data", 1, &Hyperslab::full(&[1, 4, 4]))
+            .await
+            .is_err()
+    );
+    assert!(
+        r.read_reduced("/band_data", 0, &Hyperslab::full(&[1, 8, 8]))
+            .await
+            .is_err()
+    );
+    assert!(
+        r.read_reduced("/x", 0, &Hyperslab::full(&[4]))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -89,7 +107,9 @@ async fn damaged_overviews_are_errors_not_panics() {
     for len in 0..file.len() {
         if let Ok(r) = open(file[..len].to_vec()).await {
             for (level, shape) in r.reduced_resolutions("/band_data").iter().enumerate() {
-                let _ = r.read_reduced("/band_data", level, &Hyperslab::full(shape)).await;
+                let _ = r
+                    .read_reduced("/band_data", level, &Hyperslab::full(shape))
+                    .await;
             }
         }
     }
@@ -99,7 +119,9 @@ async fn damaged_overviews_are_errors_not_panics() {
         if let Ok(r) = open(flipped).await {
             for (level, shape) in r.reduced_resolutions("/band_data").iter().enumerate() {
                 if shape.iter().product::<usize>() <= 1 << 20 {
-                    let _ = r.read_reduced("/band_data", level, &Hyperslab::full(shape)).await;
+                    let _ = r
+                        .read_reduced("/band_data", level, &Hyperslab::full(shape))
+                        .await;
                 }
             }
         }
