@@ -18,6 +18,7 @@ mod get_map;
 mod layer_data;
 mod layers;
 mod legend;
+mod map_window;
 mod overview;
 pub mod params;
 mod reduced;

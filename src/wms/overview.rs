@@ -145,6 +145,69 @@ fn map_level(ds: &Dataset, layer: &Layer, view: &MapView) -> Option<(usize, Vec<
 }
 
 impl Wms {
+    /// The full-resolution cells under the map only, when the whole slice is over the
+    /// response limit and the grid is rectilinear in a CRS that keeps rows and columns
+    /// apart (a map zoomed in on a big COG); `None` otherwise (the whole slice is read,
+    /// and cached for the layer's other maps). Not cached: the rendered image is.
+    async fn full_window(
+        &self,
+        state: &AppState,
+        ds: &Arc<Dataset>,
+        layer: &Arc<Layer>,
+        t: usize,
+        z: usize,
+        view: &MapView,
+    ) -> Result<Option<MapField>, WmsError> {
+        let elem = ds
+            .meta
+            .variable(&layer.var_path)
+            .and_then(|v| v.dtype.size())
+            .unwrap_or(8) as u64;
+        let limit = state.config.limits.max_response_bytes;
+        if (layer.slice_len() as u64).saturating_mul(elem) <= limit {
+            return Ok(None);
+        }
+        let HorizontalGrid::Rectilinear(grid) = layer.grid.as_ref() else {
+            return Ok(None);
+        };
+        let Some(window) = super::map_window::cells_under(grid, view) else {
+            return Ok(None);
+        };
+        let [r0, r1, c0, c1] = window;
+        let (rows, cols) = (r1 - r0 + 1, c1 - c0 + 1);
+        if (rows as u64 * cols as u64).saturating_mul(elem) > limit {
+            return Ok(None);
+        }
+        let Some(sub) = super::map_window::sub_grid(grid, window) else {
+            return Ok(None);
+        };
+        let mut slab = layer.slab(t, z);
+        slab.dims[layer.row_dim] = DimSlice {
+            start: r0,
+            stride: 1,
+            count: rows,
+        };
+        slab.dims[layer.col_dim] = DimSlice {
+            start: c0,
+            stride: 1,
+            count: cols,
+        };
+        let arr = ds
+            .read(&layer.var_path, &slab)
+            .await
+            .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
+        let mut shape = layer.shape.clone();
+        shape[layer.row_dim] = rows;
+        shape[layer.col_dim] = cols;
+        let (row_stride, col_stride) = strides(layer, &shape);
+        Ok(Some(MapField {
+            grid: Arc::new(HorizontalGrid::Rectilinear(sub)),
+            values: Arc::new(layer.decode(&arr)),
+            row_stride,
+            col_stride,
+        }))
+    }
+
     /// The field a map of `view` draws for a layer at (time, elevation) indices: a
     /// reduced copy when the dataset stores one fine enough for the map's pixels,
     /// else the full-resolution slice.
@@ -158,6 +221,9 @@ impl Wms {
         view: &MapView,
     ) -> Result<MapField, WmsError> {
         let Some((level, shape)) = map_level(ds, layer, view) else {
+            if let Some(field) = self.full_window(state, ds, layer, t, z, view).await? {
+                return Ok(field);
+            }
             let values = self.slice(state, ds, layer, t, z).await?;
             return Ok(MapField {
                 grid: layer.grid.clone(),
