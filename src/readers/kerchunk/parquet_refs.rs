@@ -164,8 +164,16 @@ pub(super) async fn load(req: &OpenRequest<'_>) -> Result<Option<HashMap<String,
         location: req.location.to_string(),
         message,
     };
-    let Some(zmetadata) = read_whole(req, &req.location.join(".zmetadata")).await? else {
-        return Ok(None);
+    // A store without `.zmetadata` (Zarr v3, unconsolidated v2), or one whose
+    // `.zmetadata` cannot be read here, is left to the Zarr store reader, which reports
+    // its own errors.
+    let zmetadata = match read_whole(req, &req.location.join(".zmetadata")).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            tracing::debug!(location = %req.location, error = %e, "no Parquet references");
+            return Ok(None);
+        }
     };
     let Some((metadata, record_size)) = parse_zmetadata(&zmetadata).map_err(damaged)? else {
         return Ok(None);
