@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from conftest import start_server, stop_server
+from conftest import BACKENDS, start_server, stop_server
 
 pytest.importorskip("kerchunk")
 pytest.importorskip("fastparquet")
@@ -49,11 +49,15 @@ import numpy as np
 import xarray as xr
 from kerchunk.hdf import SingleHdf5ToZarr
 from kerchunk.df import refs_to_dataframe
-nc, out = sys.argv[1], sys.argv[2]
+nc, out, relative_out = sys.argv[1], sys.argv[2], sys.argv[3]
 # Coordinates inlined (the `raw` column), chunks (~260 bytes) by byte ranges; 4
 # chunks per file: file 1 of `partial` has chunk 4 and two chunks never written.
 refs = SingleHdf5ToZarr(nc, inline_threshold=100).translate()
 refs_to_dataframe(refs, out, record_size=4)
+# The same references with paths relative to the reference directory's parent (for a
+# copy in object storage, beside the NetCDF file).
+rel = {k: (["a.nc"] + v[1:] if isinstance(v, list) else v) for k, v in refs["refs"].items()}
+refs_to_dataframe({"version": 1, "refs": rel}, relative_out, record_size=4)
 def reference(fo):
     return xr.open_dataset("reference://", engine="zarr", backend_kwargs={
         "consolidated": False, "storage_options": {"fo": fo, "remote_protocol": "file"}})
@@ -73,20 +77,42 @@ def refs_dir(tmp_path_factory):
     nc = d / "data" / "a.nc"
     nc.parent.mkdir()
     subprocess.run([sys.executable, "-c", WRITE_NC, str(nc)], check=True)
-    served = d / "served"
+    served, relative = d / "served", d / "relative"
     served.mkdir()
-    out = subprocess.run([sys.executable, "-c", WRITE_REFS, str(nc), str(served / "a.parq")],
-                         check=True, capture_output=True, text=True)
+    relative.mkdir()
+    out = subprocess.run([sys.executable, "-c", WRITE_REFS, str(nc), str(served / "a.parq"),
+                          str(relative / "a.parq")], check=True, capture_output=True, text=True)
+    (relative / "a.nc").write_bytes(nc.read_bytes())
     # 7 chunks in records of 4: two Parquet files.
     assert "refs.1.parq" in out.stdout, out.stdout
     return served
 
 
-@pytest.fixture(scope="module")
-def server(refs_dir):
-    proc, base = start_server([str(refs_dir)])
-    yield base
-    stop_server(proc)
+@pytest.fixture(scope="module", params=[b for b in ["local", "s3"] if b in BACKENDS])
+def server(request, refs_dir, tmp_path_factory):
+    """The references on local disk (absolute paths), or in S3 (moto) beside the NetCDF
+    file they name by a relative path."""
+    if request.param == "local":
+        proc, base = start_server([str(refs_dir)])
+        yield base
+        stop_server(proc)
+        return
+    from s3server import MotoServer
+
+    moto = MotoServer()
+    try:
+        # The reference directory's files, sub-directories included.
+        root = refs_dir.parent / "relative"
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            moto.client.upload_file(str(path), "datagate-test", f"pq/{path.relative_to(root)}")
+        work = tmp_path_factory.mktemp("parquet-s3")
+        config = work / "datagate.toml"
+        config.write_text(moto.config_toml(work / "file-cache", ["s3://datagate-test/pq/"]))
+        proc, base = start_server(["--config", str(config)])
+        yield base
+        stop_server(proc)
+    finally:
+        moto.stop()
 
 
 def expected(refs_dir):

@@ -185,8 +185,9 @@ pub fn resolve(url: &str, refs: &Location) -> Result<Location, String> {
             Location::parse(url, dir).map_err(|e| e.to_string())
         }
         Location::Remote(r) if !url.starts_with('/') => {
-            let mut parts: Vec<&str> = r.key.split('/').collect();
-            parts.pop(); // the reference file's own name
+            // A directory of references (Parquet) has a key ending with `/`.
+            let mut parts: Vec<&str> = r.key.trim_end_matches('/').split('/').collect();
+            parts.pop(); // the reference file's (or directory's) own name
             for part in url.split('/') {
                 match part {
                     "" | "." => {}
