@@ -86,38 +86,39 @@ fn index_field(
     grid_ids: &mut HashMap<String, usize>,
     index: &mut MessageIndex,
 ) -> Result<(), String> {
-    {
-        let known: &HashMap<String, usize> = grid_ids;
-        let (keys, grid) = ffi::with_message(bytes, |m| {
-            let keys = read_keys(m)?;
-            let grid_key = grid_key(&keys);
-            // A grid's coordinates are computed once, from its first message.
-            let grid = match known.contains_key(&grid_key) {
-                true => None,
-                false => Some((grid_key, read_geography(m, &keys)?)),
-            };
-            Ok((keys, grid))
-        })
-        .map_err(|e| format!("message at byte {offset}: {e}"))?;
-        let grid = match grid {
-            Some((k, g)) => {
-                index.grids.push(Arc::new(g));
-                grid_ids.insert(k, index.grids.len() - 1);
-                index.grids.len() - 1
-            }
-            None => grid_ids[&grid_key(&keys)],
+    let at = |e: String| match part {
+        Some(k) => format!("message at byte {offset}, field {}: {e}", k + 1),
+        None => format!("message at byte {offset}: {e}"),
+    };
+    let known: &HashMap<String, usize> = grid_ids;
+    let (keys, grid) = ffi::with_message(bytes, |m| {
+        let keys = read_keys(m)?;
+        let grid_key = grid_key(&keys);
+        // A grid's coordinates are computed once, from its first message.
+        let grid = match known.contains_key(&grid_key) {
+            true => None,
+            false => Some((grid_key, read_geography(m, &keys)?)),
         };
-        let at = |e: String| format!("message at byte {offset}: {e}");
-        index.fields.push(Field {
-            offset,
-            length,
-            time: reference_time(&keys).map_err(at)?,
-            step: step_hours(&keys).map_err(at)?,
-            keys,
-            grid,
-            part,
-        });
-    }
+        Ok((keys, grid))
+    })
+    .map_err(at)?;
+    let grid = match grid {
+        Some((k, g)) => {
+            index.grids.push(Arc::new(g));
+            grid_ids.insert(k, index.grids.len() - 1);
+            index.grids.len() - 1
+        }
+        None => grid_ids[&grid_key(&keys)],
+    };
+    index.fields.push(Field {
+        offset,
+        length,
+        time: reference_time(&keys).map_err(at)?,
+        step: step_hours(&keys).map_err(at)?,
+        keys,
+        grid,
+        part,
+    });
     Ok(())
 }
 
