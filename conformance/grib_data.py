@@ -107,6 +107,25 @@ def make_files(d):
                   (field("sp", "surface", 0, date), np.linspace(9e4, 1.01e5, 40) + day),
                   (field("t", "surface", 0, date), np.linspace(270, 290, 40) + day)]
         write(d / "split_series" / f"fc_{date}.grib2", fields)
+    # Multi-field GRIB 2 messages (sections 4-7 repeated): one message per step, each
+    # holding 10 m u and v wind, as ecCodes' grib_multi_append writes them.
+    with open(d / "wind.grib2", "wb") as f:
+        for step in [0, 6]:
+            multi = eccodes.codes_grib_multi_new()
+            handles = []
+            try:
+                for k, name in enumerate(["10u", "10v"]):
+                    h = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib2")
+                    handles.append(h)
+                    for key, v in field(name, "heightAboveGround", 10, step=step).items():
+                        eccodes.codes_set(h, key, v)
+                    eccodes.codes_set_values(h, np.arange(40.0) * (1 + k) + 100 * k + step)
+                    eccodes.codes_grib_multi_append(h, 4, multi)
+                eccodes.codes_grib_multi_write(multi, f)
+            finally:
+                for h in handles:
+                    eccodes.codes_release(h)
+                eccodes.codes_grib_multi_release(multi)
     # Damaged: the one-hypercube file cut in its last message.
     good = (d / "pl.grib2").read_bytes()
     (d / "damaged.grib2").write_bytes(good[:-30])
@@ -120,7 +139,8 @@ def cfgrib_reads(d):
 
     kw = {"indexpath": ""}
     out = {}
-    for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]:
+    for name in ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2",
+                 "wind.grib2"]:
         out[name] = xr.open_dataset(d / name, engine="cfgrib", backend_kwargs=kw).load()
     out["mixed.grib2"] = [ds.load() for ds in cfgrib.open_datasets(str(d / "mixed.grib2"), backend_kwargs=kw)]
     series = sorted((d / "series").glob("an_*.grib2"))

@@ -110,7 +110,8 @@ PROTOCOLS = ["dap2", "dap4", "zarr"]
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize(
-    "name", ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2"]
+    "name", ["pl.grib2", "z.grib1", "gauss.grib2", "reduced_gg.grib2", "polar.grib2", "ens.grib2",
+             "wind.grib2"]  # wind.grib2: multi-field messages (u and v in one message)
 )
 def test_one_hypercube_matches_cfgrib(grib_server, cfgrib_reads, name, protocol):
     local = cfgrib_reads[name]
@@ -138,8 +139,8 @@ def test_damaged_grib_is_skipped_and_server_stays_up(grib_server):
 
 
 def test_edr_position_on_grib(grib_server, cfgrib_reads):
-    # EDR needs every dimension on an axis: z.grib1 has time and pressure (a forecast
-    # file's second time dimension, `step`, is not an EDR axis).
+    # z.grib1 has time and pressure (forecast steps and ensemble members are custom
+    # dimensions: see test_edr_custom_dimensions_*).
     local = cfgrib_reads["z.grib1"]
     r = requests.get(f"{grib_server}/edr/collections/z.grib1/position",
                      params={"coords": "POINT(5 35)", "parameter-name": "z"}, timeout=30)
@@ -230,3 +231,75 @@ def test_parts_of_split_grib_files_aggregate(series_server, cfgrib_reads, protoc
     assert remote.sizes["time"] == 2
     assert "isobaricInhPa" not in remote.coords
     compare(local, remote)
+
+
+def edr_position(base, name, **params):
+    from covjson_pydantic.coverage import Coverage, CoverageCollection
+
+    r = requests.get(f"{base}/edr/collections/{name}/position",
+                     params={"coords": "POINT(5 50)", **params}, timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    doc = r.json()
+    # covjson-pydantic judges every answer.
+    (CoverageCollection if "coverages" in doc else Coverage).model_validate_json(r.text)
+    return doc.get("coverages", [doc])
+
+
+def test_edr_custom_dimensions_are_listed_in_the_extent(grib_server):
+    from edr_pydantic.collections import Collection
+
+    r = requests.get(f"{grib_server}/edr/collections/pl.grib2", timeout=30)
+    Collection.model_validate_json(r.text)  # edr-pydantic judges the extent
+    ext = r.json()["extent"]
+    (step,) = ext["custom"]
+    assert step["id"] == "step" and step["reference"] == "hours"
+    assert step["interval"] == [[0, 6]] and step["values"] == ["0", "6"]
+    ext = requests.get(f"{grib_server}/edr/collections/ens.grib2", timeout=30).json()["extent"]
+    assert {c["id"]: c["values"] for c in ext["custom"]} == {"number": ["0", "1", "2"],
+                                                             "step": ["0", "6"]}
+
+
+def test_edr_custom_dimension_step_matches_cfgrib(grib_server, cfgrib_reads):
+    local = cfgrib_reads["pl.grib2"].t.sel(latitude=50, longitude=5, isobaricInhPa=500)
+    hours = lambda h: np.timedelta64(h, "h")
+    # One value: a coverage at that step, named in its domain.
+    (cov,) = edr_position(grib_server, "pl.grib2", **{"parameter-name": "t", "z": "500", "step": "6"})
+    assert cov["domain"]["custom"] == {"step": 6}
+    np.testing.assert_allclose(cov["ranges"]["t"]["values"], local.sel(step=hours(6)).values, rtol=1e-6)
+    # No selection: the first step, as the extent lists them.
+    (cov,) = edr_position(grib_server, "pl.grib2", **{"parameter-name": "t", "z": "500"})
+    assert cov["domain"]["custom"] == {"step": 0}
+    np.testing.assert_allclose(cov["ranges"]["t"]["values"], local.sel(step=hours(0)).values, rtol=1e-6)
+    # A range: one coverage per step.
+    covs = edr_position(grib_server, "pl.grib2", **{"parameter-name": "t", "z": "500", "step": "0/6"})
+    assert [c["domain"]["custom"]["step"] for c in covs] == [0, 6]
+    for c, h in zip(covs, [0, 6]):
+        np.testing.assert_allclose(c["ranges"]["t"]["values"], local.sel(step=hours(h)).values, rtol=1e-6)
+    # CSV names the step in a column.
+    r = requests.get(f"{grib_server}/edr/collections/pl.grib2/position", timeout=30, params={
+        "coords": "POINT(5 50)", "parameter-name": "t", "z": "500", "step": "0,6", "f": "CSV"})
+    lines = r.text.strip().splitlines()
+    assert lines[0].split(",")[:3] == ["datetime", "z", "step"] and len(lines) == 5
+
+
+def test_edr_custom_dimensions_of_an_ensemble_match_cfgrib(grib_server, cfgrib_reads):
+    local = cfgrib_reads["ens.grib2"].t.sel(latitude=50, longitude=5)
+    covs = edr_position(grib_server, "ens.grib2", number="1,2", step="6")
+    got = {(c["domain"]["custom"]["number"], c["domain"]["custom"]["step"]):
+           c["ranges"]["t"]["values"] for c in covs}
+    assert sorted(got) == [(1, 6), (2, 6)]
+    for (number, step), values in got.items():
+        want = local.sel(number=int(number), step=np.timedelta64(int(step), "h")).values
+        np.testing.assert_allclose(values, [want], rtol=1e-6)
+
+
+@pytest.mark.parametrize("query,why", [
+    ({"number": "7"}, "no value"),
+    ({"number": "x"}, "not a number"),
+    ({"step": "1/2"}, "no value"),
+])
+def test_edr_custom_dimension_errors_are_400(grib_server, query, why):
+    r = requests.get(f"{grib_server}/edr/collections/ens.grib2/position",
+                     params={"coords": "POINT(5 50)", **query}, timeout=30)
+    assert r.status_code == 400, r.text[:300]
+    assert why in r.json()["detail"]

@@ -52,6 +52,21 @@ impl Dataset {
         self.reader.read_user(var, slab).await
     }
 
+    /// The shapes of the reduced-resolution copies of `var` (`Reader::reduced_resolutions`).
+    pub fn reduced_resolutions(&self, var: &str) -> Vec<Vec<usize>> {
+        self.reader.reduced_resolutions(var)
+    }
+
+    /// Reads `slab` of the reduced-resolution copy `level` of `var`.
+    pub async fn read_reduced(
+        &self,
+        var: &str,
+        level: usize,
+        slab: &Hyperslab,
+    ) -> Result<Array, ReadError> {
+        self.reader.read_reduced(var, level, slab).await
+    }
+
     /// Reads `slab` of `var` in consecutive pieces of at most `max_bytes` each (at least
     /// one innermost row), in row-major order: for streaming responses with bounded
     /// memory. Each piece is read only when the stream is polled.

@@ -91,6 +91,8 @@ pub struct Group {
     pub horizontal: Horizontal,
     pub t: Option<TimeAxis>,
     pub z: Option<ZAxis>,
+    /// Dimensions beyond x, y, t and z with a 1-D coordinate (GRIB `step`, `number`).
+    pub custom: Vec<super::custom_axis::CustomAxis>,
 }
 
 impl Group {
@@ -309,6 +311,25 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
                 .is_some_and(|p| p.eq_ignore_ascii_case("down")),
         });
     }
+    // Other dimensions with a 1-D numeric coordinate variable are custom dimensions.
+    let mut custom = Vec::new();
+    for (d, dim) in var.dims.iter().enumerate() {
+        if covered[d] || dim.len == 1 {
+            continue;
+        }
+        let coord = meta.variables().into_iter().find(|c| {
+            c.dims.len() == 1
+                && c.dims[0].path == dim.path
+                && c.is_coordinate_variable()
+                && c.dtype.is_numeric()
+        });
+        let Some(coord) = coord else { continue };
+        let values = read_coord(ds, coord).await.ok()?;
+        if let Some(axis) = super::custom_axis::CustomAxis::new(d, coord, values) {
+            covered[d] = true;
+            custom.push(axis);
+        }
+    }
     // A dimension of length 1 with no coordinate (a single band, a single member)
     // needs no axis: it is read at its only index.
     if covered.iter().zip(&var.dims).any(|(c, d)| !c && d.len != 1) {
@@ -319,6 +340,7 @@ async fn build_group(ds: &Dataset, var: &Variable, cs: &CoordinateSystem) -> Opt
         horizontal,
         t,
         z,
+        custom,
     })
 }
 

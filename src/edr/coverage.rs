@@ -80,6 +80,8 @@ pub struct Coverage {
     pub params: Vec<usize>,
     /// Rank of the parameters' variables.
     pub rank: usize,
+    /// Values chosen on the group's custom dimensions (`custom.rs`).
+    pub fixed: Vec<super::custom_axis::Fixed>,
 }
 
 impl Coverage {
@@ -143,11 +145,16 @@ impl Coverage {
                 }
             }
         }
-        // A dimension no axis sets is one of length 1 (see `collection::build_group`):
-        // its only index.
+        // A dimension no axis sets is a custom dimension at its chosen value, or one of
+        // length 1 (see `collection::build_group`): its only index.
         for (d, set) in sets.iter_mut().enumerate() {
             if !self.axes.iter().any(|a| a.dims.contains(&d)) {
-                set.insert(0);
+                set.insert(
+                    self.fixed
+                        .iter()
+                        .find(|f| f.dim == d)
+                        .map_or(0, |f| f.index),
+                );
             }
         }
         sets
@@ -401,6 +408,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 3,
+            fixed: Vec::new(),
         };
         assert_eq!(cov.chunks(4, 16), vec![(0, 1), (1, 2), (2, 3)]);
         assert_eq!(cov.chunks(4, 1 << 20), vec![(0, 3)]);
@@ -426,6 +434,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 2,
+            fixed: Vec::new(),
         };
         assert_eq!(cov.pieces((0, n)).len(), n);
         assert_eq!(cov.read_bytes(4, 1 << 20), 4 * n as u64);

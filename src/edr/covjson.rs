@@ -78,12 +78,24 @@ pub fn domain(group: &Group, cov: &Coverage) -> Value {
         };
         axes.insert(ax.name.to_string(), v);
     }
-    json!({
+    let mut domain = json!({
         "type": "Domain",
         "domainType": cov.domain_type,
         "axes": axes,
         "referencing": referencing(group, cov),
-    })
+    });
+    // The values chosen on custom dimensions (a forecast step): a member of their own,
+    // as the domain types allow no axes besides x, y, z and t (covjson-pydantic
+    // rejects other axes).
+    if !cov.fixed.is_empty() {
+        let custom: serde_json::Map<String, Value> = cov
+            .fixed
+            .iter()
+            .map(|f| (f.id.clone(), json!(f.value)))
+            .collect();
+        domain["custom"] = Value::Object(custom);
+    }
+    domain
 }
 
 /// The Parameter object of a parameter.
@@ -240,6 +252,7 @@ mod tests {
                 iso: vec!["2000-01-01T00:00:00Z".into(), "2000-02-01T00:00:00Z".into()],
             }),
             z: None,
+            custom: Vec::new(),
         }
     }
 
@@ -264,6 +277,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 3,
+            fixed: Vec::new(),
         };
         let expected = json!({
             "type": "Domain",
@@ -308,6 +322,7 @@ mod tests {
             mask: None,
             params: vec![0],
             rank: 3,
+            fixed: Vec::new(),
         };
         let d = domain(&group(), &cov);
         assert_eq!(

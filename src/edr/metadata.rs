@@ -148,6 +148,9 @@ fn extent(col: &Collection) -> Value {
             ),
         });
     }
+    if let Some(custom) = super::custom::extent(col) {
+        ext["custom"] = custom;
+    }
     ext
 }
 

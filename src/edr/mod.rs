@@ -11,6 +11,8 @@ mod body;
 mod collection;
 mod coverage;
 mod covjson;
+mod custom;
+mod custom_axis;
 mod error;
 pub mod geometry;
 mod html;
@@ -328,14 +330,16 @@ async fn handle(
             }
         }
         ["locations", loc] => {
-            params.only(&[])?;
+            params.without(&custom::ids(&col)).only(&[])?;
             let p = location(state, &col, loc)?;
             let common = common(&col, &params)?;
             let covs = select::position(&col, &common, &[p])?;
+            let covs = custom::expand(&col, &common.custom, covs)?;
             respond(state, &col, covs, &params, headers).await
         }
         [q] if metadata::QUERIES.contains(q) => {
             let common = common(&col, &params)?;
+            let params = params.without(&custom::ids(&col));
             let covs =
                 query::off_the_workers(&col, q, &params, common, &state.config.limits).await?;
             respond(state, &col, covs, &params, headers).await
@@ -360,6 +364,9 @@ fn common(col: &Collection, params: &Params) -> EdrResult<Common> {
             .iter()
             .filter_map(|p| col.params.iter().position(|q| q.name == p.name))
             .collect(),
+        custom: custom::selections(col, |id| {
+            params.get(&id.to_ascii_lowercase()).map(str::to_string)
+        })?,
     })
 }
 

@@ -208,10 +208,17 @@ fn layout(col: &Collection, covs: &[Coverage]) -> (DatasetMeta, Plan) {
             });
             plan.params.push((ci, pi, path));
         }
+        // The values chosen on custom dimensions (a forecast step) name the coverage.
+        let fixed = cov
+            .fixed
+            .iter()
+            .map(|f| Attribute::new(&f.id, AttrValue::F64(vec![f.value])));
         if covs.len() == 1 {
+            root.attributes.extend(fixed);
             root.dimensions = g.dimensions;
             root.variables = g.variables;
         } else {
+            g.attributes.extend(fixed);
             root.groups.push(g);
         }
     }

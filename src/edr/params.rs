@@ -62,6 +62,16 @@ impl Params {
         Params { map }
     }
 
+    /// These parameters without `names` (those already taken by the collection's
+    /// custom dimensions, so that `only` does not call them unknown).
+    pub fn without(&self, names: &[String]) -> Params {
+        let mut map = self.map.clone();
+        for n in names {
+            map.remove(&n.to_ascii_lowercase());
+        }
+        Params { map }
+    }
+
     /// A non-empty value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.map

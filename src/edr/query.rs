@@ -96,13 +96,15 @@ pub(super) async fn off_the_workers(
     let cancelled = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancelled.clone());
     let max_values = limits.max_answer_values;
+    let custom = common.custom.clone();
     let (col, q, params, limits) = (col.clone(), q.to_string(), params.clone(), limits.clone());
     let covs = tokio::task::spawn_blocking(move || {
         let budget = Budget {
             limits: &limits,
             cancelled: &cancelled,
         };
-        run_query(&col, &q, &params, &common, &budget)
+        let covs = run_query(&col, &q, &params, &common, &budget)?;
+        super::custom::expand(&col, &custom, covs)
     })
     .await
     .map_err(|e| EdrError::Internal(format!("query task failed: {e}")))??;

@@ -17,6 +17,8 @@ pub struct Common {
     pub z: Option<ZSel>,
     /// Collection parameter indices, grouped later.
     pub params: Vec<usize>,
+    /// Selections on custom dimensions, by id (`custom.rs`).
+    pub custom: Vec<(String, super::custom_axis::CustomSel)>,
 }
 
 /// Cells of a horizontal selection.
@@ -310,6 +312,7 @@ pub fn position(col: &Collection, c: &Common, points: &[Pos]) -> EdrResult<Vec<C
                 mask: None,
                 params,
                 rank: g.rank(),
+                fixed: Vec::new(),
             });
         }
     }
@@ -347,6 +350,7 @@ fn multi_position(col: &Collection, c: &Common, points: &[Pos]) -> EdrResult<Vec
             mask: None,
             params,
             rank: g.rank(),
+            fixed: Vec::new(),
         });
     }
     if out.is_empty() {
@@ -415,6 +419,7 @@ pub fn area(
                     }),
                     params,
                     rank: g.rank(),
+                    fixed: Vec::new(),
                 });
             }
             Cells::List(cells) => {
@@ -433,6 +438,7 @@ pub fn area(
                     mask: None,
                     params,
                     rank: g.rank(),
+                    fixed: Vec::new(),
                 });
             }
         }
@@ -559,6 +565,7 @@ pub fn trajectory(col: &Collection, c: &Common, line: &[Pos]) -> EdrResult<Vec<C
             mask: None,
             params,
             rank: g.rank(),
+            fixed: Vec::new(),
         });
     }
     if out.is_empty() {
@@ -578,6 +585,7 @@ mod tests {
             horizontal,
             t: None,
             z: None,
+            custom: Vec::new(),
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Kind {
 struct Columns {
     t: bool,
     z: bool,
+    /// Custom dimensions' ids (a forecast's `step`), in order of appearance.
+    custom: Vec<String>,
     params: Vec<usize>,
 }
 
@@ -38,9 +40,16 @@ fn columns(covs: &[Coverage]) -> Columns {
             }
         }
     }
+    let mut custom: Vec<String> = Vec::new();
+    for f in covs.iter().flat_map(|c| &c.fixed) {
+        if !custom.contains(&f.id) {
+            custom.push(f.id.clone());
+        }
+    }
     Columns {
         t: has("t"),
         z: has("z"),
+        custom,
         params,
     }
 }
@@ -100,6 +109,7 @@ pub async fn write(
             if cols.z {
                 head.push("z".into());
             }
+            head.extend(cols.custom.iter().map(|id| csv_field(id)));
             head.push("longitude".into());
             head.push("latitude".into());
             head.extend(names.iter().map(|n| csv_field(n)));
@@ -122,6 +132,7 @@ pub async fn write(
             if cols.z {
                 head.push("z");
             }
+            head.extend(cols.custom.iter().map(String::as_str));
             head.extend(["longitude", "latitude"]);
             head.extend(names.iter().copied());
             for h in head {
@@ -167,6 +178,15 @@ pub async fn write(
                             if cols.z {
                                 row.push(z.map(|v| v.to_string()).unwrap_or_default());
                             }
+                            for id in &cols.custom {
+                                row.push(
+                                    cov.fixed
+                                        .iter()
+                                        .find(|f| &f.id == id)
+                                        .map(|f| f.value.to_string())
+                                        .unwrap_or_default(),
+                                );
+                            }
                             row.push(x.to_string());
                             row.push(y.to_string());
                             for c in 0..cols.params.len() {
@@ -195,6 +215,9 @@ pub async fn write(
                             }
                             if let Some(z) = z {
                                 props.insert("z".into(), json!(z));
+                            }
+                            for f in &cov.fixed {
+                                props.insert(f.id.clone(), json!(f.value));
                             }
                             for c in 0..cols.params.len() {
                                 if let Some((v, p)) = cell(c) {

@@ -114,7 +114,8 @@ pub static ZARR: FormatSpec = FormatSpec {
     extensions: &[".zmetadata", "zarr.json", ".zgroup"],
     probe: None,
     shape: DatasetShape::Directory,
-    open: super::zarr_store::open_store,
+    // Parquet kerchunk references share the `.zmetadata` marker (`kerchunk.rs`).
+    open: super::kerchunk::open_store,
 };
 
 /// kerchunk / VirtualiZarr reference files (JSON, versions 0 and 1).

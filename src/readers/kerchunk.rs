@@ -48,19 +48,26 @@ pub(super) fn open_references<'a>(
     })
 }
 
-/// What one key of a reference set holds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ref {
-    /// The value itself (a metadata document, a small chunk).
-    Inline(Bytes),
-    /// A whole file.
-    Whole(String),
-    /// `length` bytes of a file from `offset`.
-    Range {
-        url: String,
-        offset: u64,
-        length: u64,
-    },
+/// Opens a directory dataset (the `zarr` row): kerchunk references in Parquet when
+/// its `.zmetadata` is theirs (`record_size`), else a Zarr store.
+pub(super) fn open_store<'a>(
+    format: &'static FormatSpec,
+    req: OpenRequest<'a>,
+) -> BoxFuture<'a, Result<Arc<dyn Reader>, ReadError>> {
+    Box::pin(async move {
+        let Some(refs) = parquet_refs::load(&req).await? else {
+            return super::zarr_store::open_store(format, req).await;
+        };
+        let source = References {
+            location: req.location.clone(),
+            refs,
+            storage: req.storage.clone(),
+            versions: Mutex::new(HashMap::new()),
+        };
+        let cache = req.config.decoded_chunk_cache_bytes;
+        let reader = ZarrReader::open(format, Arc::new(source), cache).await?;
+        Ok(Arc::new(reader) as Arc<dyn Reader>)
+    })
 }
 
 /// Parses a reference file (version 0: the flat key map; version 1: `refs`, with
@@ -178,8 +185,9 @@ pub fn resolve(url: &str, refs: &Location) -> Result<Location, String> {
             Location::parse(url, dir).map_err(|e| e.to_string())
         }
         Location::Remote(r) if !url.starts_with('/') => {
-            let mut parts: Vec<&str> = r.key.split('/').collect();
-            parts.pop(); // the reference file's own name
+            // A directory of references (Parquet) has a key ending with `/`.
+            let mut parts: Vec<&str> = r.key.trim_end_matches('/').split('/').collect();
+            parts.pop(); // the reference file's (or directory's) own name
             for part in url.split('/') {
                 match part {
                     "" | "." => {}
@@ -334,5 +342,8 @@ impl KeySource for References {
 }
 
 mod generate;
+mod parquet_refs;
+mod reference;
+pub use reference::Ref;
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,27 @@ pub trait Reader: Send + Sync {
         )))
     }
 
+    /// The shapes of the reduced-resolution copies of a variable the file stores beside
+    /// it (a COG's overviews), finest first; empty when there are none. Each copy has
+    /// the variable's dimensions; along a dimension of `n` cells reduced to `m`, cell
+    /// `i` of the copy stands for the cells `[i·n/m, (i+1)·n/m)` of the variable.
+    fn reduced_resolutions(&self, _path: &str) -> Vec<Vec<usize>> {
+        Vec::new()
+    }
+
+    /// Reads `slab` of the reduced-resolution copy `level` (an index into
+    /// `reduced_resolutions`) of the variable at `path`.
+    async fn read_reduced(
+        &self,
+        path: &str,
+        level: usize,
+        _slab: &Hyperslab,
+    ) -> Result<Array, ReadError> {
+        Err(ReadError::NoSuchVariable(format!(
+            "{path} at reduced resolution {level}"
+        )))
+    }
+
     /// The names of the datasets the file holds when it holds several (a GRIB file
     /// whose messages form several hypercubes): the catalog serves each as
     /// `{file}/{name}`. Empty when the file is one dataset.

@@ -5,6 +5,7 @@ mod bbox;
 mod coords;
 mod grid;
 mod hyperslab;
+mod reduced_grid;
 
 pub use bbox::{BBox, BBoxError};
 pub use coords::{CoordAxis, LonConvention, lon_index_ranges};

@@ -19,6 +19,8 @@ pub(super) struct Caches {
     pub(super) layers: ViewCache<VersionKey, Arc<DatasetLayers>>,
     /// Decoded values of 2-D slices.
     pub(super) slices: ViewCache<SliceKey, Arc<Vec<f32>>>,
+    /// Decoded slices of reduced-resolution copies (overviews), with their grids.
+    pub(super) reduced: ViewCache<super::reduced::ReducedKey, Arc<super::reduced::ReducedSlice>>,
     /// (dataset version, variable) → default colour range.
     pub(super) ranges: ViewCache<(VersionKey, String), ColourRange>,
     /// Rendered images and capabilities documents by request.
@@ -48,6 +50,7 @@ impl Caches {
             // Layers hold their grids (a curvilinear grid's arrays can be large).
             layers: ViewCache::new("wms_layers", LAYERS_CACHE_BYTES, metrics),
             slices: ViewCache::new("wms_slice", wms.slice_cache_bytes, metrics),
+            reduced: ViewCache::new("wms_reduced_slice", wms.slice_cache_bytes, metrics),
             ranges: ViewCache::new("wms_range", cache.derived_bytes, metrics),
             images: ViewCache::new("wms_image", wms.image_cache_bytes, metrics),
             capabilities: ViewCache::new("wms_capabilities", cache.derived_bytes, metrics),

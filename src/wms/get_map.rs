@@ -2,8 +2,6 @@
 //! and cached; and
 //! the map view GetMap and GetFeatureInfo share.
 
-use std::sync::Arc;
-
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -15,9 +13,10 @@ use super::caches::MAX_CACHED_IMAGE;
 use super::crs::Crs;
 use super::encode::{self, ImageFormat};
 use super::error::{ExceptionCode, WmsError};
-use super::layers::{AnyLayer, Layer};
+use super::layers::AnyLayer;
 use super::obs_draw::{self, Mark};
 use super::obs_map::{MapCost, ObsQuery};
+use super::overview::MapField;
 use super::params::{Params, parse_bbox, parse_color};
 use super::render::{self, Field, MapView};
 use super::service::{Scope, Wms};
@@ -32,7 +31,7 @@ enum What {
 
 /// A layer ready to draw: a grid's 2-D field, or observation marks.
 enum Drawing {
-    Grid(Arc<Layer>, Arc<Vec<f32>>, ColorScale),
+    Grid(MapField, ColorScale),
     Marks(Vec<Mark>),
 }
 
@@ -173,8 +172,8 @@ impl Wms {
             let scale = style.scale(range);
             match (layer, what) {
                 (AnyLayer::Grid(layer), What::Grid(t, z)) => {
-                    let values = self.slice(state, &ds, &layer, t, z).await?;
-                    drawings.push(Drawing::Grid(layer, values, scale));
+                    let field = self.map_field(state, &ds, &layer, t, z, &view).await?;
+                    drawings.push(Drawing::Grid(field, scale));
                 }
                 (AnyLayer::Obs(layer), What::Obs(q)) => {
                     let marks = self
@@ -191,12 +190,12 @@ impl Wms {
             let mut scratch = Vec::new();
             for (k, drawing) in drawings.iter().enumerate() {
                 match drawing {
-                    Drawing::Grid(layer, values, scale) => {
+                    Drawing::Grid(map_field, scale) => {
                         let field = Field {
-                            grid: &layer.grid,
-                            values,
-                            row_stride: layer.row_stride,
-                            col_stride: layer.col_stride,
+                            grid: &map_field.grid,
+                            values: &map_field.values,
+                            row_stride: map_field.row_stride,
+                            col_stride: map_field.col_stride,
                         };
                         if k == 0 {
                             render::render(field, scale, &view, &mut canvas);

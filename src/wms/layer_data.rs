@@ -124,14 +124,7 @@ impl Wms {
                     .read(&layer.var_path, &layer.slab(t, z))
                     .await
                     .map_err(|e| WmsError::read_failed(&layer.var_path, &e))?;
-                let p = &layer.packing;
-                let values: Vec<f32> = (0..arr.values.len())
-                    .map(|i| {
-                        p.decode(arr.values.get_f64(i))
-                            .map_or(f32::NAN, |v| v as f32)
-                    })
-                    .collect();
-                Ok::<_, WmsError>(Arc::new(values))
+                Ok::<_, WmsError>(Arc::new(layer.decode(&arr)))
             })
             .await
             .map_err(|e: Arc<WmsError>| (*e).clone())
@@ -152,9 +145,16 @@ impl Wms {
         let key = (VersionKey::of(ds), var_path.to_string());
         let ds = ds.clone();
         let (var_path, packing) = (var_path.to_string(), packing.clone());
+        let copy = match layer {
+            AnyLayer::Grid(grid) => super::reduced::coarsest_copy(&ds, grid),
+            AnyLayer::Obs(_) => None,
+        };
         self.caches
             .ranges
             .try_get_with(key, async move {
+                // A stored reduced copy (a COG overview) is sampled instead when there
+                // is one: strides through the full raster would touch every tile.
+                let shape = copy.as_ref().map_or(shape, |c| c.1.clone());
                 let rank = shape.len().max(1) as f64;
                 let per_dim = (SAMPLE as f64).powf(1.0 / rank).ceil() as usize;
                 let slab = Hyperslab::new(
@@ -170,10 +170,11 @@ impl Wms {
                         })
                         .collect(),
                 );
-                let arr = ds
-                    .read(&var_path, &slab)
-                    .await
-                    .map_err(|e| WmsError::read_failed(&var_path, &e))?;
+                let arr = match &copy {
+                    Some((level, _)) => ds.read_reduced(&var_path, *level, &slab).await,
+                    None => ds.read(&var_path, &slab).await,
+                }
+                .map_err(|e| WmsError::read_failed(&var_path, &e))?;
                 let p = &packing;
                 let mut values: Vec<f32> = (0..arr.values.len())
                     .filter_map(|i| p.decode(arr.values.get_f64(i)).map(|v| v as f32))

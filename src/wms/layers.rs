@@ -153,6 +153,17 @@ impl Layer {
         row * self.row_stride + col * self.col_stride
     }
 
+    /// A slice's values decoded (packing and fill values applied; NaN = missing).
+    pub fn decode(&self, arr: &crate::model::Array) -> Vec<f32> {
+        (0..arr.values.len())
+            .map(|i| {
+                self.packing
+                    .decode(arr.values.get_f64(i))
+                    .map_or(f32::NAN, |v| v as f32)
+            })
+            .collect()
+    }
+
     pub fn slice_len(&self) -> usize {
         self.shape[self.row_dim] * self.shape[self.col_dim]
     }

@@ -2,8 +2,9 @@
 //! open, then only the tiles or strips a selection touches, through the storage
 //! layer's block cache (local files and object storage alike).
 //!
-//! The first full-resolution image is the dataset; reduced-resolution images
-//! (overviews) and masks are skipped.
+//! The first full-resolution image is the dataset; its reduced-resolution images
+//! (overviews) are offered as reduced copies of the data variable
+//! (`Reader::reduced_resolutions`); masks are skipped.
 
 mod decode;
 mod gdal_metadata;
@@ -12,6 +13,7 @@ mod grid_mapping;
 mod ifd;
 mod image;
 mod meta;
+mod overviews;
 mod source;
 mod window;
 
@@ -43,6 +45,8 @@ pub struct GeotiffReader {
     time: Option<f64>,
     decoded: window::DecodedBlocks,
     decoded_bytes: usize,
+    /// Reduced-resolution images of `image`, finest first.
+    overviews: Vec<overviews::Overview>,
 }
 
 /// The format table's open function for GeoTIFF.
@@ -83,30 +87,11 @@ impl GeotiffReader {
             }
         }
         let image = image.ok_or_else(|| source.damaged("no full-resolution image"))?;
-        if !supported_compression(image.compression) {
-            return Err(ReadError::Unsupported(format!(
-                "TIFF compression {}",
-                image.compression
-            )));
-        }
-        if !matches!(image.predictor, 1..=3) {
-            return Err(ReadError::Unsupported(format!(
-                "TIFF predictor {}",
-                image.predictor
-            )));
-        }
-        let block_bytes = image
-            .block_height
-            .min(image.height)
-            .checked_mul(image.block_width)
-            .and_then(|n| n.checked_mul(image.samples_per_block()))
-            .and_then(|n| n.checked_mul(image.dtype.size().unwrap_or(1)));
-        if block_bytes.is_none_or(|n| n > max_block_bytes) {
-            return Err(ReadError::Unsupported(format!(
-                "TIFF blocks of {}×{} pixels are too large to decode",
-                image.block_width, image.block_height
-            )));
-        }
+        let codec = decodable(&image, layout.little, max_block_bytes)?;
+        let overviews = overviews::collect(&mut chain, source.as_ref(), &image, |ov| {
+            decodable(ov, layout.little, max_block_bytes)
+        })
+        .await;
         let georef = Georef::of(&image.geo).map_err(ReadError::Unsupported)?;
         let items = image
             .geo
@@ -116,14 +101,6 @@ impl GeotiffReader {
             .unwrap_or_default();
         let time = image.geo.datetime.as_deref().and_then(meta::tiff_datetime);
         let meta = meta::build(&image, &georef, &items, time.is_some());
-        let codec = BlockCodec {
-            compression: image.compression,
-            predictor: image.predictor,
-            little_endian: layout.little,
-            sample_bytes: image.dtype.size().unwrap_or(1),
-            samples: image.samples_per_block(),
-            width: image.block_width,
-        };
         Ok(GeotiffReader {
             format,
             meta: Arc::new(meta),
@@ -135,7 +112,29 @@ impl GeotiffReader {
             time,
             decoded: window::decoded_blocks(DEFAULT_DECODED_BYTES),
             decoded_bytes: DEFAULT_DECODED_BYTES,
+            overviews,
         })
+    }
+
+    /// Native-endian bytes of `slab` over (band, y, x) of image `level` (0: full
+    /// resolution, then the overviews finest first).
+    async fn read_image(&self, level: usize, slab: &Hyperslab) -> Result<Vec<u8>, ReadError> {
+        let (image, codec) = match level {
+            0 => (&self.image, self.codec),
+            n => {
+                let ov = &self.overviews[n - 1];
+                (&ov.image, ov.codec)
+            }
+        };
+        let window = Window {
+            image,
+            source: self.source.as_ref(),
+            codec,
+            fill: self.fill.clone(),
+            decoded: &self.decoded,
+            level,
+        };
+        window.read(slab).await
     }
 
     /// Keeps about `bytes` of decoded blocks (the readers' setting for decoded chunks).
@@ -250,14 +249,7 @@ impl Reader for GeotiffReader {
         slab.validate(&var.shape())?;
         let shape = slab.shape();
         let values = if var.name == meta::DATA {
-            let window = Window {
-                image: &self.image,
-                source: self.source.as_ref(),
-                codec: self.codec,
-                fill: self.fill.clone(),
-                decoded: &self.decoded,
-            };
-            let bytes = window.read(slab).await?;
+            let bytes = self.read_image(0, slab).await?;
             ArrayValues::from_ne_bytes(var.dtype, &bytes)
                 .ok_or_else(|| ReadError::Internal("non-numeric raster".into()))?
         } else {
@@ -265,6 +257,38 @@ impl Reader for GeotiffReader {
                 .ok_or_else(|| ReadError::NoSuchVariable(path.to_string()))?
         };
         Ok(Array::new(shape, values))
+    }
+
+    fn reduced_resolutions(&self, path: &str) -> Vec<Vec<usize>> {
+        if self
+            .meta
+            .variable(path)
+            .is_none_or(|v| v.name != meta::DATA)
+        {
+            return Vec::new();
+        }
+        self.overviews
+            .iter()
+            .map(|o| vec![self.image.samples, o.image.height, o.image.width])
+            .collect()
+    }
+
+    async fn read_reduced(
+        &self,
+        path: &str,
+        level: usize,
+        slab: &Hyperslab,
+    ) -> Result<Array, ReadError> {
+        let shapes = self.reduced_resolutions(path);
+        let shape = shapes.get(level).ok_or_else(|| {
+            ReadError::NoSuchVariable(format!("{path} at reduced resolution {level}"))
+        })?;
+        slab.validate(shape)?;
+        let dtype = self.image.dtype;
+        let bytes = self.read_image(level + 1, slab).await?;
+        let values = ArrayValues::from_ne_bytes(dtype, &bytes)
+            .ok_or_else(|| ReadError::Internal("non-numeric raster".into()))?;
+        Ok(Array::new(slab.shape(), values))
     }
 
     async fn chunk_index(&self, path: &str) -> Result<Option<ChunkIndex>, ReadError> {
@@ -278,6 +302,43 @@ impl Reader for GeotiffReader {
             None
         })
     }
+}
+
+/// How `image`'s blocks are decoded, or why this reader cannot: a compression or
+/// predictor it does not know, or blocks too large to decode.
+fn decodable(image: &Image, little: bool, max_block_bytes: usize) -> Result<BlockCodec, ReadError> {
+    if !supported_compression(image.compression) {
+        return Err(ReadError::Unsupported(format!(
+            "TIFF compression {}",
+            image.compression
+        )));
+    }
+    if !matches!(image.predictor, 1..=3) {
+        return Err(ReadError::Unsupported(format!(
+            "TIFF predictor {}",
+            image.predictor
+        )));
+    }
+    let block_bytes = image
+        .block_height
+        .min(image.height)
+        .checked_mul(image.block_width)
+        .and_then(|n| n.checked_mul(image.samples_per_block()))
+        .and_then(|n| n.checked_mul(image.dtype.size().unwrap_or(1)));
+    if block_bytes.is_none_or(|n| n > max_block_bytes) {
+        return Err(ReadError::Unsupported(format!(
+            "TIFF blocks of {}×{} pixels are too large to decode",
+            image.block_width, image.block_height
+        )));
+    }
+    Ok(BlockCodec {
+        compression: image.compression,
+        predictor: image.predictor,
+        little_endian: little,
+        sample_bytes: image.dtype.size().unwrap_or(1),
+        samples: image.samples_per_block(),
+        width: image.block_width,
+    })
 }
 
 #[cfg(test)]

@@ -52,19 +52,21 @@ pub(super) struct Window<'a> {
     pub codec: BlockCodec,
     /// One sample's native bytes for blocks never written (sparse COG tiles).
     pub fill: Vec<u8>,
-    /// Decoded blocks of this file, by block index: reads in pieces (DAP streams a
-    /// variable a few rows at a time) decode each block once.
+    /// Decoded blocks of this file, by (image, block index): reads in pieces (DAP
+    /// streams a variable a few rows at a time) decode each block once.
     pub decoded: &'a DecodedBlocks,
+    /// Which of the file's images `image` is (0: full resolution, then overviews).
+    pub level: usize,
 }
 
-/// Decoded blocks by index, bounded by bytes.
-pub(super) type DecodedBlocks = moka::sync::Cache<usize, Arc<Vec<u8>>>;
+/// Decoded blocks by (image, block index), bounded by bytes.
+pub(super) type DecodedBlocks = moka::sync::Cache<(usize, usize), Arc<Vec<u8>>>;
 
 /// A cache of decoded blocks holding about `bytes`.
 pub(super) fn decoded_blocks(bytes: usize) -> DecodedBlocks {
     moka::sync::Cache::builder()
         .max_capacity(bytes as u64)
-        .weigher(|_: &usize, v: &Arc<Vec<u8>>| v.len().try_into().unwrap_or(u32::MAX))
+        .weigher(|_: &(usize, usize), v: &Arc<Vec<u8>>| v.len().try_into().unwrap_or(u32::MAX))
         .build()
 }
 
@@ -108,7 +110,7 @@ impl Window<'_> {
         let mut cached = Vec::new();
         let mut missing = Vec::new();
         for job in jobs {
-            match self.decoded.get(&job.index) {
+            match self.decoded.get(&(self.level, job.index)) {
                 Some(block) => cached.push((job, Some(block))),
                 None => missing.push(job),
             }
@@ -223,7 +225,7 @@ impl Window<'_> {
             .zip(decoded)
             .map(|(job, block)| {
                 let block = Arc::new(block);
-                self.decoded.insert(job.index, block.clone());
+                self.decoded.insert((self.level, job.index), block.clone());
                 (job, Some(block))
             })
             .collect())

@@ -13,6 +13,7 @@ use super::frame::{Framing, check_end, find_indicator, message_len};
 use super::keys::{
     Geography, KeyValue, Keys, read_geography, read_keys, reference_time, step_hours,
 };
+use super::multi_field;
 use crate::readers::ReadError;
 use crate::storage::{Location, ObjectVersion, Storage};
 
@@ -28,6 +29,9 @@ pub(crate) struct Field {
     pub step: f64,
     /// Index into `MessageIndex::grids`.
     pub grid: usize,
+    /// Which field of a multi-field GRIB 2 message this is (`multi_field.rs`);
+    /// `None` for a message of one field.
+    pub part: Option<usize>,
 }
 
 impl Field {
@@ -59,36 +63,62 @@ fn index_batch(
     index: &mut MessageIndex,
 ) -> Result<(), String> {
     for (offset, bytes) in batch {
-        let known: &HashMap<String, usize> = grid_ids;
-        let (keys, grid) = ffi::with_message(&bytes, |m| {
-            let keys = read_keys(m)?;
-            let grid_key = grid_key(&keys);
-            // A grid's coordinates are computed once, from its first message.
-            let grid = match known.contains_key(&grid_key) {
-                true => None,
-                false => Some((grid_key, read_geography(m, &keys)?)),
-            };
-            Ok((keys, grid))
-        })
-        .map_err(|e| format!("message at byte {offset}: {e}"))?;
-        let grid = match grid {
-            Some((k, g)) => {
-                index.grids.push(Arc::new(g));
-                grid_ids.insert(k, index.grids.len() - 1);
-                index.grids.len() - 1
+        let length = bytes.len() as u64;
+        match multi_field::split(&bytes).map_err(|e| format!("message at byte {offset}: {e}"))? {
+            None => index_field(offset, length, &bytes, None, grid_ids, index)?,
+            Some(fields) => {
+                for (k, field) in fields.iter().enumerate() {
+                    index_field(offset, length, field, Some(k), grid_ids, index)?;
+                }
             }
-            None => grid_ids[&grid_key(&keys)],
-        };
-        let at = |e: String| format!("message at byte {offset}: {e}");
-        index.fields.push(Field {
-            offset,
-            length: bytes.len() as u64,
-            time: reference_time(&keys).map_err(at)?,
-            step: step_hours(&keys).map_err(at)?,
-            keys,
-            grid,
-        });
+        }
     }
+    Ok(())
+}
+
+/// Indexes one field: a message, or one field of a multi-field message cut out as a
+/// message of its own (`part`).
+fn index_field(
+    offset: u64,
+    length: u64,
+    bytes: &[u8],
+    part: Option<usize>,
+    grid_ids: &mut HashMap<String, usize>,
+    index: &mut MessageIndex,
+) -> Result<(), String> {
+    let at = |e: String| match part {
+        Some(k) => format!("message at byte {offset}, field {}: {e}", k + 1),
+        None => format!("message at byte {offset}: {e}"),
+    };
+    let known: &HashMap<String, usize> = grid_ids;
+    let (keys, grid) = ffi::with_message(bytes, |m| {
+        let keys = read_keys(m)?;
+        let grid_key = grid_key(&keys);
+        // A grid's coordinates are computed once, from its first message.
+        let grid = match known.contains_key(&grid_key) {
+            true => None,
+            false => Some((grid_key, read_geography(m, &keys)?)),
+        };
+        Ok((keys, grid))
+    })
+    .map_err(at)?;
+    let grid = match grid {
+        Some((k, g)) => {
+            index.grids.push(Arc::new(g));
+            grid_ids.insert(k, index.grids.len() - 1);
+            index.grids.len() - 1
+        }
+        None => grid_ids[&grid_key(&keys)],
+    };
+    index.fields.push(Field {
+        offset,
+        length,
+        time: reference_time(&keys).map_err(at)?,
+        step: step_hours(&keys).map_err(at)?,
+        keys,
+        grid,
+        part,
+    });
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod frame;
 mod hypercube;
 mod index;
 mod keys;
+mod multi_field;
 mod reader;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod testdata;

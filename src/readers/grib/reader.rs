@@ -24,6 +24,8 @@ struct FieldRef {
     offset: u64,
     length: u64,
     points: usize,
+    /// The field within a multi-field message.
+    part: Option<usize>,
 }
 
 /// Where a file's messages are, and its decoded fields: shared by its hypercubes.
@@ -48,6 +50,7 @@ impl FieldSource {
         let fields = index.fields.iter().map(|f| FieldRef {
             offset: f.offset,
             length: f.length,
+            part: f.part,
             points: index.grids[f.grid].points(),
         });
         FieldSource {
@@ -101,7 +104,13 @@ impl FieldSource {
             message: format!("message at byte {}: {message}", f.offset),
         };
         check_end(&bytes).map_err(damaged)?;
+        let part = f.part;
         let values = tokio::task::spawn_blocking(move || {
+            // One field of a multi-field message: cut out as a message of its own.
+            let bytes = match part {
+                Some(k) => bytes::Bytes::from(super::multi_field::field(&bytes, k)?),
+                None => bytes,
+            };
             ffi::with_message(&bytes, |m| {
                 let missing = m.double("missingValue")?;
                 let values = m.doubles("values", points)?.ok_or("no values")?;

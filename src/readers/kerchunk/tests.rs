@@ -102,6 +102,17 @@ fn resolves_paths_against_the_reference_file() {
         resolve("f.nc", &remote).unwrap().to_string(),
         "s3://b/refs/f.nc"
     );
+    // A Parquet reference directory (a prefix ending with `/`): against its parent.
+    let dir = Location::parse("s3://b/refs/x.parq/", std::path::Path::new("/")).unwrap();
+    assert_eq!(
+        resolve("f.nc", &dir).unwrap().to_string(),
+        "s3://b/refs/f.nc"
+    );
+    let local_dir = Location::Local("/data/refs/x.parq".into());
+    assert_eq!(
+        resolve("f.nc", &local_dir).unwrap(),
+        Location::Local("/data/refs/f.nc".into())
+    );
     assert!(resolve("../../../f.nc", &remote).is_err());
     assert!(resolve("/etc/passwd", &remote).is_err());
     assert!(resolve("file:///etc/passwd", &remote).is_err());

@@ -14,6 +14,7 @@ use crate::subset::DimSlice;
 use build::{Val, tiff};
 
 mod build;
+mod overviews;
 mod ranges;
 
 fn geo_tags() -> Vec<(u16, Val)> {
