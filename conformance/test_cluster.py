@@ -162,10 +162,16 @@ def test_the_balancer_keys_requests_by_dataset_id(cluster):
     }
     for path in cases:
         requests.get(lb + path, timeout=30)
-    logged = {}
-    for line in (work / "access.log").read_text().splitlines():
-        uri, key = line.split(" ")[:2]
-        logged[requests.utils.unquote(uri)] = key
+    # nginx writes a request's log line after the client has its answer: wait for them.
+    deadline = time.monotonic() + 10
+    while True:
+        logged = {}
+        for line in (work / "access.log").read_text().splitlines():
+            uri, key = line.split(" ")[:2]
+            logged[requests.utils.unquote(uri)] = key
+        if all(p in logged for p in cases) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     for path, key in cases.items():
         assert logged.get(path) == key, (path, logged.get(path))
 
