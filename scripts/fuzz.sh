@@ -77,8 +77,8 @@ for t in "${targets[@]}"; do
     nice -n "$nice_n" "$bin_dir/$t" "${common[@]}" "${dict[@]}" \
         -artifact_prefix="fuzz/artifacts/$t/" "fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
-    [ -z "$execs" ] && execs=$(grep -o '^#[0-9]* *DONE' "$log" | tail -n 1 | grep -o '[0-9]*')
+    execs=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+    [ -z "$execs" ] && execs=$(grep -a -o '^#[0-9]* *DONE' "$log" | tail -n 1 | grep -o '[0-9]*')
     new=$(comm -13 <(echo "$before") <(ls "fuzz/artifacts/$t" | sort) | grep -v '^slow-unit-' | grep -v '^$')
     findings=$(printf '%s' "$new" | grep -c . || true)
     line=$(printf '%-12s %10s executions  %s findings' "$t" "${execs:-?}" "$findings")
