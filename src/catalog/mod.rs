@@ -17,6 +17,7 @@ mod extent;
 mod feature_union;
 mod footprint;
 mod member_chunks;
+mod member_meta;
 mod name_date;
 mod open;
 mod open_cache;
