@@ -78,6 +78,9 @@ pub struct ServerConfig {
     pub header_timeout_secs: u64,
     /// Open connections at most; past it new connections wait in the listen queue.
     pub max_connections: usize,
+    /// Threads that serve connections, each a single-threaded runtime (0: half the
+    /// cores, at least one); each connection stays on one of them.
+    pub connection_threads: usize,
     /// Longest request URL (path and query), in bytes: longer ones get a 414.
     pub max_url_bytes: usize,
     /// Peers whose `X-Forwarded-*`/`Forwarded` headers are believed (addresses or
@@ -99,6 +102,7 @@ impl Default for ServerConfig {
             compression: true,
             header_timeout_secs: 10,
             max_connections: 1024,
+            connection_threads: 0,
             max_url_bytes: 16 << 10,
             trusted_proxies: Vec::new(),
             drain_secs: 0,

@@ -16,6 +16,7 @@ pub mod files;
 pub mod fixtures;
 pub mod http;
 pub mod intake;
+pub mod log_batch;
 pub mod logging;
 pub mod metrics;
 pub mod model;

@@ -38,7 +38,7 @@ impl LogFormat {
 /// What must live until exit: the log writer's last flush, and with the `otel`
 /// feature the exporter's flush at drop.
 pub struct LogGuard {
-    _writer: tracing_appender::non_blocking::WorkerGuard,
+    _writer: crate::log_batch::BatchGuard,
     #[cfg(feature = "otel")]
     _telemetry: crate::telemetry::Telemetry,
 }
@@ -50,17 +50,13 @@ pub fn init(format: LogFormat) -> LogGuard {
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=info".into());
-    // Lines are handed to a writer thread that writes them in batches: a request
-    // never waits on a write to the terminal or the log collector's pipe (one write
-    // per line was a quarter of a metadata request's CPU). Lossy: when the sink falls
-    // behind by 128k lines, lines are dropped rather than requests slowed.
+    // Lines are appended to a buffer that a writer thread writes in batches every few
+    // milliseconds: a request never waits on (or wakes) the writer. Lossy: when the
+    // sink falls 16 MiB behind, lines are dropped (and counted) rather than requests
+    // slowed.
     let (writer, guard) = match format {
-        LogFormat::Text => {
-            tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()))
-        }
-        LogFormat::Json => {
-            tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stdout()))
-        }
+        LogFormat::Text => crate::log_batch::batched(std::io::stderr()),
+        LogFormat::Json => crate::log_batch::batched(std::io::stdout()),
     };
     let output = match format {
         // Text goes to stderr: stdout carries only the "listening on" line scripts read.

@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use datagate::config::Config;
 use datagate::server::{self, AppState};
 
+// mimalloc rather than glibc's malloc: a data request allocates and frees buffers of
+// hundreds of kilobytes, which glibc serves with consolidation work on every free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "datagate",

@@ -292,7 +292,15 @@ async fn answer(
             let mut header = dds::dds(&ds.id, &projected).into_bytes();
             header.extend_from_slice(b"Data:\n");
             let exact = exact_size(&projected).and_then(|n| n.checked_add(header.len() as u64));
-            let body = stream::body(ds.clone(), projected, header, block_bytes, encode_xdr).await?;
+            let body = stream::body(
+                ds.clone(),
+                projected,
+                header,
+                block_bytes,
+                exact,
+                encode_xdr,
+            )
+            .await?;
             let mut r = Response::new(body);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -308,8 +316,15 @@ async fn answer(
         Kind::Ascii => {
             let projected = validated(state, &schema, req)?;
             let header = format!("Dataset: {}\n", ds.id).into_bytes();
-            let body =
-                stream::body(ds.clone(), projected, header, block_bytes, ascii::encoder()).await?;
+            let body = stream::body(
+                ds.clone(),
+                projected,
+                header,
+                block_bytes,
+                None,
+                ascii::encoder(),
+            )
+            .await?;
             let mut r = Response::new(body);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -44,8 +44,56 @@ type Chunk = Result<Bytes, Dap2Error>;
 
 /// Streams `header` and then the encoding of every selected array. Waits for the first
 /// block to be read, so a dataset that cannot be read at all gives an error response
-/// instead of a broken 200.
+/// instead of a broken 200. `exact` is the answer's size when known: one of at most
+/// `block_bytes` is encoded in place and sent whole (no producer task, no channel: for
+/// a small subset, their wake-ups cost more than the copying).
 pub async fn body<E>(
+    ds: Arc<Dataset>,
+    projected: Vec<Projected>,
+    header: Vec<u8>,
+    block_bytes: usize,
+    exact: Option<u64>,
+    encode: E,
+) -> Result<Body, Dap2Error>
+where
+    E: FnMut(Event<'_>, &mut Vec<u8>) + Send + 'static,
+{
+    match exact {
+        Some(n) if n <= block_bytes as u64 => {
+            whole(&ds, &projected, header, n as usize, block_bytes, encode).await
+        }
+        _ => streamed(ds, projected, header, block_bytes, encode).await,
+    }
+}
+
+/// The whole answer in one buffer of its exact size: for answers of at most one block.
+async fn whole<E>(
+    ds: &Dataset,
+    projected: &[Projected],
+    header: Vec<u8>,
+    size: usize,
+    block_bytes: usize,
+    mut encode: E,
+) -> Result<Body, Dap2Error>
+where
+    E: FnMut(Event<'_>, &mut Vec<u8>),
+{
+    let mut buf = header;
+    buf.reserve_exact(size.saturating_sub(buf.len()));
+    for p in projected {
+        for sel in p.members() {
+            encode(Event::Start(p, sel), &mut buf);
+            for piece in pieces(sel, block_bytes) {
+                let array = ds.read(&sel.array.var.path, &piece).await?;
+                encode(Event::Block(sel, &array), &mut buf);
+            }
+            encode(Event::End(sel), &mut buf);
+        }
+    }
+    Ok(Body::from(buf))
+}
+
+async fn streamed<E>(
     ds: Arc<Dataset>,
     projected: Vec<Projected>,
     header: Vec<u8>,
@@ -191,7 +239,7 @@ mod tests {
         let ds = dataset(fail_at);
         let projected = select(&Schema::build(&ds.meta), &Default::default()).unwrap();
         // 100 elements per block: 10 reads for the whole (1-D) variable.
-        let body = body(ds, projected, b"head".to_vec(), 400, noop).await?;
+        let body = body(ds, projected, b"head".to_vec(), 400, None, noop).await?;
         let mut stream = body.into_data_stream();
         let mut out = Vec::new();
         while let Some(item) = stream.next().await {
@@ -212,5 +260,43 @@ mod tests {
         assert!(run(0).await.is_err());
         let all = run(usize::MAX).await.unwrap();
         assert!(all.iter().all(|c| c.is_ok()));
+    }
+
+    /// An answer of at most one block is sent whole, with the same bytes as streamed;
+    /// a read failing anywhere in it is an error response, never a short body.
+    #[tokio::test]
+    async fn a_small_answer_is_sent_whole_with_the_streamed_bytes() {
+        fn count(e: Event<'_>, out: &mut Vec<u8>) {
+            if let Event::Block(_, a) = e {
+                out.extend(std::iter::repeat_n(7u8, a.values.len()));
+            }
+        }
+        let ds = dataset(usize::MAX);
+        let projected = select(&Schema::build(&ds.meta), &Default::default()).unwrap();
+        let streamed = body(
+            ds.clone(),
+            projected.clone(),
+            b"h".to_vec(),
+            400,
+            None,
+            count,
+        )
+        .await
+        .unwrap();
+        let whole = body(ds, projected, b"h".to_vec(), 4000, Some(1001), count)
+            .await
+            .unwrap();
+        let streamed = axum::body::to_bytes(streamed, usize::MAX).await.unwrap();
+        let whole = axum::body::to_bytes(whole, usize::MAX).await.unwrap();
+        assert_eq!(streamed.len(), 1001);
+        assert_eq!(streamed, whole);
+
+        let ds = dataset(3);
+        let projected = select(&Schema::build(&ds.meta), &Default::default()).unwrap();
+        assert!(
+            body(ds, projected, b"h".to_vec(), 400, Some(400), count)
+                .await
+                .is_err()
+        );
     }
 }

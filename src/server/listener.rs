@@ -1,7 +1,8 @@
 //! The accept loop: every connection must send its request head within
 //! `server.header_timeout_secs` (slow or half-sent heads, and idle keep-alive
 //! connections, are dropped), at most `server.max_connections` are open at once, and
-//! each request learns its peer address (for `server.trusted_proxies`). SIGTERM or
+//! each request learns its peer address (for `server.trusted_proxies`). Connections are
+//! served on `server.connection_threads` single-threaded runtimes, in turn. SIGTERM or
 //! Ctrl-C stop accepting; in-flight requests finish.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+use super::connection_threads::ConnectionThreads;
 use crate::config::ServerConfig;
 
 /// Largest request head hyper buffers; past it hyper itself answers 431 (an empty
@@ -42,6 +44,7 @@ pub async fn accept_loop(
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(config.header_timeout_secs.max(1))));
     let builder = Arc::new(builder);
+    let threads = ConnectionThreads::start(config.connection_threads)?;
     let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -79,12 +82,12 @@ pub async fn accept_loop(
         let builder = builder.clone();
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
+        threads.spawn(Box::pin(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("connection from {peer}: {e}");
             }
             drop(permit);
-        });
+        }));
     }
     drop(listener);
     // In-flight requests finish, within the request time-out.

@@ -5,6 +5,7 @@
 
 mod access;
 mod admission;
+mod connection_threads;
 mod guards;
 mod landing;
 mod lifecycle;
