@@ -95,3 +95,14 @@ async fn a_damaged_grid_size_is_refused_before_eccodes_iterates_it() {
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
     assert!(t0.elapsed().as_secs() < 5);
 }
+
+/// Found by fuzzing: a reduced Gaussian grid whose N reads 4,194,336 (the sample's is
+/// 32). ecCodes spent hours computing its latitudes; now refused at once.
+#[tokio::test]
+async fn a_damaged_gaussian_number_is_refused_before_eccodes_computes_latitudes() {
+    let bad = include_bytes!("regressions/huge_gaussian_n.grib2");
+    let t0 = std::time::Instant::now();
+    let err = open_bytes(bad).await.err();
+    assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
+    assert!(t0.elapsed().as_secs() < 5, "{:?}", t0.elapsed());
+}

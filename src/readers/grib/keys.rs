@@ -173,6 +173,12 @@ const PROJECTED: &[&str] = &[
 /// a damaged header claiming more is refused before anything is allocated.
 const MAX_POINTS: usize = 1 << 28;
 
+/// Upper bound on a Gaussian grid's number N (parallels between a pole and the
+/// equator): the finest operational grids have N = 2560. ecCodes computes the
+/// latitudes with work growing as N², so a damaged N of millions held a thread for
+/// hours (found by fuzzing).
+const MAX_GAUSSIAN_N: usize = 4096;
+
 /// The geography of the grid of `m`, whose keys are `keys`.
 pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, String> {
     let int = |k: &str| match keys.get(k) {
@@ -187,6 +193,12 @@ pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, Stri
         Some(KeyValue::Text(t)) => t.as_str(),
         _ => "",
     };
+    if grid_type.ends_with("_gg") {
+        match int("N") {
+            Some(g) if (1..=MAX_GAUSSIAN_N).contains(&g) => {}
+            g => return Err(format!("Gaussian grid number N = {g:?} is implausible")),
+        }
+    }
     let (ny, nx) = (int("Ny").or(int("Nj")), int("Nx").or(int("Ni")));
     if matches!(grid_type, "regular_ll" | "regular_gg") {
         // Checked before ecCodes computes the coordinates: it iterates over the
