@@ -106,3 +106,13 @@ async fn a_damaged_gaussian_number_is_refused_before_eccodes_computes_latitudes(
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
     assert!(t0.elapsed().as_secs() < 5, "{:?}", t0.elapsed());
 }
+
+/// Found by fuzzing: reduced Gaussian grids whose first longitude reads -1392.5° (and a
+/// second message that ecCodes' own `grib_ls` aborts on with a double free): ecCodes'
+/// coordinate iterator segfaulted the process. Now refused before ecCodes is asked.
+#[tokio::test]
+async fn grid_corners_out_of_range_are_refused_before_eccodes_iterates() {
+    let bad = include_bytes!("regressions/reduced_gg_bad_longitudes.grib2");
+    let err = open_bytes(bad).await.err();
+    assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
+}

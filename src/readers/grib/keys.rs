@@ -179,6 +179,63 @@ const MAX_POINTS: usize = 1 << 28;
 /// hours (found by fuzzing).
 const MAX_GAUSSIAN_N: usize = 4096;
 
+/// Refuses a grid description that ecCodes' coordinate iterators cannot survive, before
+/// they are asked for anything: Debian's ecCodes 2.28 segfaults on a reduced Gaussian
+/// grid with corners at -1392° longitude, and grinds for hours through a Gaussian
+/// number of millions (both found by fuzzing).
+fn check_grid_description(
+    m: &Message,
+    keys: &Keys,
+    grid_type: &str,
+    n: usize,
+) -> Result<(), String> {
+    for (key, limit) in [
+        ("latitudeOfFirstGridPointInDegrees", 90.0),
+        ("latitudeOfLastGridPointInDegrees", 90.0),
+        ("longitudeOfFirstGridPointInDegrees", 720.0),
+        ("longitudeOfLastGridPointInDegrees", 720.0),
+    ] {
+        if let Some(KeyValue::Float(v)) = keys.get(key)
+            && !(v.is_finite() && v.abs() <= limit)
+        {
+            return Err(format!("{key} = {v} is out of range"));
+        }
+    }
+    if !grid_type.ends_with("_gg") {
+        return Ok(());
+    }
+    let int = |k: &str| match keys.get(k) {
+        Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
+        _ => None,
+    };
+    let g = match int("N") {
+        Some(g) if (1..=MAX_GAUSSIAN_N).contains(&g) => g,
+        g => return Err(format!("Gaussian grid number N = {g:?} is implausible")),
+    };
+    // Rows: at most the 2N of the whole globe.
+    let rows = int("Nj").unwrap_or(0);
+    if rows == 0 || rows > 2 * g {
+        return Err(format!("{rows} rows on a Gaussian grid of N = {g}"));
+    }
+    if grid_type == "reduced_gg" {
+        // One count per row, each at most an octahedral grid's 4N + 16, together at
+        // least the message's points (more for a sub-area of the rows).
+        let pl = m.doubles("pl", rows)?.ok_or("a reduced grid without pl")?;
+        let plausible = pl.len() == rows
+            && pl
+                .iter()
+                .all(|&p| p.is_finite() && (0.0..=(4 * g + 16) as f64).contains(&p));
+        if !plausible || pl.iter().sum::<f64>() < n as f64 {
+            return Err(format!(
+                "pl of {} rows sums to {}, message has {n} points in {rows} rows",
+                pl.len(),
+                pl.iter().sum::<f64>()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The geography of the grid of `m`, whose keys are `keys`.
 pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, String> {
     let int = |k: &str| match keys.get(k) {
@@ -193,12 +250,7 @@ pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, Stri
         Some(KeyValue::Text(t)) => t.as_str(),
         _ => "",
     };
-    if grid_type.ends_with("_gg") {
-        match int("N") {
-            Some(g) if (1..=MAX_GAUSSIAN_N).contains(&g) => {}
-            g => return Err(format!("Gaussian grid number N = {g:?} is implausible")),
-        }
-    }
+    check_grid_description(m, keys, grid_type, n)?;
     let (ny, nx) = (int("Ny").or(int("Nj")), int("Nx").or(int("Ni")));
     if matches!(grid_type, "regular_ll" | "regular_gg") {
         // Checked before ecCodes computes the coordinates: it iterates over the
