@@ -116,3 +116,12 @@ async fn grid_corners_out_of_range_are_refused_before_eccodes_iterates() {
     let err = open_bytes(bad).await.err();
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
 }
+
+/// Found by fuzzing: a reduced lat-lon grid (a mutated reduced Gaussian sample) whose
+/// `pl` does not add up to its 6,114 points: ecCodes' iterator segfaulted the process.
+#[tokio::test]
+async fn a_reduced_grid_whose_pl_does_not_add_up_is_refused() {
+    let bad = include_bytes!("regressions/reduced_ll_bad_pl.grib2");
+    let err = open_bytes(bad).await.err();
+    assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
+}

@@ -181,8 +181,9 @@ const MAX_GAUSSIAN_N: usize = 4096;
 
 /// Refuses a grid description that ecCodes' coordinate iterators cannot survive, before
 /// they are asked for anything: Debian's ecCodes 2.28 segfaults on a reduced Gaussian
-/// grid with corners at -1392° longitude, and grinds for hours through a Gaussian
-/// number of millions (both found by fuzzing).
+/// grid with corners at -1392° longitude and on a reduced lat-lon grid whose `pl`
+/// does not add up to its points, and grinds for hours through a Gaussian number of
+/// millions (all found by fuzzing).
 fn check_grid_description(
     m: &Message,
     keys: &Keys,
@@ -201,35 +202,39 @@ fn check_grid_description(
             return Err(format!("{key} = {v} is out of range"));
         }
     }
-    if !grid_type.ends_with("_gg") {
-        return Ok(());
-    }
     let int = |k: &str| match keys.get(k) {
         Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
         _ => None,
     };
-    let g = match int("N") {
-        Some(g) if (1..=MAX_GAUSSIAN_N).contains(&g) => g,
-        g => return Err(format!("Gaussian grid number N = {g:?} is implausible")),
-    };
-    // Rows: at most the 2N of the whole globe.
     let rows = int("Nj").unwrap_or(0);
-    if rows == 0 || rows > 2 * g {
-        return Err(format!("{rows} rows on a Gaussian grid of N = {g}"));
+    // The most points a row may have: an octahedral Gaussian grid's 4N + 16.
+    let mut row_max = n;
+    if grid_type.ends_with("_gg") {
+        let g = match int("N") {
+            Some(g) if (1..=MAX_GAUSSIAN_N).contains(&g) => g,
+            g => return Err(format!("Gaussian grid number N = {g:?} is implausible")),
+        };
+        // Rows: at most the 2N of the whole globe.
+        if rows == 0 || rows > 2 * g {
+            return Err(format!("{rows} rows on a Gaussian grid of N = {g}"));
+        }
+        row_max = row_max.min(4 * g + 16);
     }
-    if grid_type == "reduced_gg" {
-        // One count per row, each at most an octahedral grid's 4N + 16, together at
-        // least the message's points (more for a sub-area of the rows).
+    if grid_type.starts_with("reduced_") {
+        // One count per row, summing to the message's points exactly: ecCodes'
+        // iterators write sum(pl) coordinates into arrays of the message's size (a
+        // reduced grid over a sub-area of its rows is refused with them).
         let pl = m.doubles("pl", rows)?.ok_or("a reduced grid without pl")?;
-        let plausible = pl.len() == rows
+        let plausible = rows > 0
+            && pl.len() == rows
             && pl
                 .iter()
-                .all(|&p| p.is_finite() && (0.0..=(4 * g + 16) as f64).contains(&p));
-        if !plausible || pl.iter().sum::<f64>() < n as f64 {
+                .all(|&p| p.is_finite() && (0.0..=row_max as f64).contains(&p));
+        let sum: f64 = pl.iter().sum();
+        if !plausible || sum != n as f64 {
             return Err(format!(
-                "pl of {} rows sums to {}, message has {n} points in {rows} rows",
-                pl.len(),
-                pl.iter().sum::<f64>()
+                "pl of {} rows sums to {sum}, message has {n} points in {rows} rows",
+                pl.len()
             ));
         }
     }
