@@ -125,3 +125,17 @@ async fn a_reduced_grid_whose_pl_does_not_add_up_is_refused() {
     let err = open_bytes(bad).await.err();
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
 }
+
+/// Found by fuzzing: a second message whose grid type ecCodes calls
+/// `unknown_PLPresent`, with Ni = 4,294,902,528: asked for its coordinates, ecCodes
+/// segfaulted. Now its points have none, and the file opens and reads cleanly.
+#[tokio::test]
+async fn an_unknown_grid_type_is_not_iterated_by_eccodes() {
+    let bad = include_bytes!("regressions/unknown_pl_present_huge_ni.grib2");
+    let r = open_bytes(bad).await.unwrap();
+    for part in std::iter::once(r.clone()).chain(r.parts().iter().filter_map(|p| r.part(p))) {
+        for v in part.metadata().variables() {
+            let _ = part.read(&v.path, &Hyperslab::full(&v.shape())).await;
+        }
+    }
+}

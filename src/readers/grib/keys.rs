@@ -169,6 +169,16 @@ const PROJECTED: &[&str] = &[
     "polar_stereographic",
 ];
 
+/// Grids given as a list of points whose coordinates ecCodes computes.
+const POINT_GRIDS: &[&str] = &[
+    "reduced_gg",
+    "reduced_ll",
+    "reduced_rotated_gg",
+    "mercator",
+    "transverse_mercator",
+    "space_view",
+];
+
 /// Upper bound on a grid's points: the largest operational grids have ~7 million;
 /// a damaged header claiming more is refused before anything is allocated.
 const MAX_POINTS: usize = 1 << 28;
@@ -283,6 +293,18 @@ pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, Stri
         if lat.len() == n && lon.len() == n {
             return Ok(Geography::Projected { ny, nx, lat, lon });
         }
+    }
+    // Other grids are a list of points; ecCodes is asked for their coordinates only
+    // for types it is known to iterate safely (an `unknown_PLPresent` grid with a
+    // damaged row length segfaulted it: found by fuzzing).
+    let rows_fit = grid_type.starts_with("reduced_")
+        || ny.zip(nx).and_then(|(y, x)| y.checked_mul(x)) == Some(n);
+    if !(POINT_GRIDS.contains(&grid_type) && rows_fit) {
+        return Ok(Geography::Points {
+            n,
+            lat: None,
+            lon: None,
+        });
     }
     let lat = m
         .doubles("latitudes", n)
