@@ -139,3 +139,12 @@ async fn an_unknown_grid_type_is_not_iterated_by_eccodes() {
         }
     }
 }
+
+/// Found by fuzzing: a GRIB1 regular Gaussian grid from 90° to -90° with N = 1000 and
+/// 181 rows: ecCodes' iterator segfaulted looking its rows up.
+#[tokio::test]
+async fn gaussian_rows_that_do_not_fit_n_are_refused() {
+    let bad = include_bytes!("regressions/regular_gg_rows_to_the_poles.grib1");
+    let err = open_bytes(bad).await.err();
+    assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
+}

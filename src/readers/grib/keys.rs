@@ -228,6 +228,25 @@ fn check_grid_description(
         if rows == 0 || rows > 2 * g {
             return Err(format!("{rows} rows on a Gaussian grid of N = {g}"));
         }
+        // The first and last rows are Gaussian latitudes (never a pole), about 90/N
+        // degrees apart: ecCodes looks them up among the 2N latitudes and segfaulted
+        // on a grid from 90° to -90° with N = 1000 and 181 rows (found by fuzzing).
+        let lat = |k: &str| match keys.get(k) {
+            Some(KeyValue::Float(v)) => Some(*v),
+            _ => None,
+        };
+        if let (Some(first), Some(last)) = (
+            lat("latitudeOfFirstGridPointInDegrees"),
+            lat("latitudeOfLastGridPointInDegrees"),
+        ) {
+            let spanned = (first - last).abs() * g as f64 / 90.0 + 1.0;
+            let slack = (rows as f64 * 0.01).max(2.0);
+            if first.abs() >= 90.0 || last.abs() >= 90.0 || (spanned - rows as f64).abs() > slack {
+                return Err(format!(
+                    "Gaussian rows from {first}° to {last}° with N = {g} are not {rows} rows"
+                ));
+            }
+        }
         row_max = row_max.min(4 * g + 16);
     }
     if grid_type.starts_with("reduced_") {
