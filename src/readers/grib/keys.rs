@@ -189,6 +189,14 @@ const MAX_POINTS: usize = 1 << 28;
 /// hours (found by fuzzing).
 const MAX_GAUSSIAN_N: usize = 4096;
 
+/// A non-negative integer key (a count or a size).
+fn count(keys: &Keys, key: &str) -> Option<usize> {
+    match keys.get(key) {
+        Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
+        _ => None,
+    }
+}
+
 /// Refuses a grid description that ecCodes' coordinate iterators cannot survive, before
 /// they are asked for anything: Debian's ecCodes 2.28 segfaults on a reduced Gaussian
 /// grid with corners at -1392° longitude and on a reduced lat-lon grid whose `pl`
@@ -212,10 +220,7 @@ fn check_grid_description(
             return Err(format!("{key} = {v} is out of range"));
         }
     }
-    let int = |k: &str| match keys.get(k) {
-        Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
-        _ => None,
-    };
+    let int = |k: &str| count(keys, k);
     let rows = int("Nj").unwrap_or(0);
     // The most points a row may have: an octahedral Gaussian grid's 4N + 16.
     let mut row_max = n;
@@ -231,10 +236,7 @@ fn check_grid_description(
         // The first and last rows are Gaussian latitudes (never a pole), about 90/N
         // degrees apart: ecCodes looks them up among the 2N latitudes and segfaulted
         // on a grid from 90° to -90° with N = 1000 and 181 rows (found by fuzzing).
-        let lat = |k: &str| match keys.get(k) {
-            Some(KeyValue::Float(v)) => Some(*v),
-            _ => None,
-        };
+        let lat = |k: &str| keys.get(k).and_then(KeyValue::as_f64);
         if let (Some(first), Some(last)) = (
             lat("latitudeOfFirstGridPointInDegrees"),
             lat("latitudeOfLastGridPointInDegrees"),
@@ -272,10 +274,7 @@ fn check_grid_description(
 
 /// The geography of the grid of `m`, whose keys are `keys`.
 pub(crate) fn read_geography(m: &Message, keys: &Keys) -> Result<Geography, String> {
-    let int = |k: &str| match keys.get(k) {
-        Some(KeyValue::Int(v)) if *v >= 0 => Some(*v as usize),
-        _ => None,
-    };
+    let int = |k: &str| count(keys, k);
     let n = int("numberOfPoints").ok_or("no numberOfPoints")?;
     if n > MAX_POINTS {
         return Err(format!("{n} grid points is implausible"));
