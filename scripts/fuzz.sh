@@ -66,7 +66,8 @@ common=(-max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048
 [ "${FUZZ_SMOKE:-0}" = 1 ] && common+=(-seed=1)
 [ -n "${FUZZ_RUNS:-}" ] && common+=(-runs="$FUZZ_RUNS")
 
-# `reader` writes each input to a file: on tmpfs where there is one. Without a
+# Scratch files (fixtures, `reader`'s file-cache copies for netCDF-C) on tmpfs where
+# there is one. Without a
 # sanitizer, glibc's allocator returned every large buffer to the kernel and took
 # fresh zeroed pages on the next input: kept instead (+20 % executions for `reader`).
 [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm

@@ -18,7 +18,9 @@ pub struct ReadersConfig {
     /// protocol reading it.
     pub decoded_chunk_cache_bytes: usize,
     /// Largest stored chunk the range reader decodes in memory; a variable with larger
-    /// chunks is read by netCDF-C from the file cache instead.
+    /// chunks is read by netCDF-C from the file cache instead. Also the largest GRIB
+    /// field (as ecCodes' 8-byte values) and GeoTIFF block decoded; larger ones are
+    /// refused.
     pub max_decoded_chunk_bytes: usize,
 }
 

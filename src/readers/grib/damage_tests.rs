@@ -148,3 +148,16 @@ async fn gaussian_rows_that_do_not_fit_n_are_refused() {
     let err = open_bytes(bad).await.err();
     assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
 }
+
+/// Found by fuzzing: a GRIB1 message whose constant field (no data bits) claims
+/// 65,432 × 1,717 points (here in 107 bytes): ecCodes took 27 s and 900 MB sorting its
+/// points for their distinct latitudes. Now refused at once, as an HDF5 chunk over
+/// `readers.max_decoded_chunk_bytes` is.
+#[tokio::test]
+async fn a_grid_larger_than_the_decode_limit_is_refused_before_eccodes_sorts_it() {
+    let bad = include_bytes!("regressions/regular_ll_constant_112m_points.grib1");
+    let t0 = std::time::Instant::now();
+    let err = open_bytes(bad).await.err();
+    assert!(matches!(err, Some(ReadError::Format { .. })), "{err:?}");
+    assert!(t0.elapsed().as_secs() < 2, "{:?}", t0.elapsed());
+}

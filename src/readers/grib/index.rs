@@ -59,16 +59,17 @@ const MAX_MESSAGE: u64 = 1 << 30;
 /// ecCodes lock on the blocking pool.
 fn index_batch(
     batch: Vec<(u64, Bytes)>,
+    max_points: usize,
     grid_ids: &mut HashMap<String, usize>,
     index: &mut MessageIndex,
 ) -> Result<(), String> {
     for (offset, bytes) in batch {
         let length = bytes.len() as u64;
         match multi_field::split(&bytes).map_err(|e| format!("message at byte {offset}: {e}"))? {
-            None => index_field(offset, length, &bytes, None, grid_ids, index)?,
+            None => index_field(offset, length, &bytes, None, max_points, grid_ids, index)?,
             Some(fields) => {
                 for (k, field) in fields.iter().enumerate() {
-                    index_field(offset, length, field, Some(k), grid_ids, index)?;
+                    index_field(offset, length, field, Some(k), max_points, grid_ids, index)?;
                 }
             }
         }
@@ -77,12 +78,13 @@ fn index_batch(
 }
 
 /// Indexes one field: a message, or one field of a multi-field message cut out as a
-/// message of its own (`part`).
+/// message of its own (`part`); grids of more than `max_points` points are refused.
 fn index_field(
     offset: u64,
     length: u64,
     bytes: &[u8],
     part: Option<usize>,
+    max_points: usize,
     grid_ids: &mut HashMap<String, usize>,
     index: &mut MessageIndex,
 ) -> Result<(), String> {
@@ -97,7 +99,7 @@ fn index_field(
         // A grid's coordinates are computed once, from its first message.
         let grid = match known.contains_key(&grid_key) {
             true => None,
-            false => Some((grid_key, read_geography(m, &keys)?)),
+            false => Some((grid_key, read_geography(m, &keys, max_points)?)),
         };
         Ok((keys, grid))
     })
@@ -130,13 +132,16 @@ fn grid_key(keys: &Keys) -> String {
     }
 }
 
-/// Builds the index of the file at `loc`, as it is at `version`.
+/// Builds the index of the file at `loc`, as it is at `version`. A grid of more than
+/// `max_points` points is refused: ecCodes sorts all of a regular grid's points to
+/// give its distinct latitudes and longitudes, and decodes a field whole.
 pub(crate) async fn build(
     loc: &Location,
     version: &ObjectVersion,
     storage: &Storage,
+    max_points: usize,
 ) -> Result<MessageIndex, ReadError> {
-    build_by(loc, version, storage, WINDOW).await
+    build_by(loc, version, storage, WINDOW, max_points).await
 }
 
 /// `build`, reading `window` bytes at a time.
@@ -145,6 +150,7 @@ async fn build_by(
     version: &ObjectVersion,
     storage: &Storage,
     window_bytes: u64,
+    max_points: usize,
 ) -> Result<MessageIndex, ReadError> {
     let damaged = |message: String| ReadError::Format {
         location: loc.to_string(),
@@ -203,7 +209,7 @@ async fn build_by(
         }
         let (returned, ids, decoded) = tokio::task::spawn_blocking(move || {
             let (mut index, mut ids) = (index, grid_ids);
-            let decoded = index_batch(batch, &mut ids, &mut index);
+            let decoded = index_batch(batch, max_points, &mut ids, &mut index);
             (index, ids, decoded)
         })
         .await
@@ -238,14 +244,18 @@ mod tests {
         let loc = Location::Local(path);
         let storage = Arc::new(Storage::default());
         let version = storage.head(&loc).await.unwrap();
-        let whole = build_by(&loc, &version, &storage, 1 << 20).await.unwrap();
+        let whole = build_by(&loc, &version, &storage, 1 << 20, 1 << 20)
+            .await
+            .unwrap();
         assert_eq!(whole.fields.len(), 10);
         assert_eq!(whole.fields[1].offset, first as u64 + 7);
         let ranges = |i: &MessageIndex| -> Vec<(u64, u64)> {
             i.fields.iter().map(|f| (f.offset, f.length)).collect()
         };
         for window in [17, 100, 333, 1000, first as u64, first as u64 + 3] {
-            let index = build_by(&loc, &version, &storage, window).await.unwrap();
+            let index = build_by(&loc, &version, &storage, window, 1 << 20)
+                .await
+                .unwrap();
             assert_eq!(ranges(&index), ranges(&whole), "window {window}");
             assert_eq!(index.grids.len(), 1);
         }

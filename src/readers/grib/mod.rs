@@ -34,7 +34,9 @@ pub(crate) async fn open(
     format: &'static FormatSpec,
     req: OpenRequest<'_>,
 ) -> Result<Arc<dyn Reader>, ReadError> {
-    let index = index::build(req.location, req.version, req.storage).await?;
+    // A field is decoded whole, as ecCodes' 8-byte values.
+    let max_points = req.config.max_decoded_chunk_bytes / 8;
+    let index = index::build(req.location, req.version, req.storage, max_points).await?;
     let cubes = hypercube::group(&index);
     let source = Arc::new(reader::FieldSource::new(
         req.location.clone(),
