@@ -13,7 +13,10 @@
 # FUZZ_NICE (default 19) is the niceness of the build and the runs;
 # FUZZ_RUNS=N stops a target after N executions (the seconds then cap it);
 # FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
-# smoke; findings are then panics, overflows and allocation caps, not memory errors).
+# smoke; findings are then panics, overflows and allocation caps, not memory errors);
+# FUZZ_FOCUSED=1 builds without a sanitizer in fuzz/Cargo.toml's `fuzzcov` profile,
+# coverage counters only in datagate and its file-format crates (for long runs of
+# `reader`: libFuzzer scans fewer counters after each input).
 # The seeds come from scripts/fuzz-seed.sh (fixtures written by `datagate
 # make-fixtures`; typical queries). A finding reproduces with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/<target> fuzz/artifacts/<target>/<file>
@@ -50,13 +53,23 @@ if [ "${FUZZ_SMOKE:-0}" = 1 ]; then
     build_flags=(--dev --sanitizer none)
     profile_dir=debug
 fi
-if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR cargo +nightly fuzz build "${build_flags[@]}" >"$root/fuzz/build.log" 2>&1; then
+build=(cargo +nightly fuzz build "${build_flags[@]}")
+target_root=$root/fuzz/target
+if [ "${FUZZ_FOCUSED:-0}" = 1 ]; then
+    # Plain cargo: cargo-fuzz would instrument every crate through RUSTFLAGS.
+    target_root=$root/fuzz/target-cov
+    build=(env CARGO_TARGET_DIR="$target_root" cargo +nightly build
+        --manifest-path "$root/fuzz/Cargo.toml" --profile fuzzcov --bins
+        --target x86_64-unknown-linux-gnu)
+    profile_dir=fuzzcov
+fi
+if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR "${build[@]}" >"$root/fuzz/build.log" 2>&1; then
     tail -n 30 "$root/fuzz/build.log"
     echo "fuzz.sh: the build failed" >&2
     exit 2
 fi
 built=$(date +%s)
-bin_dir=$root/fuzz/target/x86_64-unknown-linux-gnu/$profile_dir
+bin_dir=$target_root/x86_64-unknown-linux-gnu/$profile_dir
 
 # Per target: libFuzzer options. Every target gets a memory cap (a damaged file or a
 # hostile query must not allocate without bound) and a per-input timeout.

@@ -16,9 +16,11 @@ use std::sync::{Arc, OnceLock};
 use datagate::dap2::Schema;
 use datagate::metrics::Metrics;
 use datagate::readers::{LocalReads, ReadersConfig, formats};
-use datagate::storage::{Location, Storage, StorageConfig};
+use datagate::storage::{Location, RemoteLocation, Storage, StorageConfig};
 use datagate::subset::{DimSlice, Hyperslab};
 use libfuzzer_sys::fuzz_target;
+use object_store::ObjectStoreExt;
+use object_store::memory::InMemory;
 
 /// Variables looked at per file, and elements of a variable read whole.
 const MAX_VARIABLES: usize = 16;
