@@ -392,7 +392,7 @@ impl Storage {
         let mut merged: Vec<std::ops::Range<u64>> = Vec::new();
         for r in ranges {
             match merged.last_mut() {
-                Some(m) if r.start <= m.end + gap => m.end = m.end.max(r.end),
+                Some(m) if r.start <= m.end.saturating_add(gap) => m.end = m.end.max(r.end),
                 _ => merged.push(r),
             }
         }

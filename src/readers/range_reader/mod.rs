@@ -195,14 +195,25 @@ impl RangeReader {
         if index.chunk_shape == var.shape() {
             return Ok(false);
         }
-        let ranges: Vec<std::ops::Range<u64>> = index
+        let s = &self.source;
+        // A damaged index may put chunks past the end of the object (or past 2^64,
+        // found by fuzzing): no prefetch then; the chunk reads give the error.
+        let Some(ranges) = index
             .chunks
             .iter()
             .filter(|c| chunk_meets(&c.coords, &index.chunk_shape, slab))
-            .map(|c| c.offset..c.offset + c.size)
-            .collect();
-        let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
-        let s = &self.source;
+            .map(|c| {
+                let end = c.offset.checked_add(c.size)?;
+                (end <= s.version.size).then_some(c.offset..end)
+            })
+            .collect::<Option<Vec<std::ops::Range<u64>>>>()
+        else {
+            return Ok(false);
+        };
+        // Each range lies within the object, so the sum cannot overflow far; saturate.
+        let total = ranges
+            .iter()
+            .fold(0u64, |t, r| t.saturating_add(r.end - r.start));
         if ranges.len() < 2 || total > s.storage.config().block_cache_bytes / 4 {
             return Ok(false);
         }
@@ -232,11 +243,19 @@ impl RangeReader {
             .await?
             .ok_or_else(|| ReadError::Unsupported(format!("{}: no NetCDF-3 layout", var.path)))?;
         let s = &self.source;
+        // One byte an element: a damaged header may claim more than the file holds
+        // (2^56 bytes, found by fuzzing), refused before anything is allocated.
+        if var.num_elements() as u64 > s.version.size {
+            return Err(s.error(format!("{}: larger than the file", var.path)));
+        }
         let mut out = Vec::with_capacity(var.num_elements());
         for c in &index.chunks {
+            let end = c.offset.checked_add(c.size).ok_or_else(|| {
+                s.error(format!("{}: a record beyond any possible file", var.path))
+            })?;
             let bytes = s
                 .storage
-                .read_cached(&s.location, &s.version, c.offset..c.offset + c.size)
+                .read_cached(&s.location, &s.version, c.offset..end)
                 .await?;
             out.extend_from_slice(&bytes);
         }
@@ -575,6 +594,9 @@ impl RangeReader {
         Ok(layout.chunk_index(&var.name, &var.shape()))
     }
 }
+
+#[cfg(test)]
+mod regression_tests;
 
 #[cfg(test)]
 mod tests {
