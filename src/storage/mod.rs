@@ -109,7 +109,7 @@ impl Storage {
 
     /// Serves the remote store `base` (as a `RemoteLocation::store` names it) from
     /// `store` instead of building a client for it: an in-memory store for the fuzz
-    /// targets, which read thousands of inputs a second without touching a disk.
+    /// targets and tests, which then read without touching a disk.
     pub fn insert_store(&self, base: &str, store: Arc<dyn ObjectStore>) {
         self.remotes
             .lock()

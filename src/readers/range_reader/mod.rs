@@ -210,7 +210,7 @@ impl RangeReader {
         else {
             return Ok(false);
         };
-        // Each range lies within the object, so the sum cannot overflow far; saturate.
+        // Ranges may repeat (a damaged index): the sum saturates rather than overflow.
         let total = ranges
             .iter()
             .fold(0u64, |t, r| t.saturating_add(r.end - r.start));
