@@ -7,13 +7,20 @@
 //! connection does not hold up the others on its thread. By default they take half
 //! the cores: on 2 cores, two connection threads beside the decoding work served both
 //! metadata and data slower than one (measured, BENCHMARKS.md).
+//!
+//! A job is a closure run on its thread, so that what it builds there (above all the
+//! connection's socket, registered with that thread's reactor) belongs to that
+//! thread: a socket accepted on another runtime stays on that runtime's reactor, and
+//! every read and write readiness then crossed threads (an epoll wake-up there, an
+//! eventfd write to here: half of a metadata request's cost).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
-type Job = BoxFuture<'static, ()>;
+/// What a connection thread runs: it builds its future there.
+pub type Job = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 pub struct ConnectionThreads {
     senders: Vec<mpsc::UnboundedSender<Job>>,
@@ -39,7 +46,7 @@ impl ConnectionThreads {
                 .spawn(move || {
                     runtime.block_on(async move {
                         while let Some(job) = rx.recv().await {
-                            tokio::spawn(job);
+                            tokio::spawn(job());
                         }
                     })
                 })?;
@@ -56,7 +63,7 @@ impl ConnectionThreads {
     pub fn spawn(&self, job: Job) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
         if let Err(mpsc::error::SendError(job)) = self.senders[i].send(job) {
-            tokio::spawn(job);
+            tokio::spawn(job());
         }
     }
 
@@ -77,14 +84,20 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         for _ in 0..4 {
             let tx = tx.clone();
-            threads.spawn(Box::pin(async move {
-                // Timers and spawning work on a connection thread.
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                let name =
-                    tokio::spawn(async { std::thread::current().name().unwrap_or("").to_string() })
-                        .await
-                        .unwrap();
-                let _ = tx.send(name);
+            threads.spawn(Box::new(move || {
+                // Built on the connection thread.
+                let built = std::thread::current().name().unwrap_or("").to_string();
+                Box::pin(async move {
+                    // Timers and spawning work on a connection thread.
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    let name = tokio::spawn(async {
+                        std::thread::current().name().unwrap_or("").to_string()
+                    })
+                    .await
+                    .unwrap();
+                    assert_eq!(name, built);
+                    let _ = tx.send(name);
+                })
             }));
         }
         drop(tx);

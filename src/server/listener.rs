@@ -74,19 +74,36 @@ pub async fn accept_loop(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let builder = builder.clone();
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
-        threads.spawn(Box::pin(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection from {peer}: {e}");
+        // Handed over unregistered: the connection thread registers it with its own
+        // reactor (see `connection_threads`).
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("connection from {peer}: {e}");
+                continue;
             }
-            drop(permit);
+        };
+        let (app, builder, watcher) = (app.clone(), builder.clone(), graceful.watcher());
+        threads.spawn(Box::new(move || {
+            Box::pin(async move {
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("connection from {peer}: {e}");
+                        return;
+                    }
+                };
+                let service =
+                    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        app.clone().oneshot(req.map(axum::body::Body::new))
+                    });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn.into_owned()).await {
+                    tracing::debug!("connection from {peer}: {e}");
+                }
+                drop(permit);
+            })
         }));
     }
     drop(listener);
