@@ -83,8 +83,18 @@ def test_replicas_log_json_and_are_ready(cluster):
         body = requests.get(r.base + "/readyz", timeout=5).json()
         assert body["ready"] is True and body["datasets"] >= len(FILES) + 1
         assert requests.get(r.base + "/healthz", timeout=5).status_code == 200
-        logged = [json.loads(line) for line in r.log_lines if line.startswith("{")]
-        assert any("listening on" in e["fields"]["message"] for e in logged), r.log_lines[:5]
+        # One line per request, with its own fields (the writer flushes every 20 ms).
+        deadline = time.monotonic() + 5
+        while True:
+            logged = [json.loads(line) for line in list(r.log_lines) if line.startswith("{")]
+            requests_logged = [e["fields"] for e in logged if e.get("target") == "datagate::request"]
+            if any(f.get("uri") == "/healthz" for f in requests_logged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert any("listening on" in e["fields"].get("message", "") for e in logged), r.log_lines[:5]
+        line = next(f for f in requests_logged if f.get("uri") == "/healthz")
+        assert line["method"] == "GET" and line["status"] == 200, line
+        assert float(line["latency_ms"]) >= 0, line
 
 
 @pytest.mark.parametrize("name", ["sst_classic.nc", "gridded_nc4.nc", "curvilinear.nc"])

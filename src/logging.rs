@@ -48,8 +48,8 @@ pub fn init(format: LogFormat) -> LogGuard {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     // Lines are appended to a buffer that a writer thread writes in batches every few
     // milliseconds: a request never waits on (or wakes) the writer. Lossy: when the
     // sink falls 16 MiB behind, lines are dropped (and counted) rather than requests

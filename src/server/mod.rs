@@ -11,22 +11,19 @@ mod landing;
 mod lifecycle;
 mod listener;
 mod readiness;
-mod request_metrics;
+mod request_record;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 pub use crate::app::AppState;
 use crate::service::{Service, Services};
@@ -99,17 +96,12 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
         // Outside the time-out (whose 408 it renders), inside the metrics (refusals
         // and panics are counted too).
         .layer(middleware::from_fn_with_state(guards, guards::guard))
+        // Outermost of the server's own layers: what it logs and counts covers refusals,
+        // time-outs and panics.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            record_metrics,
-        ))
-        .layer(
-            // One structured line per request at INFO: method, URI, status, latency.
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        );
+            request_record::record,
+        ));
     if server.compression {
         app = app.layer(CompressionLayer::new().gzip(true).deflate(true));
     }
@@ -125,34 +117,6 @@ async fn not_found() -> Response {
         Json(serde_json::json!({"code": 404, "description": "no such resource"})),
     )
         .into_response()
-}
-
-async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
-    let (service, dataset) = request_metrics::service_and_dataset(&state, req.uri().path());
-    let start = Instant::now();
-    let response = next.run(req).await;
-    state.metrics.service_request(
-        service,
-        dataset.as_deref(),
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
-    state
-        .metrics
-        .latency
-        .with_label_values(&[&route])
-        .observe(start.elapsed().as_secs_f64());
-    state
-        .metrics
-        .requests
-        .with_label_values(&[&route, response.status().as_str()])
-        .inc();
-    response
 }
 
 /// Serves until SIGTERM or Ctrl-C, then (`/readyz` failing, after `server.drain_secs`)
