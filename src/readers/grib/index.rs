@@ -11,7 +11,8 @@ use bytes::Bytes;
 use super::ffi;
 use super::frame::{Framing, check_end, find_indicator, message_len};
 use super::keys::{
-    Geography, KeyValue, Keys, read_geography, read_keys, reference_time, step_hours,
+    Geography, KeyValue, Keys, ParameterNames, read_geography, read_keys, reference_time,
+    step_hours,
 };
 use super::multi_field;
 use crate::readers::ReadError;
@@ -55,21 +56,29 @@ const WINDOW: u64 = 4 << 20;
 /// Messages larger than this are refused (the largest real fields are ~100 MiB).
 const MAX_MESSAGE: u64 = 1 << 30;
 
+/// What indexing a file has met so far: its grids (by their defining keys) and the
+/// names of its parameters.
+#[derive(Default)]
+struct Seen {
+    grids: HashMap<String, usize>,
+    parameters: ParameterNames,
+}
+
 /// Decodes the keys (and new grids) of the messages `batch` (offset, bytes), under the
 /// ecCodes lock on the blocking pool.
 fn index_batch(
     batch: Vec<(u64, Bytes)>,
     max_points: usize,
-    grid_ids: &mut HashMap<String, usize>,
+    seen: &mut Seen,
     index: &mut MessageIndex,
 ) -> Result<(), String> {
     for (offset, bytes) in batch {
         let length = bytes.len() as u64;
         match multi_field::split(&bytes).map_err(|e| format!("message at byte {offset}: {e}"))? {
-            None => index_field(offset, length, &bytes, None, max_points, grid_ids, index)?,
+            None => index_field(offset, length, &bytes, None, max_points, seen, index)?,
             Some(fields) => {
                 for (k, field) in fields.iter().enumerate() {
-                    index_field(offset, length, field, Some(k), max_points, grid_ids, index)?;
+                    index_field(offset, length, field, Some(k), max_points, seen, index)?;
                 }
             }
         }
@@ -85,16 +94,20 @@ fn index_field(
     bytes: &[u8],
     part: Option<usize>,
     max_points: usize,
-    grid_ids: &mut HashMap<String, usize>,
+    seen: &mut Seen,
     index: &mut MessageIndex,
 ) -> Result<(), String> {
     let at = |e: String| match part {
         Some(k) => format!("message at byte {offset}, field {}: {e}", k + 1),
         None => format!("message at byte {offset}: {e}"),
     };
+    let Seen {
+        grids: grid_ids,
+        parameters,
+    } = seen;
     let known: &HashMap<String, usize> = grid_ids;
     let (keys, grid) = ffi::with_message(bytes, |m| {
-        let keys = read_keys(m)?;
+        let keys = read_keys(m, parameters)?;
         let grid_key = grid_key(&keys);
         // A grid's coordinates are computed once, from its first message.
         let grid = match known.contains_key(&grid_key) {
@@ -158,7 +171,7 @@ async fn build_by(
     };
     let size = version.size;
     let mut index = MessageIndex::default();
-    let mut grid_ids = HashMap::new();
+    let mut seen = Seen::default();
     let mut pos = 0u64;
     while pos < size {
         let end = size.min(pos + window_bytes);
@@ -207,14 +220,14 @@ async fn build_by(
         if batch.is_empty() {
             continue;
         }
-        let (returned, ids, decoded) = tokio::task::spawn_blocking(move || {
-            let (mut index, mut ids) = (index, grid_ids);
-            let decoded = index_batch(batch, max_points, &mut ids, &mut index);
-            (index, ids, decoded)
+        let (returned, kept, decoded) = tokio::task::spawn_blocking(move || {
+            let (mut index, mut seen) = (index, seen);
+            let decoded = index_batch(batch, max_points, &mut seen, &mut index);
+            (index, seen, decoded)
         })
         .await
         .map_err(|e| ReadError::Internal(e.to_string()))?;
-        (index, grid_ids) = (returned, ids);
+        (index, seen) = (returned, kept);
         decoded.map_err(&damaged)?;
     }
     if index.fields.is_empty() {
