@@ -41,8 +41,12 @@ impl Variable {
         self.dims.iter().map(|d| d.len).collect()
     }
 
+    /// Saturates at `usize::MAX` (a damaged file's dimensions may multiply past it):
+    /// every limit compared with it then refuses the variable.
     pub fn num_elements(&self) -> usize {
-        self.dims.iter().map(|d| d.len).product()
+        self.dims
+            .iter()
+            .fold(1usize, |n, d| n.saturating_mul(d.len))
     }
 
     pub fn attr(&self, name: &str) -> Option<&super::AttrValue> {
@@ -316,6 +320,32 @@ impl DatasetMeta {
 pub(crate) mod tests {
     use super::*;
     use crate::model::AttrValue;
+
+    #[test]
+    fn element_counts_saturate_instead_of_wrapping() {
+        let dim = |len| DimRef {
+            name: "d".into(),
+            path: "/d".into(),
+            len,
+        };
+        let mut v = Variable {
+            name: "v".into(),
+            path: "/v".into(),
+            dims: vec![dim(1 << 40), dim(1 << 40)],
+            dtype: DataType::U8,
+            attributes: vec![],
+            chunks: None,
+        };
+        assert_eq!(v.num_elements(), usize::MAX);
+        v.dims.push(dim(0));
+        assert_eq!(
+            v.num_elements(),
+            0,
+            "an empty dimension empties the variable"
+        );
+        v.dims = vec![dim(3), dim(5)];
+        assert_eq!(v.num_elements(), 15);
+    }
 
     pub fn sample() -> DatasetMeta {
         let time = DimRef {
