@@ -273,4 +273,32 @@ mod tests {
             assert_eq!(index.grids.len(), 1);
         }
     }
+
+    /// The parameter names read once per parameter of a file are each message's own:
+    /// every field's keys equal those of its message read alone.
+    #[tokio::test]
+    async fn parameter_names_read_once_are_each_messages_own() {
+        let bytes = super::super::testdata::mixed_levels().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.grib2");
+        std::fs::write(&path, &bytes).unwrap();
+        let loc = Location::Local(path);
+        let storage = Arc::new(Storage::default());
+        let version = storage.head(&loc).await.unwrap();
+        let index = build_by(&loc, &version, &storage, 1 << 20, 1 << 20)
+            .await
+            .unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        for f in &index.fields {
+            let message = &bytes[f.offset as usize..(f.offset + f.length) as usize];
+            let alone =
+                ffi::with_message(message, |m| read_keys(m, &mut ParameterNames::default()))
+                    .unwrap();
+            assert_eq!(f.keys, alone, "field at byte {}", f.offset);
+            if let Some(KeyValue::Text(n)) = f.keys.get("shortName") {
+                names.insert(n.clone());
+            }
+        }
+        assert_eq!(names.len(), 3, "{names:?}");
+    }
 }
