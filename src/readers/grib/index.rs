@@ -242,6 +242,19 @@ mod tests {
 
     use super::*;
 
+    /// `bytes` as a local file (kept while the directory lives), its storage and version.
+    async fn local_file(
+        bytes: &[u8],
+    ) -> (tempfile::TempDir, Location, Arc<Storage>, ObjectVersion) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.grib2");
+        std::fs::write(&path, bytes).unwrap();
+        let loc = Location::Local(path);
+        let storage = Arc::new(Storage::default());
+        let version = storage.head(&loc).await.unwrap();
+        (dir, loc, storage, version)
+    }
+
     /// Windows smaller than a message, and windows that cut headers anywhere, frame the
     /// same messages as one window over the whole file; padding between messages is
     /// skipped.
@@ -251,12 +264,7 @@ mod tests {
         // Padding after the first message, as some archives have between messages.
         let first = u64::from_be_bytes(bytes[8..16].try_into().unwrap()) as usize;
         bytes.splice(first..first, [0u8; 7]);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.grib2");
-        std::fs::write(&path, &bytes).unwrap();
-        let loc = Location::Local(path);
-        let storage = Arc::new(Storage::default());
-        let version = storage.head(&loc).await.unwrap();
+        let (_dir, loc, storage, version) = local_file(&bytes).await;
         let whole = build_by(&loc, &version, &storage, 1 << 20, 1 << 20)
             .await
             .unwrap();
@@ -279,12 +287,7 @@ mod tests {
     #[tokio::test]
     async fn parameter_names_read_once_are_each_messages_own() {
         let bytes = super::super::testdata::mixed_levels().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.grib2");
-        std::fs::write(&path, &bytes).unwrap();
-        let loc = Location::Local(path);
-        let storage = Arc::new(Storage::default());
-        let version = storage.head(&loc).await.unwrap();
+        let (_dir, loc, storage, version) = local_file(&bytes).await;
         let index = build_by(&loc, &version, &storage, 1 << 20, 1 << 20)
             .await
             .unwrap();
