@@ -162,6 +162,10 @@ pub struct CacheConfig {
     /// Decoded (inflated) chunks of every file, shared by all protocols: a point time
     /// series over chunks already decoded costs no decompression.
     pub decoded_chunk_bytes: u64,
+    /// Whole answers to repeated public requests for versioned documents (DAS, DDS,
+    /// DMR, Zarr metadata...), replayed before routing for as long as a file's version
+    /// is trusted (`storage.local_revalidate_ms`, `storage.revalidate_secs`); 0: none.
+    pub response_bytes: u64,
 }
 
 impl Default for CacheConfig {
@@ -172,6 +176,7 @@ impl Default for CacheConfig {
             zarr_chunk_bytes: 128 << 20,
             derived_bytes: 64 << 20,
             decoded_chunk_bytes: 1 << 30,
+            response_bytes: 32 << 20,
         }
     }
 }

@@ -16,9 +16,9 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt as _;
 
 use super::connection_threads::ConnectionThreads;
+use super::replay::Replay;
 use crate::config::ServerConfig;
 
 /// Largest request head hyper buffers; past it hyper itself answers 431 (an empty
@@ -29,6 +29,7 @@ const MAX_HEAD_BYTES: usize = 256 << 10;
 
 pub async fn accept_loop(
     app: Router,
+    replay: Arc<Replay>,
     listener: TcpListener,
     config: &ServerConfig,
     shutdown: impl std::future::Future<Output = ()>,
@@ -84,6 +85,7 @@ pub async fn accept_loop(
             }
         };
         let (app, builder, watcher) = (app.clone(), builder.clone(), graceful.watcher());
+        let replay = replay.clone();
         threads.spawn(Box::new(move || {
             Box::pin(async move {
                 let stream = match tokio::net::TcpStream::from_std(stream) {
@@ -96,7 +98,12 @@ pub async fn accept_loop(
                 let service =
                     hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                         req.extensions_mut().insert(ConnectInfo(peer));
-                        app.clone().oneshot(req.map(axum::body::Body::new))
+                        let (app, replay) = (app.clone(), replay.clone());
+                        async move {
+                            replay
+                                .serve(req.map(axum::body::Body::new), peer, app)
+                                .await
+                        }
                     });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                 if let Err(e) = watcher.watch(conn.into_owned()).await {

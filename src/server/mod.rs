@@ -11,6 +11,7 @@ mod landing;
 mod lifecycle;
 mod listener;
 mod readiness;
+mod replay;
 mod request_record;
 
 use std::time::Duration;
@@ -50,7 +51,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The application and its readiness (which shutdown turns to "not ready").
-fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readiness>) {
+fn router_with_readiness(state: AppState) -> (Router, Arc<readiness::Readiness>) {
+    let (app, ready, _) = assemble(state);
+    (app, ready)
+}
+
+/// The application, its readiness and the replay of its answers in front of it.
+fn assemble(mut state: AppState) -> (Router, Arc<readiness::Readiness>, Arc<replay::Replay>) {
     let list = Services(Arc::new(services(&state)));
     state.services = Arc::new(list.clone());
     let ready = Arc::new(readiness::Readiness::new(state.clone()));
@@ -72,10 +79,19 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
         tracing::error!("{e}; trusting no proxy");
         Vec::new()
     });
+    let trusted = Arc::new(trusted);
+    let replay = Arc::new(replay::Replay::new(
+        state.config.cache.response_bytes,
+        replay_lifetime(&state.config.storage),
+        state.catalog.clone(),
+        state.metrics.clone(),
+        trusted.clone(),
+        server.max_url_bytes,
+    ));
     let guards = guards::Guards {
         services: list.clone(),
         admission: Arc::new(admission::Admission::new(&state.config.limits)),
-        trusted: Arc::new(trusted),
+        trusted,
         max_url_bytes: server.max_url_bytes,
     };
     let mut app = app
@@ -108,7 +124,16 @@ fn router_with_readiness(mut state: AppState) -> (Router, Arc<readiness::Readine
     if server.cors {
         app = app.layer(CorsLayer::permissive());
     }
-    (app, ready)
+    (app, ready, replay)
+}
+
+/// A replayed answer lives as long as the versions it was made from are trusted
+/// without a new look: the shorter of the local and remote intervals (zero when
+/// either looks at every request).
+fn replay_lifetime(storage: &crate::storage::StorageConfig) -> Duration {
+    let local = Duration::from_millis(storage.local_revalidate_ms);
+    let remote = Duration::from_secs(storage.revalidate_secs);
+    local.min(remote)
 }
 
 async fn not_found() -> Response {
@@ -124,9 +149,9 @@ async fn not_found() -> Response {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let config = state.config.server.clone();
     lifecycle::rescan_on_hangup(state.clone());
-    let (app, ready) = router_with_readiness(state);
+    let (app, ready, replay) = assemble(state);
     let shutdown = lifecycle::shutdown_signal(ready, Duration::from_secs(config.drain_secs));
-    listener::accept_loop(app, listener, &config, shutdown).await
+    listener::accept_loop(app, replay, listener, &config, shutdown).await
 }
 
 #[cfg(test)]

@@ -8,14 +8,26 @@
 //! entering it at every poll cost more than the log line itself, a quarter of a
 //! metadata request's CPU (BENCHMARKS.md, stop 30).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
 
 use crate::app::AppState;
+use crate::metrics::Metrics;
+
+/// What a request is counted under: its route, service and dataset. Left on the
+/// response, so that a replay of it (`replay`) is counted the same.
+#[derive(Clone)]
+pub struct Recorded {
+    route: Arc<str>,
+    service: &'static str,
+    dataset: Option<Arc<str>>,
+}
 
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -25,33 +37,62 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
-        .to_string();
+        .into();
     let (service, dataset) = service_and_dataset(&state, uri.path());
     let span = if cfg!(feature = "otel") {
         tracing::info_span!("request", %method, %uri)
     } else {
         tracing::debug_span!("request", %method, %uri)
     };
-    let response = if span.is_disabled() {
+    let mut response = if span.is_disabled() {
         next.run(req).await
     } else {
         next.run(req).instrument(span).await
     };
-    let secs = start.elapsed().as_secs_f64();
+    let recorded = Recorded {
+        route,
+        service,
+        dataset: dataset.map(Into::into),
+    };
     let status = response.status();
+    log_and_count(
+        &state.metrics,
+        &method,
+        &uri,
+        &recorded,
+        status,
+        start.elapsed().as_secs_f64(),
+    );
+    response.extensions_mut().insert(recorded);
+    response
+}
+
+/// The request's line in the log and its counts in the metrics.
+pub fn log_and_count(
+    metrics: &Metrics,
+    method: &Method,
+    uri: &Uri,
+    recorded: &Recorded,
+    status: StatusCode,
+    secs: f64,
+) {
     if status.is_server_error() {
         tracing::warn!(target: "datagate::request", %method, %uri, status = status.as_u16(), latency_ms = %format_args!("{:.3}", secs * 1e3));
     } else {
         tracing::info!(target: "datagate::request", %method, %uri, status = status.as_u16(), latency_ms = %format_args!("{:.3}", secs * 1e3));
     }
-    let metrics = &state.metrics;
-    metrics.service_request(service, dataset.as_deref(), status.as_u16(), secs);
-    metrics.latency.with_label_values(&[&route]).observe(secs);
+    let route = &*recorded.route;
+    metrics.service_request(
+        recorded.service,
+        recorded.dataset.as_deref(),
+        status.as_u16(),
+        secs,
+    );
+    metrics.latency.with_label_values(&[route]).observe(secs);
     metrics
         .requests
-        .with_label_values(&[&route, status.as_str()])
+        .with_label_values(&[route, status.as_str()])
         .inc();
-    response
 }
 
 /// The service label of a path's first segment: the routes' own names, anything
