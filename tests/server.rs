@@ -154,6 +154,63 @@ async fn unreadable_files_are_skipped_not_fatal() {
 }
 
 #[tokio::test]
+async fn repeated_documents_are_replayed_over_the_wire() {
+    let s = serve_data_dir().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/opendap/sst_classic.nc.das", s.base);
+    let get = |encoding: Option<&'static str>| {
+        let mut req = client.get(&url);
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let headers = r.headers().clone();
+            (r.status(), headers, r.bytes().await.unwrap())
+        }
+    };
+    let (status, first_headers, first) = get(None).await;
+    assert_eq!(status, 200);
+    for _ in 0..2 {
+        let (status, headers, body) = get(None).await;
+        assert_eq!((status.as_u16(), &body), (200, &first));
+        assert_eq!(headers["etag"], first_headers["etag"]);
+        assert_eq!(headers["content-type"], first_headers["content-type"]);
+    }
+    // A gzip client gets its own (compressed) answer, replayed whole.
+    let (_, gz_headers, gz) = get(Some("gzip")).await;
+    assert_eq!(gz_headers["content-encoding"], "gzip");
+    let (_, again_headers, again) = get(Some("gzip")).await;
+    assert_eq!(
+        (&again_headers["content-encoding"], &again),
+        (&gz_headers["content-encoding"], &gz)
+    );
+    // Conditional requests still get their 304 from the handler.
+    let etag = first_headers["etag"].clone();
+    let r = client
+        .get(&url)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let m = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"datagate_cache_events_total{cache="response",event="hit"} 3"#,
+        // Replays are counted like any request (the 304 too: six in all).
+        r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="opendap",status="2xx"} 5"#,
+        r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="opendap",status="3xx"} 1"#,
+    ] {
+        assert!(m.contains(series), "{series} missing in\n{m}");
+    }
+}
+
+#[tokio::test]
 async fn ready_when_the_catalog_is_served_and_metrics_name_service_and_dataset() {
     let s = serve_data_dir().await;
     let ready = reqwest::get(format!("{}/readyz", s.base)).await.unwrap();
