@@ -16,6 +16,7 @@ mod kerchunk;
 mod netcdf;
 mod netcdf3_layout;
 mod netcdf_family;
+mod netcdf_open;
 mod netcdf_user_types;
 mod range_reader;
 mod reader;

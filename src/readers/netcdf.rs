@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use super::netcdf_user_types::{self, TypeScope};
 use super::reader::FormatSpec;
-use super::{ReadError, Reader, hdf5_chunks, netcdf3_layout};
+use super::{ReadError, Reader, hdf5_chunks, netcdf_open, netcdf3_layout};
 use crate::model::{
     Array, ArrayValues, AttrValue, Attribute, ChunkIndex, DataType, DatasetMeta, DimRef, Dimension,
     Group, UserArray, UserTypes, UserVariable, ValueType, Variable,
@@ -116,7 +116,7 @@ impl NetcdfReader {
         let path = path.to_path_buf();
         let p = path.clone();
         let (meta, file) = with_netcdf(move || -> Result<_, ReadError> {
-            let file = netcdf::open(&p).map_err(|e| format_err(&p, e))?;
+            let file = netcdf_open::open(&p).map_err(|e| format_err(&p, e))?;
             // Classic files have no root `Group` in the crate: read through `File`.
             let subgroups: Vec<netcdf::Group<'_>> =
                 file.groups().map(|g| g.collect()).unwrap_or_default();
@@ -222,7 +222,7 @@ impl Reader for NetcdfReader {
         with_netcdf(move || {
             let mut guard = file.lock().unwrap_or_else(|p| p.into_inner());
             if guard.is_none() {
-                *guard = Some(netcdf::open(&fpath).map_err(|e| format_err(&fpath, e))?);
+                *guard = Some(netcdf_open::open(&fpath).map_err(|e| format_err(&fpath, e))?);
             }
             let f = guard.as_ref().expect("opened above");
             read_values(f, &vpath, dtype, &slab).map_err(|e| format_err(&fpath, e))
@@ -241,7 +241,7 @@ impl Reader for NetcdfReader {
         with_netcdf(move || {
             let mut guard = file.lock().unwrap_or_else(|p| p.into_inner());
             if guard.is_none() {
-                *guard = Some(netcdf::open(&fpath).map_err(|e| format_err(&fpath, e))?);
+                *guard = Some(netcdf_open::open(&fpath).map_err(|e| format_err(&fpath, e))?);
             }
             let f = guard.as_ref().expect("opened above");
             read_user_values(f, &vpath, &slab).map_err(|e| format_err(&fpath, e))

@@ -285,7 +285,9 @@ pub(super) fn enum_fill_value(file: &std::path::Path, var_path: &str) -> Option<
     // the file is closed before returning, and the buffer is sized from nc_inq_att and
     // nc_inq_user_type.
     unsafe {
+        let before = super::netcdf_open::OpenFiles::now();
         if sys::nc_open(cpath.as_ptr(), sys::NC_NOWRITE, &mut ncid) != sys::NC_NOERR {
+            before.close_newer();
             return None;
         }
         let read = || -> Option<AttrValue> {
