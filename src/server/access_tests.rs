@@ -27,36 +27,35 @@ async fn status(app: &axum::Router, uri: &str, auth: Option<&str>) -> (StatusCod
     (res.status(), cache)
 }
 
-#[tokio::test]
-async fn every_linked_endpoint_of_a_restricted_dataset_is_checked() {
-    use base64::Engine;
-    let dir = tempfile::tempdir().unwrap();
-    crate::fixtures::gridded_nc4(&dir.path().join("g.nc")).unwrap();
+/// A catalog of the gridded fixture twice, public as `g.nc` and as
+/// `restricted/g.nc` for alice alone (users alice and bob, password `pw`).
+pub(super) fn public_and_restricted(dir: &std::path::Path) -> Config {
+    crate::fixtures::gridded_nc4(&dir.join("g.nc")).unwrap();
     let hash = bcrypt::hash("pw", 4).unwrap();
-    std::fs::write(
-        dir.path().join("users"),
-        format!("alice:{hash}\nbob:{hash}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("users"), format!("alice:{hash}\nbob:{hash}\n")).unwrap();
     let mut config = Config {
-        roots: vec![
-            RootConfig {
-                path: dir.path().display().to_string(),
-                prefix: "restricted/".into(),
-            },
-            RootConfig {
-                path: dir.path().display().to_string(),
-                prefix: String::new(),
-            },
-        ],
+        roots: ["restricted/", ""]
+            .map(|prefix| RootConfig {
+                path: dir.display().to_string(),
+                prefix: prefix.into(),
+            })
+            .into(),
         access: vec![AccessRule {
             datasets: "restricted/**".into(),
             allow: vec!["user:alice".into()],
         }],
-        base_dir: dir.path().to_path_buf(),
+        base_dir: dir.to_path_buf(),
         ..Config::default()
     };
     config.auth.users_file = Some("users".into());
+    config
+}
+
+#[tokio::test]
+async fn every_linked_endpoint_of_a_restricted_dataset_is_checked() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let config = public_and_restricted(dir.path());
     let state = AppState::new(config);
     let list = services(&state);
     let app = router(state);

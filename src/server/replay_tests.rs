@@ -10,7 +10,6 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 
 use super::*;
-use crate::config::{AccessRule, Config, RootConfig};
 use crate::server::{AppState, assemble};
 
 const PEER: &str = "192.0.2.7:40000";
@@ -26,28 +25,7 @@ struct Server {
 /// trusted for `revalidate_ms` between looks.
 fn server(revalidate_ms: u64) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    crate::fixtures::gridded_nc4(&dir.path().join("g.nc")).unwrap();
-    let hash = bcrypt::hash("pw", 4).unwrap();
-    std::fs::write(dir.path().join("users"), format!("alice:{hash}\n")).unwrap();
-    let mut config = Config {
-        roots: vec![
-            RootConfig {
-                path: dir.path().display().to_string(),
-                prefix: "restricted/".into(),
-            },
-            RootConfig {
-                path: dir.path().display().to_string(),
-                prefix: String::new(),
-            },
-        ],
-        access: vec![AccessRule {
-            datasets: "restricted/**".into(),
-            allow: vec!["user:alice".into()],
-        }],
-        base_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    config.auth.users_file = Some("users".into());
+    let mut config = crate::server::access_tests::public_and_restricted(dir.path());
     config.storage.local_revalidate_ms = revalidate_ms;
     let state = AppState::new(config);
     let (app, _, replay) = assemble(state.clone());
