@@ -63,12 +63,13 @@ impl OpenFiles {
 
 /// The ids of open objects of `types` in `scope` (a file, or `H5F_OBJ_ALL`).
 fn ids(scope: hid_t, types: c_uint) -> Vec<hid_t> {
-    // SAFETY: counting, then listing into a buffer of that many ids.
+    // SAFETY: a count of ids, no pointers.
     let count = unsafe { H5Fget_obj_count(scope, types) };
     let Ok(count) = usize::try_from(count) else {
         return Vec::new();
     };
     let mut out: Vec<hid_t> = vec![0; count];
+    // SAFETY: `out` holds `count` ids, the most HDF5 is allowed to write.
     let listed = unsafe { H5Fget_obj_ids(scope, types, count, out.as_mut_ptr()) };
     out.truncate(usize::try_from(listed).unwrap_or(0).min(count));
     out
