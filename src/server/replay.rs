@@ -13,7 +13,8 @@
 //!   datasets and signed-in requests), sets no cookie, and is small;
 //! - the key holds every request header an answer may depend on (`Host`, the
 //!   forwarded headers when the peer is a trusted proxy, `Accept`, `Accept-Encoding`,
-//!   `Origin`) and the catalog's generation, so a rescan starts afresh.
+//!   `Origin`), the catalog's generation and the storage's count of objects found
+//!   changed, so a rescan, or a read that finds a file replaced, starts afresh.
 //!
 //! Entries live as long as a file's version is trusted without a new look
 //! (`storage.local_revalidate_ms`, `storage.revalidate_secs`): a changed file is seen
@@ -72,7 +73,9 @@ const MAX_ENTRY_BYTES: usize = 1 << 20;
 
 #[derive(Hash, PartialEq, Eq)]
 struct ReplayKey {
-    generation: u64,
+    /// The catalog's generation and the storage's count of objects found changed:
+    /// a rescan, or a read that finds a file replaced, makes every replay stale.
+    generation: (u64, u64),
     target: Box<str>,
     headers: Box<[Option<HeaderValue>]>,
 }
@@ -182,7 +185,7 @@ impl Replay {
             headers.extend(FORWARDED.iter().map(|name| h.get(*name).cloned()));
         }
         Some(ReplayKey {
-            generation: self.catalog.generation(),
+            generation: (self.catalog.generation(), self.catalog.storage().changes()),
             target: target.into(),
             headers: headers.into_boxed_slice(),
         })

@@ -60,6 +60,9 @@ pub struct Storage {
     /// Remote objects (by URL) found changed during a read, for the catalog to check
     /// again at once rather than after its revalidation interval.
     changed: Mutex<std::collections::HashSet<String>>,
+    /// How many times a read found an object changed: what was answered from the old
+    /// version (the server's replays) is stale once it moves.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Storage {
@@ -95,6 +98,7 @@ impl Storage {
             decoded: DecodedCache::new(DEFAULT_DECODED_BYTES, metrics.clone()),
             metrics,
             changed: Mutex::new(std::collections::HashSet::new()),
+            changes: std::sync::atomic::AtomicU64::new(0),
             config,
             local: Arc::new(LocalFileSystem::new()),
             remotes: Mutex::new(HashMap::new()),
@@ -347,6 +351,8 @@ impl Storage {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(loc.to_string());
+            self.changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             StorageError::Changed(loc.to_string())
         };
         let got = match self
@@ -365,6 +371,11 @@ impl Storage {
         got.bytes()
             .await
             .map_err(|e| map_store_error(&loc.to_string(), e))
+    }
+
+    /// How many times reads have found an object changed, since the start.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a read found `loc` changed since the last call (and forgets it).
