@@ -20,6 +20,12 @@ async fn start(config: impl FnOnce(&Path) -> Config) -> Running {
     Running { base, _dir: dir }
 }
 
+/// The server's `/metrics` text.
+async fn metrics(s: &Running) -> String {
+    let r = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    r.text().await.unwrap()
+}
+
 async fn serve_data_dir() -> Running {
     start(|d| Config::for_roots(&[d.join("data")])).await
 }
@@ -97,12 +103,7 @@ async fn health_and_metrics() {
     );
     reqwest::get(format!("{}/datasets", s.base)).await.unwrap();
     reqwest::get(format!("{}/datasets", s.base)).await.unwrap();
-    let m = reqwest::get(format!("{}/metrics", s.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics(&s).await;
     assert!(
         m.contains("datagate_requests_total{route=\"/datasets\",status=\"200\"} 2"),
         "{m}"
@@ -194,12 +195,7 @@ async fn repeated_documents_are_replayed_over_the_wire() {
         .await
         .unwrap();
     assert_eq!(r.status(), 304);
-    let m = reqwest::get(format!("{}/metrics", s.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics(&s).await;
     for series in [
         r#"datagate_cache_events_total{cache="response",event="hit"} 3"#,
         // Replays are counted like any request (the 304 too: six in all).
@@ -227,12 +223,7 @@ async fn ready_when_the_catalog_is_served_and_metrics_name_service_and_dataset()
     ] {
         reqwest::get(format!("{}{path}", s.base)).await.unwrap();
     }
-    let m = reqwest::get(format!("{}/metrics", s.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics(&s).await;
     for series in [
         r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="opendap",status="2xx"} 1"#,
         r#"datagate_dataset_requests_total{dataset="sst_classic.nc",service="zarr",status="2xx"} 1"#,
