@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::{Catalog, CatalogError, Dataset};
-use crate::readers::{self, ReadError};
+use crate::error::{ErrorKind, Kinded as _};
+use crate::readers::{self, ReadError, Reader};
 use crate::storage::{Location, ObjectVersion, StorageError};
 
 impl Catalog {
@@ -46,13 +47,7 @@ impl Catalog {
         location: &Location,
     ) -> Result<Arc<dyn crate::readers::Reader>, ReadError> {
         let version = self.version(location).await?;
-        let (storage, config) = (self.storage.clone(), self.opened.readers_config.clone());
-        let (loc, v) = (location.clone(), version.clone());
-        self.opened
-            .readers
-            .try_get_with((location.clone(), version), async move {
-                readers::open_at(&loc, &v, &storage, &config).await
-            })
+        self.reader_at(location, &version)
             .await
             .map_err(|e: Arc<ReadError>| match Arc::try_unwrap(e) {
                 Ok(e) => e,
@@ -64,6 +59,36 @@ impl Catalog {
                     },
                 },
             })
+    }
+
+    /// The reader of a file version, through the cache of readers. A version found
+    /// unreadable is refused for a while without a new attempt (`OpenCache::unreadable`).
+    async fn reader_at(
+        &self,
+        location: &Location,
+        version: &ObjectVersion,
+    ) -> Result<Arc<dyn Reader>, Arc<ReadError>> {
+        let key = (location.clone(), version.clone());
+        if let Some(e) = self.opened.unreadable.get(&key).await {
+            self.metrics.cache_event("unreadable", "hit");
+            return Err(e);
+        }
+        let (storage, config) = (self.storage.clone(), self.opened.readers_config.clone());
+        let (loc, v) = (location.clone(), version.clone());
+        let opened = self
+            .opened
+            .readers
+            .try_get_with(key.clone(), async move {
+                readers::open_at(&loc, &v, &storage, &config).await
+            })
+            .await;
+        if let Err(e) = &opened {
+            // Only the file's own faults: storage errors may pass.
+            if matches!(e.kind(), ErrorKind::Unreadable) {
+                self.opened.unreadable.insert(key, e.clone()).await;
+            }
+        }
+        opened
     }
 
     /// Opens a dataset (or returns it from the cache if its file has not changed).
@@ -101,19 +126,10 @@ impl Catalog {
             return Ok(ds);
         }
         self.metrics.cache_event("metadata", "miss");
-        let storage = self.storage.clone();
-        let readers_config = self.opened.readers_config.clone();
-        let readers = self.opened.readers.clone();
         self.opened
             .datasets
             .try_get_with(key, async move {
-                let reader_key = (entry.location.clone(), version.clone());
-                let (location, v) = (entry.location.clone(), version.clone());
-                let file = readers
-                    .try_get_with(reader_key, async move {
-                        readers::open_at(&location, &v, &storage, &readers_config).await
-                    })
-                    .await?;
+                let file = self.reader_at(&entry.location, &version).await?;
                 let reader = match &entry.part {
                     // Changed since the scan into a file of several datasets, which are
                     // listed at the next start.

@@ -1,13 +1,14 @@
 //! The caches of opened datasets: readers (shared by every id naming the same file
 //! version) and datasets, keyed by (location, size, modification time or ETag) so a
-//! changed file is re-read, and the versions of remote objects.
+//! changed file is re-read, the versions of remote objects, and the files found
+//! unreadable.
 
 use std::sync::Arc;
 
 use super::Dataset;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::readers::{Reader, ReadersConfig};
+use crate::readers::{ReadError, Reader, ReadersConfig};
 use crate::storage::{Location, ObjectVersion};
 
 /// Readers are shared by every id naming the same file version; datasets are per id.
@@ -25,7 +26,16 @@ pub(super) struct OpenCache {
     /// Versions of local files, trusted for `storage.local_revalidate_ms` (`None`: a
     /// `stat` on every request).
     pub(super) local_versions: Option<moka::future::Cache<Location, ObjectVersion>>,
+    /// File versions that could not be opened (damaged, unsupported), and why: a
+    /// request for one is refused at once rather than parsing the file again, so
+    /// repeated requests for a damaged file cost no more than any other error.
+    pub(super) unreadable: moka::future::Cache<ReaderKey, Arc<ReadError>>,
 }
+
+/// How long an unreadable file version is refused without a new attempt. Keyed by
+/// version, a changed file is tried at once; the limit is for failures that were not
+/// the file's (a descriptor limit met inside a format library).
+const UNREADABLE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl OpenCache {
     pub(super) fn new(config: &Config, metrics: &Arc<Metrics>) -> OpenCache {
@@ -67,6 +77,10 @@ impl OpenCache {
                 .build(),
             remote_versions: versions.build(),
             local_versions,
+            unreadable: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(UNREADABLE_TTL)
+                .build(),
         }
     }
 }

@@ -219,3 +219,38 @@ async fn reports_config_problems() {
     assert_eq!(cat.len(), 1);
     assert_eq!(problems.len(), 3, "{problems:?}");
 }
+
+#[tokio::test]
+async fn unreadable_files_are_not_parsed_again_until_they_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.nc");
+    // A NetCDF-3 header whose dimension list runs past the file's end.
+    std::fs::write(&path, b"CDF\x01\0\0\0\0\0\0\0\x0a\0\0\0\x09").unwrap();
+    let mut config = Config::for_roots(&[dir.path().to_path_buf()]);
+    config.storage.local_revalidate_ms = 0;
+    let metrics = Arc::new(Metrics::new());
+    let (cat, _) = Catalog::from_config(&config, metrics.clone());
+    let refused = || {
+        metrics
+            .cache
+            .with_label_values(&["unreadable", "hit"])
+            .get()
+    };
+    for attempt in 0..3 {
+        match cat.open("broken.nc").await {
+            Err(CatalogError::Unavailable { .. }) => {}
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a damaged file opened"),
+        }
+        assert_eq!(
+            refused(),
+            attempt,
+            "the first attempt parses, later ones are refused"
+        );
+    }
+    // Once repaired (a new version), the file is opened at once.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    crate::fixtures::sst_classic(&path, netcdf::Options::empty()).unwrap();
+    let ds = cat.open("broken.nc").await.unwrap();
+    assert!(ds.meta.variable("sst").is_some());
+}
