@@ -69,6 +69,9 @@ def test_request_spans_reach_an_otlp_collector(fixtures_dir):
                 assert time.time() < deadline and proc.poll() is None
                 time.sleep(0.1)
         assert requests.get(base + "/opendap/sst_classic.nc.dds", timeout=10).status_code == 200
+        # The second is a replay (answered before routing): it has its span too.
+        for _ in range(2):
+            assert requests.get(base + "/opendap/sst_classic.nc.das", timeout=10).ok
     finally:
         # Spans still batched are flushed at exit.
         proc.send_signal(signal.SIGTERM)
@@ -80,3 +83,5 @@ def test_request_spans_reach_an_otlp_collector(fixtures_dir):
     body = b"".join(b for _, _, b in traces)
     assert b"datagate-under-test" in body
     assert b"/opendap/sst_classic.nc.dds" in body
+    assert body.count(b"/opendap/sst_classic.nc.das") >= 2
+    assert b"replayed" in body

@@ -145,6 +145,13 @@ impl Replay {
         let cache = self.cache.as_ref().expect("a key only when replaying");
         if let Some(hit) = cache.get(&key) {
             let start = Instant::now();
+            // The span an exporter sees for every request (`request_record`).
+            let span = if cfg!(feature = "otel") {
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri(), replayed = true)
+            } else {
+                tracing::Span::none()
+            };
+            let _entered = span.enter();
             let mut response = Response::new(Body::from(hit.body.clone()));
             *response.status_mut() = hit.status;
             *response.headers_mut() = hit.headers.clone();
@@ -159,7 +166,6 @@ impl Replay {
             self.metrics.cache_event("response", "hit");
             return Ok(response);
         }
-        self.metrics.cache_event("response", "miss");
         let response = app.oneshot(req).await?;
         Ok(self.keep(key, response).await)
     }
@@ -209,6 +215,9 @@ impl Replay {
                     body: bytes.clone(),
                     recorded,
                 };
+                // A miss is a replayable answer not found (`/healthz` and the
+                // like are not counted).
+                self.metrics.cache_event("response", "miss");
                 if let Some(cache) = &self.cache {
                     cache.insert(key, Arc::new(stored));
                 }

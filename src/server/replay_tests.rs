@@ -55,6 +55,11 @@ impl Server {
         let c = &self.state.metrics.cache;
         c.with_label_values(&["response", "hit"]).get()
     }
+
+    fn misses(&self) -> u64 {
+        let c = &self.state.metrics.cache;
+        c.with_label_values(&["response", "miss"]).get()
+    }
 }
 
 fn get(uri: &str) -> axum::http::request::Builder {
@@ -70,6 +75,9 @@ async fn a_repeated_public_document_is_replayed_and_counted() {
     let second = s.get(get("/opendap/g.nc.das")).await;
     assert_eq!(second, first);
     assert_eq!(s.hits(), 1);
+    // Misses count replayable answers only, not what is never replayed.
+    assert_eq!(s.get(get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(s.misses(), 1);
     // Counted like any request: the route and the dataset.
     let m = &s.state.metrics;
     let route = m.requests.with_label_values(&["/opendap/{*path}", "200"]);
