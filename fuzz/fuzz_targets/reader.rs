@@ -45,7 +45,10 @@ fn storage() -> &'static (Arc<Storage>, Arc<InMemory>) {
             file_cache_bytes: 64 << 20,
             ..StorageConfig::default()
         };
-        let storage = Storage::new(config, Arc::new(Metrics::new()));
+        // The shared decoded-chunk cache as small as each reader's (below): what a
+        // process holds is then the inputs', not a server-sized cache filling.
+        let storage =
+            Storage::new(config, Arc::new(Metrics::new())).with_decoded_cache_bytes(4 << 20);
         let memory = Arc::new(InMemory::new());
         storage.insert_store(STORE, memory.clone());
         (Arc::new(storage), memory)
