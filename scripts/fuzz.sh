@@ -12,6 +12,10 @@
 # always uses fuzz/target);
 # FUZZ_NICE (default 19) is the niceness of the build and the runs;
 # FUZZ_RUNS=N stops a target after N executions (the seconds then cap it);
+# FUZZ_JOBS=N runs N processes of each target at once on its one corpus directory
+# (libFuzzer reloads it, so each sees what the others find; the executions reported
+# are their sum): one per core for a long run, plainly rather than libFuzzer's
+# `-fork`, whose jobs rerun the corpus each time (BENCHMARKS.md, stop 29);
 # FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
 # smoke; findings are then panics, overflows and allocation caps, not memory errors);
 # FUZZ_FOCUSED=1 builds without a sanitizer in fuzz/Cargo.toml's `fuzzcov` profile,
@@ -88,17 +92,33 @@ export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC
 
 status=0
 summary=()
+jobs=${FUZZ_JOBS:-1}
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     log=$root/fuzz/artifacts/$t.log
     before=$(ls "fuzz/artifacts/$t" | sort)
     dict=()
     [ -f "fuzz/dicts/$t.dict" ] && dict=(-dict="fuzz/dicts/$t.dict")
-    nice -n "$nice_n" "$bin_dir/$t" "${common[@]}" "${dict[@]}" \
-        -artifact_prefix="fuzz/artifacts/$t/" "fuzz/corpus/$t" >"$log" 2>&1
-    rc=$?
-    execs=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
-    [ -z "$execs" ] && execs=$(grep -a -o '^#[0-9]* *DONE' "$log" | tail -n 1 | grep -o '[0-9]*')
+    pids=()
+    for j in $(seq 1 "$jobs"); do
+        jlog=$log
+        [ "$j" -gt 1 ] && jlog=$root/fuzz/artifacts/$t.$j.log
+        nice -n "$nice_n" "$bin_dir/$t" "${common[@]}" "${dict[@]}" \
+            -artifact_prefix="fuzz/artifacts/$t/" "fuzz/corpus/$t" >"$jlog" 2>&1 &
+        pids+=($!)
+    done
+    rc=0
+    for pid in "${pids[@]}"; do
+        wait "$pid" || rc=$?
+    done
+    execs=0
+    for j in $(seq 1 "$jobs"); do
+        jlog=$log
+        [ "$j" -gt 1 ] && jlog=$root/fuzz/artifacts/$t.$j.log
+        n=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$jlog" | tail -n 1 | grep -o '[0-9]*$')
+        [ -z "$n" ] && n=$(grep -a -o '^#[0-9]* *DONE' "$jlog" | tail -n 1 | grep -o '[0-9]*')
+        execs=$((execs + ${n:-0}))
+    done
     new=$(comm -13 <(echo "$before") <(ls "fuzz/artifacts/$t" | sort) | grep -v '^slow-unit-' | grep -v '^$')
     findings=$(printf '%s' "$new" | grep -c . || true)
     line=$(printf '%-12s %10s executions  %s findings' "$t" "${execs:-?}" "$findings")
@@ -106,7 +126,8 @@ for t in "${targets[@]}"; do
         status=1
         line="$line  (libFuzzer exit $rc; log: fuzz/artifacts/$t.log)"
         for f in $new; do line="$line"$'\n'"             fuzz/artifacts/$t/$f"; done
-        why=$(grep -m 2 -A1 -E '^thread .* panicked|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)' "$log")
+        why=$(cat "$log" "$root/fuzz/artifacts/$t".[0-9]*.log 2>/dev/null |
+            grep -m 2 -A1 -E '^thread .* panicked|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)')
         [ -n "$why" ] && line="$line"$'\n'"$(sed 's/^/             /' <<<"$why")"
     fi
     echo "$line"
