@@ -15,7 +15,8 @@
 # FUZZ_JOBS=N runs N processes of each target at once on its one corpus directory
 # (libFuzzer reloads it, so each sees what the others find; the executions reported
 # are their sum): one per core for a long run, plainly rather than libFuzzer's
-# `-fork`, whose jobs rerun the corpus each time (BENCHMARKS.md, stop 29);
+# `-fork`, whose jobs rerun the corpus each time (BENCHMARKS.md, stop 29); FUZZ_RUNS
+# then counts per process;
 # FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
 # smoke; findings are then panics, overflows and allocation caps, not memory errors);
 # FUZZ_FOCUSED=1 builds without a sanitizer in fuzz/Cargo.toml's `fuzzcov` profile,
