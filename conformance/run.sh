@@ -6,22 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-system.sh --test
 venv="${DATAGATE_VENV:-conformance/.venv}"
-req=conformance/requirements.txt
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$req"
-  echo "$want" > "$stamp"
-fi
-# Azurite (Azure Blob Storage emulator) from the npm registry, for test_cloud_stores.py.
-if [ ! -x conformance/.work/node/node_modules/.bin/azurite-blob ]; then
-  mkdir -p conformance/.work/node
-  npm install --silent --no-audit --no-fund --prefix conformance/.work/node azurite@3
-fi
+conformance/prepare.sh
 # `make-fixtures` (the suites' datasets) is in the binary only with the feature.
 cargo build --quiet --bin datagate --features fixtures
 export DATAGATE_BIN="${DATAGATE_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/datagate}"

@@ -19,6 +19,8 @@
 # then counts per process;
 # FUZZ_SMOKE=1 builds without a sanitizer in the dev profile (a quick build for CI's
 # smoke; findings are then panics, overflows and allocation caps, not memory errors);
+# FUZZ_BUILD_ONLY=1 builds the targets and stops (no seeding, no runs: the test
+# command starts the build early, beside others);
 # FUZZ_FOCUSED=1 builds without a sanitizer in fuzz/Cargo.toml's `fuzzcov` profile,
 # coverage counters only in datagate and its file-format crates (for long runs of
 # `reader`: libFuzzer scans fewer counters after each input).
@@ -43,7 +45,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
-if [ "${FUZZ_NO_SEED:-0}" != 1 ]; then
+if [ "${FUZZ_NO_SEED:-0}" != 1 ] && [ "${FUZZ_BUILD_ONLY:-0}" != 1 ]; then
     echo "== seeding fuzz/corpus"
     scripts/fuzz-seed.sh || exit 2
 fi
@@ -74,6 +76,10 @@ if ! nice -n "$nice_n" env -u CARGO_TARGET_DIR "${build[@]}" >"$root/fuzz/build.
     exit 2
 fi
 built=$(date +%s)
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+    echo "fuzz.sh: built in $((built - start)) s"
+    exit 0
+fi
 bin_dir=$target_root/x86_64-unknown-linux-gnu/$profile_dir
 
 # Per target: libFuzzer options. Every target gets a memory cap (a damaged file or a
