@@ -209,6 +209,31 @@ impl Message {
     }
 }
 
+impl Message {
+    /// An array key of at most `capacity` elements, read without asking its size
+    /// first: for `distinctLatitudes` and `distinctLongitudes` ecCodes computes every
+    /// point's coordinate and sorts them to answer the size, then again for the values.
+    /// More than `capacity` values is an error.
+    pub(crate) fn doubles_up_to(
+        &self,
+        key: &str,
+        capacity: usize,
+    ) -> Result<Option<Vec<f64>>, String> {
+        let k = key_c(key)?;
+        let mut out = vec![0.0f64; capacity];
+        let mut len = capacity;
+        // SAFETY: `out` holds `len` doubles; ecCodes writes at most `len` and sets it to
+        // the count written (or fails with "array too small" and writes nothing).
+        let code =
+            unsafe { codes_get_double_array(self.handle, k.as_ptr(), out.as_mut_ptr(), &mut len) };
+        if self.checked(key, code)?.is_none() {
+            return Ok(None);
+        }
+        out.truncate(len.min(capacity));
+        Ok(Some(out))
+    }
+}
+
 /// A value to set when writing test messages.
 #[cfg(any(test, feature = "fixtures"))]
 #[derive(Debug, Clone)]

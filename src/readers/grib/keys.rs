@@ -330,11 +330,17 @@ pub(crate) fn read_geography(
     if matches!(grid_type, "regular_ll" | "regular_gg") {
         // Checked before ecCodes computes the coordinates: it iterates over the
         // claimed row and column counts, which a damaged header can make billions.
-        if nx.zip(ny).and_then(|(x, y)| x.checked_mul(y)) != Some(n) {
+        let Some((nx, ny)) = nx.zip(ny).filter(|(x, y)| x.checked_mul(*y) == Some(n)) else {
             return Err(format!("grid of {nx:?} × {ny:?} points, message has {n}"));
-        }
-        let lat = m.doubles("distinctLatitudes", n)?.ok_or("no latitudes")?;
-        let lon = m.doubles("distinctLongitudes", n)?.ok_or("no longitudes")?;
+        };
+        // Each axis has as many distinct values as the grid has rows or columns; more
+        // is a damaged grid (an error from ecCodes, which then wrote nothing).
+        let lat = m
+            .doubles_up_to("distinctLatitudes", ny)?
+            .ok_or("no latitudes")?;
+        let lon = m
+            .doubles_up_to("distinctLongitudes", nx)?
+            .ok_or("no longitudes")?;
         if lat.len().checked_mul(lon.len()) != Some(n) {
             return Err(format!(
                 "grid of {} × {} points, message has {n}",
