@@ -333,14 +333,8 @@ pub(crate) fn read_geography(
         let Some((nx, ny)) = nx.zip(ny).filter(|(x, y)| x.checked_mul(*y) == Some(n)) else {
             return Err(format!("grid of {nx:?} × {ny:?} points, message has {n}"));
         };
-        // Each axis has as many distinct values as the grid has rows or columns; more
-        // is a damaged grid (an error from ecCodes, which then wrote nothing).
-        let lat = m
-            .doubles_up_to("distinctLatitudes", ny)?
-            .ok_or("no latitudes")?;
-        let lon = m
-            .doubles_up_to("distinctLongitudes", nx)?
-            .ok_or("no longitudes")?;
+        let south_to_north = matches!(keys.get("jScansPositively"), Some(KeyValue::Int(1)));
+        let (lat, lon) = super::axes::regular_axes(m, nx, ny, south_to_north)?;
         if lat.len().checked_mul(lon.len()) != Some(n) {
             return Err(format!(
                 "grid of {} × {} points, message has {n}",

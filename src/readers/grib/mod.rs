@@ -7,6 +7,7 @@
 //! that calls ecCodes.
 
 mod attrs;
+mod axes;
 mod coords;
 #[cfg(test)]
 mod damage_tests;
